@@ -1,0 +1,144 @@
+"""The derivative rules table: one row per elementwise function.
+
+Everything elementwise in dualjac is generated from this table (the idea of
+DiffRules.jl): at build time ``setup.py`` turns every row into fused C kernels
+for float32 and float64, dual and hyper-dual; at import time the extension maps
+each row's NumPy ufunc to its kernels; and the tests iterate the table, checking
+every row against complex-step derivatives over its ``domain``.
+
+A row gives C expressions (they are pasted into Cython ``nogil`` code):
+
+* unary rows use ``x`` (the argument); ``df`` may use ``f`` (the value), ``d2f``
+  may use ``f`` and ``df``;
+* binary rows use ``x`` and ``y``; partials may use ``f``;
+* ``lets`` are named intermediates, computed once per element before the
+  partials (``("r2", "x*x + y*y")``);
+* a partial written as the literal ``"0"`` is dropped from the generated code,
+  so linear functions do no second-order work and ``0 * inf`` never makes a NaN.
+
+Math functions are written with their double names (``sin``, ``exp``); the
+float32 kernels use the ``f``-suffixed C99 versions. This module is pure Python
+with no dependency on the compiled extension, so the build can import it.
+"""
+
+from dataclasses import dataclass
+
+# C math functions an expression may call; float32 kernels call NAME + "f".
+C_MATH_FUNCTIONS = (
+    "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+    "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log", "log2", "log10",
+    "log1p", "sqrt", "cbrt", "pow", "fabs", "floor", "ceil", "rint", "trunc",
+    "hypot", "fmax", "fmin", "copysign", "erf", "erfc", "lgamma",
+)
+
+LN2 = "0.6931471805599453"
+LN10 = "2.302585092994046"
+
+
+@dataclass(frozen=True)
+class Unary:
+    name: str            # the NumPy ufunc's name (np.<name>)
+    f: str               # C expression of x
+    df: str              # f'(x); may use f
+    d2f: str             # f''(x); may use f, df
+    domain: tuple = (-3.0, 3.0)   # where tests sample x (open interval)
+    lets: tuple = ()
+
+
+@dataclass(frozen=True)
+class Binary:
+    name: str
+    f: str
+    dfx: str
+    dfy: str
+    d2fxx: str
+    d2fxy: str
+    d2fyy: str
+    domain_x: tuple = (-3.0, 3.0)
+    domain_y: tuple = (-3.0, 3.0)
+    lets: tuple = ()
+
+
+def _step(name, c_function):
+    """A piecewise-constant function: connected, with zero derivative (TF's rule)."""
+    return Unary(name, f"{c_function}(x)", "0", "0", (-3.0, 3.0))
+
+
+UNARY = (
+    Unary("negative", "-x", "-1", "0"),
+    Unary("positive", "x", "1", "0"),
+    Unary("square", "x*x", "2*x", "2"),
+    Unary("sqrt", "sqrt(x)", "0.5/f", "-0.25/(x*f)", (0.05, 4.0)),
+    Unary("cbrt", "cbrt(x)", "1/(3*f*f)", "-2/(9*x*f*f)", (0.05, 4.0)),
+    Unary("reciprocal", "1/x", "-f*f", "2*f*f*f", (0.2, 4.0)),
+    Unary("exp", "exp(x)", "f", "f"),
+    Unary("exp2", "exp2(x)", f"f*{LN2}", f"f*{LN2}*{LN2}"),
+    Unary("expm1", "expm1(x)", "f + 1", "f + 1"),
+    Unary("log", "log(x)", "1/x", "-1/(x*x)", (0.05, 4.0)),
+    Unary("log2", "log2(x)", f"1/(x*{LN2})", f"-1/(x*x*{LN2})", (0.05, 4.0)),
+    Unary("log10", "log10(x)", f"1/(x*{LN10})", f"-1/(x*x*{LN10})", (0.05, 4.0)),
+    Unary("log1p", "log1p(x)", "1/(1 + x)", "-1/((1 + x)*(1 + x))", (-0.9, 4.0)),
+    Unary("sin", "sin(x)", "cos(x)", "-f"),
+    Unary("cos", "cos(x)", "-sin(x)", "-f"),
+    Unary("tan", "tan(x)", "1 + f*f", "2*f*(1 + f*f)", (-1.4, 1.4)),
+    Unary("arcsin", "asin(x)", "1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
+    Unary("arccos", "acos(x)", "-1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
+    Unary("arctan", "atan(x)", "1/(1 + x*x)", "-2*x*df*df"),
+    Unary("sinh", "sinh(x)", "cosh(x)", "f"),
+    Unary("cosh", "cosh(x)", "sinh(x)", "f"),
+    Unary("tanh", "tanh(x)", "1 - f*f", "-2*f*(1 - f*f)"),
+    Unary("arcsinh", "asinh(x)", "1/sqrt(x*x + 1)", "-x*df*df*df"),
+    Unary("arccosh", "acosh(x)", "1/sqrt(x*x - 1)", "-x*df*df*df", (1.05, 4.0)),
+    Unary("arctanh", "atanh(x)", "1/(1 - x*x)", "2*x*df*df", (-0.95, 0.95)),
+    Unary("deg2rad", "x*0.017453292519943295", "0.017453292519943295", "0"),
+    Unary("rad2deg", "x*57.29577951308232", "57.29577951308232", "0"),
+    # |x|: derivative sign(x), 0 at the kink (TF's rule).
+    Unary("absolute", "fabs(x)", "(1 if x > 0 else (-1 if x < 0 else 0))", "0"),
+    Unary("fabs", "fabs(x)", "(1 if x > 0 else (-1 if x < 0 else 0))", "0"),
+    Unary("sign", "(1 if x > 0 else (-1 if x < 0 else (0 if x == 0 else x)))", "0", "0"),
+    _step("floor", "floor"),
+    _step("ceil", "ceil"),
+    _step("rint", "rint"),
+    _step("trunc", "trunc"),
+)
+
+BINARY = (
+    Binary("add", "x + y", "1", "1", "0", "0", "0"),
+    Binary("subtract", "x - y", "1", "-1", "0", "0", "0"),
+    Binary("multiply", "x*y", "y", "x", "0", "1", "0"),
+    Binary("divide", "x/y", "1/y", "-f/y", "0", "-1/(y*y)", "2*f/(y*y)",
+           domain_y=(0.3, 3.0)),
+    # x**y. d/dy uses log(x): defined as 0 where x <= 0 (TF and JAX do the same),
+    # so a constant exponent never meets log(0) and x**2 at 0 has derivative 0.
+    Binary("power", "pow(x, y)", "y*pow(x, y - 1)", "(f*log(x) if x > 0 else 0)",
+           "y*(y - 1)*pow(x, y - 2)",
+           "(pow(x, y - 1)*(1 + y*log(x)) if x > 0 else 0)",
+           "(f*log(x)*log(x) if x > 0 else 0)",
+           domain_x=(0.2, 3.0), domain_y=(-2.0, 2.5)),
+    Binary("arctan2", "atan2(x, y)", "y/r2", "-x/r2",
+           "-2*x*y/(r2*r2)", "(x*x - y*y)/(r2*r2)", "2*x*y/(r2*r2)",
+           domain_x=(0.2, 3.0), domain_y=(0.2, 3.0), lets=(("r2", "x*x + y*y"),)),
+    Binary("hypot", "hypot(x, y)", "x/f", "y/f",
+           "y*y/(f*f*f)", "-x*y/(f*f*f)", "x*x/(f*f*f)",
+           domain_x=(0.2, 3.0), domain_y=(0.2, 3.0)),
+    # Ties go to the first argument (TF: maximum's gradient uses x >= y).
+    Binary("maximum", "(x if (x >= y or x != x) else y)",
+           "(1 if (x >= y or x != x) else 0)", "(0 if (x >= y or x != x) else 1)",
+           "0", "0", "0"),
+    Binary("minimum", "(x if (x <= y or x != x) else y)",
+           "(1 if (x <= y or x != x) else 0)", "(0 if (x <= y or x != x) else 1)",
+           "0", "0", "0"),
+    # fmax/fmin ignore a NaN argument, so its derivative goes to the other one.
+    Binary("fmax", "fmax(x, y)", "(1 if (x >= y or y != y) else 0)",
+           "(0 if (x >= y or y != y) else 1)", "0", "0", "0"),
+    Binary("fmin", "fmin(x, y)", "(1 if (x <= y or y != y) else 0)",
+           "(0 if (x <= y or y != y) else 1)", "0", "0", "0"),
+    Binary("logaddexp", "(m + log1p(exp(-fabs(x - y))) if x == x and y == y else x + y)",
+           "exp(x - f)", "exp(y - f)", "dfx*dfy", "-dfx*dfy", "dfx*dfy",
+           lets=(("m", "(x if x > y else y)"),)),
+)
+
+
+def by_name():
+    """Every row keyed by its ufunc name."""
+    return {row.name: row for row in UNARY + BINARY}

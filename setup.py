@@ -1,0 +1,32 @@
+"""Build dualjac's extension: render the kernels from the rules table, then cythonize.
+
+Build requirements (pyproject.toml): setuptools, Cython >= 3, NumPy >= 2.
+"""
+import os
+import runpy
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+generate = runpy.run_path(os.path.join(HERE, "src_c", "generate.py"))
+generate["write_if_changed"](generate["render"]())
+
+extension = Extension(
+    "dualjac._core",
+    sources=["src_c/_core.pyx"],
+    include_dirs=[numpy.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    # -fno-math-errno lets the compiler share libm calls inside a kernel
+    # (the value and its derivative often need the same sin/exp).
+    extra_compile_args=["-O3", "-fno-math-errno"],
+)
+
+setup(
+    ext_modules=cythonize(
+        [extension],
+        compiler_directives={"language_level": 3},
+        include_path=[os.path.join(HERE, "src_c")],
+    ),
+)

@@ -1,0 +1,906 @@
+# cython: language_level=3, boundscheck=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=True
+"""dualjac._core: the dual and hyper-dual array types and their elementwise kernels.
+
+Design
+------
+A *jet* is an array whose every element carries a value and its derivatives
+along seed directions. One C-contiguous buffer per array, seeds last:
+
+    DualArray       buf.shape == S + (1 + n,)               [v, t_1..t_n]
+    HyperDualArray  buf.shape == S + (1 + n1 + n2 + n1*n2,) [v, d1.., d2.., d12..]
+
+so a Jacobian is a slice and a reshape of the buffer, one allocation makes one
+result, and every *structural* NumPy operation (indexing, reshape, transpose,
+concatenate, ...) is the same operation on the buffer with the trailing
+component axis kept (dualjac/_numpy.py does those).
+
+Elementwise functions run fused kernels generated from dualjac/rules.py
+(_kernels.pxi, included below): value and all partials in one pass. Operators
+and table ufuncs go straight from the C number slots / ``__array_ufunc__`` to
+the kernels; everything else goes through the Python dispatch layer, which
+registers itself with ``set_numpy_hooks`` (this module never imports it: the
+dependency points one way, dispatch -> core).
+
+Levels and tags
+---------------
+Every transform call draws a fresh integer tag; a DualArray carries one
+(``tag1``), a HyperDualArray two (``tag1 < tag2``: outer, inner). Operands of
+different levels are lifted to a common one (Dual(t) with Dual(u) -> Hyper(t, u))
+so derivatives of different transforms never mix (no perturbation confusion).
+A third distinct tag raises NotImplementedError.
+
+Connectivity
+------------
+``deps1`` / ``deps2`` are bit masks of the sources (per level) an array was
+computed from; they are OR-ed by every operation. A bit that is clear means
+"not connected" (TF's None), whatever the numeric derivative is.
+"""
+
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport uint64_t
+from libc.string cimport memset
+from libc.math cimport *
+
+cdef extern from "Python.h":
+    ctypedef struct PyThreadState:
+        pass
+    PyThreadState* PyEval_SaveThread() nogil
+    void PyEval_RestoreThread(PyThreadState*) nogil
+
+cnp.import_array()
+
+ctypedef void (*u1_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u2_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b1_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b2_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u1_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u2_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+
+include "_kernels.pxi"
+
+# Kernels over more numbers than this release the GIL; below it, releasing and
+# re-taking the GIL costs more than the loop.
+cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 15
+
+cdef inline PyThreadState* release_gil(bint big) noexcept:
+    return PyEval_SaveThread() if big else NULL
+
+
+cdef inline void restore_gil(PyThreadState* ts) noexcept:
+    if ts != NULL:
+        PyEval_RestoreThread(ts)
+
+
+# Row indices of the operators' ufuncs in the generated tables.
+cdef int I_ADD = GENERATED_BINARY.index("add")
+cdef int I_SUB = GENERATED_BINARY.index("subtract")
+cdef int I_MUL = GENERATED_BINARY.index("multiply")
+cdef int I_DIV = GENERATED_BINARY.index("divide")
+cdef int I_POW = GENERATED_BINARY.index("power")
+cdef int I_NEG = GENERATED_UNARY.index("negative")
+cdef int I_POS = GENERATED_UNARY.index("positive")
+cdef int I_ABS = GENERATED_UNARY.index("absolute")
+
+# ufunc object -> row index. Filled by register_ufuncs (from the Python layer,
+# which knows where each ufunc lives: numpy or scipy.special).
+cdef dict UNARY_INDEX = {}
+cdef dict BINARY_INDEX = {}
+
+
+def register_ufuncs(dict unary, dict binary):
+    """Map ufunc objects to kernel rows: {ufunc: row name}."""
+    for ufunc, name in unary.items():
+        UNARY_INDEX[ufunc] = GENERATED_UNARY.index(name)
+    for ufunc, name in binary.items():
+        BINARY_INDEX[ufunc] = GENERATED_BINARY.index(name)
+
+
+class _Hooks:
+    array_ufunc = None
+    array_function = None
+
+
+def set_numpy_hooks(array_ufunc, array_function):
+    """The Python dispatch layer's entry points for everything not fused here."""
+    _Hooks.array_ufunc = array_ufunc
+    _Hooks.array_function = array_function
+
+
+# ------------------------------------------------------------------ messages
+
+LOSS_HINT = (
+    "Use x.value for the plain values (derivatives dropped on purpose), or keep the "
+    "computation on dual arrays: create arrays with np.zeros(n, like=x) / "
+    "np.zeros_like(x) and assign into them, and build arrays with np.stack / "
+    "np.concatenate rather than np.array([...]).")
+
+
+cdef object loss_error(str what):
+    return TypeError(
+        f"dualjac: {what} would silently drop the derivatives of a dual array. "
+        + LOSS_HINT)
+
+
+# ------------------------------------------------------------------ the types
+
+cdef class _Jet:
+    """Common base of DualArray and HyperDualArray (see the module docstring)."""
+    cdef readonly cnp.ndarray buf
+    cdef readonly int order
+    cdef readonly Py_ssize_t n1, n2
+    cdef readonly long long tag1, tag2
+    cdef public uint64_t deps1, deps2
+
+    __array_priority__ = 1000.0
+
+    # -- shape and values
+    @property
+    def shape(self):
+        return (<object>self.buf).shape[:-1]
+
+    @property
+    def ndim(self):
+        return self.buf.ndim - 1
+
+    @property
+    def size(self):
+        return self.buf.size // self.buf.shape[self.buf.ndim - 1]
+
+    @property
+    def dtype(self):
+        return self.buf.dtype
+
+    @property
+    def ncomponents(self):
+        return self.buf.shape[self.buf.ndim - 1]
+
+    @property
+    def value(self):
+        """The plain values (a read-only view; derivatives are dropped)."""
+        v = self.buf[..., 0]
+        v.flags.writeable = False
+        return v
+
+    def __len__(self):
+        if self.buf.ndim == 1:
+            raise TypeError("len() of unsized object")
+        return self.buf.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # -- silent-loss guards
+    def __array__(self, dtype=None, copy=None):
+        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
+                         "a plain ndarray)")
+
+    def __float__(self):
+        raise loss_error("float()")
+
+    def __int__(self):
+        raise loss_error("int()")
+
+    def __complex__(self):
+        raise loss_error("complex()")
+
+    def __index__(self):
+        raise loss_error("using a dual array as an index")
+
+    def item(self, *args):
+        raise loss_error(".item()")
+
+    def tolist(self):
+        raise loss_error(".tolist()")
+
+    def __bool__(self):
+        # Branches see values (x > 0 compares values); truth is the value's truth.
+        return bool(self.buf[..., 0])
+
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cdef object idx
+        if method == "__call__" and not kwargs:
+            if len(inputs) == 1:
+                idx = UNARY_INDEX.get(ufunc)
+                if idx is not None:
+                    return unary_op(<int>idx, <_Jet>inputs[0])
+            elif len(inputs) == 2:
+                idx = BINARY_INDEX.get(ufunc)
+                if idx is not None:
+                    return binary_op(<int>idx, inputs[0], inputs[1])
+        return _Hooks.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _Hooks.array_function(func, types, args, kwargs)
+
+    # -- arithmetic: straight to the kernels
+    def __add__(self, other):
+        return binary_op(I_ADD, self, other)
+
+    def __radd__(self, other):
+        return binary_op(I_ADD, other, self)
+
+    def __sub__(self, other):
+        return binary_op(I_SUB, self, other)
+
+    def __rsub__(self, other):
+        return binary_op(I_SUB, other, self)
+
+    def __mul__(self, other):
+        return binary_op(I_MUL, self, other)
+
+    def __rmul__(self, other):
+        return binary_op(I_MUL, other, self)
+
+    def __truediv__(self, other):
+        return binary_op(I_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return binary_op(I_DIV, other, self)
+
+    def __pow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return binary_op(I_POW, self, other)
+
+    def __rpow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return binary_op(I_POW, other, self)
+
+    def __matmul__(self, other):
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return np.matmul(other, self)
+
+    def __neg__(self):
+        return unary_op(I_NEG, self)
+
+    def __pos__(self):
+        return unary_op(I_POS, self)
+
+    def __abs__(self):
+        return unary_op(I_ABS, self)
+
+    # In-place operators update this array (NumPy aliasing semantics).
+    def __iadd__(self, other):
+        return self._assign_result(binary_op(I_ADD, self, other), "+=")
+
+    def __isub__(self, other):
+        return self._assign_result(binary_op(I_SUB, self, other), "-=")
+
+    def __imul__(self, other):
+        return self._assign_result(binary_op(I_MUL, self, other), "*=")
+
+    def __itruediv__(self, other):
+        return self._assign_result(binary_op(I_DIV, self, other), "/=")
+
+    def __ipow__(self, other):
+        return self._assign_result(binary_op(I_POW, self, other), "**=")
+
+    def _assign_result(self, result, str op):
+        if result is NotImplemented:
+            return result
+        cdef _Jet r = <_Jet>result
+        if not same_level(self, r) or not same_shape(r.buf, self.buf):
+            raise TypeError(
+                f"dualjac: `x {op} y` cannot update x in place: the result has shape "
+                f"{r.shape} and derivative level {level_name(r)}, x has shape {self.shape} "
+                f"and level {level_name(self)}. Write `x = x {op[:-1]} y` instead.")
+        self.buf[...] = r.buf
+        self.deps1 |= r.deps1
+        self.deps2 |= r.deps2
+        return self
+
+    # -- comparisons compare values and give plain bool arrays
+    def __lt__(self, other):
+        return np.less(self.buf[..., 0], plain_value(other))
+
+    def __le__(self, other):
+        return np.less_equal(self.buf[..., 0], plain_value(other))
+
+    def __gt__(self, other):
+        return np.greater(self.buf[..., 0], plain_value(other))
+
+    def __ge__(self, other):
+        return np.greater_equal(self.buf[..., 0], plain_value(other))
+
+    def __eq__(self, other):
+        return np.equal(self.buf[..., 0], plain_value(other))
+
+    def __ne__(self, other):
+        return np.not_equal(self.buf[..., 0], plain_value(other))
+
+    __hash__ = None
+
+    # -- indexing: the same index on the buffer, component axis kept whole
+    def __getitem__(self, key):
+        return self.with_buffer(self.buf[component_key(key)])
+
+    def __setitem__(self, key, value):
+        cdef _Jet v
+        k = component_key(key)
+        if isinstance(value, _Jet):
+            v = <_Jet>value
+            if not same_level(self, v):
+                v = lift_to(v, self)
+            self.buf[k] = v.buf
+            self.deps1 |= v.deps1
+            self.deps2 |= v.deps2
+        else:
+            self.buf[k] = constant_buffer(value, self, self.buf.dtype)
+
+    # -- construction helpers used by the dispatch layer
+    def with_buffer(self, cnp.ndarray buf, deps1=None, deps2=None):
+        """A jet of this one's type, tags and seeds over ``buf`` (S + (K,))."""
+        cdef _Jet j = new_like(self, buf)
+        if deps1 is not None:
+            j.deps1 = deps1
+        if deps2 is not None:
+            j.deps2 = deps2
+        return j
+
+    def level(self):
+        """(order, tag1, tag2, n1, n2): what must match for two jets to combine."""
+        return (self.order, self.tag1, self.tag2, self.n1, self.n2)
+
+    # -- NumPy-style methods: the NumPy function, dispatched as for np.<name>(x)
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1:
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order).copy()
+
+    def copy(self):
+        return self.with_buffer(self.buf.copy())
+
+    def astype(self, dtype, copy=True):
+        return self.__array_function__(np.astype, (type(self),), (self, dtype), {"copy": copy})
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def argmax(self, axis=None):
+        return np.argmax(self.buf[..., 0], axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self.buf[..., 0], axis=axis)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(value={np.array2string(self.buf[..., 0], separator=', ')}, "
+                f"{self._seed_description()}, dtype={self.buf.dtype})")
+
+
+cdef class DualArray(_Jet):
+    """An array of dual numbers: values and their derivatives along n seeds.
+
+    ``value`` has shape S, ``tangent`` has shape S + (n,) (seeds last).
+    Created by the transforms (``dj.jacobian`` ...) or ``DualArray(value, tangent)``.
+    """
+
+    def __init__(self, value, tangent):
+        value = np.asarray(value)
+        if value.dtype not in (np.float32, np.float64):
+            value = value.astype(np.float64)
+        tangent = np.asarray(tangent, dtype=value.dtype)
+        if tangent.shape[:-1] != value.shape or tangent.ndim != value.ndim + 1:
+            raise ValueError(f"tangent must have shape value.shape + (n,) = "
+                             f"{value.shape} + (n,), got {tangent.shape}")
+        n = tangent.shape[-1]
+        buf = np.empty(value.shape + (1 + n,), value.dtype)
+        buf[..., 0] = value
+        buf[..., 1:] = tangent
+        init_jet(self, buf, 1, n, 0, new_tag(), 0, 1, 0)
+
+    @property
+    def tangent(self):
+        """Derivatives along the seeds, shape S + (n,) (a read-only view)."""
+        t = self.buf[..., 1:]
+        t.flags.writeable = False
+        return t
+
+    @property
+    def n(self):
+        return self.n1
+
+    @property
+    def tag(self):
+        return self.tag1
+
+    def _seed_description(self):
+        return f"n={self.n1}"
+
+
+cdef class HyperDualArray(_Jet):
+    """An array of hyper-dual numbers: values, first derivatives along two seed
+    sets (``d1``: n1 seeds of the outer level, ``d2``: n2 seeds of the inner
+    level) and the cross derivatives ``d12`` of shape S + (n1, n2)."""
+
+    @property
+    def d1(self):
+        return self.buf[..., 1:1 + self.n1]
+
+    @property
+    def d2(self):
+        return self.buf[..., 1 + self.n1:1 + self.n1 + self.n2]
+
+    @property
+    def d12(self):
+        c = 1 + self.n1 + self.n2
+        return self.buf[..., c:].reshape((<object>self.buf).shape[:-1] + (self.n1, self.n2))
+
+    def _seed_description(self):
+        return f"n1={self.n1}, n2={self.n2}"
+
+
+# ------------------------------------------------------------------ construction
+
+cdef long long _tag_counter = 0
+
+
+def new_tag():
+    """A fresh tag; tags increase, so a transform started later is 'inner'."""
+    global _tag_counter
+    _tag_counter += 1
+    return _tag_counter
+
+
+cdef inline void init_jet(_Jet j, cnp.ndarray buf, int order, Py_ssize_t n1, Py_ssize_t n2,
+                          long long tag1, long long tag2, uint64_t deps1, uint64_t deps2):
+    j.buf = buf
+    j.order = order
+    j.n1 = n1
+    j.n2 = n2
+    j.tag1 = tag1
+    j.tag2 = tag2
+    j.deps1 = deps1
+    j.deps2 = deps2
+
+
+cdef inline _Jet new_like(_Jet proto, cnp.ndarray buf):
+    cdef _Jet j
+    if proto.order == 1:
+        j = DualArray.__new__(DualArray)
+    else:
+        j = HyperDualArray.__new__(HyperDualArray)
+    init_jet(j, buf, proto.order, proto.n1, proto.n2, proto.tag1, proto.tag2,
+             proto.deps1, proto.deps2)
+    return j
+
+
+def make_dual(cnp.ndarray buf, long long tag, uint64_t deps):
+    """Wrap a buffer S + (1 + n,) as a DualArray of the given tag."""
+    cdef DualArray j = DualArray.__new__(DualArray)
+    init_jet(j, buf, 1, buf.shape[buf.ndim - 1] - 1, 0, tag, 0, deps, 0)
+    return j
+
+
+def make_hyper(cnp.ndarray buf, Py_ssize_t n1, Py_ssize_t n2, long long tag1, long long tag2,
+               uint64_t deps1, uint64_t deps2):
+    """Wrap a buffer S + (1 + n1 + n2 + n1*n2,) as a HyperDualArray."""
+    if buf.shape[buf.ndim - 1] != 1 + n1 + n2 + n1 * n2:
+        raise ValueError("hyper-dual buffer has the wrong number of components")
+    cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
+    init_jet(j, buf, 2, n1, n2, tag1, tag2, deps1, deps2)
+    return j
+
+
+def seed_dual(cnp.ndarray value, Py_ssize_t n, Py_ssize_t offset, long long tag, uint64_t deps):
+    """A DualArray for a source: value, and the identity in seeds
+    [offset, offset + value.size) of n (the source's flat index i gets seed offset + i)."""
+    cdef cnp.ndarray v = np.ascontiguousarray(value)
+    cdef Py_ssize_t m = v.size, K = 1 + n, i
+    cdef cnp.ndarray buf = cnp.PyArray_ZEROS(v.ndim + 1, shape_with(v, K), cnp.PyArray_TYPE(v), 0)
+    if cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE:
+        fill_seeds_f64(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf), m, K, offset)
+    else:
+        fill_seeds_f32(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf), m, K, offset)
+    return make_dual(buf, tag, deps)
+
+
+cdef cnp.npy_intp _shape_buf[64]
+
+
+cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
+    """a.shape + (K,) in a static buffer (valid until the next call; GIL held)."""
+    cdef int d
+    for d in range(a.ndim):
+        _shape_buf[d] = a.shape[d]
+    _shape_buf[a.ndim] = K
+    return _shape_buf
+
+
+cdef void fill_seeds_f64(const double* v, double* buf, Py_ssize_t m, Py_ssize_t K, Py_ssize_t off) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        buf[i * K] = v[i]
+        buf[i * K + 1 + off + i] = 1
+
+
+cdef void fill_seeds_f32(const float* v, float* buf, Py_ssize_t m, Py_ssize_t K, Py_ssize_t off) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        buf[i * K] = v[i]
+        buf[i * K + 1 + off + i] = 1
+
+
+# ------------------------------------------------------------------ levels
+
+cdef inline bint same_level(_Jet a, _Jet b):
+    return (a.order == b.order and a.tag1 == b.tag1 and a.tag2 == b.tag2
+            and a.n1 == b.n1 and a.n2 == b.n2)
+
+
+cdef str level_name(_Jet a):
+    if a.order == 1:
+        return f"dual(tag {a.tag1})"
+    return f"hyper-dual(tags {a.tag1}, {a.tag2})"
+
+
+cdef object nesting_error(_Jet a, _Jet b):
+    return NotImplementedError(
+        f"dualjac: cannot combine a {level_name(a)} with a {level_name(b)}: that needs "
+        "a third level of nested differentiation, and dualjac supports two (hyper-dual "
+        "numbers give exact second derivatives). Compute third derivatives by "
+        "differentiating a hessian numerically, or restructure to two levels.")
+
+
+cdef _Jet join_level(_Jet a, _Jet b):
+    """A prototype jet (zero-size buffer) of the lowest level holding both a and b."""
+    cdef _Jet lo, hi
+    if same_level(a, b):
+        return a
+    if a.order == 1 and b.order == 1:
+        lo, hi = (a, b) if a.tag1 < b.tag1 else (b, a)
+        return make_hyper(np.empty((0, 1 + lo.n1 + hi.n1 + lo.n1 * hi.n1), a.buf.dtype),
+                          lo.n1, hi.n1, lo.tag1, hi.tag1, 0, 0)
+    hi, lo = (a, b) if a.order == 2 else (b, a)
+    if lo.order == 1 and (lo.tag1 == hi.tag1 or lo.tag1 == hi.tag2):
+        return hi
+    raise nesting_error(a, b)
+
+
+cdef _Jet lift_to(_Jet a, _Jet level):
+    """a at the level of ``level`` (a dual becomes a hyper-dual with zero parts)."""
+    if same_level(a, level):
+        return a
+    if not (a.order == 1 and level.order == 2):
+        raise nesting_error(a, level)
+    cdef Py_ssize_t n1 = level.n1, n2 = level.n2
+    buf = np.zeros((<object>a.buf).shape[:-1] + (1 + n1 + n2 + n1 * n2,), a.buf.dtype)
+    buf[..., 0] = a.buf[..., 0]
+    if a.tag1 == level.tag1 and a.n1 == n1:
+        buf[..., 1:1 + n1] = a.buf[..., 1:]
+        return make_hyper(buf, n1, n2, level.tag1, level.tag2, a.deps1, 0)
+    if a.tag1 == level.tag2 and a.n1 == n2:
+        buf[..., 1 + n1:1 + n1 + n2] = a.buf[..., 1:]
+        return make_hyper(buf, n1, n2, level.tag1, level.tag2, 0, a.deps1)
+    raise nesting_error(a, level)
+
+
+cdef cnp.ndarray constant_buffer(object c, _Jet level, object dtype):
+    """A plain constant as a buffer of ``level``: the value, zero derivatives."""
+    arr = np.asarray(c)
+    check_constant(arr)
+    buf = np.zeros(arr.shape + (level.buf.shape[level.buf.ndim - 1],), dtype)
+    buf[..., 0] = arr
+    return buf
+
+
+cdef inline void check_constant(object arr) except *:
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"dualjac: cannot combine a dual array with an array of dtype {arr.dtype}; "
+            "dualjac differentiates real floating-point code (float32 / float64).")
+
+
+cdef object plain_value(object x):
+    if isinstance(x, _Jet):
+        return (<_Jet>x).buf[..., 0]
+    return x
+
+
+def unify(items):
+    """Bring jets and plain constants to one level and dtype.
+
+    Returns (prototype jet, [buffer per item], deps1, deps2): every buffer is
+    item.shape + (K,) at the prototype's level, constants with zero derivatives.
+    The Python dispatch layer uses this before applying an operation to buffers.
+    """
+    cdef _Jet proto = None, j
+    cdef uint64_t deps1 = 0, deps2 = 0
+    for item in items:
+        if isinstance(item, _Jet):
+            j = <_Jet>item
+            proto = j if proto is None else join_level(proto, j)
+    if proto is None:
+        raise TypeError("dualjac: unify needs at least one dual array")
+    dtype = np.result_type(*[(<_Jet>x).buf.dtype if isinstance(x, _Jet) else x for x in items])
+    check_float_dtype(dtype)
+    bufs = []
+    for item in items:
+        if isinstance(item, _Jet):
+            j = lift_to(<_Jet>item, proto)
+            deps1 |= j.deps1
+            deps2 |= j.deps2
+            bufs.append(j.buf if j.buf.dtype == dtype else j.buf.astype(dtype))
+        else:
+            bufs.append(constant_buffer(item, proto, dtype))
+    return proto, bufs, deps1, deps2
+
+
+cdef inline void check_float_dtype(object dtype) except *:
+    if dtype != np.float64 and dtype != np.float32:
+        raise TypeError(
+            f"dualjac: the result would have dtype {dtype}; dual arrays hold float32 "
+            "or float64 (complex and extended precision are not supported).")
+
+
+# ------------------------------------------------------------------ kernel drivers
+
+cdef object unary_op(int idx, _Jet a):
+    cdef cnp.ndarray src = a.buf if cnp.PyArray_IS_C_CONTIGUOUS(a.buf) else np.ascontiguousarray(a.buf)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(src.ndim, src.shape, cnp.PyArray_TYPE(src), 0)
+    cdef Py_ssize_t K = src.shape[src.ndim - 1], m = src.size // K if K else 0
+    cdef bint big = src.size > NOGIL_THRESHOLD
+    cdef PyThreadState* ts
+    cdef int typenum = cnp.PyArray_TYPE(src)
+    cdef void* s = cnp.PyArray_DATA(src)
+    cdef void* o = cnp.PyArray_DATA(out)
+    cdef Py_ssize_t n1 = a.n1, n2 = a.n2
+    if typenum == cnp.NPY_DOUBLE:
+        if a.order == 1:
+            ts = release_gil(big)
+            U1_f64[idx](<double*>s, <double*>o, m, K)
+            restore_gil(ts)
+        else:
+            ts = release_gil(big)
+            U2_f64[idx](<double*>s, <double*>o, m, n1, n2)
+            restore_gil(ts)
+    else:
+        if a.order == 1:
+            ts = release_gil(big)
+            U1_f32[idx](<float*>s, <float*>o, m, K)
+            restore_gil(ts)
+        else:
+            ts = release_gil(big)
+            U2_f32[idx](<float*>s, <float*>o, m, n1, n2)
+            restore_gil(ts)
+    return new_like(a, out)
+
+
+cdef object binary_op(int idx, object x, object y):
+    """x (op) y where at least one is a jet; NotImplemented for foreign types."""
+    if isinstance(x, _Jet):
+        if isinstance(y, _Jet):
+            return binary_jj(idx, <_Jet>x, <_Jet>y)
+        return binary_jc(idx, <_Jet>x, y, False)
+    return binary_jc(idx, <_Jet>y, x, True)
+
+
+cdef object binary_jj(int idx, _Jet a, _Jet b):
+    cdef _Jet level
+    if not same_level(a, b):
+        level = join_level(a, b)
+        a = lift_to(a, level)
+        b = lift_to(b, level)
+    cdef cnp.ndarray abuf = a.buf, bbuf = b.buf
+    if cnp.PyArray_TYPE(abuf) != cnp.PyArray_TYPE(bbuf):
+        dtype = np.promote_types(abuf.dtype, bbuf.dtype)
+        abuf = abuf.astype(dtype)
+        bbuf = bbuf.astype(dtype)
+    cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa = K, sb = K
+    if not same_shape(abuf, bbuf):
+        if abuf.size == K and abuf.ndim <= bbuf.ndim:
+            sa = 0
+        elif bbuf.size == K and bbuf.ndim <= abuf.ndim:
+            sb = 0
+        else:
+            abuf, bbuf = broadcast_buffers(abuf, bbuf)
+    abuf = contiguous(abuf)
+    bbuf = contiguous(bbuf)
+    cdef cnp.ndarray out = empty_result(abuf if sa else bbuf)
+    run_binary(idx, 0, a, abuf, sa, bbuf, sb, out)
+    cdef _Jet r = new_like(a, out)
+    r.deps1 = a.deps1 | b.deps1
+    r.deps2 = a.deps2 | b.deps2
+    return r
+
+
+cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
+    """a (op) c, or c (op) a when swapped, for a plain constant c."""
+    cdef cnp.ndarray abuf = a.buf, cval
+    cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa = K, sc = 1
+    if type(c) is float or type(c) is int or type(c) is bool:
+        # Python scalars are 'weak' (NEP 50): the result keeps the jet's dtype.
+        cval = cnp.PyArray_EMPTY(0, NULL, cnp.PyArray_TYPE(abuf), 0)
+        cval[()] = c
+        sc = 0
+    else:
+        if not isinstance(c, (np.ndarray, np.generic, list, tuple)):
+            if hasattr(c, "__array_ufunc__") or hasattr(c, "__array_function__"):
+                return NotImplemented
+        cval = np.asarray(c)
+        check_constant(cval)
+        dtype = np.result_type(abuf.dtype, cval)
+        check_float_dtype(dtype)
+        if dtype != abuf.dtype:
+            abuf = abuf.astype(dtype)
+        if cval.dtype != dtype:
+            cval = cval.astype(dtype)
+        if not same_element_shape(abuf, cval):
+            if cval.size == 1 and cval.ndim <= abuf.ndim - 1:
+                sc = 0
+            elif abuf.size == K and abuf.ndim - 1 <= cval.ndim:
+                sa = 0
+                sc = 1
+            else:
+                abuf, cval = broadcast_with_constant(abuf, cval)
+    abuf = contiguous(abuf)
+    cval = contiguous(cval)
+    cdef cnp.ndarray out
+    if sa:
+        out = empty_result(abuf)
+    else:
+        out = cnp.PyArray_EMPTY(cval.ndim + 1, shape_with(cval, K), cnp.PyArray_TYPE(abuf), 0)
+    if swapped:
+        run_binary(idx, 2, a, cval, sc, abuf, sa, out)
+    else:
+        run_binary(idx, 1, a, abuf, sa, cval, sc, out)
+    return new_like(a, out)
+
+
+cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int d
+    if a.ndim != b.ndim:
+        return False
+    for d in range(a.ndim):
+        if a.shape[d] != b.shape[d]:
+            return False
+    return True
+
+
+cdef inline bint same_element_shape(cnp.ndarray jet_buf, cnp.ndarray c):
+    """Is c's shape the element shape of a jet buffer (its shape less the last axis)?"""
+    cdef int d
+    if c.ndim != jet_buf.ndim - 1:
+        return False
+    for d in range(c.ndim):
+        if c.shape[d] != jet_buf.shape[d]:
+            return False
+    return True
+
+
+cdef inline cnp.ndarray contiguous(cnp.ndarray a):
+    return a if cnp.PyArray_IS_C_CONTIGUOUS(a) else np.ascontiguousarray(a)
+
+
+cdef inline cnp.ndarray empty_result(cnp.ndarray like):
+    return cnp.PyArray_EMPTY(like.ndim, like.shape, cnp.PyArray_TYPE(like), 0)
+
+
+cdef tuple broadcast_buffers(cnp.ndarray a, cnp.ndarray b):
+    """Two jet buffers broadcast over their element axes (a copy: the slow path)."""
+    K = a.shape[a.ndim - 1]
+    shape = np.broadcast_shapes((<object>a).shape[:-1], (<object>b).shape[:-1]) + (K,)
+    return (np.ascontiguousarray(np.broadcast_to(a, shape)),
+            np.ascontiguousarray(np.broadcast_to(b, shape)))
+
+
+cdef tuple broadcast_with_constant(cnp.ndarray a, cnp.ndarray c):
+    K = a.shape[a.ndim - 1]
+    shape = np.broadcast_shapes((<object>a).shape[:-1], (<object>c).shape)
+    return (np.ascontiguousarray(np.broadcast_to(a, shape + (K,))),
+            np.ascontiguousarray(np.broadcast_to(c, shape)))
+
+
+cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t sx,
+                     cnp.ndarray y, Py_ssize_t sy, cnp.ndarray out) except *:
+    """Call the kernel of row idx; variant 0 jj, 1 jc, 2 cj."""
+    cdef Py_ssize_t K = out.shape[out.ndim - 1]
+    cdef Py_ssize_t m = out.size // K if K else 0
+    cdef Py_ssize_t n1 = level.n1, n2 = level.n2
+    cdef bint big = out.size > NOGIL_THRESHOLD
+    cdef PyThreadState* ts
+    cdef void* px = cnp.PyArray_DATA(x)
+    cdef void* py = cnp.PyArray_DATA(y)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef b1_f64_t f1d
+    cdef b2_f64_t f2d
+    cdef b1_f32_t f1s
+    cdef b2_f32_t f2s
+    if cnp.PyArray_TYPE(out) == cnp.NPY_DOUBLE:
+        if level.order == 1:
+            f1d = B1_jj_f64[idx] if variant == 0 else (B1_jc_f64[idx] if variant == 1 else B1_cj_f64[idx])
+            ts = release_gil(big)
+            f1d(<double*>px, sx, <double*>py, sy, <double*>po, m, K)
+            restore_gil(ts)
+        else:
+            f2d = B2_jj_f64[idx] if variant == 0 else (B2_jc_f64[idx] if variant == 1 else B2_cj_f64[idx])
+            ts = release_gil(big)
+            f2d(<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
+            restore_gil(ts)
+    else:
+        if level.order == 1:
+            f1s = B1_jj_f32[idx] if variant == 0 else (B1_jc_f32[idx] if variant == 1 else B1_cj_f32[idx])
+            ts = release_gil(big)
+            f1s(<float*>px, sx, <float*>py, sy, <float*>po, m, K)
+            restore_gil(ts)
+        else:
+            f2s = B2_jj_f32[idx] if variant == 0 else (B2_jc_f32[idx] if variant == 1 else B2_cj_f32[idx])
+            ts = release_gil(big)
+            f2s(<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
+            restore_gil(ts)
+
+
+def apply_unary(ufunc_name, _Jet a):
+    """Run the rules-table kernel of a unary function by name (for the dispatch layer)."""
+    return unary_op(GENERATED_UNARY.index(ufunc_name), a)
+
+
+def apply_binary(ufunc_name, x, y):
+    """Run the rules-table kernel of a binary function by name (for the dispatch layer)."""
+    return binary_op(GENERATED_BINARY.index(ufunc_name), x, y)
+
+
+cdef object component_key(object key):
+    """An index into the element axes, extended to keep the component axis whole."""
+    if isinstance(key, _Jet):
+        raise loss_error("indexing with a dual array")
+    if type(key) is tuple:
+        for k in <tuple>key:
+            if isinstance(k, _Jet):
+                raise loss_error("indexing with a dual array")
+        return key + (slice(None),)
+    return (key, slice(None))
