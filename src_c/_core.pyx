@@ -536,16 +536,30 @@ def make_hyper(cnp.ndarray buf, Py_ssize_t n1, Py_ssize_t n2, long long tag1, lo
     return j
 
 
-def seed_dual(cnp.ndarray value, Py_ssize_t n, Py_ssize_t offset, long long tag, uint64_t deps):
-    """A DualArray for a source: value, and the identity in seeds
-    [offset, offset + value.size) of n (the source's flat index i gets seed offset + i)."""
-    cdef cnp.ndarray v = np.ascontiguousarray(value)
-    cdef Py_ssize_t m = v.size, K = 1 + n, i
+def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
+              Py_ssize_t first=0, Py_ssize_t lo=0, Py_ssize_t hi=-1, Py_ssize_t period=0):
+    """A DualArray for a source: its values, and identity seeds.
+
+    Element i (flat index) is seeded along seed ``first + r - lo`` of n when its
+    seed index r = i (or i % period, for per-row batch seeds) is in [lo, hi).
+    jacobian: period 0, all elements; a chunk of seeds: [lo, hi) of them;
+    batch_jacobian: period = row size, so every row gets the same identity.
+    """
+    cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(value)  # keeps 0-d (np.ascontiguousarray would not)
+    cdef Py_ssize_t m = v.size, K = 1 + n
+    if hi < 0:
+        hi = m if period == 0 else period
+    if first + (hi - lo) > n or lo < 0:
+        raise ValueError("seed range does not fit in n seeds")
     cdef cnp.ndarray buf = cnp.PyArray_ZEROS(v.ndim + 1, shape_with(v, K), cnp.PyArray_TYPE(v), 0)
     if cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE:
-        fill_seeds_f64(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf), m, K, offset)
+        fill_seeds_f64(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf),
+                       m, K, first, lo, hi, period)
+    elif cnp.PyArray_TYPE(v) == cnp.NPY_FLOAT:
+        fill_seeds_f32(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf),
+                       m, K, first, lo, hi, period)
     else:
-        fill_seeds_f32(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf), m, K, offset)
+        raise TypeError(f"dualjac: sources must be float32 or float64, got {v.dtype}")
     return make_dual(buf, tag, deps)
 
 
@@ -561,18 +575,24 @@ cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
     return _shape_buf
 
 
-cdef void fill_seeds_f64(const double* v, double* buf, Py_ssize_t m, Py_ssize_t K, Py_ssize_t off) noexcept nogil:
-    cdef Py_ssize_t i
+cdef void fill_seeds_f64(const double* v, double* buf, Py_ssize_t m, Py_ssize_t K,
+                         Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period) noexcept nogil:
+    cdef Py_ssize_t i, r
     for i in range(m):
         buf[i * K] = v[i]
-        buf[i * K + 1 + off + i] = 1
+        r = i % period if period else i
+        if lo <= r < hi:
+            buf[i * K + 1 + first + r - lo] = 1
 
 
-cdef void fill_seeds_f32(const float* v, float* buf, Py_ssize_t m, Py_ssize_t K, Py_ssize_t off) noexcept nogil:
-    cdef Py_ssize_t i
+cdef void fill_seeds_f32(const float* v, float* buf, Py_ssize_t m, Py_ssize_t K,
+                         Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period) noexcept nogil:
+    cdef Py_ssize_t i, r
     for i in range(m):
         buf[i * K] = v[i]
-        buf[i * K + 1 + off + i] = 1
+        r = i % period if period else i
+        if lo <= r < hi:
+            buf[i * K + 1 + first + r - lo] = 1
 
 
 # ------------------------------------------------------------------ levels

@@ -1,0 +1,833 @@
+"""NumPy dispatch for dual arrays: NEP 13 ufuncs, NEP 18 functions, NEP 35 ``like=``.
+
+Every jet (DualArray / HyperDualArray) is one buffer ``S + (K,)`` whose last
+axis holds the value and the partials (see src_c/_core.pyx). That makes most of
+NumPy easy and exact:
+
+* structural functions (reshape, transpose, concatenate, indexing, ...) are the
+  same function on the buffer with the component axis kept last;
+* linear functions (sum, mean, cumsum, trace, ...) are the same function on the
+  buffer, since they act on every component alike;
+* multilinear functions (matmul, dot, einsum, tensordot, ...) go through one
+  jet-aware einsum that applies the product rule (first and second order);
+* elementwise functions are rows of the rules table, run by the C kernels
+  (the fast path in ``_core`` catches plain calls before they reach here);
+* other nonlinear functions (prod, max, norm, clip, ...) are compositions of
+  the above, so their second derivatives come for free.
+
+Anything else raises a TypeError naming the function: dualjac never returns a
+silently derivative-free result.
+"""
+
+import functools
+import string
+from collections import Counter
+
+import numpy as np
+
+from . import _core, rules
+from ._core import DualArray, HyperDualArray, _Jet
+
+HANDLED = {}          # NumPy function -> implementation on jets
+VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
+
+
+def implements(*functions):
+    def register(impl):
+        for func in functions:
+            HANDLED[func] = impl
+        return impl
+    return register
+
+
+def is_jet(x):
+    return isinstance(x, _Jet)
+
+
+def no_rule_error(name, what="function"):
+    return TypeError(
+        f"dualjac: {name} has no derivative rule for dual arrays, so it cannot be "
+        f"applied without silently dropping derivatives. Rewrite it with supported "
+        f"NumPy calls (see the README's table of supported functions), or apply it to "
+        f"x.value if you mean to differentiate nothing through it. Unsupported {what}: {name}.")
+
+
+def func_name(func):
+    module = getattr(func, "__module__", None) or "numpy"
+    module = "np" if module.startswith("numpy") and "linalg" not in module else module
+    module = "np.linalg" if "linalg" in (getattr(func, "__module__", "") or "") else module
+    return f"{module}.{func.__name__}"
+
+
+# ---------------------------------------------------------------- hooks
+
+def array_function(func, types, args, kwargs):
+    impl = HANDLED.get(func)
+    if impl is None:
+        raise no_rule_error(func_name(func))
+    return impl(*args, **kwargs)
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    name = f"np.{ufunc.__name__}"
+    if method != "__call__":
+        return ufunc_method(ufunc, method, inputs, kwargs)
+    if ufunc in VALUE_UFUNCS:
+        return ufunc(*[value_of(x) for x in inputs], **kwargs)
+    out = kwargs.pop("out", None)
+    dtype = kwargs.pop("dtype", None)
+    where = kwargs.pop("where", True)
+    kwargs.pop("casting", None)
+    kwargs.pop("order", None)
+    if kwargs:
+        raise TypeError(f"dualjac: {name} on dual arrays does not support the "
+                        f"keyword arguments {sorted(kwargs)}.")
+    if ufunc.__name__ in _core.GENERATED_UNARY and ufunc.nin == 1:
+        result = _core.apply_unary(ufunc.__name__, inputs[0])
+    elif ufunc.__name__ in _core.GENERATED_BINARY and ufunc.nin == 2:
+        result = _core.apply_binary(ufunc.__name__, inputs[0], inputs[1])
+    elif ufunc in EXTRA_UFUNCS:
+        result = EXTRA_UFUNCS[ufunc](*inputs)
+    elif not any(is_jet(x) for x in inputs):
+        result = ufunc(*inputs)  # only `out` was a jet
+    else:
+        raise no_rule_error(name, "ufunc")
+    if dtype is not None:
+        result = astype(result, dtype)
+    if where is not True:
+        result = where_(where, result, out if out is not None else np.zeros_like(result))
+    if out is not None:
+        return store_into(out, result, name)
+    return result
+
+
+def ufunc_method(ufunc, method, inputs, kwargs):
+    impl = UFUNC_METHODS.get((ufunc, method))
+    if impl is None:
+        raise no_rule_error(f"np.{ufunc.__name__}.{method}", "ufunc method")
+    return impl(*inputs, **kwargs)
+
+
+def store_into(out, result, name):
+    """ufunc(..., out=out): only a dual array can hold a dual result."""
+    if isinstance(out, tuple):
+        if len(out) != 1:
+            raise TypeError(f"dualjac: {name} with several outputs is not supported")
+        out = out[0]
+    if not is_jet(out):
+        if is_jet(result):
+            raise TypeError(
+                f"dualjac: {name}(..., out=array) would store a dual result into a plain "
+                "ndarray and drop its derivatives. Create the output with "
+                "np.zeros_like(x) or np.zeros(shape, like=x) instead.")
+        out[...] = result
+        return out
+    out[...] = result
+    return out
+
+
+def value_of(x):
+    return x.buf[..., 0] if is_jet(x) else x
+
+
+# ---------------------------------------------------------------- helpers
+
+def normalize_axis(axis, ndim):
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
+def normalize_axes(axis, ndim):
+    """axis=None/int/tuple -> tuple of non-negative element axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(normalize_axis(a, ndim) for a in axis)
+    return (normalize_axis(axis, ndim),)
+
+
+def jet_from(proto, buf, deps1, deps2):
+    return proto.with_buffer(np.ascontiguousarray(buf), deps1, deps2)
+
+
+def on_buffer(a, buf):
+    """a's level and connectivity over a new buffer (a structural or linear result)."""
+    return a.with_buffer(np.ascontiguousarray(buf))
+
+
+def unify(items):
+    return _core.unify(list(items))
+
+
+def reject_out(out, name):
+    if out is not None:
+        raise TypeError(f"dualjac: {name}(..., out=...) is not supported for dual "
+                        "arrays; assign the result instead.")
+
+
+def astype(x, dtype):
+    dtype = np.dtype(dtype)
+    if not is_jet(x):
+        return np.asarray(x).astype(dtype)
+    if dtype.kind == "f" and dtype in (np.float32, np.float64):
+        return on_buffer(x, x.buf.astype(dtype))
+    if dtype.kind in "biu":
+        # Integer casts are not differentiable paths (as in TF): plain values.
+        return x.buf[..., 0].astype(dtype)
+    raise TypeError(f"dualjac: cannot cast a dual array to {dtype}; dual arrays hold "
+                    "float32 or float64.")
+
+
+# ---------------------------------------------------------------- ufuncs with no table row
+
+def _floor_divide(x, y):
+    return np.floor(np.true_divide(x, y))
+
+
+EXTRA_UFUNCS = {np.floor_divide: _floor_divide}
+
+for _name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+              "isnan", "isinf", "isfinite", "signbit", "logical_and", "logical_or",
+              "logical_xor", "logical_not", "isnat"):
+    if hasattr(np, _name):
+        VALUE_UFUNCS.add(getattr(np, _name))
+
+
+def register_table_ufuncs():
+    """Give the C fast path every rules-table ufunc NumPy has."""
+    unary = {getattr(np, row.name): row.name for row in rules.UNARY if hasattr(np, row.name)}
+    binary = {getattr(np, row.name): row.name for row in rules.BINARY if hasattr(np, row.name)}
+    _core.register_ufuncs(unary, binary)
+
+
+# ---------------------------------------------------------------- structural
+
+@implements(np.reshape)
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    shape = newshape if shape is None else shape
+    if order != "C":
+        raise NotImplementedError("dualjac: reshape supports order='C' only")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return on_buffer(a, a.buf.reshape(shape + (a.ncomponents,)))
+
+
+@implements(np.ravel)
+def ravel(a, order="C"):
+    return reshape(a, -1, order=order)
+
+
+@implements(np.transpose)
+def transpose(a, axes=None):
+    axes = tuple(reversed(range(a.ndim))) if axes is None else normalize_axes(axes, a.ndim)
+    return on_buffer(a, a.buf.transpose(axes + (a.ndim,)))
+
+
+@implements(np.permute_dims) if hasattr(np, "permute_dims") else (lambda f: f)
+def permute_dims(a, axes=None):
+    return transpose(a, axes)
+
+
+@implements(np.swapaxes)
+def swapaxes(a, axis1, axis2):
+    return on_buffer(a, np.swapaxes(a.buf, normalize_axis(axis1, a.ndim),
+                                    normalize_axis(axis2, a.ndim)))
+
+
+@implements(np.moveaxis)
+def moveaxis(a, source, destination):
+    return on_buffer(a, np.moveaxis(a.buf, normalize_axes(source, a.ndim),
+                                    normalize_axes(destination, a.ndim)))
+
+
+@implements(np.squeeze)
+def squeeze(a, axis=None):
+    if axis is None:
+        axis = tuple(i for i, n in enumerate(a.shape) if n == 1)
+    return on_buffer(a, np.squeeze(a.buf, normalize_axes(axis, a.ndim)))
+
+
+@implements(np.expand_dims)
+def expand_dims(a, axis):
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = normalize_axes(axes, a.ndim + len(axes))
+    return on_buffer(a, np.expand_dims(a.buf, axes))
+
+
+@implements(np.broadcast_to)
+def broadcast_to(a, shape, subok=False):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return on_buffer(a, np.broadcast_to(a.buf, shape + (a.ncomponents,)))
+
+
+@implements(np.copy)
+def copy(a, order="K", subok=False):
+    return on_buffer(a, a.buf.copy())
+
+
+@implements(np.flip)
+def flip(a, axis=None):
+    return on_buffer(a, np.flip(a.buf, normalize_axes(axis, a.ndim)))
+
+
+@implements(np.roll)
+def roll(a, shift, axis=None):
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), a.shape)
+    return on_buffer(a, np.roll(a.buf, shift, normalize_axes(axis, a.ndim)))
+
+
+ATLEAST_SHAPES = {
+    1: {0: lambda s: (1,)},
+    2: {0: lambda s: (1, 1), 1: lambda s: (1,) + s},
+    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1,) + s + (1,), 2: lambda s: s + (1,)},
+}
+
+
+def _atleast(n):
+    plain = getattr(np, f"atleast_{n}d")
+
+    def impl(*arys):
+        results = []
+        for a in arys:
+            if is_jet(a) and a.ndim < n:
+                a = reshape(a, ATLEAST_SHAPES[n][a.ndim](a.shape))
+            results.append(a if is_jet(a) else plain(a))
+        return results[0] if len(results) == 1 else results
+    return impl
+
+
+for _n in (1, 2, 3):
+    HANDLED[getattr(np, f"atleast_{_n}d")] = _atleast(_n)
+
+
+@implements(np.concatenate)
+def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    reject_out(out, "np.concatenate")
+    arrays = list(arrays)
+    if axis is None:
+        arrays = [ravel(x) if is_jet(x) else np.ravel(x) for x in arrays]
+        axis = 0
+    proto, bufs, d1, d2 = unify(arrays)
+    ndim = bufs[0].ndim - 1
+    result = jet_from(proto, np.concatenate(bufs, axis=normalize_axis(axis, ndim)), d1, d2)
+    return astype(result, dtype) if dtype is not None else result
+
+
+@implements(np.stack)
+def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    reject_out(out, "np.stack")
+    proto, bufs, d1, d2 = unify(list(arrays))
+    ndim = bufs[0].ndim  # element ndim + 1: the stacked result's element ndim
+    result = jet_from(proto, np.stack(bufs, axis=normalize_axis(axis, ndim)), d1, d2)
+    return astype(result, dtype) if dtype is not None else result
+
+
+@implements(np.hstack)
+def hstack(tup, dtype=None, casting="same_kind"):
+    arrays = [_atleast(1)(a) for a in tup]
+    axis = 0 if all(np.ndim(value_of(a)) == 1 for a in arrays) else 1
+    return concatenate(arrays, axis=axis, dtype=dtype)
+
+
+@implements(np.vstack)
+def vstack(tup, dtype=None, casting="same_kind"):
+    return concatenate([_atleast(2)(a) for a in tup], axis=0, dtype=dtype)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    arrays = []
+    for a in tup:
+        if np.ndim(value_of(a)) < 2:
+            a = reshape(a, (-1, 1)) if is_jet(a) else np.reshape(a, (-1, 1))
+        arrays.append(a)
+    return concatenate(arrays, axis=1)
+
+
+@implements(np.where)
+def where_(condition, x=None, y=None):
+    if x is None and y is None:
+        return np.nonzero(value_of(condition))
+    cond = np.asarray(value_of(condition)).astype(bool)
+    proto, (bx, by), d1, d2 = unify([x, y])
+    return jet_from(proto, np.where(cond[..., None], bx, by), d1, d2)
+
+
+@implements(np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    reject_out(out, "np.take")
+    if axis is None:
+        a, axis = ravel(a), 0
+    return on_buffer(a, np.take(a.buf, indices, axis=normalize_axis(axis, a.ndim), mode=mode))
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis):
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    idx = np.asarray(indices)[..., None]
+    return on_buffer(arr, np.take_along_axis(arr.buf, idx, axis=normalize_axis(axis, arr.ndim)))
+
+
+@implements(np.repeat)
+def repeat(a, repeats, axis=None):
+    if axis is None:
+        a, axis = ravel(a), 0
+    return on_buffer(a, np.repeat(a.buf, repeats, axis=normalize_axis(axis, a.ndim)))
+
+
+@implements(np.tile)
+def tile(a, reps):
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    ndim = max(a.ndim, len(reps))
+    a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)
+    return on_buffer(a, np.tile(a.buf, (1,) * (ndim - len(reps)) + reps + (1,)))
+
+
+@implements(np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    d = np.diagonal(a.buf, offset, normalize_axis(axis1, a.ndim), normalize_axis(axis2, a.ndim))
+    return on_buffer(a, np.moveaxis(d, -1, -2))  # NumPy puts the diagonal last
+
+
+# ---------------------------------------------------------------- linear
+
+@implements(np.sum)
+def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    reject_out(out, "np.sum")
+    axes = normalize_axes(axis, a.ndim)
+    mask = where if where is True else np.asarray(where)[..., None]
+    result = on_buffer(a, np.sum(a.buf, axis=axes, keepdims=keepdims, where=mask))
+    if initial is not None:
+        result = result + initial
+    return astype(result, dtype) if dtype is not None else result
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    reject_out(out, "np.mean")
+    axes = normalize_axes(axis, a.ndim)
+    mask = where if where is True else np.asarray(where)[..., None]
+    result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims, where=mask))
+    return astype(result, dtype) if dtype is not None else result
+
+
+@implements(np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    reject_out(out, "np.cumsum")
+    if axis is None:
+        a, axis = ravel(a), 0
+    result = on_buffer(a, np.cumsum(a.buf, axis=normalize_axis(axis, a.ndim)))
+    return astype(result, dtype) if dtype is not None else result
+
+
+@implements(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    reject_out(out, "np.trace")
+    return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+# ---------------------------------------------------------------- nonlinear, by composition
+
+@implements(np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    """Pairwise products along the axis: exact at any order, and right at zeros
+    (unlike exp(sum(log)))."""
+    reject_out(out, "np.prod")
+    if where is not True:
+        a = where_(where, a, 1.0)
+    axes = normalize_axes(axis, a.ndim)
+    kept = [i for i in range(a.ndim) if i not in axes]
+    t = transpose(a, tuple(axes) + tuple(kept))
+    t = reshape(t, (-1,) + tuple(a.shape[i] for i in kept))
+    if t.shape[0] == 0:
+        t = ones_like(t[:1])
+    while t.shape[0] > 1:
+        half = t.shape[0] // 2
+        head = t[:half] * t[half:2 * half]
+        t = concatenate([head, t[2 * half:]]) if t.shape[0] % 2 else head
+    result = t[0]
+    if keepdims:
+        result = reshape(result, tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+    if initial is not None:
+        result = result * initial
+    return astype(result, dtype) if dtype is not None else result
+
+
+def _select(a, axis, keepdims, arg_function):
+    """The derivative of max/min is the selected element's: the first one of
+    ties (np.argmax's choice)."""
+    axes = normalize_axes(axis, a.ndim)
+    kept = [i for i in range(a.ndim) if i not in axes]
+    t = transpose(a, tuple(kept) + tuple(axes))
+    t = reshape(t, tuple(a.shape[i] for i in kept) + (-1,))
+    if t.shape[-1] == 0:
+        raise ValueError("zero-size array to reduction operation which has no identity")
+    index = arg_function(t.buf[..., 0], axis=-1)[..., None]
+    result = take_along_axis(t, index, axis=-1)[..., 0]
+    if keepdims:
+        result = reshape(result, tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+    return result
+
+
+@implements(np.max, np.amax)
+def max_(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    reject_out(out, "np.max")
+    if initial is not None or where is not True:
+        raise NotImplementedError("dualjac: np.max with initial= or where= on dual arrays")
+    return _select(a, axis, keepdims, np.argmax)
+
+
+@implements(np.min, np.amin)
+def min_(a, axis=None, out=None, keepdims=False, initial=None, where=True):
+    reject_out(out, "np.min")
+    if initial is not None or where is not True:
+        raise NotImplementedError("dualjac: np.min with initial= or where= on dual arrays")
+    return _select(a, axis, keepdims, np.argmin)
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    """min(max(a, lo), hi): inside [lo, hi] (bounds included) the derivative is
+    a's, outside it is the bound's (TF's clip_by_value rule)."""
+    reject_out(out, "np.clip")
+    lo = min if a_min is None else a_min
+    hi = max if a_max is None else a_max
+    if lo is not None:
+        a = np.maximum(a, lo)
+    if hi is not None:
+        a = np.minimum(a, hi)
+    return a
+
+
+@implements(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro") or (ord == 2 and (axis is None and x.ndim != 1)):
+        if ord in (1, np.inf, -np.inf) and (axis is not None or x.ndim == 1):
+            reduce = sum_ if ord == 1 else (max_ if ord == np.inf else min_)
+            return reduce(np.abs(x), axis=axis, keepdims=keepdims)
+        raise no_rule_error(f"np.linalg.norm(ord={ord!r})")
+    return np.sqrt(sum_(x * x, axis=axis, keepdims=keepdims))
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True):
+    reject_out(out, "np.var")
+    centered = a - mean(a, axis=axis, keepdims=True)
+    count = value_of(a).size if axis is None else np.prod(
+        [a.shape[i] for i in normalize_axes(axis, a.ndim)])
+    return sum_(centered * centered, axis=axis, keepdims=keepdims, dtype=dtype) / (count - ddof)
+
+
+@implements(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True):
+    return np.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+
+
+# ---------------------------------------------------------------- multilinear (einsum)
+
+def parse_einsum(subscripts, ndims):
+    """Explicit subscripts: (input specs, output spec, unused letters), ellipses expanded."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, _, output = subscripts.partition("->")
+    specs = inputs.split(",")
+    used = set(c for c in subscripts if c.isalpha())
+    free = [c for c in string.ascii_letters if c not in used]
+    widths = [nd - (len(s) - 3) for s, nd in zip(specs, ndims) if "..." in s]
+    ellipsis = "".join(free[:max(widths, default=0)])
+    free = free[len(ellipsis):]
+    expanded = []
+    for spec, nd in zip(specs, ndims):
+        if "..." in spec:
+            width = nd - (len(spec) - 3)
+            spec = spec.replace("...", ellipsis[len(ellipsis) - width:])
+        expanded.append(spec)
+    if "->" in subscripts:
+        output = output.replace("...", ellipsis)
+    else:
+        counts = Counter("".join(expanded))
+        output = ellipsis + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ellipsis))
+    return expanded, output, free
+
+
+def jet_einsum(specs, output, free, operands):
+    """einsum with the product rule: jets' components get extra seed letters.
+
+    Dual:  t = sum_i E(.., t_i, ..)
+    Hyper: d1, d2 likewise; d12 = sum_i E(.., d12_i, ..) + sum_{i != j} E(.., d1_i, .., d2_j, ..)
+    """
+    jets = [i for i, x in enumerate(operands) if is_jet(x)]
+    proto, bufs, d1, d2 = unify([operands[i] for i in jets])
+    dtype = bufs[0].dtype
+    parts = {i: buf for i, buf in zip(jets, bufs)}
+    values = [parts[i][..., 0] if i in parts else np.asarray(x, dtype=np.result_type(x, dtype))
+              for i, x in enumerate(operands)]
+    s1, s2 = free[0], free[1]
+    n1, n2 = proto.n1, proto.n2
+
+    def einsum_with(replaced):
+        """E over values, with operand i replaced by (array, extra letters)."""
+        ins = [specs[i] + replaced[i][1] if i in replaced else specs[i] for i in range(len(specs))]
+        extra = "".join(sorted(set("".join(r[1] for r in replaced.values())), key=(s1 + s2).index))
+        args = [replaced[i][0] if i in replaced else values[i] for i in range(len(specs))]
+        return np.einsum(",".join(ins) + "->" + output + extra, *args)
+
+    value = einsum_with({})
+    if proto.order == 1:
+        tangent = sum(einsum_with({i: (parts[i][..., 1:], s1)}) for i in jets)
+        buf = np.concatenate([value[..., None], np.broadcast_to(tangent, value.shape + (n1,))], -1)
+        return jet_from(proto, buf, d1, d2)
+    first = {i: parts[i][..., 1:1 + n1] for i in jets}
+    second = {i: parts[i][..., 1 + n1:1 + n1 + n2] for i in jets}
+    cross = {i: parts[i][..., 1 + n1 + n2:].reshape(parts[i].shape[:-1] + (n1, n2)) for i in jets}
+    t1 = sum(einsum_with({i: (first[i], s1)}) for i in jets)
+    t2 = sum(einsum_with({i: (second[i], s2)}) for i in jets)
+    t12 = sum(einsum_with({i: (cross[i], s1 + s2)}) for i in jets)
+    t12 = t12 + sum(einsum_with({i: (first[i], s1), j: (second[j], s2)})
+                    for i in jets for j in jets if i != j)
+    shape = value.shape
+    buf = np.concatenate([value[..., None], np.broadcast_to(t1, shape + (n1,)),
+                          np.broadcast_to(t2, shape + (n2,)),
+                          np.broadcast_to(t12, shape + (n1, n2)).reshape(shape + (n1 * n2,))], -1)
+    return jet_from(proto, buf, d1, d2)
+
+
+@implements(np.einsum)
+def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
+    reject_out(out, "np.einsum")
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("dualjac: np.einsum needs string subscripts for dual arrays")
+    ndims = [np.ndim(value_of(x)) for x in operands]
+    specs, output, free = parse_einsum(subscripts, ndims)
+    return jet_einsum(specs, output, free, list(operands))
+
+
+def _letters(n, start=0):
+    return string.ascii_lowercase[start:start + n]
+
+
+@implements(np.matmul)
+def matmul(a, b, out=None, **kwargs):
+    reject_out(out, "np.matmul")
+    if is_jet(a) and is_jet(b):
+        if a.order == 1 and b.order == 1 and a.level() == b.level():
+            # (a b)' = a' b + a b': two matmuls that each keep the buffer layout.
+            result = _jet_matmul_constant(a, b.buf[..., 0])
+            rest = _constant_matmul_jet(a.buf[..., 0], b)
+            buf = result.buf.copy()
+            buf[..., 1:] += rest.buf[..., 1:]
+            return a.with_buffer(buf, a.deps1 | b.deps1, a.deps2 | b.deps2)
+        return _matmul_einsum(a, b)
+    if is_jet(b):
+        return _constant_matmul_jet(np.asarray(a), b)
+    return _jet_matmul_constant(a, np.asarray(b))
+
+
+def _constant_matmul_jet(A, b):
+    """A @ b with b a jet: one matmul over the buffer (the components ride along)."""
+    K = b.ncomponents
+    dtype = np.result_type(A, b.dtype)
+    if b.ndim == 1:
+        buf = np.matmul(A.astype(dtype, copy=False), b.buf.astype(dtype, copy=False))
+    else:
+        flat = b.buf.reshape(b.shape[:-1] + (b.shape[-1] * K,)).astype(dtype, copy=False)
+        out = np.matmul(A.astype(dtype, copy=False), flat)
+        buf = out.reshape(out.shape[:-1] + (b.shape[-1], K))
+    return b.with_buffer(np.ascontiguousarray(buf))
+
+
+def _jet_matmul_constant(a, B):
+    """a @ B with a a jet: the component axis moved in front of the matrix axes."""
+    dtype = np.result_type(a.dtype, B)
+    B = B.astype(dtype, copy=False)
+    abuf = a.buf.astype(dtype, copy=False)
+    if a.ndim == 1:
+        out = np.matmul(abuf.T, B)                         # (..., K, p) or (K,)
+        buf = out if B.ndim == 1 else np.moveaxis(out, -2, -1)
+    else:
+        if B.ndim > 2:
+            B = B[..., None, :, :]                         # align B's batch with a's
+        out = np.matmul(np.moveaxis(abuf, -1, -3), B)      # (..., K, m, p) or (..., K, m)
+        buf = np.moveaxis(out, -2, -1) if B.ndim == 1 else np.moveaxis(out, -3, -1)
+    return a.with_buffer(np.ascontiguousarray(buf))
+
+
+def _matmul_einsum(a, b):
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 1 and nb == 1:
+        return einsum("i,i->", a, b)
+    if na == 1:
+        return einsum("j,...jk->...k", a, b)
+    if nb == 1:
+        return einsum("...ij,j->...i", a, b)
+    return einsum("...ij,...jk->...ik", a, b)
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    reject_out(out, "np.dot")
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    la, lb = _letters(na), _letters(nb, na)
+    lb = lb[:-2] + la[-1] + lb[-1]
+    return einsum(f"{la},{lb}->{la[:-1]}{lb[:-2]}{lb[-1]}", a, b)
+
+
+@implements(np.vdot)
+def vdot(a, b):
+    return dot(_ravel_any(a), _ravel_any(b))
+
+
+@implements(np.inner)
+def inner(a, b):
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 0 or nb == 0:
+        return np.multiply(a, b)
+    la, lb = _letters(na), _letters(nb, na)
+    lb = lb[:-1] + la[-1]
+    return einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", a, b)
+
+
+@implements(np.outer)
+def outer(a, b, out=None):
+    reject_out(out, "np.outer")
+    return einsum("i,j->ij", _ravel_any(a), _ravel_any(b))
+
+
+@implements(np.tensordot)
+def tensordot(a, b, axes=2):
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        axes_a, axes_b = [normalize_axes(ax, n) for ax, n in zip(axes, (na, nb))]
+    la, lb = list(_letters(na)), list(_letters(nb, na))
+    for i, j in zip(axes_a, axes_b):
+        lb[j] = la[i]
+    out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
+    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
+
+
+def _ravel_any(x):
+    return ravel(x) if is_jet(x) else np.ravel(x)
+
+
+# ---------------------------------------------------------------- creation (NEP 35 like=)
+
+def _zeros_at_level(proto, shape, dtype):
+    """A jet of proto's level: zero derivatives and no connection (deps 0)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return proto.with_buffer(np.zeros(shape + (proto.ncomponents,), dtype), 0, 0)
+
+
+def _float_dtype(dtype, default):
+    dtype = np.dtype(default if dtype is None else dtype)
+    return dtype if dtype.kind == "f" else None
+
+
+@implements(np.zeros_like, np.empty_like)
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """Zeros at a's level but not connected to anything (TF: zeros_like is not a
+    path), ready to be filled: `out = np.zeros_like(x); out[0] = x[0] ** 2`."""
+    target = _float_dtype(dtype, a.dtype)
+    shape = a.shape if shape is None else shape
+    if target is None:
+        return np.zeros(shape, dtype)
+    return _zeros_at_level(a, shape, target)
+
+
+@implements(np.ones_like)
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    return full_like(a, 1, dtype=dtype, shape=shape)
+
+
+@implements(np.full_like)
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    target = _float_dtype(dtype, a.dtype)
+    shape = a.shape if shape is None else shape
+    if target is None:
+        return np.full(shape, value_of(fill_value), dtype)
+    result = _zeros_at_level(a, shape, target)
+    result[...] = fill_value
+    return result
+
+
+def _like(function, default_fill):
+    def impl(shape, *args, like=None, **kwargs):
+        dtype = kwargs.pop("dtype", args[0] if args else None)
+        fill = default_fill
+        if function == "full":
+            fill, dtype = args[0], kwargs.pop("dtype", args[1] if len(args) > 1 else None)
+        target = _float_dtype(dtype, np.float64)
+        if like is None or not is_jet(like) or target is None:
+            return getattr(np, function)(shape, *args, **kwargs)
+        result = _zeros_at_level(like, shape, target)
+        if fill:
+            result[...] = fill
+        return result
+    return impl
+
+
+HANDLED[np.zeros] = _like("zeros", 0)
+HANDLED[np.empty] = _like("zeros", 0)
+HANDLED[np.ones] = _like("ones", 1)
+HANDLED[np.full] = _like("full", None)
+
+
+@implements(np.asarray, np.asanyarray, np.array, np.ascontiguousarray)
+def asarray(a, dtype=None, *args, like=None, **kwargs):
+    if is_jet(a):
+        return a if dtype is None else astype(a, dtype)
+    if like is not None and is_jet(like):
+        result = _zeros_at_level(like, np.shape(a), _float_dtype(dtype, np.result_type(a, like.dtype)))
+        result[...] = a
+        return result
+    raise TypeError("dualjac: np.asarray on a structure holding dual arrays would drop "
+                    "their derivatives; use np.stack / np.concatenate to build arrays of "
+                    "dual arrays.")
+
+
+if hasattr(np, "astype"):
+    HANDLED[np.astype] = lambda x, dtype, copy=True, **kw: astype(x, dtype)
+
+
+# ---------------------------------------------------------------- value-only functions
+
+def _on_values(function):
+    @functools.wraps(function)
+    def impl(*args, **kwargs):
+        return function(*[value_of(a) for a in args],
+                        **{k: value_of(v) for k, v in kwargs.items()})
+    return impl
+
+
+for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
+           np.flatnonzero, np.count_nonzero, np.isclose, np.allclose, np.array_equal,
+           np.any, np.all, np.searchsorted, np.iscomplexobj, np.isrealobj, np.result_type,
+           np.isscalar):
+    HANDLED[_f] = _on_values(_f)
+
+
+# ---------------------------------------------------------------- ufunc methods
+
+UFUNC_METHODS = {
+    (np.add, "reduce"): lambda a, axis=0, dtype=None, out=None, keepdims=False, **k:
+        sum_(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims),
+    (np.multiply, "reduce"): lambda a, axis=0, dtype=None, out=None, keepdims=False, **k:
+        prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims),
+    (np.maximum, "reduce"): lambda a, axis=0, out=None, keepdims=False, **k:
+        max_(a, axis=axis, out=out, keepdims=keepdims),
+    (np.minimum, "reduce"): lambda a, axis=0, out=None, keepdims=False, **k:
+        min_(a, axis=axis, out=out, keepdims=keepdims),
+    (np.add, "accumulate"): lambda a, axis=0, dtype=None, out=None:
+        cumsum(a, axis=axis, dtype=dtype, out=out),
+}
+
+
+def install():
+    register_table_ufuncs()
+    _core.set_numpy_hooks(array_ufunc, array_function)

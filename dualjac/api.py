@@ -1,0 +1,374 @@
+"""The transforms: jacobian, batch_jacobian, hessian, gradient, jvp, hvp, ...
+
+Every transform is one forward sweep (or one per seed chunk): draw a fresh
+tag, seed the sources (identity along the flattened source index, seeds last,
+as JAX's jacfwd does), call f once, and read the derivative off the result's
+buffer at this transform's tag. Shapes and unconnected-gradient semantics are
+TensorFlow's ``GradientTape.jacobian`` / ``batch_jacobian`` (TF_PARITY.md).
+
+Nesting: if a source is already a dual array (we are inside another transform),
+it is lifted to a hyper-dual whose second seed set is ours, and what we return
+is still a dual array in the outer transform's seeds.
+"""
+
+import enum
+import warnings
+
+import numpy as np
+
+from . import _core
+from ._core import DualArray, HyperDualArray, _Jet
+
+# Seed chunking (parallel_iterations=None): sources with more seeds than this are
+# swept in chunks of CHUNK_SIZE seeds, bounding peak memory by the chunk
+# (see the README for the measurement behind the numbers).
+CHUNK_THRESHOLD = 4096
+CHUNK_SIZE = 1024
+
+
+class UnconnectedGradients(enum.Enum):
+    """What a jacobian is for a source the target does not depend on (TF's enum)."""
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _zero_mode(unconnected_gradients):
+    if isinstance(unconnected_gradients, UnconnectedGradients):
+        return unconnected_gradients is UnconnectedGradients.ZERO
+    if isinstance(unconnected_gradients, str) and unconnected_gradients in ("none", "zero"):
+        return unconnected_gradients == "zero"
+    raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
+
+
+def stop_gradient(x):
+    """The values of x as a plain array: nothing is differentiated through it."""
+    if isinstance(x, _Jet):
+        return np.array(x.buf[..., 0])
+    return np.asarray(x)
+
+
+# ---------------------------------------------------------------- source structures
+
+def flatten(x):
+    """Leaves of a list / tuple / dict nesting (TF's nest), and a function that
+    rebuilds the same structure from new leaves."""
+    if isinstance(x, dict):
+        keys = sorted(x)
+        parts = [flatten(x[k]) for k in keys]
+        return _join(parts, lambda built: {k: v for k, v in zip(keys, built)})
+    if isinstance(x, (list, tuple)):
+        parts = [flatten(v) for v in x]
+        kind = type(x)
+        if hasattr(x, "_fields"):  # namedtuple
+            return _join(parts, lambda built: kind(*built))
+        return _join(parts, lambda built: kind(built))
+    return [x], lambda leaves: leaves[0]
+
+
+def _join(parts, make):
+    leaves, counts = [], []
+    for part_leaves, _ in parts:
+        leaves.extend(part_leaves)
+        counts.append(len(part_leaves))
+
+    def rebuild(new_leaves):
+        built, start = [], 0
+        for (_, part_rebuild), count in zip(parts, counts):
+            built.append(part_rebuild(new_leaves[start:start + count]))
+            start += count
+        return make(built)
+    return leaves, rebuild
+
+
+class Source:
+    """One leaf of the source structure and its place in the seed space."""
+
+    def __init__(self, leaf, index, offset):
+        self.array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
+        self.shape = self.array.shape
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.bit = 1 << min(index, 63)   # connectivity bit (sources past 63 share one)
+        self.offset = offset
+        dtype = self.array.dtype
+        self.differentiable = dtype in (np.float32, np.float64)
+        if dtype.kind in "biu":
+            warnings.warn(f"The dtype of the watched source must be floating (e.g. float32), "
+                          f"got {dtype}", stacklevel=4)
+        elif not self.differentiable:
+            raise TypeError(f"dualjac: sources must be float32 or float64 arrays, got {dtype} "
+                            "(complex and half precision are not supported).")
+
+
+def make_sources(leaves):
+    sources, offset = [], 0
+    for i, leaf in enumerate(leaves):
+        source = Source(leaf, i, offset)
+        sources.append(source)
+        if source.differentiable:
+            offset += source.size
+    return sources, offset
+
+
+# ---------------------------------------------------------------- seeding
+
+def seed(array, n, tag, bit, first=0, lo=0, hi=-1, period=0):
+    """array with identity seeds (see _core.seed_dual); a dual array (we are
+    nested in another transform) becomes a hyper-dual with our seeds second."""
+    if not isinstance(array, _Jet):
+        return _core.seed_dual(array, n, tag, bit, first, lo, hi, period)
+    if isinstance(array, HyperDualArray):
+        raise NotImplementedError(
+            "dualjac: a transform nested two deep inside other transforms would need "
+            "third derivatives; dualjac supports two levels (hyper-dual numbers).")
+    ours = _core.seed_dual(np.array(array.buf[..., 0]), n, tag, bit, first, lo, hi, period)
+    return lift_inner(array, ours)
+
+
+def lift_inner(outer, inner):
+    """Hyper-dual from a dual of the outer level and one of the inner level."""
+    n1, n2 = outer.n1, inner.n1
+    buf = np.zeros(outer.shape + (1 + n1 + n2 + n1 * n2,), outer.dtype)
+    buf[..., :1 + n1] = outer.buf
+    buf[..., 1 + n1:1 + n1 + n2] = inner.buf[..., 1:]
+    return _core.make_hyper(buf, n1, n2, outer.tag1, inner.tag1, outer.deps1, inner.deps1)
+
+
+def seed_chunk(source, n_total, tag, lo, hi):
+    """The source seeded with the part of global seeds [lo, hi) it owns."""
+    if not source.differentiable:
+        return source.array
+    a = max(lo, source.offset)
+    b = min(hi, source.offset + source.size)
+    if a >= b:
+        return seed(source.array, hi - lo, tag, source.bit, 0, 0, 0)
+    return seed(source.array, hi - lo, tag, source.bit, a - lo, a - source.offset, b - source.offset)
+
+
+# ---------------------------------------------------------------- reading the result
+
+def as_target(y, who):
+    if isinstance(y, (_Jet, np.ndarray, np.generic, float, int)):
+        return y
+    raise TypeError(f"dualjac.{who}: the target must be one array (f must return a single "
+                    f"DualArray or ndarray), got {type(y).__name__}. Differentiate each "
+                    "output separately, or stack them into one array.")
+
+
+def derivative_at(y, tag):
+    """(derivatives along our seeds, connectivity bits) of target y.
+
+    The derivatives have element shape y.shape + (n,): a plain array, or a
+    DualArray in the other level's seeds when y is a hyper-dual. (None, 0)
+    when y does not depend on this transform's seeds at all.
+    """
+    if isinstance(y, DualArray):
+        if y.tag1 == tag:
+            return y.buf[..., 1:], y.deps1
+    elif isinstance(y, HyperDualArray):
+        n1, n2 = y.n1, y.n2
+        if y.tag2 == tag:      # we are the inner level: d/d(inner) is a dual in the outer seeds
+            buf = np.empty(y.shape + (n2, 1 + n1), y.dtype)
+            buf[..., 0] = y.buf[..., 1 + n1:1 + n1 + n2]
+            buf[..., 1:] = np.swapaxes(y.d12, -1, -2)
+            return _core.make_dual(buf, y.tag1, y.deps1), y.deps2
+        if y.tag1 == tag:      # we are the outer level while the inner one is live (tapes)
+            buf = np.empty(y.shape + (n1, 1 + n2), y.dtype)
+            buf[..., 0] = y.buf[..., 1:1 + n1]
+            buf[..., 1:] = y.d12
+            return _core.make_dual(buf, y.tag2, y.deps2), y.deps1
+    return None, 0
+
+
+def value_at(y, tag):
+    """y without this transform's seeds (plain, or a dual of the other level)."""
+    if isinstance(y, DualArray):
+        return np.array(y.buf[..., 0]) if y.tag1 == tag else y
+    if isinstance(y, HyperDualArray) and tag in (y.tag1, y.tag2):
+        n1, n2 = y.n1, y.n2
+        if y.tag2 == tag:
+            return _core.make_dual(np.ascontiguousarray(y.buf[..., :1 + n1]), y.tag1, y.deps1)
+        buf = np.concatenate([y.buf[..., :1], y.buf[..., 1 + n1:1 + n1 + n2]], -1)
+        return _core.make_dual(buf, y.tag2, y.deps2)
+    return y
+
+
+def seed_slice(d, a, b):
+    """Seeds [a, b) of a derivative d (plain array or dual array)."""
+    if isinstance(d, _Jet):
+        return d.with_buffer(d.buf[..., a:b, :])
+    return d[..., a:b]
+
+
+def join_seeds(pieces):
+    """Concatenate chunk results along the seed axis."""
+    if len(pieces) == 1:
+        return pieces[0]
+    if isinstance(pieces[0], _Jet):
+        return pieces[0].with_buffer(np.concatenate([p.buf for p in pieces], axis=-2))
+    return np.concatenate(pieces, axis=-1)
+
+
+def shaped(d, shape):
+    """Derivative with its seed axis unflattened into the source shape."""
+    if isinstance(d, _Jet):
+        return d.with_buffer(np.ascontiguousarray(d.buf).reshape(shape + (d.ncomponents,)))
+    return np.ascontiguousarray(d).reshape(shape)
+
+
+def unconnected(zero, shape, y):
+    if not zero:
+        return None
+    return np.zeros(shape, dtype=_dtype_of(y))
+
+
+def _dtype_of(y):
+    return y.dtype if isinstance(y, _Jet) else np.asarray(y).dtype
+
+
+# ---------------------------------------------------------------- the sweep
+
+def chunks(n, parallel_iterations):
+    if parallel_iterations is None:
+        size = CHUNK_SIZE if n > CHUNK_THRESHOLD else max(n, 1)
+    else:
+        size = int(parallel_iterations)
+        if size < 1:
+            raise ValueError(f"parallel_iterations must be a positive integer, got "
+                             f"{parallel_iterations!r}")
+    return [(lo, min(lo + size, n)) for lo in range(0, max(n, 1), size)] if n else [(0, 0)]
+
+
+def sweep(f, x, parallel_iterations, who, post=None):
+    """Evaluate f once per seed chunk; return (sources, rebuild, target, per-source
+    derivative pieces, connectivity bits)."""
+    leaves, rebuild = flatten(x)
+    sources, n = make_sources(leaves)
+    pieces = [[] for _ in sources]
+    target, deps = None, 0
+    for lo, hi in chunks(n, parallel_iterations):
+        tag = _core.new_tag()
+        y = as_target(f(rebuild([seed_chunk(s, n, tag, lo, hi) for s in sources])), who)
+        if post is not None:
+            y = post(y)
+        d, deps = derivative_at(y, tag)
+        if target is None:
+            target = value_at(y, tag)
+        for source, collected in zip(sources, pieces):
+            a, b = max(lo, source.offset), min(hi, source.offset + source.size)
+            if d is not None and source.differentiable and a < b:
+                collected.append(seed_slice(d, a - lo, b - lo))
+    return sources, rebuild, target, pieces, deps
+
+
+def assemble(sources, target, pieces, deps, zero):
+    results = []
+    shape = np.shape(target.buf[..., 0] if isinstance(target, _Jet) else target)
+    for source, collected in zip(sources, pieces):
+        out_shape = shape + source.shape
+        if source.differentiable and deps & source.bit:
+            if collected:
+                results.append(shaped(join_seeds(collected), out_shape))
+            else:  # an empty source: nothing to seed, but connected
+                results.append(np.zeros(out_shape, _dtype_of(target)))
+        else:
+            results.append(unconnected(zero, out_shape, target))
+    return results
+
+
+# ---------------------------------------------------------------- public transforms
+
+def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+    """d f(x) / d x, shape f(x).shape + leaf.shape for every leaf of x (TF's
+    tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
+    and the result has the same structure, None where f(x) does not depend on a
+    leaf (zeros with unconnected_gradients="zero")."""
+    return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
+                              parallel_iterations=parallel_iterations)[1]
+
+
+def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+    """(f(x), jacobian(f, x)) from the same sweep."""
+    zero = _zero_mode(unconnected_gradients)
+    sources, rebuild, target, pieces, deps = sweep(f, x, parallel_iterations, "jacobian")
+    return target, rebuild(assemble(sources, target, pieces, deps, zero))
+
+
+def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+    """TF's tape.gradient: d sum(f(x)) / dx, shaped like x (per leaf)."""
+    zero = _zero_mode(unconnected_gradients)
+    sources, rebuild, target, pieces, deps = sweep(
+        f, x, parallel_iterations, "gradient", post=_sum_target)
+    return rebuild(assemble(sources, target, pieces, deps, zero))
+
+
+def _sum_target(y):
+    return np.sum(y) if isinstance(y, _Jet) else np.sum(np.asarray(y))
+
+
+def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+    """TF's tape.batch_jacobian: x [b, X...], f(x) [b, Y...] -> [b, Y..., X...],
+    out[i, y..., x...] = d f(x)[i, y...] / d x[i, x...].
+
+    One sweep with prod(X) seeds shared by all rows (cost linear in b). Rows
+    must be independent (f(x)[i] depends on x[i] only); unconnected gives zeros
+    whatever unconnected_gradients says, as in TF.
+    """
+    _zero_mode(unconnected_gradients)  # validate the spelling
+    source = x if isinstance(x, _Jet) else np.asarray(x)
+    if np.ndim(source.buf[..., 0] if isinstance(source, _Jet) else source) < 2:
+        raise ValueError(f"Shape {tuple(source.shape)} must have rank at least 2")
+    batch, row_shape = source.shape[0], tuple(source.shape[1:])
+    m = int(np.prod(row_shape, dtype=np.int64))
+    dtype_source = Source(source, 0, 0)
+    pieces, target = [], None
+    for lo, hi in chunks(m, parallel_iterations):
+        tag = _core.new_tag()
+        xs = seed(source, hi - lo, tag, 1, 0, lo, hi, m) if dtype_source.differentiable else source
+        y = as_target(f(xs), "batch_jacobian")
+        _check_batch(y, source)
+        d, deps = derivative_at(y, tag)
+        if target is None:
+            target = value_at(y, tag)
+        if d is not None:
+            pieces.append(d)
+    shape = tuple(np.shape(target.buf[..., 0] if isinstance(target, _Jet) else target)) + row_shape
+    if not pieces:
+        return np.zeros(shape, _dtype_of(target))
+    return shaped(join_seeds(pieces), shape)
+
+
+def _check_batch(y, source):
+    shape = tuple(y.shape) if isinstance(y, _Jet) else np.shape(y)
+    if len(shape) == 0:
+        raise ValueError("dualjac.batch_jacobian: the target is a scalar; it must have "
+                         f"the batch axis first, shape ({source.shape[0]}, ...).")
+    if shape[0] != source.shape[0]:
+        raise ValueError(f"Need first dimension of target shape ({shape}) and source "
+                         f"shape ({tuple(source.shape)}) to match.")
+
+
+def jvp(f, x, v):
+    """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
+    leaves, rebuild = flatten(x)
+    directions, _ = flatten(v)
+    if len(directions) != len(leaves):
+        raise ValueError("dualjac.jvp: v must have the same structure as x")
+    tag = _core.new_tag()
+    seeded = [_seed_direction(leaf, direction, tag, 1 << min(i, 63))
+              for i, (leaf, direction) in enumerate(zip(leaves, directions))]
+    y = as_target(f(rebuild(seeded)), "jvp")
+    d, _ = derivative_at(y, tag)
+    value = value_at(y, tag)
+    if d is None:
+        return value, np.zeros(np.shape(value.buf[..., 0] if isinstance(value, _Jet) else value),
+                               _dtype_of(value))
+    return value, (d[..., 0] if not isinstance(d, _Jet) else d.with_buffer(d.buf[..., 0, :]))
+
+
+def _seed_direction(leaf, direction, tag, bit):
+    array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
+    Source(array, 0, 0)  # dtype checks
+    value = np.array(array.buf[..., 0]) if isinstance(array, _Jet) else array
+    direction = np.broadcast_to(np.asarray(direction, dtype=value.dtype), value.shape)
+    ours = _core.make_dual(np.ascontiguousarray(np.stack([value, direction], -1)), tag, bit)
+    return lift_inner(array, ours) if isinstance(array, _Jet) else ours
