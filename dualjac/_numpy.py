@@ -828,6 +828,14 @@ UFUNC_METHODS = {
 }
 
 
+# NumPy 2 implements these linear-algebra functions as (generalized) ufuncs.
+EXTRA_UFUNCS[np.matmul] = matmul
+for _name, _spec in (("vecdot", "...i,...i->..."), ("matvec", "...ij,...j->...i"),
+                     ("vecmat", "...i,...ij->...j")):
+    if hasattr(np, _name):
+        EXTRA_UFUNCS[getattr(np, _name)] = functools.partial(lambda spec, a, b: einsum(spec, a, b), _spec)
+
+
 def install():
     register_table_ufuncs()
     _core.set_numpy_hooks(array_ufunc, array_function)
