@@ -9,9 +9,30 @@ follow TensorFlow's GradientTape.jacobian / batch_jacobian.
     J = dj.jacobian(lambda x: x * x * x, np.array([[4., 2.], [1., 3.]]))
 """
 
-from . import _numpy
-from ._core import DualArray, HyperDualArray
-from .api import (
+import glob as _glob
+import os as _os
+import sys as _sys
+
+
+def _use_installed_extension():
+    """Running from a source checkout (`python -m dualjac` in the repo after
+    `pip install .`) imports this directory, which holds no compiled extension:
+    borrow the installed copy's, so the README's commands work as written."""
+    here = _os.path.realpath(_os.path.dirname(__file__))
+    if _glob.glob(_os.path.join(here, "_core.*")):
+        return
+    for entry in _sys.path:
+        candidate = _os.path.realpath(_os.path.join(entry or _os.curdir, "dualjac"))
+        if candidate != here and _glob.glob(_os.path.join(candidate, "_core.*")):
+            __path__.append(candidate)
+            return
+
+
+_use_installed_extension()
+
+from . import _numpy  # noqa: E402
+from ._core import DualArray, HyperDualArray  # noqa: E402
+from .api import (  # noqa: E402
     UnconnectedGradients,
     batch_jacobian,
     gradient,
