@@ -19,6 +19,23 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+THREADS = None  # set by limit_threads(); None keeps every library's own default
+
+
+def limit_threads(n: int):
+    """Cap the peers' thread pools; call before load_peers.
+
+    On a small shared machine, a peer whose thread pool synchronises at a barrier (torch's
+    OpenMP) waits for a thread that another process has descheduled: its batch times
+    jump 50x (5 ms -> 300 ms) whenever the machine is busy. One thread each is stable.
+    """
+    global THREADS
+    THREADS = n
+    if n == 1:  # read by XLA when jax is first imported
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + " --xla_cpu_multi_thread_eigen=false"
+                                   + " intra_op_parallelism_threads=1").strip()
+
 
 class Peer:
     name = ""
@@ -118,6 +135,9 @@ class TfEager(Peer):
 
     def load(self):
         import tensorflow as tf
+        if THREADS:
+            tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+            tf.config.threading.set_inter_op_parallelism_threads(THREADS)
         self.tf = tf
         self.version = tf.__version__
 
@@ -181,8 +201,10 @@ class Torch(Peer):
     def load(self):
         import torch
         import torch.func
+        if THREADS:
+            torch.set_num_threads(THREADS)
         self.torch = torch
-        self.version = torch.__version__
+        self.version = f"{torch.__version__} (threads={torch.get_num_threads()})"
 
     def prepare(self, case):
         torch, tf_ = self.torch, self.torch.func

@@ -75,7 +75,6 @@ class Result:
 
 
 def relative_error(got, ref) -> float:
-    got = np.asarray(got)
     if got.shape != ref.shape:
         return float("inf")
     diff = np.abs(got.astype(np.float64) - ref)
@@ -94,17 +93,16 @@ def measure(peer, case, timing: Timing) -> Result:
         t0 = time.perf_counter()
         out = call()
         res.first_s = time.perf_counter() - t0
-        got = peer.to_numpy(out)
+        got = np.asarray(peer.to_numpy(out))
+        ref = case.reference
+        res.tolerance = FD_TOLERANCE if peer.loose else case.tolerance
+        res.error = relative_error(got, ref)
     except NotImplementedError as exc:
         res.status, res.note = "n/a", str(exc) or "NotImplementedError"
         return res
     except Exception as exc:  # a peer's failure is a table entry, never a crash
         res.status, res.note = "ERROR", f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         return res
-
-    ref = case.reference
-    res.tolerance = FD_TOLERANCE if peer.loose else case.tolerance
-    res.error = relative_error(got, ref)
     if np.shape(got) != ref.shape:
         res.note = f"shape {np.shape(got)}, expected {ref.shape}"
     elif peer.name == "dualjac" and got.dtype != case.x.dtype:
@@ -278,14 +276,15 @@ def report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth):
                 continue
             bound = bytes_touched(c) / (bandwidth * 1e9)
             row = [c.name, f"{bytes_touched(c) / 1e6:.1f}", fmt_us(bound)]
-            for p in (baseline, "jax_jit"):
+            for p in dict.fromkeys(("dualjac", baseline, "jax_jit")):  # ordered, no duplicates
                 r = get(c, p)
                 row.append(fmt_ratio(r.median_s / bound) if r and r.status == "ok" else "")
             rows.append(row)
         if rows:
             print_table(f"batch cases vs the bandwidth bound ({bandwidth:.1f} GB/s np.copyto; "
                         "bytes = input + output; target: dualjac / bound <= 2)",
-                        ["case", "MB touched", "bound us", f"{baseline} / bound", "jax_jit / bound"],
+                        ["case", "MB touched", "bound us"]
+                        + [f"{p} / bound" for p in dict.fromkeys(("dualjac", baseline, "jax_jit"))],
                         rows)
 
     if baseline == "dualjac" and have_base:
@@ -399,6 +398,8 @@ def main(argv=None):
     ap.add_argument("--bandwidth", action="store_true",
                     help="measure np.copyto bandwidth and compare the batch cases with it")
     ap.add_argument("--baseline", default="dualjac", help="denominator of the ratio table")
+    ap.add_argument("--threads", type=int,
+                    help="cap torch / TF / XLA thread pools (1 = stable on a busy machine)")
     ap.add_argument("-v", "--verbose", action="store_true", help="progress lines on stderr")
     args = ap.parse_args(argv)
 
@@ -408,16 +409,23 @@ def main(argv=None):
     chosen = select(args.cases, [c.name for c in all_cases], "cases")
     cases = [c for c in all_cases if c.name in chosen]
     peer_names = select(args.peers, peers_mod.PEER_NAMES, "peers")
+    if args.threads:
+        peers_mod.limit_threads(args.threads)
     peers = peers_mod.load_peers(peer_names, log=lambda m: print(m, file=sys.stderr))
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
           f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}")
     print("peers: " + ", ".join(f"{p.name} {p.version}" for p in peers))
     print(f"timing: median of up to {timing.repeats} repeats of loops >= {timing.target_s * 1e3:g} ms")
+    load = os.getloadavg()[0]
+    if load > 0.5:  # other processes compete for the cores: multi-threaded peers suffer most
+        print(f"warning: load average {load:.1f} on {os.cpu_count()} cpus before starting; "
+              "expect noise (see --threads)")
 
     report = {"meta": {"python": platform.python_version(), "numpy": np.__version__,
                        "platform": platform.platform(), "cpus": os.cpu_count(),
                        "date": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": sys.argv[1:],
+                       "loadavg": os.getloadavg(), "threads": args.threads,
                        "peers": {p.name: p.version for p in peers}, "timing": asdict(timing)}}
     bandwidth = None
     if args.bandwidth or args.scaling:

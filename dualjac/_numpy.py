@@ -61,10 +61,14 @@ def func_name(func):
 
 # ---------------------------------------------------------------- hooks
 
-def array_function(func, types, args, kwargs):
+def array_function(dispatcher, func, types, args, kwargs):
+    """NEP 18 entry point. ``dispatcher`` is the jet NumPy asked; for NEP 35
+    creation functions (np.zeros(n, like=x)) it is ``like``, absent from kwargs."""
     impl = HANDLED.get(func)
     if impl is None:
         raise no_rule_error(func_name(func))
+    if func in CREATION and "like" not in kwargs:
+        kwargs = dict(kwargs, like=dispatcher)
     return impl(*args, **kwargs)
 
 
@@ -776,6 +780,8 @@ HANDLED[np.zeros] = _like("zeros", 0)
 HANDLED[np.empty] = _like("zeros", 0)
 HANDLED[np.ones] = _like("ones", 1)
 HANDLED[np.full] = _like("full", None)
+CREATION = {np.zeros, np.empty, np.ones, np.full, np.asarray, np.asanyarray, np.array,
+            np.ascontiguousarray}
 
 
 @implements(np.asarray, np.asanyarray, np.array, np.ascontiguousarray)

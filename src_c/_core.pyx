@@ -216,7 +216,8 @@ cdef class _Jet:
         return _Hooks.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        return _Hooks.array_function(func, types, args, kwargs)
+        # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
+        return _Hooks.array_function(self, func, types, args, kwargs)
 
     # -- arithmetic: straight to the kernels
     def __add__(self, other):
@@ -482,6 +483,22 @@ cdef class HyperDualArray(_Jet):
 
     def _seed_description(self):
         return f"n1={self.n1}, n2={self.n2}"
+
+
+# NumPy's scalar assignment (plain[i] = dual) calls float(dual) and, for an
+# object that passes PySequence_Check, replaces our TypeError by "setting an
+# array element with a sequence". Jets index through the mapping protocol and
+# iterate through __iter__, so they need no sequence item slot: without it the
+# guard's own TypeError reaches the user.
+cdef extern from "Python.h":
+    ctypedef struct PySequenceMethods:
+        void* sq_item
+    ctypedef struct PyTypeObject:
+        PySequenceMethods* tp_as_sequence
+
+for _jet_type in (_Jet, DualArray, HyperDualArray):
+    if (<PyTypeObject*>_jet_type).tp_as_sequence != NULL:
+        (<PyTypeObject*>_jet_type).tp_as_sequence.sq_item = NULL
 
 
 # ------------------------------------------------------------------ construction
