@@ -59,7 +59,7 @@ def test_nested_structures_keep_their_structure():
 
     want = complex_step_jacobian(f_flat, flat)
     np.testing.assert_allclose(J["a"], want[:, :2])
-    np.testing.assert_allclose(J["nested"][0], want[:, 2:6].reshape(1, 2, 2))
+    np.testing.assert_allclose(J["nested"][0], want[:, 2:6].reshape(3, 2, 2))
     np.testing.assert_allclose(J["nested"][1][0], want[:, 6:])
 
 
