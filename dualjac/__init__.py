@@ -32,6 +32,7 @@ _use_installed_extension()
 
 from . import _numpy  # noqa: E402
 from ._core import DualArray, HyperDualArray  # noqa: E402
+from .tape import GradientTape  # noqa: E402
 from .api import (  # noqa: E402
     UnconnectedGradients,
     batch_jacobian,
@@ -47,6 +48,6 @@ _numpy.install()
 __version__ = "0.1.0"
 
 __all__ = [
-    "DualArray", "HyperDualArray", "UnconnectedGradients", "batch_jacobian",
+    "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients", "batch_jacobian",
     "gradient", "jacobian", "jvp", "stop_gradient", "value_and_jacobian",
 ]

@@ -192,11 +192,26 @@ def value_at(y, tag):
     return y
 
 
+new_tag = _core.new_tag
+
+
 def seed_slice(d, a, b):
     """Seeds [a, b) of a derivative d (plain array or dual array)."""
     if isinstance(d, _Jet):
         return d.with_buffer(d.buf[..., a:b, :])
     return d[..., a:b]
+
+
+def seed_block(d, start, stop, dtype):
+    """Seeds [start, stop) of d, which may hold fewer seeds than stop: a jet
+    computed before a source was watched has no (zero) derivatives for it."""
+    n = d.shape[-1]
+    if stop <= n:
+        return seed_slice(d, start, stop)
+    shape = tuple(d.shape[:-1]) + (stop - start,)
+    if isinstance(d, _Jet):
+        return d.with_buffer(np.zeros(shape + (d.ncomponents,), d.buf.dtype))
+    return np.zeros(shape, dtype)
 
 
 def join_seeds(pieces):
@@ -305,46 +320,86 @@ def _sum_target(y):
     return np.sum(y) if isinstance(y, _Jet) else np.sum(np.asarray(y))
 
 
-def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None,
+                   check_independence=False):
     """TF's tape.batch_jacobian: x [b, X...], f(x) [b, Y...] -> [b, Y..., X...],
     out[i, y..., x...] = d f(x)[i, y...] / d x[i, x...].
 
     One sweep with prod(X) seeds shared by all rows (cost linear in b). Rows
-    must be independent (f(x)[i] depends on x[i] only); unconnected gives zeros
-    whatever unconnected_gradients says, as in TF.
+    must be independent (f(x)[i] depends on x[i] only): with dependent rows the
+    result is silently meaningless (in TF too). check_independence=True (or a
+    number of rows) also computes the full Jacobian with respect to the first
+    few rows and raises ValueError if any other row depends on them.
+    Unconnected gives zeros whatever unconnected_gradients says, as in TF.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
     source = x if isinstance(x, _Jet) else np.asarray(x)
-    if np.ndim(source.buf[..., 0] if isinstance(source, _Jet) else source) < 2:
-        raise ValueError(f"Shape {tuple(source.shape)} must have rank at least 2")
-    batch, row_shape = source.shape[0], tuple(source.shape[1:])
+    source_shape = tuple(source.shape)
+    if len(source_shape) < 2:
+        raise ValueError(f"Shape {source_shape} must have rank at least 2")
+    row_shape = source_shape[1:]
     m = int(np.prod(row_shape, dtype=np.int64))
-    dtype_source = Source(source, 0, 0)
+    differentiable = Source(source, 0, 0).differentiable
     pieces, target = [], None
     for lo, hi in chunks(m, parallel_iterations):
         tag = _core.new_tag()
-        xs = seed(source, hi - lo, tag, 1, 0, lo, hi, m) if dtype_source.differentiable else source
+        xs = seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source
         y = as_target(f(xs), "batch_jacobian")
-        _check_batch(y, source)
+        check_batch(y, source_shape)
         d, deps = derivative_at(y, tag)
         if target is None:
             target = value_at(y, tag)
         if d is not None:
             pieces.append(d)
-    shape = tuple(np.shape(target.buf[..., 0] if isinstance(target, _Jet) else target)) + row_shape
+    shape = _shape(target) + row_shape
     if not pieces:
         return np.zeros(shape, _dtype_of(target))
-    return shaped(join_seeds(pieces), shape)
+    result = shaped(join_seeds(pieces), shape)
+    if check_independence and differentiable:
+        rows = 3 if check_independence is True else int(check_independence)
+        _check_rows_independent(f, source, result, min(rows, source_shape[0]))
+    return result
 
 
-def _check_batch(y, source):
+def _check_rows_independent(f, source, result, rows):
+    """Full seeds for the first `rows` rows: every other row of f(x) must have
+    zero derivative with respect to them, and the diagonal blocks must agree."""
+    batch, m = source.shape[0], int(np.prod(source.shape[1:], dtype=np.int64))
+    tag = _core.new_tag()
+    y = f(seed(source, rows * m, tag, 1, 0, 0, rows * m))
+    d, _ = derivative_at(y, tag)
+    if d is None or isinstance(d, _Jet):
+        return
+    full = d.reshape(d.shape[:-1] + (rows, m))             # [b, Y..., rows, m]
+    full = np.moveaxis(full, -2, 1)                         # [b, rows, Y..., m]
+    for j in range(rows):
+        others = np.delete(full[:, j], j, axis=0)
+        if np.any(others != 0):
+            i = int(np.argwhere(np.any(others.reshape(batch - 1, -1) != 0, axis=1))[0, 0])
+            i += i >= j
+            raise ValueError(
+                f"dualjac.batch_jacobian: rows are not independent: target row {i} depends "
+                f"on source row {j}, so a per-row Jacobian is meaningless. Use dj.jacobian "
+                "for the full Jacobian.")
+        diagonal = full[j, j].reshape(result[j].shape)
+        if not np.allclose(diagonal, result[j], rtol=1e-6, atol=0):
+            raise ValueError("dualjac.batch_jacobian: the per-row Jacobian disagrees with "
+                             f"the full one for row {j}.")
+
+
+def _shape(y):
+    return tuple(np.shape(y.buf[..., 0] if isinstance(y, _Jet) else y))
+
+
+def check_batch(y, source_shape):
+    """TF's batch checks, with a clear error where TF raises IndexError."""
     shape = tuple(y.shape) if isinstance(y, _Jet) else np.shape(y)
     if len(shape) == 0:
         raise ValueError("dualjac.batch_jacobian: the target is a scalar; it must have "
-                         f"the batch axis first, shape ({source.shape[0]}, ...).")
-    if shape[0] != source.shape[0]:
+                         f"the batch axis first, shape ({source_shape[0]}, ...).")
+    if shape[0] != source_shape[0]:
         raise ValueError(f"Need first dimension of target shape ({shape}) and source "
-                         f"shape ({tuple(source.shape)}) to match.")
+                         f"shape ({source_shape}) to match.")
 
 
 def jvp(f, x, v):

@@ -633,37 +633,74 @@ cdef object nesting_error(_Jet a, _Jet b):
         "differentiating a hessian numerically, or restructure to two levels.")
 
 
+cdef dict seed_groups(_Jet a):
+    """{tag: seed count} of a jet's levels."""
+    if a.order == 1:
+        return {a.tag1: a.n1}
+    return {a.tag1: a.n1, a.tag2: a.n2}
+
+
 cdef _Jet join_level(_Jet a, _Jet b):
-    """A prototype jet (zero-size buffer) of the lowest level holding both a and b."""
-    cdef _Jet lo, hi
+    """A jet (or zero-size prototype) of the lowest level holding both a and b.
+
+    Seeds of one tag form a prefix-ordered space: a tape that watches a second
+    source gives it seeds after the first one's, so a jet with fewer seeds of a
+    tag is the same jet with zeros in the seeds it lacks. Different tags nest:
+    two tags make a hyper-dual (outer = older tag first); three are refused.
+    """
     if same_level(a, b):
         return a
-    if a.order == 1 and b.order == 1:
-        lo, hi = (a, b) if a.tag1 < b.tag1 else (b, a)
-        return make_hyper(np.empty((0, 1 + lo.n1 + hi.n1 + lo.n1 * hi.n1), a.buf.dtype),
-                          lo.n1, hi.n1, lo.tag1, hi.tag1, 0, 0)
-    hi, lo = (a, b) if a.order == 2 else (b, a)
-    if lo.order == 1 and (lo.tag1 == hi.tag1 or lo.tag1 == hi.tag2):
-        return hi
-    raise nesting_error(a, b)
+    cdef dict groups = seed_groups(a)
+    for tag, n in seed_groups(b).items():
+        groups[tag] = max(n, groups.get(tag, 0))
+    if len(groups) > 2:
+        raise nesting_error(a, b)
+    tags = sorted(groups)
+    dtype = a.buf.dtype
+    if len(tags) == 1:
+        proto = make_dual(np.empty((0, 1 + groups[tags[0]]), dtype), tags[0], 0)
+    else:
+        n1, n2 = groups[tags[0]], groups[tags[1]]
+        proto = make_hyper(np.empty((0, 1 + n1 + n2 + n1 * n2), dtype), n1, n2,
+                           tags[0], tags[1], 0, 0)
+    if same_level(proto, a):
+        return a
+    if same_level(proto, b):
+        return b
+    return proto
 
 
 cdef _Jet lift_to(_Jet a, _Jet level):
-    """a at the level of ``level`` (a dual becomes a hyper-dual with zero parts)."""
+    """a re-laid out at ``level``: each of a's seed blocks placed at the start of
+    the level's block of the same tag, zeros elsewhere (a dual becomes a
+    hyper-dual with zero second parts; a narrower jet gets zero extra seeds)."""
     if same_level(a, level):
         return a
-    if not (a.order == 1 and level.order == 2):
-        raise nesting_error(a, level)
-    cdef Py_ssize_t n1 = level.n1, n2 = level.n2
-    buf = np.zeros((<object>a.buf).shape[:-1] + (1 + n1 + n2 + n1 * n2,), a.buf.dtype)
+    cdef dict target = seed_groups(level)
+    for tag, n in seed_groups(a).items():
+        if tag not in target or target[tag] < n:
+            raise nesting_error(a, level)
+    cdef Py_ssize_t N1 = level.n1, N2 = level.n2
+    cdef Py_ssize_t K = 1 + N1 if level.order == 1 else 1 + N1 + N2 + N1 * N2
+    shape = (<object>a.buf).shape[:-1]
+    buf = np.zeros(shape + (K,), a.buf.dtype)
     buf[..., 0] = a.buf[..., 0]
-    if a.tag1 == level.tag1 and a.n1 == n1:
-        buf[..., 1:1 + n1] = a.buf[..., 1:]
-        return make_hyper(buf, n1, n2, level.tag1, level.tag2, a.deps1, 0)
-    if a.tag1 == level.tag2 and a.n1 == n2:
-        buf[..., 1 + n1:1 + n1 + n2] = a.buf[..., 1:]
-        return make_hyper(buf, n1, n2, level.tag1, level.tag2, 0, a.deps1)
-    raise nesting_error(a, level)
+    deps = [0, 0]
+    starts = {level.tag1: 1}
+    if level.order == 2:
+        starts[level.tag2] = 1 + N1
+    # first-order blocks
+    src = 1
+    for slot, (tag, n) in enumerate(((a.tag1, a.n1), (a.tag2, a.n2))[:a.order]):
+        buf[..., starts[tag]:starts[tag] + n] = a.buf[..., src:src + n]
+        deps[0 if tag == level.tag1 else 1] |= (a.deps1, a.deps2)[slot]
+        src += n
+    if a.order == 2:  # the cross block, at the top-left of the level's
+        cross = buf[..., 1 + N1 + N2:].reshape(shape + (N1, N2))
+        cross[..., :a.n1, :a.n2] = a.buf[..., src:].reshape(shape + (a.n1, a.n2))
+    if level.order == 1:
+        return make_dual(buf, level.tag1, deps[0])
+    return make_hyper(buf, N1, N2, level.tag1, level.tag2, deps[0], deps[1])
 
 
 cdef cnp.ndarray constant_buffer(object c, _Jet level, object dtype):
