@@ -35,12 +35,16 @@ from ._core import DualArray, HyperDualArray  # noqa: E402
 from .tape import GradientTape  # noqa: E402
 from .api import (  # noqa: E402
     UnconnectedGradients,
+    batch_hessian,
     batch_jacobian,
     gradient,
+    hessian,
+    hvp,
     jacobian,
     jvp,
     stop_gradient,
     value_and_jacobian,
+    value_gradient_hessian,
 )
 
 _numpy.install()
@@ -48,6 +52,7 @@ _numpy.install()
 __version__ = "0.1.0"
 
 __all__ = [
-    "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients", "batch_jacobian",
-    "gradient", "jacobian", "jvp", "stop_gradient", "value_and_jacobian",
+    "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients", "batch_hessian",
+    "batch_jacobian", "gradient", "hessian", "hvp", "jacobian", "jvp", "stop_gradient",
+    "value_and_jacobian", "value_gradient_hessian",
 ]

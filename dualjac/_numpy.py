@@ -79,6 +79,10 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if ufunc in VALUE_UFUNCS:
         return ufunc(*[value_of(x) for x in inputs], **kwargs)
     out = kwargs.pop("out", None)
+    if isinstance(out, tuple):
+        if len(out) != 1:
+            raise TypeError(f"dualjac: {name} with several outputs is not supported")
+        out = out[0]
     dtype = kwargs.pop("dtype", None)
     where = kwargs.pop("where", True)
     kwargs.pop("casting", None)
@@ -114,10 +118,6 @@ def ufunc_method(ufunc, method, inputs, kwargs):
 
 def store_into(out, result, name):
     """ufunc(..., out=out): only a dual array can hold a dual result."""
-    if isinstance(out, tuple):
-        if len(out) != 1:
-            raise TypeError(f"dualjac: {name} with several outputs is not supported")
-        out = out[0]
     if not is_jet(out):
         if is_jet(result):
             raise TypeError(
@@ -189,7 +189,17 @@ def _floor_divide(x, y):
     return np.floor(np.true_divide(x, y))
 
 
-EXTRA_UFUNCS = {np.floor_divide: _floor_divide}
+def _remainder(x, y):
+    """x - floor(x / y) * y: derivative 1 in x, -floor(x / y) in y (NumPy's sign rule)."""
+    return x - _floor_divide(x, y) * y
+
+
+def _fmod(x, y):
+    """x - trunc(x / y) * y (C's sign rule)."""
+    return x - np.trunc(np.true_divide(x, y)) * y
+
+
+EXTRA_UFUNCS = {np.floor_divide: _floor_divide, np.remainder: _remainder, np.fmod: _fmod}
 
 for _name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
               "isnan", "isinf", "isfinite", "signbit", "logical_and", "logical_or",
@@ -507,26 +517,74 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
 
 @implements(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") or (ord == 2 and (axis is None and x.ndim != 1)):
-        if ord in (1, np.inf, -np.inf) and (axis is not None or x.ndim == 1):
-            reduce = sum_ if ord == 1 else (max_ if ord == np.inf else min_)
-            return reduce(np.abs(x), axis=axis, keepdims=keepdims)
-        raise no_rule_error(f"np.linalg.norm(ord={ord!r})")
-    return np.sqrt(sum_(x * x, axis=axis, keepdims=keepdims))
+    """Vector and matrix norms as compositions (so second order comes free).
+    The spectral and nuclear norms need singular values: not yet supported."""
+    if axis is None:
+        if ord is None:
+            return np.sqrt(sum_(x * x, axis=None, keepdims=keepdims))
+        if x.ndim not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(x.ndim))
+    axes = normalize_axes(axis, x.ndim)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if ord is None or ord == 2:
+        return np.sqrt(sum_(x * x, axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return sum_(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == np.inf:
+        return max_(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return min_(np.abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, str) or ord == 0:
+        raise no_rule_error(f"np.linalg.norm(ord={ord!r}) of a vector")
+    return sum_(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes, keepdims):
+    rows, cols = axes
+    if ord in (None, "fro"):
+        result = np.sqrt(sum_(x * x, axis=axes, keepdims=True))
+    elif ord in (1, -1, np.inf, -np.inf):
+        # 1: largest column sum of |x|; inf: largest row sum; negative: smallest.
+        summed_axis, picked_axis = (rows, cols) if abs(ord) == 1 else (cols, rows)
+        pick = max_ if ord > 0 else min_
+        result = pick(sum_(np.abs(x), axis=summed_axis, keepdims=True), axis=picked_axis,
+                      keepdims=True)
+    else:
+        raise no_rule_error(f"np.linalg.norm(ord={ord!r}) of a matrix (needs singular values)")
+    return result if keepdims else squeeze(result, axes)
 
 
 @implements(np.var)
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True):
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
+        correction=None):
     reject_out(out, "np.var")
-    centered = a - mean(a, axis=axis, keepdims=True)
-    count = value_of(a).size if axis is None else np.prod(
-        [a.shape[i] for i in normalize_axes(axis, a.ndim)])
-    return sum_(centered * centered, axis=axis, keepdims=keepdims, dtype=dtype) / (count - ddof)
+    if mean is not None:
+        raise NotImplementedError("dualjac: np.var(..., mean=) on dual arrays")
+    ddof = ddof if correction is None else correction
+    mask = np.broadcast_to(np.asarray(where, dtype=bool), a.shape)
+    axes = normalize_axes(axis, a.ndim)
+    # a Python-float count keeps float32 float32 (NEP 50), as NumPy's var does
+    count = np.sum(mask, axis=axes, keepdims=True).astype(a.dtype)
+    centered = a - sum_(a, axis=axes, keepdims=True, where=mask) / count
+    squares = sum_(centered * centered, axis=axes, keepdims=keepdims, where=mask)
+    count = count if keepdims else np.squeeze(count, axes)
+    result = squares / (count - ddof) if count.ndim else squares / float(count - ddof)
+    return astype(result, dtype) if dtype is not None else result
 
 
 @implements(np.std)
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True):
-    return np.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
+        correction=None):
+    return np.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                       where=where, mean=mean, correction=correction))
 
 
 # ---------------------------------------------------------------- multilinear (einsum)
@@ -673,7 +731,7 @@ def dot(a, b, out=None):
     reject_out(out, "np.dot")
     na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
     if na == 0 or nb == 0:
-        return np.multiply(a, b)
+        return _scalar_product(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
     la, lb = _letters(na), _letters(nb, na)
@@ -690,7 +748,7 @@ def vdot(a, b):
 def inner(a, b):
     na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
     if na == 0 or nb == 0:
-        return np.multiply(a, b)
+        return _scalar_product(a, b)
     la, lb = _letters(na), _letters(nb, na)
     lb = lb[:-1] + la[-1]
     return einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", a, b)
@@ -714,6 +772,12 @@ def tensordot(a, b, axes=2):
         lb[j] = la[i]
     out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
     return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
+
+
+def _scalar_product(a, b):
+    """dot / inner with a scalar: NumPy converts a Python scalar to an array
+    first (so it is not 'weak' as in a ufunc), and so do we."""
+    return np.multiply(a if is_jet(a) else np.asarray(a), b if is_jet(b) else np.asarray(b))
 
 
 def _ravel_any(x):
@@ -760,26 +824,38 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     return result
 
 
-def _like(function, default_fill):
-    def impl(shape, *args, like=None, **kwargs):
-        dtype = kwargs.pop("dtype", args[0] if args else None)
-        fill = default_fill
-        if function == "full":
-            fill, dtype = args[0], kwargs.pop("dtype", args[1] if len(args) > 1 else None)
-        target = _float_dtype(dtype, np.float64)
-        if like is None or not is_jet(like) or target is None:
-            return getattr(np, function)(shape, *args, **kwargs)
-        result = _zeros_at_level(like, shape, target)
-        if fill:
-            result[...] = fill
-        return result
-    return impl
+def _created_like(like, shape, dtype, fill, plain):
+    """np.zeros(shape, like=x) and friends: a jet at x's level with zero
+    derivatives and no connection; integer dtypes give plain arrays."""
+    target = _float_dtype(dtype, np.float64)
+    if like is None or not is_jet(like) or target is None:
+        return plain()
+    result = _zeros_at_level(like, shape, target)
+    if fill is not None:
+        result[...] = fill
+    return result
 
 
-HANDLED[np.zeros] = _like("zeros", 0)
-HANDLED[np.empty] = _like("zeros", 0)
-HANDLED[np.ones] = _like("ones", 1)
-HANDLED[np.full] = _like("full", None)
+@implements(np.zeros, np.empty)
+def zeros(shape, dtype=None, order="C", *, like=None, device=None):
+    return _created_like(like, shape, dtype, None, lambda: np.zeros(shape, dtype, order))
+
+
+@implements(np.ones)
+def ones(shape, dtype=None, order="C", *, like=None, device=None):
+    return _created_like(like, shape, dtype, 1, lambda: np.ones(shape, dtype, order))
+
+
+@implements(np.full)
+def full(shape, fill_value, dtype=None, order="C", *, like=None, device=None):
+    if dtype is None:
+        dtype = np.result_type(value_of(fill_value), np.float64) if not is_jet(fill_value) \
+            else fill_value.dtype
+    return _created_like(like, shape, dtype, fill_value,
+                         lambda: np.full(shape, value_of(fill_value), dtype, order))
+
+
+# NEP 35 creation functions: their `like` is the dispatching jet (see array_function).
 CREATION = {np.zeros, np.empty, np.ones, np.full, np.asarray, np.asanyarray, np.array,
             np.ascontiguousarray}
 

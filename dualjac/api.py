@@ -427,3 +427,97 @@ def _seed_direction(leaf, direction, tag, bit):
     direction = np.broadcast_to(np.asarray(direction, dtype=value.dtype), value.shape)
     ours = _core.make_dual(np.ascontiguousarray(np.stack([value, direction], -1)), tag, bit)
     return lift_inner(array, ours) if isinstance(array, _Jet) else ours
+
+
+# ---------------------------------------------------------------- second order (hyper-duals)
+
+def _seed_hyper(source, directions1, directions2, tag1, tag2):
+    """A hyper-dual source: d1 and d2 given per element as [m, n1] / [m, n2]
+    matrices (identity rows for Hessians, a vector for hvp), d12 = 0."""
+    array = _plain_source(source, "second-order transforms")
+    m = array.size
+    n1, n2 = directions1.shape[1], directions2.shape[1]
+    buf = np.zeros((m, 1 + n1 + n2 + n1 * n2), array.dtype)
+    buf[:, 0] = array.ravel()
+    buf[:, 1:1 + n1] = directions1
+    buf[:, 1 + n1:1 + n1 + n2] = directions2
+    buf = buf.reshape(array.shape + (buf.shape[-1],))
+    return _core.make_hyper(buf, n1, n2, tag1, tag2, 1, 1)
+
+
+def _plain_source(x, who):
+    if isinstance(x, _Jet):
+        raise NotImplementedError(
+            f"dualjac: {who} inside another transform would need third derivatives; "
+            "dualjac supports two levels of nesting (hyper-dual numbers). Differentiate "
+            "the Hessian's entries numerically, or restructure to two levels.")
+    array = np.asarray(x)
+    if not Source(array, 0, 0).differentiable:
+        raise TypeError(f"dualjac: {who} need a float32 or float64 source, got {array.dtype}")
+    return array
+
+
+def _second_order_sweep(f, x, directions1, directions2, who):
+    """Evaluate f once on hyper-duals; return (target, d1, d12) with d1 of shape
+    Y + (n1,) and d12 of shape Y + (n1, n2), zeros if f(x) does not depend on x."""
+    tag1, tag2 = _core.new_tag(), _core.new_tag()
+    y = as_target(f(_seed_hyper(x, directions1, directions2, tag1, tag2)), who)
+    n1, n2 = directions1.shape[1], directions2.shape[1]
+    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+        return np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n1]), np.array(y.d12)
+    if isinstance(y, _Jet):
+        raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform")
+    y = np.asarray(y)
+    return y, np.zeros(y.shape + (n1,), y.dtype), np.zeros(y.shape + (n1, n2), y.dtype)
+
+
+def hessian(f, x):
+    """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
+    (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
+    array = _plain_source(x, "dj.hessian")
+    identity = np.eye(array.size, dtype=array.dtype)
+    y, _, d12 = _second_order_sweep(f, array, identity, identity, "hessian")
+    return d12.reshape(y.shape + array.shape + array.shape)
+
+
+def value_gradient_hessian(f, x):
+    """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
+    array = _plain_source(x, "dj.value_gradient_hessian")
+    identity = np.eye(array.size, dtype=array.dtype)
+    y, d1, d12 = _second_order_sweep(f, array, identity, identity, "value_gradient_hessian")
+    if y.shape != ():
+        raise ValueError(f"dualjac.value_gradient_hessian: f must return a scalar, got shape "
+                         f"{y.shape}; use dj.hessian for array outputs.")
+    return y, d1.reshape(array.shape), d12.reshape(array.shape + array.shape)
+
+
+def hvp(f, x, v):
+    """Hessian-vector product H v of a scalar f: one sweep with n + 1 seeds."""
+    array = _plain_source(x, "dj.hvp")
+    direction = np.asarray(v, dtype=array.dtype).reshape(-1, 1)
+    if direction.shape[0] != array.size:
+        raise ValueError(f"dualjac.hvp: v must have x's shape {array.shape}")
+    identity = np.eye(array.size, dtype=array.dtype)
+    y, _, d12 = _second_order_sweep(f, array, identity, direction, "hvp")
+    if y.shape != ():
+        raise ValueError(f"dualjac.hvp: f must return a scalar, got shape {y.shape}")
+    return d12[..., 0].reshape(array.shape)
+
+
+def batch_hessian(f, x):
+    """x [b, X...], f(x) [b] or [b, Y...] -> [b, Y..., X..., X...]: per-row
+    Hessians with prod(X) seeds shared by all rows (cost linear in b)."""
+    array = _plain_source(x, "dj.batch_hessian")
+    if array.ndim < 2:
+        raise ValueError(f"Shape {array.shape} must have rank at least 2")
+    batch, row_shape = array.shape[0], array.shape[1:]
+    m = int(np.prod(row_shape, dtype=np.int64))
+    per_row = np.tile(np.eye(m, dtype=array.dtype), (batch, 1))
+    tag1, tag2 = _core.new_tag(), _core.new_tag()
+    buf_source = _seed_hyper(array, per_row, per_row, tag1, tag2)
+    y = as_target(f(buf_source), "batch_hessian")
+    check_batch(y, array.shape)
+    shape = _shape(y) + row_shape + row_shape
+    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+        return np.array(y.d12).reshape(shape)
+    return np.zeros(shape, _dtype_of(y))

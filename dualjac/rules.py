@@ -133,7 +133,8 @@ BINARY = (
            "(0 if (x >= y or y != y) else 1)", "0", "0", "0"),
     Binary("fmin", "fmin(x, y)", "(1 if (x <= y or y != y) else 0)",
            "(0 if (x <= y or y != y) else 1)", "0", "0", "0"),
-    Binary("logaddexp", "(m + log1p(exp(-fabs(x - y))) if x == x and y == y else x + y)",
+    # x == y first: equal infinities would make x - y a NaN.
+    Binary("logaddexp", f"(x + {LN2} if x == y else m + log1p(exp(-fabs(x - y))))",
            "exp(x - f)", "exp(y - f)", "dfx*dfy", "-dfx*dfy", "dfx*dfy",
            lets=(("m", "(x if x > y else y)"),)),
 )

@@ -254,6 +254,18 @@ cdef class _Jet:
             return NotImplemented
         return binary_op(I_POW, other, self)
 
+    def __floordiv__(self, other):
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return np.remainder(self, other)
+
+    def __rmod__(self, other):
+        return np.remainder(other, self)
+
     def __matmul__(self, other):
         return np.matmul(self, other)
 
@@ -289,11 +301,12 @@ cdef class _Jet:
         if result is NotImplemented:
             return result
         cdef _Jet r = <_Jet>result
-        if not same_level(self, r) or not same_shape(r.buf, self.buf):
-            raise TypeError(
+        if (<object>r.buf).shape[:-1] != (<object>self.buf).shape[:-1]:
+            raise ValueError(
                 f"dualjac: `x {op} y` cannot update x in place: the result has shape "
-                f"{r.shape} and derivative level {level_name(r)}, x has shape {self.shape} "
-                f"and level {level_name(self)}. Write `x = x {op[:-1]} y` instead.")
+                f"{r.shape}, x has shape {self.shape} (NumPy raises here too).")
+        if not same_level(self, r):
+            raise_level_in_place(self, r)
         self.buf[...] = r.buf
         self.deps1 |= r.deps1
         self.deps2 |= r.deps2
@@ -330,6 +343,7 @@ cdef class _Jet:
         if isinstance(value, _Jet):
             v = <_Jet>value
             if not same_level(self, v):
+                raise_level_in_place(self, v)
                 v = lift_to(v, self)
             self.buf[k] = v.buf
             self.deps1 |= v.deps1
@@ -668,6 +682,27 @@ cdef _Jet join_level(_Jet a, _Jet b):
     if same_level(proto, b):
         return b
     return proto
+
+
+cdef extern from "Python.h":
+    void Py_SET_TYPE(object, object)
+
+
+cdef void raise_level_in_place(_Jet a, _Jet other) except *:
+    """Make a hold other's seeds too, keeping its identity: storing a hyper-dual
+    (or a wider dual) into an array created at a lower level, as in
+    `out = np.zeros_like(x); out[0] = p * x[0]` with p from an outer transform.
+    DualArray and HyperDualArray share one C layout (_Jet's), so changing the
+    type is safe; views taken of a before this keep the old buffer."""
+    cdef _Jet level = join_level(a, other)
+    if same_level(a, level):
+        return
+    cdef _Jet lifted = lift_to(a, level)
+    a.buf = lifted.buf
+    a.order, a.n1, a.n2 = lifted.order, lifted.n1, lifted.n2
+    a.tag1, a.tag2 = lifted.tag1, lifted.tag2
+    a.deps1, a.deps2 = lifted.deps1, lifted.deps2
+    Py_SET_TYPE(a, type(lifted))
 
 
 cdef _Jet lift_to(_Jet a, _Jet level):
