@@ -324,7 +324,11 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
         axis = 0
     proto, bufs, d1, d2 = unify(arrays)
     ndim = bufs[0].ndim - 1
-    result = jet_from(proto, np.concatenate(bufs, axis=normalize_axis(axis, ndim)), d1, d2)
+    if any(b.ndim - 1 != ndim for b in bufs) or ndim == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated" if ndim == 0 else
+                         "all the input arrays must have the same number of dimensions")
+    joined = _core.join_buffers(bufs, normalize_axis(axis, ndim), False)
+    result = proto.with_buffer(joined, d1, d2)
     return astype(result, dtype) if dtype is not None else result
 
 
@@ -332,8 +336,8 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     reject_out(out, "np.stack")
     proto, bufs, d1, d2 = unify(list(arrays))
-    ndim = bufs[0].ndim  # element ndim + 1: the stacked result's element ndim
-    result = jet_from(proto, np.stack(bufs, axis=normalize_axis(axis, ndim)), d1, d2)
+    axis = normalize_axis(axis, bufs[0].ndim)   # element ndim + 1: the result's element ndim
+    result = proto.with_buffer(_core.join_buffers(bufs, axis, True), d1, d2)
     return astype(result, dtype) if dtype is not None else result
 
 

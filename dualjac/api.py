@@ -12,6 +12,7 @@ is still a dual array in the outer transform's seeds.
 """
 
 import enum
+import math
 import warnings
 
 import numpy as np
@@ -83,14 +84,18 @@ def _join(parts, make):
 class Source:
     """One leaf of the source structure and its place in the seed space."""
 
+    __slots__ = ("array", "shape", "size", "bit", "offset", "differentiable")
+
     def __init__(self, leaf, index, offset):
         self.array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
-        self.shape = self.array.shape
-        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.shape = tuple(self.array.shape)
+        self.size = math.prod(self.shape)
         self.bit = 1 << min(index, 63)   # connectivity bit (sources past 63 share one)
         self.offset = offset
         dtype = self.array.dtype
-        self.differentiable = dtype in (np.float32, np.float64)
+        self.differentiable = dtype.char in "fd"   # float32, float64
+        if self.differentiable:
+            return
         if dtype.kind in "biu":
             warnings.warn(f"The dtype of the watched source must be floating (e.g. float32), "
                           f"got {dtype}", stacklevel=4)
@@ -244,7 +249,9 @@ def _dtype_of(y):
 
 def chunks(n, parallel_iterations):
     if parallel_iterations is None:
-        size = CHUNK_SIZE if n > CHUNK_THRESHOLD else max(n, 1)
+        if n <= CHUNK_THRESHOLD:
+            return ((0, n),)
+        size = CHUNK_SIZE
     else:
         size = int(parallel_iterations)
         if size < 1:
@@ -297,8 +304,24 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
+    if (type(x) is np.ndarray and parallel_iterations is None and x.dtype.char in "fd"
+            and x.size <= CHUNK_THRESHOLD):
+        return _jacobian_of_one_array(f, x, _zero_mode(unconnected_gradients))
     return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
                               parallel_iterations=parallel_iterations)[1]
+
+
+def _jacobian_of_one_array(f, x, zero):
+    """The common case, kept lean: one float array, one sweep, one copy out."""
+    tag = _core.new_tag()
+    y = f(_core.seed_dual(x, x.size, tag, 1))
+    if type(y) is DualArray and y.tag1 == tag and y.deps1:
+        return _core.tangent_as(y, y.shape + x.shape)
+    y = as_target(y, "jacobian")
+    d, deps = derivative_at(y, tag)
+    source = Source(x, 0, 0)
+    target = value_at(y, tag)
+    return assemble([source], target, [[d] if d is not None else []], deps, zero)[0]
 
 
 def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):

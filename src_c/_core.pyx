@@ -40,7 +40,7 @@ computed from; they are OR-ed by every operation. A bit that is clear means
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 from libc.math cimport *
 
 cdef extern from "Python.h":
@@ -335,7 +335,7 @@ cdef class _Jet:
 
     # -- indexing: the same index on the buffer, component axis kept whole
     def __getitem__(self, key):
-        return self.with_buffer(self.buf[component_key(key)])
+        return new_like(self, self.buf[component_key(key)])
 
     def __setitem__(self, key, value):
         cdef _Jet v
@@ -594,6 +594,66 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
     return make_dual(buf, tag, deps)
 
 
+def tangent_as(_Jet y, tuple shape):
+    """y's first-order derivatives (seeds last) as a new C-contiguous array of
+    ``shape`` (target shape + source shape): the Jacobian, in one copy loop."""
+    cdef cnp.ndarray buf = contiguous(y.buf)
+    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
+    cdef Py_ssize_t m = buf.size // K if K else 0, i
+    cdef Py_ssize_t itemsize = buf.itemsize
+    cdef int d, nd = len(shape)
+    if nd > 64:
+        raise ValueError("too many dimensions")
+    for d in range(nd):
+        _shape_buf[d] = shape[d]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, _shape_buf, cnp.PyArray_TYPE(buf), 0)
+    if out.size != m * n:
+        raise ValueError(f"cannot shape {m} x {n} derivatives as {shape}")
+    cdef char* src = <char*>cnp.PyArray_DATA(buf)
+    cdef char* dst = <char*>cnp.PyArray_DATA(out)
+    for i in range(m):
+        memcpy(dst + i * n * itemsize, src + (i * K + 1) * itemsize, n * itemsize)
+    return out
+
+
+def join_buffers(list bufs, int axis, bint new_axis):
+    """np.stack (new_axis) or np.concatenate of same-dtype buffers along an
+    element axis, by contiguous block copies: NumPy's own are Python-level
+    around a general C loop, several microseconds on the small arrays of an
+    ODE right-hand side."""
+    cdef list parts = [contiguous(<cnp.ndarray>b) for b in bufs]
+    cdef cnp.ndarray first = parts[0]
+    shape = list((<object>first).shape)
+    cdef Py_ssize_t total = 0, outer = 1, row = 0, offset, chunk, o, d
+    for b in parts:
+        bshape = (<object>b).shape
+        if len(bshape) != len(shape) or (<cnp.ndarray>b).descr.type_num != first.descr.type_num:
+            raise ValueError("all the input arrays must have the same number of dimensions")
+        for d in range(len(shape)):
+            if bshape[d] != shape[d] and (new_axis or d != axis):
+                raise ValueError("all input arrays must have the same shape"
+                                 if new_axis else
+                                 "all the input array dimensions except for the "
+                                 "concatenation axis must match exactly")
+        total += 1 if new_axis else bshape[axis]
+    out_shape = shape[:axis] + [total] + shape[axis + 1 - new_axis:]
+    for d in range(axis):
+        outer *= shape[d]
+    cdef cnp.ndarray out = np.empty(out_shape, first.dtype)
+    cdef Py_ssize_t itemsize = first.itemsize
+    cdef char* dst = <char*>cnp.PyArray_DATA(out)
+    row = out.size // outer if outer else 0
+    offset = 0
+    for b in parts:
+        chunk = (<cnp.ndarray>b).size // outer if outer else 0
+        for o in range(outer):
+            memcpy(dst + (o * row + offset) * itemsize,
+                   <char*>cnp.PyArray_DATA(<cnp.ndarray>b) + o * chunk * itemsize,
+                   chunk * itemsize)
+        offset += chunk
+    return out
+
+
 cdef cnp.npy_intp _shape_buf[64]
 
 
@@ -769,12 +829,24 @@ def unify(items):
     """
     cdef _Jet proto = None, j
     cdef uint64_t deps1 = 0, deps2 = 0
+    cdef bint uniform = True     # all jets of one level and dtype: nothing to convert
     for item in items:
         if isinstance(item, _Jet):
             j = <_Jet>item
-            proto = j if proto is None else join_level(proto, j)
+            if proto is None:
+                proto = j
+            elif not same_level(proto, j) or j.buf.descr.type_num != proto.buf.descr.type_num:
+                uniform = False
+                proto = join_level(proto, j)
+        else:
+            uniform = False
     if proto is None:
         raise TypeError("dualjac: unify needs at least one dual array")
+    if uniform:
+        for item in items:
+            deps1 |= (<_Jet>item).deps1
+            deps2 |= (<_Jet>item).deps2
+        return proto, [(<_Jet>item).buf for item in items], deps1, deps2
     dtype = np.result_type(*[(<_Jet>x).buf.dtype if isinstance(x, _Jet) else x for x in items])
     check_float_dtype(dtype)
     bufs = []
