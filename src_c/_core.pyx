@@ -51,12 +51,12 @@ cdef extern from "Python.h":
 
 cnp.import_array()
 
-ctypedef void (*u1_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*u2_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u1_f64_t)(const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u2_f64_t)(const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b1_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b2_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*u1_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*u2_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u1_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*u2_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 
@@ -584,14 +584,40 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
         raise ValueError("seed range does not fit in n seeds")
     cdef cnp.ndarray buf = cnp.PyArray_ZEROS(v.ndim + 1, shape_with(v, K), cnp.PyArray_TYPE(v), 0)
     if cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE:
-        fill_seeds_f64(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf),
-                       m, K, first, lo, hi, period)
+        fill_seeds(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf),
+                   m, K, first, lo, hi, period)
     elif cnp.PyArray_TYPE(v) == cnp.NPY_FLOAT:
-        fill_seeds_f32(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf),
-                       m, K, first, lo, hi, period)
+        fill_seeds(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf),
+                   m, K, first, lo, hi, period)
     else:
         raise TypeError(f"dualjac: sources must be float32 or float64, got {v.dtype}")
     return make_dual(buf, tag, deps)
+
+
+cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
+                      Py_ssize_t count, Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
+    """count blocks of `block` items, src_step / dst_step items apart. Typed
+    loops for the usual item sizes: memcpy per tiny block costs a call each."""
+    cdef Py_ssize_t i, j
+    cdef double* dd
+    cdef const double* sd
+    cdef float* df
+    cdef const float* sf
+    if itemsize == 8:
+        dd = <double*>dst
+        sd = <const double*>src
+        for i in range(count):
+            for j in range(block):
+                dd[i * dst_step + j] = sd[i * src_step + j]
+    elif itemsize == 4:
+        df = <float*>dst
+        sf = <const float*>src
+        for i in range(count):
+            for j in range(block):
+                df[i * dst_step + j] = sf[i * src_step + j]
+    else:
+        for i in range(count):
+            memcpy(dst + i * dst_step * itemsize, src + i * src_step * itemsize, block * itemsize)
 
 
 def tangent_as(_Jet y, tuple shape):
@@ -609,10 +635,8 @@ def tangent_as(_Jet y, tuple shape):
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, _shape_buf, cnp.PyArray_TYPE(buf), 0)
     if out.size != m * n:
         raise ValueError(f"cannot shape {m} x {n} derivatives as {shape}")
-    cdef char* src = <char*>cnp.PyArray_DATA(buf)
-    cdef char* dst = <char*>cnp.PyArray_DATA(out)
-    for i in range(m):
-        memcpy(dst + i * n * itemsize, src + (i * K + 1) * itemsize, n * itemsize)
+    copy_blocks(<char*>cnp.PyArray_DATA(out), n, <char*>cnp.PyArray_DATA(buf) + itemsize, K,
+                m, n, itemsize)
     return out
 
 
@@ -646,10 +670,8 @@ def join_buffers(list bufs, int axis, bint new_axis):
     offset = 0
     for b in parts:
         chunk = (<cnp.ndarray>b).size // outer if outer else 0
-        for o in range(outer):
-            memcpy(dst + (o * row + offset) * itemsize,
-                   <char*>cnp.PyArray_DATA(<cnp.ndarray>b) + o * chunk * itemsize,
-                   chunk * itemsize)
+        copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(<cnp.ndarray>b), chunk,
+                    outer, chunk, itemsize)
         offset += chunk
     return out
 
@@ -666,24 +688,24 @@ cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
     return _shape_buf
 
 
-cdef void fill_seeds_f64(const double* v, double* buf, Py_ssize_t m, Py_ssize_t K,
-                         Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period) noexcept nogil:
-    cdef Py_ssize_t i, r
-    for i in range(m):
-        buf[i * K] = v[i]
-        r = i % period if period else i
-        if lo <= r < hi:
-            buf[i * K + 1 + first + r - lo] = 1
+ctypedef fused real:
+    float
+    double
 
 
-cdef void fill_seeds_f32(const float* v, float* buf, Py_ssize_t m, Py_ssize_t K,
-                         Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period) noexcept nogil:
-    cdef Py_ssize_t i, r
-    for i in range(m):
-        buf[i * K] = v[i]
-        r = i % period if period else i
-        if lo <= r < hi:
-            buf[i * K + 1 + first + r - lo] = 1
+cdef void fill_seeds(const real* v, real* buf, Py_ssize_t m, Py_ssize_t K,
+                     Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period) noexcept nogil:
+    """Values into component 0; a 1 at seed first + r - lo for seed index r in [lo, hi)
+    (r = flat index, or index within the row when period > 0). Row by row, so
+    no division per element."""
+    cdef Py_ssize_t row, row_start, r, rows, row_len = period if period else m
+    rows = m // row_len if row_len else 0
+    for row in range(rows):
+        row_start = row * row_len
+        for r in range(row_len):
+            buf[(row_start + r) * K] = v[row_start + r]
+        for r in range(lo, hi):
+            buf[(row_start + r) * K + 1 + first + r - lo] = 1
 
 
 # ------------------------------------------------------------------ levels
@@ -871,34 +893,58 @@ cdef inline void check_float_dtype(object dtype) except *:
 # ------------------------------------------------------------------ kernel drivers
 
 cdef object unary_op(int idx, _Jet a):
-    cdef cnp.ndarray src = a.buf if cnp.PyArray_IS_C_CONTIGUOUS(a.buf) else np.ascontiguousarray(a.buf)
+    cdef cnp.ndarray src = a.buf
+    cdef Py_ssize_t K = src.shape[src.ndim - 1]
+    cdef Py_ssize_t sa
+    src = readable(src, &sa)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(src.ndim, src.shape, cnp.PyArray_TYPE(src), 0)
-    cdef Py_ssize_t K = src.shape[src.ndim - 1], m = src.size // K if K else 0
-    cdef bint big = src.size > NOGIL_THRESHOLD
+    cdef Py_ssize_t m = out.size // K if K else 0
+    cdef bint big = out.size > NOGIL_THRESHOLD
     cdef PyThreadState* ts
     cdef int typenum = cnp.PyArray_TYPE(src)
     cdef void* s = cnp.PyArray_DATA(src)
     cdef void* o = cnp.PyArray_DATA(out)
     cdef Py_ssize_t n1 = a.n1, n2 = a.n2
+    ts = release_gil(big)
     if typenum == cnp.NPY_DOUBLE:
         if a.order == 1:
-            ts = release_gil(big)
-            U1_f64[idx](<double*>s, <double*>o, m, K)
-            restore_gil(ts)
+            U1_f64[idx](<double*>s, sa, <double*>o, m, K)
         else:
-            ts = release_gil(big)
-            U2_f64[idx](<double*>s, <double*>o, m, n1, n2)
-            restore_gil(ts)
+            U2_f64[idx](<double*>s, sa, <double*>o, m, n1, n2)
     else:
         if a.order == 1:
-            ts = release_gil(big)
-            U1_f32[idx](<float*>s, <float*>o, m, K)
-            restore_gil(ts)
+            U1_f32[idx](<float*>s, sa, <float*>o, m, K)
         else:
-            ts = release_gil(big)
-            U2_f32[idx](<float*>s, <float*>o, m, n1, n2)
-            restore_gil(ts)
+            U2_f32[idx](<float*>s, sa, <float*>o, m, n1, n2)
+    restore_gil(ts)
     return new_like(a, out)
+
+
+cdef Py_ssize_t element_stride(cnp.ndarray buf):
+    """The distance, in items, between consecutive elements of a jet buffer whose
+    elements are equally spaced and whose components are contiguous (a C-contiguous
+    buffer: K; a column view x[:, 0]: a multiple of K); -1 otherwise."""
+    cdef int nd = buf.ndim, d, last = -1
+    cdef Py_ssize_t itemsize = buf.itemsize, K = buf.shape[nd - 1]
+    if buf.strides[nd - 1] != itemsize and K > 1:
+        return -1
+    cdef Py_ssize_t step = 0, expected
+    for d in range(nd - 2, -1, -1):      # innermost element axis first
+        if buf.shape[d] == 1:
+            continue
+        if last < 0:
+            step = buf.strides[d]
+            last = d
+        else:
+            expected = buf.strides[last] * buf.shape[last]
+            if buf.strides[d] != expected:
+                return -1
+            last = d
+    if last < 0:
+        return K
+    if step % itemsize:
+        return -1
+    return step // itemsize
 
 
 cdef object binary_op(int idx, object x, object y):
@@ -921,16 +967,22 @@ cdef object binary_jj(int idx, _Jet a, _Jet b):
         dtype = np.promote_types(abuf.dtype, bbuf.dtype)
         abuf = abuf.astype(dtype)
         bbuf = bbuf.astype(dtype)
-    cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa = K, sb = K
+    cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa, sb
     if not same_shape(abuf, bbuf):
         if abuf.size == K and abuf.ndim <= bbuf.ndim:
+            abuf = contiguous(abuf)
             sa = 0
+            bbuf = readable(bbuf, &sb)
         elif bbuf.size == K and bbuf.ndim <= abuf.ndim:
+            bbuf = contiguous(bbuf)
             sb = 0
+            abuf = readable(abuf, &sa)
         else:
             abuf, bbuf = broadcast_buffers(abuf, bbuf)
-    abuf = contiguous(abuf)
-    bbuf = contiguous(bbuf)
+            sa = sb = K
+    else:
+        abuf = readable(abuf, &sa)
+        bbuf = readable(bbuf, &sb)
     cdef cnp.ndarray out = empty_result(abuf if sa else bbuf)
     run_binary(idx, 0, a, abuf, sa, bbuf, sb, out)
     cdef _Jet r = new_like(a, out)
@@ -968,7 +1020,10 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
                 sc = 1
             else:
                 abuf, cval = broadcast_with_constant(abuf, cval)
-    abuf = contiguous(abuf)
+    if sa:
+        abuf = readable(abuf, &sa)
+    else:
+        abuf = contiguous(abuf)
     cval = contiguous(cval)
     cdef cnp.ndarray out
     if sa:
@@ -1008,7 +1063,19 @@ cdef inline cnp.ndarray contiguous(cnp.ndarray a):
 
 
 cdef inline cnp.ndarray empty_result(cnp.ndarray like):
+    """A C-contiguous array of like's shape and dtype."""
     return cnp.PyArray_EMPTY(like.ndim, like.shape, cnp.PyArray_TYPE(like), 0)
+
+
+cdef inline cnp.ndarray readable(cnp.ndarray buf, Py_ssize_t* stride):
+    """buf as a kernel can read it, with its element stride in *stride: itself
+    when its elements are equally spaced, else a contiguous copy."""
+    stride[0] = element_stride(buf)
+    if stride[0] >= 0:
+        return buf
+    buf = np.ascontiguousarray(buf)
+    stride[0] = buf.shape[buf.ndim - 1]
+    return buf
 
 
 cdef tuple broadcast_buffers(cnp.ndarray a, cnp.ndarray b):
