@@ -331,9 +331,11 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
-    if (type(x) is np.ndarray and parallel_iterations is None and x.dtype.char in "fd"
-            and x.size <= CHUNK_THRESHOLD):
-        return _jacobian_of_one_array(f, x, _zero_mode(unconnected_gradients))
+    if parallel_iterations is None:
+        if type(x) is np.ndarray and x.dtype.char in "fd" and x.size <= CHUNK_THRESHOLD:
+            return _jacobian_of_one_array(f, x, _zero_mode(unconnected_gradients))
+        if type(x) is DualArray and x.size <= CHUNK_THRESHOLD:
+            return _jacobian_of_one_dual(f, x, _zero_mode(unconnected_gradients))
     return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
                               parallel_iterations=parallel_iterations)[1]
 
@@ -344,6 +346,20 @@ def _jacobian_of_one_array(f, x, zero):
     y = f(_core.seed_dual(x, x.size, tag, 1))
     if type(y) is DualArray and y.tag1 == tag and y.deps1:
         return _core.tangent_as(y, y.shape + x.shape)
+    return _finish_one_source(y, tag, x, zero)
+
+
+def _jacobian_of_one_dual(f, x, zero):
+    """Nested in another transform (x is its dual): lift, sweep, read out in C."""
+    tag = _core.new_tag()
+    y = f(_core.seed_inner(x, tag, 1))
+    if type(y) is HyperDualArray and y.tag2 == tag and y.tag1 == x.tag1 and y.deps2:
+        return _core.inner_derivative(y, y.shape + x.shape)
+    return _finish_one_source(y, tag, x, zero)
+
+
+def _finish_one_source(y, tag, x, zero):
+    """The general reading of one source's derivative (unconnected, odd levels)."""
     y = as_target(y, "jacobian")
     d, deps = derivative_at(y, tag)
     source = Source(x, 0, 0)

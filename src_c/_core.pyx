@@ -60,6 +60,10 @@ ctypedef void (*u2_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize
 ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 
+ctypedef fused real:
+    float
+    double
+
 include "_kernels.pxi"
 
 # Kernels over more numbers than this release the GIL; below it, releasing and
@@ -620,6 +624,56 @@ cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_
             memcpy(dst + i * dst_step * itemsize, src + i * src_step * itemsize, block * itemsize)
 
 
+def seed_inner(DualArray outer, long long tag, uint64_t deps):
+    """An outer-level dual as a hyper-dual whose second seeds are ours: the
+    identity over its elements (what a transform nested in another one sweeps)."""
+    cdef cnp.ndarray src = contiguous(outer.buf)
+    cdef Py_ssize_t n1 = outer.n1, K1 = 1 + n1
+    cdef Py_ssize_t m = src.size // K1, n2 = m, K = 1 + n1 + n2 + n1 * n2
+    shape = (<object>src).shape[:-1] + (K,)
+    cdef cnp.ndarray buf = np.zeros(shape, src.dtype)
+    cdef Py_ssize_t i, itemsize = src.itemsize
+    cdef char* b = <char*>cnp.PyArray_DATA(buf)
+    copy_blocks(b, K, <char*>cnp.PyArray_DATA(src), K1, m, K1, itemsize)   # value and d1
+    if itemsize == 8:
+        for i in range(m):
+            (<double*>b)[i * K + 1 + n1 + i] = 1
+    else:
+        for i in range(m):
+            (<float*>b)[i * K + 1 + n1 + i] = 1
+    return make_hyper(buf, n1, n2, outer.tag1, tag, outer.deps1, deps)
+
+
+def inner_derivative(HyperDualArray y, tuple shape):
+    """d y / d(inner seeds) as a dual in the outer seeds, buffer shape + (1 + n1,):
+    value d2[j], tangent d12[:, j] for every inner seed j."""
+    cdef cnp.ndarray src = contiguous(y.buf)
+    cdef Py_ssize_t n1 = y.n1, n2 = y.n2, K = src.shape[src.ndim - 1], K1 = 1 + n1
+    cdef Py_ssize_t m = src.size // K if K else 0, c12 = 1 + n1 + n2, i, j, p
+    cdef cnp.ndarray out = np.empty(shape + (K1,), src.dtype)
+    if out.size != m * n2 * K1:
+        raise ValueError(f"cannot shape {m} x {n2} derivatives as {shape}")
+    if src.itemsize == 8:
+        inner_derivative_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out),
+                              m, n1, n2, K)
+    else:
+        inner_derivative_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out),
+                              m, n1, n2, K)
+    return make_dual(out, y.tag1, y.deps1)
+
+
+cdef void inner_derivative_loop(const real* y, real* out, Py_ssize_t m, Py_ssize_t n1,
+                                Py_ssize_t n2, Py_ssize_t K) noexcept nogil:
+    cdef Py_ssize_t i, j, p, c12 = 1 + n1 + n2, K1 = 1 + n1
+    cdef real* o
+    for i in range(m):
+        for j in range(n2):
+            o = out + (i * n2 + j) * K1
+            o[0] = y[i * K + 1 + n1 + j]
+            for p in range(n1):
+                o[1 + p] = y[i * K + c12 + p * n2 + j]
+
+
 def tangent_as(_Jet y, tuple shape):
     """y's first-order derivatives (seeds last) as a new C-contiguous array of
     ``shape`` (target shape + source shape): the Jacobian, in one copy loop."""
@@ -686,11 +740,6 @@ cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
         _shape_buf[d] = a.shape[d]
     _shape_buf[a.ndim] = K
     return _shape_buf
-
-
-ctypedef fused real:
-    float
-    double
 
 
 cdef void fill_seeds(const real* v, real* buf, Py_ssize_t m, Py_ssize_t K,
@@ -767,7 +816,9 @@ cdef _Jet join_level(_Jet a, _Jet b):
 
 
 cdef extern from "Python.h":
-    void Py_SET_TYPE(object, object)
+    ctypedef struct PyTypeObject_ "PyTypeObject":
+        pass
+    void Py_SET_TYPE(object, PyTypeObject_*)
 
 
 cdef void raise_level_in_place(_Jet a, _Jet other) except *:
@@ -784,7 +835,8 @@ cdef void raise_level_in_place(_Jet a, _Jet other) except *:
     a.order, a.n1, a.n2 = lifted.order, lifted.n1, lifted.n2
     a.tag1, a.tag2 = lifted.tag1, lifted.tag2
     a.deps1, a.deps2 = lifted.deps1, lifted.deps2
-    Py_SET_TYPE(a, type(lifted))
+    new_type = type(lifted)       # a static type: no reference counting needed
+    Py_SET_TYPE(a, <PyTypeObject_*>new_type)
 
 
 cdef _Jet lift_to(_Jet a, _Jet level):
