@@ -44,15 +44,21 @@ class Timing:
 QUICK = Timing(repeats=3, target_s=0.01, budget_s=0.3, min_repeats=1)
 
 
+def _loop_sizes():
+    """1, 2, 5, 10, 20, 50, ... as timeit.Timer.autorange tries them."""
+    decade = 1
+    while True:
+        yield from (decade, 2 * decade, 5 * decade)
+        decade *= 10
+
+
 def time_call(call, timing: Timing) -> tuple[float, int, int]:
     """(median seconds per call, repeats, calls per repeat), timeit.autorange-style."""
     timer = timeit.Timer(call)  # timeit disables the GC while timing, like the stdlib CLI
-    number = 1
-    while True:
+    for number in _loop_sizes():
         t = timer.timeit(number)
         if t >= timing.target_s:
             break
-        number = number * 2 if str(number)[0] in "15" else number * 5 // 2  # 1 2 5 10 20 50
     repeats = max(timing.min_repeats, min(timing.repeats, int(timing.budget_s / t)))
     per_call = [r / number for r in timer.repeat(repeat=repeats, number=number)]
     return statistics.median(per_call), repeats, number
@@ -204,15 +210,22 @@ def peak_memory(call) -> tuple[float, float | None]:
 # --------------------------------------------------------------------------- main tables
 
 def run_cases(cases, peers, timing, log):
-    results = {}
+    """{(case, peer): Result}, and the first-call time of plain f per case."""
+    results, f_first = {}, {}
     for case in cases:
+        # A first call of anything is slow (cold caches, Python's adaptive interpreter not
+        # yet specialised): plain f's own first call puts the peers' first calls in scale.
+        f, x = case.bind(np), case.x
+        t0 = time.perf_counter()
+        f(x)
+        f_first[case.name] = time.perf_counter() - t0
         case.reference  # computed once per case, outside every peer's timing
         for peer in peers:
             res = measure(peer, case, timing)
             results[case.name, peer.name] = res
             log(f"  {case.name:20s} {peer.name:12s} {res.status:6s} "
                 + (f"{fmt_us(res.median_s)} us" if res.status == "ok" else res.note))
-    return results
+    return results, f_first
 
 
 def f_time(case, timing) -> float:
@@ -220,7 +233,7 @@ def f_time(case, timing) -> float:
     return time_call(lambda: f(x), timing)[0]
 
 
-def report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth):
+def report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth):
     names = [p.name for p in peers]
     get = lambda c, p: results.get((c.name, p))
 
@@ -251,15 +264,17 @@ def report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth):
     first_peers = [p.name for p in peers if p.compiles or p.name == "dualjac"]
     rows = []
     for c in cases:
-        row = [c.name]
+        row = [c.name, fmt_ratio(f_first[c.name] / f_times[c.name])]
         for p in first_peers:
             r = get(c, p)
             ok = r and r.status == "ok"
             row += [fmt_us(r.first_s) if ok else "", fmt_ratio(r.first_s / r.median_s) if ok else ""]
         rows.append(row)
     if first_peers:
-        header = ["case"] + [h for p in first_peers for h in (f"{p} first", "x median")]
-        print_table("first call, microseconds (includes tracing / compiling), and first / median",
+        header = ["case", "f_numpy x median"] + [h for p in first_peers
+                                                  for h in (f"{p} first", "x median")]
+        print_table("first call, microseconds (includes tracing / compiling), and first / median "
+                    "(f_numpy: plain f's own first / median, the cold-call factor)",
                     header, rows)
 
     notes = [f"  {r.case} / {r.peer}: {r.status}"
@@ -270,13 +285,14 @@ def report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth):
         print("\nnotes:\n" + "\n".join(notes))
 
     if bandwidth:
+        bound_peers = list(dict.fromkeys(("dualjac", baseline, "jax_jit")))  # ordered, unique
         rows = []
         for c in cases:
             if not c.kind.startswith("batch"):
                 continue
             bound = bytes_touched(c) / (bandwidth * 1e9)
             row = [c.name, f"{bytes_touched(c) / 1e6:.1f}", fmt_us(bound)]
-            for p in dict.fromkeys(("dualjac", baseline, "jax_jit")):  # ordered, no duplicates
+            for p in bound_peers:
                 r = get(c, p)
                 row.append(fmt_ratio(r.median_s / bound) if r and r.status == "ok" else "")
             rows.append(row)
@@ -284,7 +300,7 @@ def report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth):
             print_table(f"batch cases vs the bandwidth bound ({bandwidth:.1f} GB/s np.copyto; "
                         "bytes = input + output; target: dualjac / bound <= 2)",
                         ["case", "MB touched", "bound us"]
-                        + [f"{p} / bound" for p in dict.fromkeys(("dualjac", baseline, "jax_jit"))],
+                        + [f"{p} / bound" for p in bound_peers],
                         rows)
 
     if baseline == "dualjac" and have_base:
@@ -323,7 +339,7 @@ def run_scaling(peers, timing, bandwidth, log):
          lambda c: c.x.size, "n^2", lambda c: c.x.size ** 2),
     )
     for title, family, size, theory_name, theory in families:
-        results = run_cases(family, peers, timing, log)
+        results, _ = run_cases(family, peers, timing, log)
         rows, records = [], []
         for c in family:
             ft = f_time(c, timing)
@@ -339,7 +355,7 @@ def run_scaling(peers, timing, bandwidth, log):
 
     # batch_jacobian: time, time per row, and dualjac's peak memory against its output size
     family = cases_mod.scaling_batch_cases()
-    results = run_cases(family, peers, timing, log)
+    results, _ = run_cases(family, peers, timing, log)
     rows, records = [], []
     for c in family:
         b = c.x.shape[0]
@@ -436,7 +452,7 @@ def main(argv=None):
     if cases:
         floor_s = python_floor(timing)
         print(f"floor: 3 NumPy ufunc calls on a 4-element array = {fmt_us(floor_s)} us")
-        results = run_cases(cases, peers, timing, log)
+        results, f_first = run_cases(cases, peers, timing, log)
         f_times = {c.name: f_time(c, timing) for c in cases}
         baseline = args.baseline
         if not any(r.peer == baseline and r.status == "ok" for r in results.values()):
@@ -444,8 +460,8 @@ def main(argv=None):
                 r.peer == p.name and r.status == "ok" for r in results.values())), None)
             print(f"\n(no {baseline} results: ratios are against {alt})")
             baseline = alt
-        report_cases(cases, peers, results, baseline, f_times, floor_s, bandwidth)
-        report.update(floor_s=floor_s, f_numpy_s=f_times,
+        report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth)
+        report.update(floor_s=floor_s, f_numpy_s=f_times, f_numpy_first_s=f_first,
                       results=[asdict(r) for r in results.values()])
 
     if args.scaling:

@@ -52,11 +52,33 @@ def no_rule_error(name, what="function"):
         f"x.value if you mean to differentiate nothing through it. Unsupported {what}: {name}.")
 
 
+# Public NumPy namespaces by module, for error messages that name the function
+# as the user wrote it (np.fft.fft, np.emath.sqrt, np.linalg.svd).
+PUBLIC_MODULES = {"numpy": "np", "numpy.lib.scimath": "np.emath", "numpy.emath": "np.emath"}
+
+
 def func_name(func):
     module = getattr(func, "__module__", None) or "numpy"
-    module = "np" if module.startswith("numpy") and "linalg" not in module else module
-    module = "np.linalg" if "linalg" in (getattr(func, "__module__", "") or "") else module
-    return f"{module}.{func.__name__}"
+    if module in PUBLIC_MODULES:
+        prefix = PUBLIC_MODULES[module]
+    elif module.startswith("numpy."):
+        prefix = "np." + module[len("numpy."):].split("._")[0].replace("_", "")
+    else:
+        prefix = module
+    return f"{prefix}.{func.__name__}"
+
+
+def ufunc_name(ufunc):
+    """np.sin, or scipy.special.erf: where the user's ufunc lives."""
+    if getattr(np, ufunc.__name__, None) is ufunc:
+        return f"np.{ufunc.__name__}"
+    try:
+        import scipy.special
+        if getattr(scipy.special, ufunc.__name__, None) is ufunc:
+            return f"scipy.special.{ufunc.__name__}"
+    except ImportError:
+        pass
+    return f"ufunc {ufunc.__name__}"
 
 
 # ---------------------------------------------------------------- hooks
@@ -73,16 +95,17 @@ def array_function(dispatcher, func, types, args, kwargs):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
-    name = f"np.{ufunc.__name__}"
+    name = ufunc_name(ufunc)
     if method != "__call__":
         return ufunc_method(ufunc, method, inputs, kwargs)
-    if ufunc in VALUE_UFUNCS:
-        return ufunc(*[value_of(x) for x in inputs], **kwargs)
     out = kwargs.pop("out", None)
     if isinstance(out, tuple):
         if len(out) != 1:
             raise TypeError(f"dualjac: {name} with several outputs is not supported")
         out = out[0]
+    if ufunc in VALUE_UFUNCS:     # comparisons and tests: plain results from values
+        result = ufunc(*[value_of(x) for x in inputs], **kwargs)
+        return result if out is None else store_into(out, result, name)
     dtype = kwargs.pop("dtype", None)
     where = kwargs.pop("where", True)
     kwargs.pop("casting", None)
@@ -90,14 +113,14 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if kwargs:
         raise TypeError(f"dualjac: {name} on dual arrays does not support the "
                         f"keyword arguments {sorted(kwargs)}.")
-    if ufunc.__name__ in _core.GENERATED_UNARY and ufunc.nin == 1:
-        result = _core.apply_unary(ufunc.__name__, inputs[0])
-    elif ufunc.__name__ in _core.GENERATED_BINARY and ufunc.nin == 2:
-        result = _core.apply_binary(ufunc.__name__, inputs[0], inputs[1])
+    if not any(is_jet(x) for x in inputs):
+        result = ufunc(*inputs)  # only `out` is a jet: plain values, stored below
+    elif ufunc in TABLE_UFUNCS and ufunc.nin == 1:
+        result = _core.apply_unary(TABLE_UFUNCS[ufunc], inputs[0])
+    elif ufunc in TABLE_UFUNCS and ufunc.nin == 2:
+        result = _core.apply_binary(TABLE_UFUNCS[ufunc], inputs[0], inputs[1])
     elif ufunc in EXTRA_UFUNCS:
         result = EXTRA_UFUNCS[ufunc](*inputs)
-    elif not any(is_jet(x) for x in inputs):
-        result = ufunc(*inputs)  # only `out` was a jet
     else:
         raise no_rule_error(name, "ufunc")
     if dtype is not None:
@@ -112,7 +135,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 def ufunc_method(ufunc, method, inputs, kwargs):
     impl = UFUNC_METHODS.get((ufunc, method))
     if impl is None:
-        raise no_rule_error(f"np.{ufunc.__name__}.{method}", "ufunc method")
+        raise no_rule_error(f"{ufunc_name(ufunc)}.{method}", "ufunc method")
     return impl(*inputs, **kwargs)
 
 
@@ -174,8 +197,8 @@ def astype(x, dtype):
     dtype = np.dtype(dtype)
     if not is_jet(x):
         return np.asarray(x).astype(dtype)
-    if dtype.kind == "f" and dtype in (np.float32, np.float64):
-        return on_buffer(x, x.buf.astype(dtype))
+    if dtype.char in "fd":
+        return on_buffer(x, x.buf.astype(dtype.newbyteorder("=")))
     if dtype.kind in "biu":
         # Integer casts are not differentiable paths (as in TF): plain values.
         return x.buf[..., 0].astype(dtype)
@@ -208,10 +231,15 @@ for _name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_eq
         VALUE_UFUNCS.add(getattr(np, _name))
 
 
+TABLE_UFUNCS = {}   # ufunc object -> rules-table row name
+
+
 def register_table_ufuncs():
     """Give the C fast path every rules-table ufunc NumPy has."""
     unary = {getattr(np, row.name): row.name for row in rules.UNARY if hasattr(np, row.name)}
     binary = {getattr(np, row.name): row.name for row in rules.BINARY if hasattr(np, row.name)}
+    TABLE_UFUNCS.update(unary)
+    TABLE_UFUNCS.update(binary)
     _core.register_ufuncs(unary, binary)
 
 
@@ -368,6 +396,8 @@ def where_(condition, x=None, y=None):
     if x is None and y is None:
         return np.nonzero(value_of(condition))
     cond = np.asarray(value_of(condition)).astype(bool)
+    if not is_jet(x) and not is_jet(y):
+        return np.where(cond, x, y)       # only the condition was dual: values decide
     proto, (bx, by), d1, d2 = unify([x, y])
     return jet_from(proto, np.where(cond[..., None], bx, by), d1, d2)
 
@@ -489,20 +519,28 @@ def _select(a, axis, keepdims, arg_function):
     return result
 
 
+def _extremum(a, axis, keepdims, initial, where, arg_function, pick, fill):
+    """max/min with NumPy's where= (masked elements never win) and initial=
+    (which wins ties against the data, as np.maximum's first argument would not:
+    the data's derivative is kept on ties, TF's maximum rule)."""
+    if where is not True:
+        a = where_(where, a, fill)
+    result = _select(a, axis, keepdims, arg_function)
+    if initial is not None:
+        result = pick(result, initial)
+    return result
+
+
 @implements(np.max, np.amax)
 def max_(a, axis=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.max")
-    if initial is not None or where is not True:
-        raise NotImplementedError("dualjac: np.max with initial= or where= on dual arrays")
-    return _select(a, axis, keepdims, np.argmax)
+    return _extremum(a, axis, keepdims, initial, where, np.argmax, np.maximum, -np.inf)
 
 
 @implements(np.min, np.amin)
 def min_(a, axis=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.min")
-    if initial is not None or where is not True:
-        raise NotImplementedError("dualjac: np.min with initial= or where= on dual arrays")
-    return _select(a, axis, keepdims, np.argmin)
+    return _extremum(a, axis, keepdims, initial, where, np.argmin, np.minimum, np.inf)
 
 
 @implements(np.clip)
@@ -660,13 +698,14 @@ def jet_einsum(specs, output, free, operands):
 
 
 @implements(np.einsum)
-def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
+def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
     reject_out(out, "np.einsum")
     if not isinstance(subscripts, str):
         raise NotImplementedError("dualjac: np.einsum needs string subscripts for dual arrays")
     ndims = [np.ndim(value_of(x)) for x in operands]
     specs, output, free = parse_einsum(subscripts, ndims)
-    return jet_einsum(specs, output, free, list(operands))
+    result = jet_einsum(specs, output, free, list(operands))
+    return astype(result, dtype) if dtype is not None else result
 
 
 def _letters(n, start=0):
@@ -797,8 +836,14 @@ def _zeros_at_level(proto, shape, dtype):
 
 
 def _float_dtype(dtype, default):
+    """The dtype for a new jet; None for an integer/bool dtype (a plain array).
+    Only native float32 / float64 have kernels: anything else is refused."""
     dtype = np.dtype(default if dtype is None else dtype)
-    return dtype if dtype.kind == "f" else None
+    if dtype.kind in "biu":
+        return None
+    if dtype.char not in "fd" or not dtype.isnative:
+        raise TypeError(f"dualjac: dual arrays hold native float32 or float64, not {dtype}.")
+    return dtype
 
 
 @implements(np.zeros_like, np.empty_like)
@@ -869,8 +914,12 @@ def asarray(a, dtype=None, *args, like=None, **kwargs):
     if is_jet(a):
         return a if dtype is None else astype(a, dtype)
     if like is not None and is_jet(like):
-        result = _zeros_at_level(like, np.shape(a), _float_dtype(dtype, np.result_type(a, like.dtype)))
-        result[...] = a
+        plain = np.asarray(a)
+        target = _float_dtype(dtype, np.result_type(plain, like.dtype))
+        if target is None:
+            return plain.astype(dtype)
+        result = _zeros_at_level(like, plain.shape, target)
+        result[...] = plain
         return result
     raise TypeError("dualjac: np.asarray on a structure holding dual arrays would drop "
                     "their derivatives; use np.stack / np.concatenate to build arrays of "
@@ -894,23 +943,40 @@ def _on_values(function):
 for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
            np.flatnonzero, np.count_nonzero, np.isclose, np.allclose, np.array_equal,
            np.any, np.all, np.searchsorted, np.iscomplexobj, np.isrealobj, np.result_type,
-           np.isscalar):
+           np.isscalar, np.isneginf, np.isposinf, np.isreal, np.iscomplex, np.digitize):
     HANDLED[_f] = _on_values(_f)
 
 
 # ---------------------------------------------------------------- ufunc methods
 
+def _reduce_sum(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return sum_(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, initial=initial, where=where)
+
+
+def _reduce_prod(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, initial=initial, where=where)
+
+
+def _reduce_max(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    result = max_(a, axis=axis, out=out, keepdims=keepdims, initial=initial, where=where)
+    return astype(result, dtype) if dtype is not None else result
+
+
+def _reduce_min(a, axis=0, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    result = min_(a, axis=axis, out=out, keepdims=keepdims, initial=initial, where=where)
+    return astype(result, dtype) if dtype is not None else result
+
+
+def _accumulate_sum(a, axis=0, dtype=None, out=None):
+    return cumsum(a, axis=axis, dtype=dtype, out=out)
+
+
 UFUNC_METHODS = {
-    (np.add, "reduce"): lambda a, axis=0, dtype=None, out=None, keepdims=False, **k:
-        sum_(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims),
-    (np.multiply, "reduce"): lambda a, axis=0, dtype=None, out=None, keepdims=False, **k:
-        prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims),
-    (np.maximum, "reduce"): lambda a, axis=0, out=None, keepdims=False, **k:
-        max_(a, axis=axis, out=out, keepdims=keepdims),
-    (np.minimum, "reduce"): lambda a, axis=0, out=None, keepdims=False, **k:
-        min_(a, axis=axis, out=out, keepdims=keepdims),
-    (np.add, "accumulate"): lambda a, axis=0, dtype=None, out=None:
-        cumsum(a, axis=axis, dtype=dtype, out=out),
+    (np.add, "reduce"): _reduce_sum,
+    (np.multiply, "reduce"): _reduce_prod,
+    (np.maximum, "reduce"): _reduce_max,
+    (np.minimum, "reduce"): _reduce_min,
+    (np.add, "accumulate"): _accumulate_sum,
 }
 
 

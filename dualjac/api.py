@@ -83,13 +83,20 @@ def _join(parts, make):
     return leaves, rebuild
 
 
+def native(array):
+    """The array in native byte order (the kernels read native numbers only)."""
+    if array.dtype.isnative:
+        return array
+    return array.astype(array.dtype.newbyteorder("="))
+
+
 class Source:
     """One leaf of the source structure and its place in the seed space."""
 
     __slots__ = ("array", "shape", "size", "bit", "offset", "differentiable")
 
     def __init__(self, leaf, index, offset):
-        self.array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
+        self.array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
         self.shape = tuple(self.array.shape)
         self.size = math.prod(self.shape)
         self.bit = 1 << min(index, 63)   # connectivity bit (sources past 63 share one)
@@ -154,6 +161,10 @@ def seed_chunk(source, n_total, tag, lo, hi):
 # ---------------------------------------------------------------- reading the result
 
 def as_target(y, who):
+    if isinstance(y, np.ndarray) and y.dtype == object:
+        raise TypeError(f"dualjac.{who}: f returned an object array (holding dual arrays?); "
+                        "its derivatives cannot be read. Build the result with np.stack or "
+                        "np.zeros(n, like=x) and item assignment.")
     if isinstance(y, (_Jet, np.ndarray, np.generic, float, int)):
         return y
     raise TypeError(f"dualjac.{who}: the target must be one array (f must return a single "
@@ -332,7 +343,8 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
     if parallel_iterations is None:
-        if type(x) is np.ndarray and x.dtype.char in "fd" and x.size <= CHUNK_THRESHOLD:
+        if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
+                and x.size <= CHUNK_THRESHOLD):
             return _jacobian_of_one_array(f, x, _zero_mode(unconnected_gradients))
         if type(x) is DualArray and x.size <= CHUNK_THRESHOLD:
             return _jacobian_of_one_dual(f, x, _zero_mode(unconnected_gradients))
@@ -405,7 +417,7 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
     of rows): intermediates stay in cache, ~20% faster at 10^6 rows (README).
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
-    source = x if isinstance(x, _Jet) else np.asarray(x)
+    source = x if isinstance(x, _Jet) else native(np.asarray(x))
     source_shape = tuple(source.shape)
     if len(source_shape) < 2:
         raise ValueError(f"Shape {source_shape} must have rank at least 2")
@@ -508,7 +520,7 @@ def jvp(f, x, v):
 
 
 def _seed_direction(leaf, direction, tag, bit):
-    array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
+    array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
     Source(array, 0, 0)  # dtype checks
     value = np.array(array.buf[..., 0]) if isinstance(array, _Jet) else array
     direction = np.broadcast_to(np.asarray(direction, dtype=value.dtype), value.shape)
@@ -538,7 +550,7 @@ def _plain_source(x, who):
             f"dualjac: {who} inside another transform would need third derivatives; "
             "dualjac supports two levels of nesting (hyper-dual numbers). Differentiate "
             "the Hessian's entries numerically, or restructure to two levels.")
-    array = np.asarray(x)
+    array = native(np.asarray(x))
     if not Source(array, 0, 0).differentiable:
         raise TypeError(f"dualjac: {who} need a float32 or float64 source, got {array.dtype}")
     return array

@@ -92,7 +92,7 @@ class GradientTape:
         known = self._lookup(leaf)
         if known is not None:
             return known.seeded          # watching twice is a no-op, as in TF
-        array = leaf if isinstance(leaf, _Jet) else np.asarray(leaf)
+        array = leaf if isinstance(leaf, _Jet) else api.native(np.asarray(leaf))
         differentiable = api.Source(array, 0, 0).differentiable
         shape = tuple(array.shape)
         if batch and len(shape) < 2:
