@@ -668,7 +668,7 @@ def jet_einsum(specs, output, free, operands):
     values = [parts[i][..., 0] if i in parts else np.asarray(x, dtype=np.result_type(x, dtype))
               for i, x in enumerate(operands)]
     s1, s2 = free[0], free[1]
-    n1, n2 = proto.n1, proto.n2
+    n1 = proto.n1
 
     def einsum_with(replaced):
         """E over values, with operand i replaced by (array, extra letters)."""
@@ -682,19 +682,38 @@ def jet_einsum(specs, output, free, operands):
         tangent = sum(einsum_with({i: (parts[i][..., 1:], s1)}) for i in jets)
         buf = np.concatenate([value[..., None], np.broadcast_to(tangent, value.shape + (n1,))], -1)
         return jet_from(proto, buf, d1, d2)
-    first = {i: parts[i][..., 1:1 + n1] for i in jets}
-    second = {i: parts[i][..., 1 + n1:1 + n1 + n2] for i in jets}
-    cross = {i: parts[i][..., 1 + n1 + n2:].reshape(parts[i].shape[:-1] + (n1, n2)) for i in jets}
-    t1 = sum(einsum_with({i: (first[i], s1)}) for i in jets)
-    t2 = sum(einsum_with({i: (second[i], s2)}) for i in jets)
-    t12 = sum(einsum_with({i: (cross[i], s1 + s2)}) for i in jets)
-    t12 = t12 + sum(einsum_with({i: (first[i], s1), j: (second[j], s2)})
+    split = {i: second_order_parts(proto, parts[i]) for i in jets}
+    t1 = sum(einsum_with({i: (split[i][0], s1)}) for i in jets)
+    t2 = sum(einsum_with({i: (split[i][1], s2)}) for i in jets)
+    t12 = sum(einsum_with({i: (split[i][2], s1 + s2)}) for i in jets)
+    t12 = t12 + sum(einsum_with({i: (split[i][0], s1), j: (split[j][1], s2)})
                     for i in jets for j in jets if i != j)
+    return jet_from(proto, assemble_second_order(proto, value, t1, t2, t12), d1, d2)
+
+
+def second_order_parts(proto, buf):
+    """(d1, d2, d12) of a hyper-dual buffer: S + (n1,), S + (n2,), S + (n1, n2);
+    a Hessian (symmetric) buffer has d1 = d2 and its triangle unpacked."""
+    n1, n2 = proto.n1, proto.n2
+    if proto.order == 3:
+        full = _core.unpack_symmetric(proto.with_buffer(np.ascontiguousarray(buf)),
+                                      buf.shape[:-1] + (n1, n1))
+        return buf[..., 1:1 + n1], buf[..., 1:1 + n1], full
+    cross = buf[..., 1 + n1 + n2:].reshape(buf.shape[:-1] + (n1, n2))
+    return buf[..., 1:1 + n1], buf[..., 1 + n1:1 + n1 + n2], cross
+
+
+def assemble_second_order(proto, value, t1, t2, t12):
+    """The buffer of proto's layout from value, first parts and the full cross block."""
     shape = value.shape
-    buf = np.concatenate([value[..., None], np.broadcast_to(t1, shape + (n1,)),
-                          np.broadcast_to(t2, shape + (n2,)),
-                          np.broadcast_to(t12, shape + (n1, n2)).reshape(shape + (n1 * n2,))], -1)
-    return jet_from(proto, buf, d1, d2)
+    n1, n2 = proto.n1, proto.n2
+    t1 = np.broadcast_to(t1, shape + (n1,))
+    t12 = np.broadcast_to(t12, shape + (n1, n2))
+    if proto.order == 3:
+        rows, cols = np.triu_indices(n1)
+        return np.concatenate([value[..., None], t1, t12[..., rows, cols]], -1)
+    return np.concatenate([value[..., None], t1, np.broadcast_to(t2, shape + (n2,)),
+                           t12.reshape(shape + (n1 * n2,))], -1)
 
 
 @implements(np.einsum)

@@ -29,6 +29,29 @@ CHUNK_THRESHOLD = 128
 CHUNK_SIZE = 64
 
 
+# Sweeps whose seeded source buffer reaches this many bytes run with dualjac's
+# block-reusing memory handler (src_c/block_cache.h): their per-operation buffers
+# are then large enough for glibc to map and unmap them, page-faulting on every
+# operation. Smaller sweeps keep NumPy's handler (switching costs ~0.2 us).
+LARGE_SWEEP_BYTES = 128 * 1024
+
+
+def with_block_cache(nbytes, run, *args):
+    """run(*args), with the block cache installed when nbytes is large."""
+    if nbytes < LARGE_SWEEP_BYTES:
+        return run(*args)
+    previous = _core.use_block_cache()
+    try:
+        return run(*args)
+    finally:
+        _core.restore_memory_handler(previous)
+
+
+def _sweep_bytes(total_elements, seeds, components=None):
+    """Bytes of one seeded buffer: elements x (1 + seeds) numbers (or components)."""
+    return total_elements * (components if components is not None else 1 + seeds) * 8
+
+
 class UnconnectedGradients(enum.Enum):
     """What a jacobian is for a source the target does not depend on (TF's enum)."""
     NONE = "none"
@@ -345,7 +368,8 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     if parallel_iterations is None:
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
-            return _jacobian_of_one_array(f, x, _zero_mode(unconnected_gradients))
+            return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,
+                                    f, x, _zero_mode(unconnected_gradients))
         if type(x) is DualArray and x.size <= CHUNK_THRESHOLD:
             return _jacobian_of_one_dual(f, x, _zero_mode(unconnected_gradients))
     return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
@@ -385,15 +409,27 @@ def _finish_one_source(y, tag, x, zero):
 def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """(f(x), jacobian(f, x)) from the same sweep."""
     zero = _zero_mode(unconnected_gradients)
-    sources, rebuild, target, pieces, deps = sweep(f, x, parallel_iterations, "jacobian")
+    sources, rebuild, target, pieces, deps = with_block_cache(
+        _structure_bytes(x, parallel_iterations), sweep, f, x, parallel_iterations, "jacobian")
     return target, rebuild(assemble(sources, target, pieces, deps, zero))
+
+
+def _structure_bytes(x, parallel_iterations):
+    """Bytes of the seeded sources of one sweep (one chunk of seeds)."""
+    leaves, _ = flatten(x)
+    total = sum(np.size(leaf.buf[..., 0] if isinstance(leaf, _Jet) else leaf) for leaf in leaves)
+    seeds = total if parallel_iterations is None else min(total, int(parallel_iterations))
+    if parallel_iterations is None and total > CHUNK_THRESHOLD:
+        seeds = CHUNK_SIZE
+    return _sweep_bytes(total, seeds)
 
 
 def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """TF's tape.gradient: d sum(f(x)) / dx, shaped like x (per leaf)."""
     zero = _zero_mode(unconnected_gradients)
-    sources, rebuild, target, pieces, deps = sweep(
-        f, x, parallel_iterations, "gradient", post=_sum_target)
+    sources, rebuild, target, pieces, deps = with_block_cache(
+        _structure_bytes(x, parallel_iterations), sweep,
+        f, x, parallel_iterations, "gradient", _sum_target)
     return rebuild(assemble(sources, target, pieces, deps, zero))
 
 
@@ -423,6 +459,14 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
         raise ValueError(f"Shape {source_shape} must have rank at least 2")
     if rows_per_chunk is not None and rows_per_chunk < source_shape[0]:
         return _batch_jacobian_in_rows(f, source, parallel_iterations, int(rows_per_chunk))
+    m = math.prod(source_shape[1:])
+    seeds = m if parallel_iterations is None else min(m, int(parallel_iterations))
+    return with_block_cache(_sweep_bytes(source_shape[0] * m, seeds), _batch_sweep,
+                            f, source, parallel_iterations, check_independence)
+
+
+def _batch_sweep(f, source, parallel_iterations, check_independence):
+    source_shape = tuple(source.shape)
     row_shape = source_shape[1:]
     m = math.prod(row_shape)
     differentiable = Source(source, 0, 0).differentiable
@@ -564,10 +608,42 @@ def _second_order_sweep(f, x, directions1, directions2, who):
     n1, n2 = directions1.shape[1], directions2.shape[1]
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         return np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n1]), np.array(y.d12)
+    return _unconnected_second_order(y, n1, n2, who)
+
+
+def _unconnected_second_order(y, n1, n2, who):
     if isinstance(y, _Jet):
         raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform")
     y = np.asarray(y)
     return y, np.zeros(y.shape + (n1,), y.dtype), np.zeros(y.shape + (n1, n2), y.dtype)
+
+
+def _seed_symmetric(source, directions, tag1, tag2):
+    """A Hessian source: both seed sets are `directions` ([m, n]), so d1 = d2 is
+    stored once and the cross block as its upper triangle (order-3 HyperDualArray)."""
+    array = _plain_source(source, "second-order transforms")
+    m, n = directions.shape
+    buf = np.zeros((m, 1 + n + n * (n + 1) // 2), array.dtype)
+    buf[:, 0] = array.ravel()
+    buf[:, 1:1 + n] = directions
+    return _core.make_symmetric(buf.reshape(array.shape + (buf.shape[-1],)), n, tag1, tag2, 1)
+
+
+def _hessian_bytes(elements, n):
+    return _sweep_bytes(elements, n, 1 + n + n * (n + 1) // 2)
+
+
+def _hessian_sweep(f, array, directions, who):
+    """One symmetric hyper-dual sweep: (target, gradient parts Y + (n,), Hessian
+    Y + (n, n))."""
+    tag1, tag2 = _core.new_tag(), _core.new_tag()
+    y = as_target(f(_seed_symmetric(array, directions, tag1, tag2)), who)
+    n = directions.shape[1]
+    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+        shape = tuple(y.shape)
+        return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
+                _core.unpack_symmetric(y, shape + (n, n)))
+    return _unconnected_second_order(y, n, n, who)
 
 
 def hessian(f, x):
@@ -575,15 +651,17 @@ def hessian(f, x):
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
     array = _plain_source(x, "dj.hessian")
     identity = np.eye(array.size, dtype=array.dtype)
-    y, _, d12 = _second_order_sweep(f, array, identity, identity, "hessian")
-    return d12.reshape(y.shape + array.shape + array.shape)
+    y, _, H = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
+                               f, array, identity, "hessian")
+    return H.reshape(y.shape + array.shape + array.shape)
 
 
 def value_gradient_hessian(f, x):
     """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
     array = _plain_source(x, "dj.value_gradient_hessian")
     identity = np.eye(array.size, dtype=array.dtype)
-    y, d1, d12 = _second_order_sweep(f, array, identity, identity, "value_gradient_hessian")
+    y, d1, d12 = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
+                                  f, array, identity, "value_gradient_hessian")
     if y.shape != ():
         raise ValueError(f"dualjac.value_gradient_hessian: f must return a scalar, got shape "
                          f"{y.shape}; use dj.hessian for array outputs.")
@@ -610,13 +688,13 @@ def batch_hessian(f, x):
     if array.ndim < 2:
         raise ValueError(f"Shape {array.shape} must have rank at least 2")
     batch, row_shape = array.shape[0], array.shape[1:]
-    m = int(np.prod(row_shape, dtype=np.int64))
+    m = math.prod(row_shape)
     per_row = np.tile(np.eye(m, dtype=array.dtype), (batch, 1))
     tag1, tag2 = _core.new_tag(), _core.new_tag()
-    buf_source = _seed_hyper(array, per_row, per_row, tag1, tag2)
-    y = as_target(f(buf_source), "batch_hessian")
+    y = as_target(with_block_cache(_hessian_bytes(array.size, m), f,
+                                   _seed_symmetric(array, per_row, tag1, tag2)), "batch_hessian")
     check_batch(y, array.shape)
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        return np.array(y.d12).reshape(shape)
+        return _core.unpack_symmetric(y, shape)
     return np.zeros(shape, _dtype_of(y))

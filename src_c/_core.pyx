@@ -114,6 +114,38 @@ def set_numpy_hooks(array_ufunc, array_function):
     _Hooks.array_function = array_function
 
 
+# ------------------------------------------------------------------ memory
+
+cdef extern from "block_cache.h":
+    object dj_block_cache_capsule()
+    size_t dj_block_cache_clear()
+    size_t dj_block_cache_bytes()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyDataMem_SetHandler(object handler)
+
+cdef object _BLOCK_CACHE = dj_block_cache_capsule()
+
+
+def use_block_cache():
+    """Install the block-reusing data-memory handler (src_c/block_cache.h) in
+    this context; returns the previous handler, to give to restore_memory_handler."""
+    return PyDataMem_SetHandler(_BLOCK_CACHE)
+
+
+def restore_memory_handler(previous):
+    PyDataMem_SetHandler(previous)
+
+
+def block_cache_clear():
+    """Give the cached blocks back to the system; returns the bytes released."""
+    return dj_block_cache_clear()
+
+
+def block_cache_bytes():
+    return dj_block_cache_bytes()
+
+
 # ------------------------------------------------------------------ messages
 
 LOSS_HINT = (
@@ -494,19 +526,32 @@ cdef class HyperDualArray(_Jet):
     level) and the cross derivatives ``d12`` of shape S + (n1, n2)."""
 
     @property
+    def symmetric(self):
+        """True for a Hessian jet: both seed sets equal, the cross block stored
+        as its upper triangle (d1 is d2; d12 is unpacked on access)."""
+        return self.order == 3
+
+    @property
     def d1(self):
         return self.buf[..., 1:1 + self.n1]
 
     @property
     def d2(self):
+        if self.order == 3:
+            return self.d1
         return self.buf[..., 1 + self.n1:1 + self.n1 + self.n2]
 
     @property
     def d12(self):
+        shape = (<object>self.buf).shape[:-1]
+        if self.order == 3:
+            return unpack_symmetric(self, shape + (self.n1, self.n1))
         c = 1 + self.n1 + self.n2
-        return self.buf[..., c:].reshape((<object>self.buf).shape[:-1] + (self.n1, self.n2))
+        return self.buf[..., c:].reshape(shape + (self.n1, self.n2))
 
     def _seed_description(self):
+        if self.order == 3:
+            return f"Hessian seeds n={self.n1}"
         return f"n1={self.n1}, n2={self.n2}"
 
 
@@ -581,6 +626,45 @@ def make_hyper(cnp.ndarray buf, Py_ssize_t n1, Py_ssize_t n2, long long tag1, lo
     cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
     init_jet(j, buf, 2, n1, n2, tag1, tag2, deps1, deps2)
     return j
+
+
+def make_symmetric(cnp.ndarray buf, Py_ssize_t n, long long tag1, long long tag2, uint64_t deps):
+    """Wrap S + (1 + n + n(n+1)/2,) as a Hessian jet: both seed sets equal, the
+    cross block stored as its upper triangle (HyperDualArray with order 3)."""
+    if buf.shape[buf.ndim - 1] != 1 + n + n * (n + 1) // 2:
+        raise ValueError("symmetric hyper-dual buffer has the wrong number of components")
+    cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
+    init_jet(j, buf, 3, n, n, tag1, tag2, deps, deps)
+    return j
+
+
+def unpack_symmetric(_Jet y, tuple shape):
+    """The full n x n second-derivative blocks of a Hessian jet, as a new array
+    of ``shape`` (= y.shape + (n, n), or any reshaping of it)."""
+    cdef cnp.ndarray src = contiguous(y.buf)
+    cdef Py_ssize_t n = y.n1, K = src.shape[src.ndim - 1]
+    cdef Py_ssize_t m = src.size // K if K else 0
+    cdef cnp.ndarray out = np.empty(shape, src.dtype)
+    if out.size != m * n * n:
+        raise ValueError(f"cannot shape {m} x {n} x {n} second derivatives as {shape}")
+    if src.itemsize == 8:
+        unpack_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out), m, n, K)
+    else:
+        unpack_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out), m, n, K)
+    return out
+
+
+cdef void unpack_loop(const real* src, real* out, Py_ssize_t m, Py_ssize_t n, Py_ssize_t K) noexcept nogil:
+    cdef Py_ssize_t i, p, q, s
+    cdef real* H
+    for i in range(m):
+        H = out + i * n * n
+        s = i * K + 1 + n
+        for p in range(n):
+            for q in range(p, n):
+                H[p * n + q] = src[s]
+                H[q * n + p] = src[s]
+                s += 1
 
 
 def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
@@ -779,6 +863,8 @@ cdef inline bint same_level(_Jet a, _Jet b):
 cdef str level_name(_Jet a):
     if a.order == 1:
         return f"dual(tag {a.tag1})"
+    if a.order == 3:
+        return f"Hessian hyper-dual(tags {a.tag1}, {a.tag2})"
     return f"hyper-dual(tags {a.tag1}, {a.tag2})"
 
 
@@ -807,6 +893,8 @@ cdef _Jet join_level(_Jet a, _Jet b):
     """
     if same_level(a, b):
         return a
+    if a.order == 3 or b.order == 3:
+        raise nesting_error(a, b)   # a Hessian sweep meets only its own seeds
     cdef dict groups = seed_groups(a)
     for tag, n in seed_groups(b).items():
         groups[tag] = max(n, groups.get(tag, 0))
@@ -857,6 +945,8 @@ cdef _Jet lift_to(_Jet a, _Jet level):
     hyper-dual with zero second parts; a narrower jet gets zero extra seeds)."""
     if same_level(a, level):
         return a
+    if a.order == 3 or level.order == 3:
+        raise nesting_error(a, level)
     cdef dict target = seed_groups(level)
     for tag, n in seed_groups(a).items():
         if tag not in target or target[tag] < n:
@@ -973,13 +1063,17 @@ cdef object unary_op(int idx, _Jet a):
     if typenum == cnp.NPY_DOUBLE:
         if a.order == 1:
             U1_f64[idx](<double*>s, sa, <double*>o, m, K)
-        else:
+        elif a.order == 2:
             U2_f64[idx](<double*>s, sa, <double*>o, m, n1, n2)
+        else:
+            U3_f64[idx](<double*>s, sa, <double*>o, m, n1, n2)
     else:
         if a.order == 1:
             U1_f32[idx](<float*>s, sa, <float*>o, m, K)
-        else:
+        elif a.order == 2:
             U2_f32[idx](<float*>s, sa, <float*>o, m, n1, n2)
+        else:
+            U3_f32[idx](<float*>s, sa, <float*>o, m, n1, n2)
     restore_gil(ts)
     return new_like(a, out)
 
@@ -1165,37 +1259,26 @@ cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t
     cdef Py_ssize_t K = out.shape[out.ndim - 1]
     cdef Py_ssize_t m = out.size // K if K else 0
     cdef Py_ssize_t n1 = level.n1, n2 = level.n2
-    cdef bint big = out.size > NOGIL_THRESHOLD
-    cdef PyThreadState* ts
+    cdef int order = level.order
+    cdef PyThreadState* ts = release_gil(out.size > NOGIL_THRESHOLD)
     cdef void* px = cnp.PyArray_DATA(x)
     cdef void* py = cnp.PyArray_DATA(y)
     cdef void* po = cnp.PyArray_DATA(out)
-    cdef b1_f64_t f1d
-    cdef b2_f64_t f2d
-    cdef b1_f32_t f1s
-    cdef b2_f32_t f2s
     if cnp.PyArray_TYPE(out) == cnp.NPY_DOUBLE:
-        if level.order == 1:
-            f1d = B1_jj_f64[idx] if variant == 0 else (B1_jc_f64[idx] if variant == 1 else B1_cj_f64[idx])
-            ts = release_gil(big)
-            f1d(<double*>px, sx, <double*>py, sy, <double*>po, m, K)
-            restore_gil(ts)
+        if order == 1:
+            B1_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, K)
+        elif order == 2:
+            B2_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
         else:
-            f2d = B2_jj_f64[idx] if variant == 0 else (B2_jc_f64[idx] if variant == 1 else B2_cj_f64[idx])
-            ts = release_gil(big)
-            f2d(<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
-            restore_gil(ts)
+            B3_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
     else:
-        if level.order == 1:
-            f1s = B1_jj_f32[idx] if variant == 0 else (B1_jc_f32[idx] if variant == 1 else B1_cj_f32[idx])
-            ts = release_gil(big)
-            f1s(<float*>px, sx, <float*>py, sy, <float*>po, m, K)
-            restore_gil(ts)
+        if order == 1:
+            B1_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, K)
+        elif order == 2:
+            B2_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
         else:
-            f2s = B2_jj_f32[idx] if variant == 0 else (B2_jc_f32[idx] if variant == 1 else B2_cj_f32[idx])
-            ts = release_gil(big)
-            f2s(<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
-            restore_gil(ts)
+            B3_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
+    restore_gil(ts)
 
 
 def apply_unary(ufunc_name, _Jet a):
