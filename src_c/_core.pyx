@@ -88,6 +88,9 @@ cdef int I_POW = GENERATED_BINARY.index("power")
 cdef int I_NEG = GENERATED_UNARY.index("negative")
 cdef int I_POS = GENERATED_UNARY.index("positive")
 cdef int I_ABS = GENERATED_UNARY.index("absolute")
+cdef int I_SQUARE = GENERATED_UNARY.index("square")
+cdef int I_SQRT = GENERATED_UNARY.index("sqrt")
+cdef int I_RECIPROCAL = GENERATED_UNARY.index("reciprocal")
 
 # ufunc object -> row index. Filled by register_ufuncs (from the Python layer,
 # which knows where each ufunc lives: numpy or scipy.special).
@@ -1153,6 +1156,10 @@ cdef object binary_jj(int idx, _Jet a, _Jet b):
 
 cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
     """a (op) c, or c (op) a when swapped, for a plain constant c."""
+    if idx == I_POW and not swapped and (type(c) is float or type(c) is int):
+        special = power_as_unary(<double>c)
+        if special >= 0:
+            return unary_op(special, a)
     cdef cnp.ndarray abuf = a.buf, cval
     cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa = K, sc = 1
     if type(c) is float or type(c) is int or type(c) is bool:
@@ -1216,6 +1223,19 @@ cdef inline bint same_element_shape(cnp.ndarray jet_buf, cnp.ndarray c):
         if c.shape[d] != jet_buf.shape[d]:
             return False
     return True
+
+
+cdef inline int power_as_unary(double exponent):
+    """x ** 2, x ** 0.5, x ** -1 as their own rows (NumPy takes the same fast
+    paths, so the values agree): one kernel call instead of three pow() per
+    element for the value and two derivatives. -1 when there is none."""
+    if exponent == 2.0:
+        return I_SQUARE
+    if exponent == 0.5:
+        return I_SQRT
+    if exponent == -1.0:
+        return I_RECIPROCAL
+    return -1
 
 
 cdef inline cnp.ndarray contiguous(cnp.ndarray a):
