@@ -1010,3 +1010,4 @@ for _name, _spec in (("vecdot", "...i,...i->..."), ("matvec", "...ij,...j->...i"
 def install():
     register_table_ufuncs()
     _core.set_numpy_hooks(array_ufunc, array_function)
+    from . import _linalg, _more_numpy  # noqa: F401,E402 (they register into HANDLED)

@@ -1,0 +1,206 @@
+"""Linear algebra on jets: det, slogdet, inv, solve, cholesky, cross, diag.
+
+The idea (exact at first and second order)
+------------------------------------------
+Split a jet matrix A = A0 + dA into its plain value A0 and its derivative part
+dA (a jet with value 0). dA is nilpotent: a product of two derivative parts
+vanishes for a DualArray (eps^2 = 0) and of three for a HyperDualArray (the
+e1 e2 cross term survives one product). So:
+
+* the value is NumPy's own result on A0 (LU, SVD, Cholesky in LAPACK);
+* the derivatives come from a fixed-point iteration on the nilpotent part whose
+  error gains one order of dA per step: ``a.order`` steps (1 dual, 2 hyper-dual)
+  make it exact, with jet matmuls (product rule) and plain solves with A0;
+* a plain solve with A0 is linear, so it acts on every component of a jet at
+  once: one np.linalg.solve with the components as extra right-hand sides.
+"""
+
+import warnings
+
+import numpy as np
+
+from ._numpy import implements, is_jet, normalize_axis, on_buffer, value_of, where_
+
+SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+
+
+def _plain_solve(A0, r, vector):
+    """A0^-1 r for every component of the jet r (or for a plain r).
+
+    vector: r is (..., n) (NumPy's b.ndim == 1 case, broadcast over A0's stack);
+    otherwise r is (..., n, k). The components ride along as extra columns."""
+    if not is_jet(r):
+        return np.linalg.solve(A0, r)
+    buf = r.buf
+    if vector:                                   # (..., n, K): K right-hand sides
+        return on_buffer(r, np.linalg.solve(A0, buf))
+    cols = buf.reshape(buf.shape[:-2] + (-1,))   # (..., n, k*K)
+    return on_buffer(r, np.linalg.solve(A0, cols).reshape(
+        np.broadcast_shapes(A0.shape[:-2], buf.shape[:-3]) + buf.shape[-3:]))
+
+
+def _split(a):
+    """(A0, dA): plain value and the derivative part (a jet of value 0)."""
+    A0 = value_of(a)
+    return A0, a - A0
+
+
+@implements(np.linalg.inv)
+def inv(a):
+    """X = X0 - X0 dA X (from A X = I), iterated from X0 = inv(A0): the error
+    e_k = X - X_k obeys e_{k+1} = -X0 dA e_k, one more order of dA per step."""
+    A0, dA = _split(a)
+    X0 = np.linalg.inv(A0)
+    X = X0
+    for _ in range(a.order):
+        X = X0 - np.matmul(X0, np.matmul(dA, X))
+    return X
+
+
+@implements(np.linalg.solve)
+def solve(a, b):
+    """x = A0^-1 (b - dA x), iterated from A0^-1 b: exact after a.order steps
+    (error e_{k+1} = -A0^-1 dA e_k). b's derivatives enter linearly."""
+    vector = np.ndim(value_of(b)) == 1           # NumPy 2: only a 1-D b is a vector
+    if not is_jet(a):
+        return _plain_solve(np.asarray(a), b, vector)
+    A0, dA = _split(a)
+    x = _plain_solve(A0, b, vector)
+    for _ in range(a.order):
+        dAx = np.einsum("...ij,...j->...i", dA, x) if vector else np.matmul(dA, x)
+        x = _plain_solve(A0, b - dAx, vector)
+    return x
+
+
+def _svd_frame(a):
+    """A0 = U diag(s) Vt and N = U^T dA V: dA in the singular bases, where det is
+    a polynomial in N with products of singular values as coefficients."""
+    A0, dA = _split(a)
+    U, s, Vt = np.linalg.svd(A0)
+    N = np.matmul(np.matmul(np.swapaxes(U, -1, -2), dA), np.swapaxes(Vt, -1, -2))
+    sign = np.sign(np.linalg.det(U) * np.linalg.det(Vt))   # det(U Vt): exactly +-1
+    return A0, s, N, sign
+
+
+def _leave_out_products(s):
+    """P1[i] = prod_{k != i} s_k and P2[i, j] = prod_{k != i, j} s_k (i != j),
+    without dividing: singular matrices (zero s_k) keep exact derivatives."""
+    one = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([one, s[..., :-1]], -1), -1)           # prod_{k<i}
+    after = np.cumprod(np.concatenate([one, s[..., :0:-1]], -1), -1)[..., ::-1]  # prod_{k>i}
+    n = s.shape[-1]
+    upper = np.arange(n)[:, None] < np.arange(n)                             # k > i
+    between = np.cumprod(np.where(upper, s[..., None, :], 1), -1)            # prod_{i<k<=j}
+    between = np.concatenate([np.ones_like(between[..., :1]), between[..., :-1]], -1)
+    P2 = np.triu(before[..., :, None] * between * after[..., None, :], 1)    # prod_{i<k<j}
+    return before * after, P2 + np.swapaxes(P2, -1, -2)
+
+
+@implements(np.linalg.det)
+def det(a):
+    """det(A) = det(U Vt) det(diag(s) + N), and by Leibniz's expansion, cut where
+    products of three derivative parts vanish,
+    det(diag(s) + N) = prod(s) + sum_i P1_i N_ii + sum_{i<j} P2_ij (N_ii N_jj - N_ij N_ji).
+    No inverse of A0 appears, so a singular A0 (NumPy's det is 0 there) still gets
+    its exact derivatives (the adjugate at rank n-1)."""
+    A0, s, N, sign = _svd_frame(a)
+    P1, P2 = _leave_out_products(s)
+    d = np.diagonal(N, 0, -2, -1)
+    change = np.einsum("...i,...i->...", P1, d)
+    if a.order == 2:   # second-order part: a product of two derivative parts
+        change = change + 0.5 * (np.einsum("...ij,...i,...j->...", P2, d, d)
+                                 - np.einsum("...ij,...ij,...ji->...", P2, N, N))
+    return np.linalg.det(A0) + sign * change
+
+
+@implements(np.linalg.slogdet)
+def slogdet(a):
+    """log|det(A0 + dA)| = log|det A0| + tr M - tr(M M) / 2 with M = S^-1 N
+    (similar to A0^-1 dA): log det(I + M) cut at second order. The sign is
+    piecewise constant: a jet with zero derivatives."""
+    A0, s, N, _ = _svd_frame(a)
+    sign0, logabs0 = np.linalg.slogdet(A0)
+    with np.errstate(divide="ignore", invalid="ignore"):   # singular: -inf, as NumPy
+        M = N / s[..., :, None]
+    logabs = logabs0 + np.einsum("...ii->...", M)
+    if a.order == 2:
+        logabs = logabs - 0.5 * np.einsum("...ij,...ji->...", M, M)
+    buf = np.zeros_like(logabs.buf)
+    buf[..., 0] = sign0
+    return SlogdetResult(on_buffer(logabs, buf), logabs)
+
+
+@implements(np.linalg.cholesky)
+def cholesky(a, /, *, upper=False):
+    """LAPACK reads one triangle of a: S = tril(a) + tril(a, -1)^T (or triu).
+    With L = L0 (I + X), X lower triangular, L L^T = S becomes
+    X + X^T + X X^T = W := L0^-1 dS L0^-T, solved by X = Phi(W - X X^T) with
+    Phi(Y) = strict lower part of Y + diag(Y) / 2, from X = 0: exact after
+    a.order steps (the error gains one order of dS per step)."""
+    if upper:
+        return np.swapaxes(cholesky(np.swapaxes(a, -1, -2)), -1, -2)
+    n = a.shape[-1]
+    strictly_lower = np.tri(n, k=-1, dtype=bool)
+    S = where_(strictly_lower.T, np.swapaxes(a, -1, -2), a)   # the lower triangle, mirrored
+    S0, dS = _split(S)
+    L0 = np.linalg.cholesky(S0)
+    W = _plain_solve(L0, np.swapaxes(_plain_solve(L0, dS, False), -1, -2), False)
+    phi = (np.tri(n, k=-1) + 0.5 * np.eye(n)).astype(L0.dtype)
+    X = W * phi
+    if a.order == 2:
+        X = (W - np.matmul(X, np.swapaxes(X, -1, -2))) * phi
+    return L0 + np.matmul(L0, X)
+
+
+def _take_component(v, i):
+    return v[..., i] if i < v.shape[-1] else 0.0
+
+
+@implements(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Componentwise products (the product rule does the rest). 2-vectors have
+    z = 0; two 2-vectors give the z component only, as NumPy."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = np.moveaxis(a, normalize_axis(axisa, np.ndim(value_of(a))), -1)
+    b = np.moveaxis(b, normalize_axis(axisb, np.ndim(value_of(b))), -1)
+    na, nb = np.shape(value_of(a))[-1], np.shape(value_of(b))[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n"
+                         "(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                      "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                      DeprecationWarning, stacklevel=3)
+    a0, a1, a2 = (_take_component(a, i) for i in range(3))
+    b0, b1, b2 = (_take_component(b, i) for i in range(3))
+    z = a0 * b1 - a1 * b0
+    if na == nb == 2:
+        return z
+    c = np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, z], axis=-1)
+    return np.moveaxis(c, -1, normalize_axis(axisc, c.ndim))
+
+
+@implements(np.linalg.cross)
+def linalg_cross(x1, x2, /, *, axis=-1):
+    if np.shape(value_of(x1))[axis] != 3 or np.shape(value_of(x2))[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, "
+                         f"but they are {np.shape(value_of(x1))[axis]} and "
+                         f"{np.shape(value_of(x2))[axis]} dimensional instead.")
+    return cross(x1, x2, axis=axis)
+
+
+@implements(np.diag)
+def diag(v, k=0):
+    """2-D -> its k-th diagonal; 1-D -> a square matrix with v on the k-th
+    diagonal (structural: the same on the buffer)."""
+    if v.ndim == 2:
+        return np.diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError("Input must be 1- or 2-d.")
+    n = v.shape[0]
+    m = n + abs(k)
+    buf = np.zeros((m, m, v.ncomponents), v.dtype)
+    i = np.arange(n)
+    buf[i + max(-k, 0), i + max(k, 0)] = v.buf
+    return on_buffer(v, buf)
