@@ -9,7 +9,7 @@ e1 e2 cross term survives one product). So:
 
 * the value is NumPy's own result on A0 (LU, SVD, Cholesky in LAPACK);
 * the derivatives come from a fixed-point iteration on the nilpotent part whose
-  error gains one order of dA per step: ``a.order`` steps (1 dual, 2 hyper-dual)
+  error gains one order of dA per step: ``a.degree`` steps (1 dual, 2 hyper-dual)
   make it exact, with jet matmuls (product rule) and plain solves with A0;
 * a plain solve with A0 is linear, so it acts on every component of a jet at
   once: one np.linalg.solve with the components as extra right-hand sides.
@@ -52,21 +52,21 @@ def inv(a):
     A0, dA = _split(a)
     X0 = np.linalg.inv(A0)
     X = X0
-    for _ in range(a.order):
+    for _ in range(a.degree):
         X = X0 - np.matmul(X0, np.matmul(dA, X))
     return X
 
 
 @implements(np.linalg.solve)
 def solve(a, b):
-    """x = A0^-1 (b - dA x), iterated from A0^-1 b: exact after a.order steps
+    """x = A0^-1 (b - dA x), iterated from A0^-1 b: exact after a.degree steps
     (error e_{k+1} = -A0^-1 dA e_k). b's derivatives enter linearly."""
     vector = np.ndim(value_of(b)) == 1           # NumPy 2: only a 1-D b is a vector
     if not is_jet(a):
         return _plain_solve(np.asarray(a), b, vector)
     A0, dA = _split(a)
     x = _plain_solve(A0, b, vector)
-    for _ in range(a.order):
+    for _ in range(a.degree):
         dAx = np.einsum("...ij,...j->...i", dA, x) if vector else np.matmul(dA, x)
         x = _plain_solve(A0, b - dAx, vector)
     return x
@@ -107,7 +107,7 @@ def det(a):
     P1, P2 = _leave_out_products(s)
     d = np.diagonal(N, 0, -2, -1)
     change = np.einsum("...i,...i->...", P1, d)
-    if a.order == 2:   # second-order part: a product of two derivative parts
+    if a.degree == 2:   # second-order part: a product of two derivative parts
         change = change + 0.5 * (np.einsum("...ij,...i,...j->...", P2, d, d)
                                  - np.einsum("...ij,...ij,...ji->...", P2, N, N))
     return np.linalg.det(A0) + sign * change
@@ -123,7 +123,7 @@ def slogdet(a):
     with np.errstate(divide="ignore", invalid="ignore"):   # singular: -inf, as NumPy
         M = N / s[..., :, None]
     logabs = logabs0 + np.einsum("...ii->...", M)
-    if a.order == 2:
+    if a.degree == 2:
         logabs = logabs - 0.5 * np.einsum("...ij,...ji->...", M, M)
     buf = np.zeros_like(logabs.buf)
     buf[..., 0] = sign0
@@ -136,7 +136,7 @@ def cholesky(a, /, *, upper=False):
     With L = L0 (I + X), X lower triangular, L L^T = S becomes
     X + X^T + X X^T = W := L0^-1 dS L0^-T, solved by X = Phi(W - X X^T) with
     Phi(Y) = strict lower part of Y + diag(Y) / 2, from X = 0: exact after
-    a.order steps (the error gains one order of dS per step)."""
+    a.degree steps (the error gains one order of dS per step)."""
     if upper:
         return np.swapaxes(cholesky(np.swapaxes(a, -1, -2)), -1, -2)
     n = a.shape[-1]
@@ -147,7 +147,7 @@ def cholesky(a, /, *, upper=False):
     W = _plain_solve(L0, np.swapaxes(_plain_solve(L0, dS, False), -1, -2), False)
     phi = (np.tri(n, k=-1) + 0.5 * np.eye(n)).astype(L0.dtype)
     X = W * phi
-    if a.order == 2:
+    if a.degree == 2:
         X = (W - np.matmul(X, np.swapaxes(X, -1, -2))) * phi
     return L0 + np.matmul(L0, X)
 

@@ -194,6 +194,11 @@ cdef class _Jet:
         return self.buf.dtype
 
     @property
+    def degree(self):
+        """The derivative order carried: 1 (dual) or 2 (hyper-dual, either layout)."""
+        return 1 if self.order == 1 else 2
+
+    @property
     def ncomponents(self):
         return self.buf.shape[self.buf.ndim - 1]
 
