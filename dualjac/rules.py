@@ -12,7 +12,8 @@ A row gives C expressions (they are pasted into Cython ``nogil`` code):
   may use ``f`` and ``df``;
 * binary rows use ``x`` and ``y``; partials may use ``f``;
 * ``lets`` are named intermediates, computed once per element before the
-  partials (``("r2", "x*x + y*y")``);
+  partials (``("r2", "x*x + y*y")``), or outputs a call fills through a pointer
+  (``dj_sincos(x, &other)`` returns sin x and stores cos x in ``other``);
 * a partial written as the literal ``"0"`` is dropped from the generated code,
   so linear functions do no second-order work and ``0 * inf`` never makes a NaN.
 
@@ -29,6 +30,8 @@ C_MATH_FUNCTIONS = (
     "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log", "log2", "log10",
     "log1p", "sqrt", "cbrt", "pow", "fabs", "floor", "ceil", "rint", "trunc",
     "hypot", "fmax", "fmin", "copysign", "erf", "erfc", "lgamma",
+    # src_c/fastmath.h: sine and cosine from one reduction (value and derivative)
+    "dj_sincos", "dj_cossin",
 )
 
 LN2 = "0.6931471805599453"
@@ -78,8 +81,9 @@ UNARY = (
     Unary("log2", "log2(x)", f"1/(x*{LN2})", f"-1/(x*x*{LN2})", (0.05, 4.0)),
     Unary("log10", "log10(x)", f"1/(x*{LN10})", f"-1/(x*x*{LN10})", (0.05, 4.0)),
     Unary("log1p", "log1p(x)", "1/(1 + x)", "-1/((1 + x)*(1 + x))", (-0.9, 4.0)),
-    Unary("sin", "sin(x)", "cos(x)", "-f"),
-    Unary("cos", "cos(x)", "-sin(x)", "-f"),
+    # One call gives the value and the other function (the derivative): fastmath.h.
+    Unary("sin", "dj_sincos(x, &other)", "other", "-f", lets=(("other", "0"),)),
+    Unary("cos", "dj_cossin(x, &other)", "-other", "-f", lets=(("other", "0"),)),
     Unary("tan", "tan(x)", "1 + f*f", "2*f*(1 + f*f)", (-1.4, 1.4)),
     Unary("arcsin", "asin(x)", "1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
     Unary("arccos", "acos(x)", "-1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),

@@ -64,6 +64,12 @@ ctypedef fused real:
     float
     double
 
+cdef extern from "fastmath.h" nogil:
+    double dj_sincos(double x, double* c)
+    double dj_cossin(double x, double* s)
+    float dj_sincosf(float x, float* c)
+    float dj_cossinf(float x, float* s)
+
 include "_kernels.pxi"
 
 # Kernels over more numbers than this release the GIL; below it, releasing and
