@@ -235,9 +235,23 @@ TABLE_UFUNCS = {}   # ufunc object -> rules-table row name
 
 
 def register_table_ufuncs():
-    """Give the C fast path every rules-table ufunc NumPy has."""
-    unary = {getattr(np, row.name): row.name for row in rules.UNARY if hasattr(np, row.name)}
-    binary = {getattr(np, row.name): row.name for row in rules.BINARY if hasattr(np, row.name)}
+    """Give the C fast path every rules-table ufunc, taken from its row's module
+    (numpy, scipy.special). A module that does not import is skipped: SciPy is
+    optional, and without it its rows simply have no ufunc to register."""
+    import importlib
+
+    modules = {}
+    for name in {row.module for row in rules.UNARY + rules.BINARY}:
+        try:
+            modules[name] = importlib.import_module(name)
+        except ImportError:
+            pass
+
+    def ufuncs(rows):
+        return {getattr(modules[row.module], row.name): row.name for row in rows
+                if row.module in modules and hasattr(modules[row.module], row.name)}
+
+    unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
     TABLE_UFUNCS.update(unary)
     TABLE_UFUNCS.update(binary)
     _core.register_ufuncs(unary, binary)

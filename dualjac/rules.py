@@ -3,7 +3,7 @@
 Everything elementwise in dualjac is generated from this table (the idea of
 DiffRules.jl): at build time ``setup.py`` turns every row into fused C kernels
 for float32 and float64, dual and hyper-dual; at import time the extension maps
-each row's NumPy ufunc to its kernels; and the tests iterate the table, checking
+each row's ufunc to its kernels; and the tests iterate the table, checking
 every row against complex-step derivatives over its ``domain``.
 
 A row gives C expressions (they are pasted into Cython ``nogil`` code):
@@ -13,13 +13,22 @@ A row gives C expressions (they are pasted into Cython ``nogil`` code):
 * binary rows use ``x`` and ``y``; partials may use ``f``;
 * ``lets`` are named intermediates, computed once per element before the
   partials (``("r2", "x*x + y*y")``), or outputs a call fills through a pointer
-  (``dj_sincos(x, &other)`` returns sin x and stores cos x in ``other``);
+  (``dj_sincos(x, &other)`` returns sin x and stores cos x in ``other``); their
+  names must not clash with the kernels' own locals (``s``, ``p``, ``c``, ...:
+  see ``src_c/_kernels.pxi.tp``);
 * a partial written as the literal ``"0"`` is dropped from the generated code,
   so linear functions do no second-order work and ``0 * inf`` never makes a NaN.
 
 Math functions are written with their double names (``sin``, ``exp``); the
-float32 kernels use the ``f``-suffixed C99 versions. This module is pure Python
-with no dependency on the compiled extension, so the build can import it.
+float32 kernels use the ``f``-suffixed C99 versions (the names in
+``C_MATH_FUNCTIONS``). Functions libm lacks (digamma, ndtr, ...) come from
+``src_c/special.h`` as ``dj_*``: they take and return double in both kernel
+types, so float32 kernels compute those in double and round.
+
+A row's ``module`` says where its ufunc lives: ``"numpy"``, or ``"scipy.special"``
+for the special-function rows, which are registered only when SciPy imports
+(SciPy is optional; its rows' kernels are always built). This module is pure
+Python with no dependency on the compiled extension, so the build can import it.
 """
 
 from dataclasses import dataclass
@@ -36,6 +45,8 @@ C_MATH_FUNCTIONS = (
 
 LN2 = "0.6931471805599453"
 LN10 = "2.302585092994046"
+TWO_OVER_SQRT_PI = "1.1283791670955126"   # erf'(0)
+INV_SQRT_2PI = "0.3989422804014327"       # the standard normal pdf at 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ class Unary:
     d2f: str             # f''(x); may use f, df
     domain: tuple = (-3.0, 3.0)   # where tests sample x (open interval)
     lets: tuple = ()
+    module: str = "numpy"         # where the ufunc lives: <module>.<name>
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Binary:
     domain_x: tuple = (-3.0, 3.0)
     domain_y: tuple = (-3.0, 3.0)
     lets: tuple = ()
+    module: str = "numpy"
 
 
 def _step(name, c_function):
@@ -104,6 +117,32 @@ UNARY = (
     _step("ceil", "ceil"),
     _step("rint", "rint"),
     _step("trunc", "trunc"),
+    # ---- scipy.special
+    Unary("erf", "erf(x)", f"{TWO_OVER_SQRT_PI}*exp(-x*x)", "-2*x*df",
+          module="scipy.special"),
+    Unary("erfc", "erfc(x)", f"-{TWO_OVER_SQRT_PI}*exp(-x*x)", "-2*x*df",
+          module="scipy.special"),
+    # f' = f(1 - f), f'' = f'(1 - 2f), with 1 - f = expit(-x) and 1 - 2f = -tanh(x/2)
+    # computed directly: 1 - f itself would keep no digits in the right tail.
+    Unary("expit", "1/(1 + exp(-x))", "f*g", "-df*tanh(0.5*x)", (-8.0, 8.0),
+          lets=(("g", "1/(1 + exp(x))"),), module="scipy.special"),
+    # SciPy's formula: log(x/(1 - x)) cancels near 1/2, where it uses log1p instead.
+    # f' = 1/(x(1 - x)), f'' = (2x - 1)/(x(1 - x))^2 = t f'^2.
+    Unary("logit", "(log(x/(1 - x)) if (x < 0.3 or x > 0.65) else log1p(t) - log1p(-t))",
+          "1/(x*(1 - x))", "t*df*df", (0.02, 0.98),
+          lets=(("t", "2*(x - 0.5)"),), module="scipy.special"),
+    # log|Gamma(x)|. SciPy returns -inf at -inf (Cephes passes infinities through);
+    # lgamma gives +inf there.
+    Unary("gammaln", "(x if x == -INFINITY else lgamma(x))", "dj_digamma(x)",
+          "dj_trigamma(x)", (0.1, 8.0), module="scipy.special"),
+    Unary("digamma", "dj_digamma(x)", "dj_trigamma(x)", "dj_tetragamma(x)", (0.1, 8.0),
+          module="scipy.special"),
+    Unary("ndtr", "dj_ndtr(x)", f"{INV_SQRT_2PI}*exp(-0.5*x*x)", "-x*df", (-8.0, 8.0),
+          module="scipy.special"),
+    # f' = pdf/cdf, f'' = -f'(x + f'). In the left tail f' ~ -x: special.h computes
+    # f' without under/overflow and f'' without the cancellation in x + f'.
+    Unary("log_ndtr", "dj_log_ndtr(x)", "dj_log_ndtr_deriv(x)", "dj_log_ndtr_deriv2(x)",
+          (-20.0, 5.0), module="scipy.special"),
 )
 
 BINARY = (
@@ -141,6 +180,17 @@ BINARY = (
     Binary("logaddexp", f"(x + {LN2} if x == y else m + log1p(exp(-fabs(x - y))))",
            "exp(x - f)", "exp(y - f)", "dfx*dfy", "-dfx*dfy", "dfx*dfy",
            lets=(("m", "(x if x > y else y)"),)),
+    # ---- scipy.special
+    # x*log(y), with SciPy's xlogy(0, y) = 0 for any y but NaN. On the line x = 0
+    # the value is 0 for every y, so d/dy (and d2/dy2) is 0 there, also at y = 0
+    # where x/y is 0/0. d/dx is log(y), the true partial wherever y > 0 (TF's
+    # gradient gives 0 on all of x = 0; entropy-like terms xlogy(p, q) with p = 0
+    # need log(q)), and 0 at (0, 0), where the value jumps to -inf along y = 0 so
+    # no finite choice is right and 0 keeps the tangents finite.
+    Binary("xlogy", "(0 if (x == 0 and y == y) else x*log(y))",
+           "(0 if (x == 0 and y == 0) else log(y))", "(0 if x == 0 else x/y)",
+           "0", "(0 if (x == 0 and y == 0) else 1/y)", "(0 if x == 0 else -x/(y*y))",
+           domain_x=(-2.0, 3.0), domain_y=(0.2, 3.0), module="scipy.special"),
 )
 
 
