@@ -95,6 +95,8 @@ def array_function(dispatcher, func, types, args, kwargs):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    if PENDING_MODULES and ufunc not in TABLE_UFUNCS:
+        register_pending_modules()   # e.g. scipy.special, imported after dualjac
     name = ufunc_name(ufunc)
     if method != "__call__":
         return ufunc_method(ufunc, method, inputs, kwargs)
@@ -234,27 +236,37 @@ for _name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_eq
 TABLE_UFUNCS = {}   # ufunc object -> rules-table row name
 
 
-def register_table_ufuncs():
-    """Give the C fast path every rules-table ufunc, taken from its row's module
-    (numpy, scipy.special). A module that does not import is skipped: SciPy is
-    optional, and without it its rows simply have no ufunc to register."""
-    import importlib
+PENDING_MODULES = set()   # rules-table modules not imported yet (scipy.special)
 
-    modules = {}
-    for name in {row.module for row in rules.UNARY + rules.BINARY}:
-        try:
-            modules[name] = importlib.import_module(name)
-        except ImportError:
-            pass
+
+def register_table_ufuncs():
+    """Give the C fast path every rules-table ufunc whose module (numpy,
+    scipy.special) is imported. Other modules wait: a program that calls
+    scipy.special.erf on a dual array has imported SciPy by then, and
+    register_pending_modules picks it up on the first miss, so `import dualjac`
+    never pays for importing SciPy (SciPy is optional, too)."""
+    PENDING_MODULES.update(row.module for row in rules.UNARY + rules.BINARY)
+    register_pending_modules()
+
+
+def register_pending_modules():
+    """Register the rows of pending modules that are now imported; True if any."""
+    import sys
+
+    loaded = {name: sys.modules[name] for name in PENDING_MODULES if name in sys.modules}
+    if not loaded:
+        return False
+    PENDING_MODULES.difference_update(loaded)
 
     def ufuncs(rows):
-        return {getattr(modules[row.module], row.name): row.name for row in rows
-                if row.module in modules and hasattr(modules[row.module], row.name)}
+        return {getattr(loaded[row.module], row.name): row.name for row in rows
+                if row.module in loaded and hasattr(loaded[row.module], row.name)}
 
     unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
     TABLE_UFUNCS.update(unary)
     TABLE_UFUNCS.update(binary)
     _core.register_ufuncs(unary, binary)
+    return True
 
 
 # ---------------------------------------------------------------- structural
