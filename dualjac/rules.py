@@ -133,7 +133,7 @@ UNARY = (
           lets=(("t", "2*(x - 0.5)"),), module="scipy.special"),
     # log|Gamma(x)|. SciPy returns -inf at -inf (Cephes passes infinities through);
     # lgamma gives +inf there.
-    Unary("gammaln", "(x if x == -INFINITY else lgamma(x))", "dj_digamma(x)",
+    Unary("gammaln", "(x if x == -INFINITY else dj_lgamma(x))", "dj_digamma(x)",
           "dj_trigamma(x)", (0.1, 8.0), module="scipy.special"),
     Unary("digamma", "dj_digamma(x)", "dj_trigamma(x)", "dj_tetragamma(x)", (0.1, 8.0),
           module="scipy.special"),

@@ -1,3 +1,6 @@
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE   /* lgamma_r */
+#endif
 /* Special functions that libm lacks, for the rules-table kernels (dualjac/rules.py).
  *
  * Everything is double: the float32 kernels call these too and round the result,
@@ -14,6 +17,13 @@
 #define DUALJAC_SPECIAL_H
 
 #include <math.h>
+
+/* lgamma without glibc's global `signgam`: kernels over large arrays run with
+   the GIL released, and plain lgamma would write that global from two threads. */
+static inline double dj_lgamma(double x) {
+    int sign;
+    return lgamma_r(x, &sign);
+}
 
 #define DJ_PI 3.14159265358979323846
 #define DJ_SQRT_PI 1.77245385090551602730
