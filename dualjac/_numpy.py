@@ -467,9 +467,17 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 # ---------------------------------------------------------------- linear
 
+# Below this many elements np.sum(x) adds the buffer's rows in a plain C loop;
+# above it NumPy's pairwise summation (more accurate for long sums) is used.
+SMALL_SUM = 128
+
+
 @implements(np.sum)
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.sum")
+    if (axis is None and not keepdims and initial is None and where is True and dtype is None
+            and a.size <= SMALL_SUM):
+        return _core.sum_elements(a)
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
     result = on_buffer(a, np.sum(a.buf, axis=axes, keepdims=keepdims, where=mask))
