@@ -618,27 +618,17 @@ def _unconnected_second_order(y, n1, n2, who):
     return y, np.zeros(y.shape + (n1,), y.dtype), np.zeros(y.shape + (n1, n2), y.dtype)
 
 
-def _seed_symmetric(source, directions, tag1, tag2):
-    """A Hessian source: both seed sets are `directions` ([m, n]), so d1 = d2 is
-    stored once and the cross block as its upper triangle (order-3 HyperDualArray)."""
-    array = _plain_source(source, "second-order transforms")
-    m, n = directions.shape
-    buf = np.zeros((m, 1 + n + n * (n + 1) // 2), array.dtype)
-    buf[:, 0] = array.ravel()
-    buf[:, 1:1 + n] = directions
-    return _core.make_symmetric(buf.reshape(array.shape + (buf.shape[-1],)), n, tag1, tag2, 1)
-
-
 def _hessian_bytes(elements, n):
     return _sweep_bytes(elements, n, 1 + n + n * (n + 1) // 2)
 
 
-def _hessian_sweep(f, array, directions, who):
-    """One symmetric hyper-dual sweep: (target, gradient parts Y + (n,), Hessian
-    Y + (n, n))."""
+def _hessian_sweep(f, array, period, who):
+    """One sweep on a Hessian jet (both seed sets the identity, stored once, the
+    cross block as its upper triangle: _core.seed_symmetric): (target, gradient
+    parts Y + (n,), Hessian Y + (n, n)). period > 0: per-row seeds (batches)."""
     tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = as_target(f(_seed_symmetric(array, directions, tag1, tag2)), who)
-    n = directions.shape[1]
+    y = as_target(f(_core.seed_symmetric(array, tag1, tag2, 1, period)), who)
+    n = period if period else array.size
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         shape = tuple(y.shape)
         return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
@@ -650,18 +640,16 @@ def hessian(f, x):
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
     array = _plain_source(x, "dj.hessian")
-    identity = np.eye(array.size, dtype=array.dtype)
     y, _, H = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
-                               f, array, identity, "hessian")
+                               f, array, 0, "hessian")
     return H.reshape(y.shape + array.shape + array.shape)
 
 
 def value_gradient_hessian(f, x):
     """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
     array = _plain_source(x, "dj.value_gradient_hessian")
-    identity = np.eye(array.size, dtype=array.dtype)
     y, d1, d12 = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
-                                  f, array, identity, "value_gradient_hessian")
+                                  f, array, 0, "value_gradient_hessian")
     if y.shape != ():
         raise ValueError(f"dualjac.value_gradient_hessian: f must return a scalar, got shape "
                          f"{y.shape}; use dj.hessian for array outputs.")
@@ -689,10 +677,9 @@ def batch_hessian(f, x):
         raise ValueError(f"Shape {array.shape} must have rank at least 2")
     batch, row_shape = array.shape[0], array.shape[1:]
     m = math.prod(row_shape)
-    per_row = np.tile(np.eye(m, dtype=array.dtype), (batch, 1))
     tag1, tag2 = _core.new_tag(), _core.new_tag()
     y = as_target(with_block_cache(_hessian_bytes(array.size, m), f,
-                                   _seed_symmetric(array, per_row, tag1, tag2)), "batch_hessian")
+                                   _core.seed_symmetric(array, tag1, tag2, 1, m)), "batch_hessian")
     check_batch(y, array.shape)
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):

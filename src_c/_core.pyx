@@ -652,6 +652,23 @@ def make_symmetric(cnp.ndarray buf, Py_ssize_t n, long long tag1, long long tag2
     return j
 
 
+def seed_symmetric(cnp.ndarray value, long long tag1, long long tag2, uint64_t deps,
+                   Py_ssize_t period=0):
+    """A Hessian source: values and the identity as the shared first part (seed of
+    element i is i, or i % period per row for batch Hessians), H = 0."""
+    cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(value)
+    cdef Py_ssize_t m = v.size, n = period if period else m
+    cdef Py_ssize_t K = 1 + n + n * (n + 1) // 2
+    cdef cnp.ndarray buf = cnp.PyArray_ZEROS(v.ndim + 1, shape_with(v, K), cnp.PyArray_TYPE(v), 0)
+    if cnp.PyArray_TYPE(v) == cnp.NPY_DOUBLE:
+        fill_seeds(<double*>cnp.PyArray_DATA(v), <double*>cnp.PyArray_DATA(buf), m, K, 0, 0, n, period)
+    elif cnp.PyArray_TYPE(v) == cnp.NPY_FLOAT:
+        fill_seeds(<float*>cnp.PyArray_DATA(v), <float*>cnp.PyArray_DATA(buf), m, K, 0, 0, n, period)
+    else:
+        raise TypeError(f"dualjac: sources must be float32 or float64, got {v.dtype}")
+    return make_symmetric(buf, n, tag1, tag2, deps)
+
+
 def unpack_symmetric(_Jet y, tuple shape):
     """The full n x n second-derivative blocks of a Hessian jet, as a new array
     of ``shape`` (= y.shape + (n, n), or any reshaping of it)."""
