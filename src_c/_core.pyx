@@ -258,6 +258,10 @@ cdef class _Jet:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         cdef object idx
         if method == "__call__" and not kwargs:
+            if ufunc is np.matmul:
+                result = constant_matmul_jet(inputs[0], inputs[1])
+                if result is not None:
+                    return result
             if len(inputs) == 1:
                 idx = UNARY_INDEX.get(ufunc)
                 if idx is not None:
@@ -1157,6 +1161,27 @@ cdef Py_ssize_t element_stride(cnp.ndarray buf):
     return step // itemsize
 
 
+cdef object constant_matmul_jet(object a, object b):
+    """W @ x for a plain 2-D W and a contiguous 1-D or 2-D jet x of W's dtype (a
+    layer of a model): one matmul on the buffer, the components riding along.
+    None for anything else (the dispatch layer's general matmul takes it)."""
+    if type(a) is not np.ndarray or not isinstance(b, _Jet):
+        return None
+    cdef cnp.ndarray W = <cnp.ndarray>a
+    cdef _Jet x = <_Jet>b
+    cdef cnp.ndarray buf = x.buf
+    if (W.ndim != 2 or W.descr.type_num != buf.descr.type_num
+            or not cnp.PyArray_IS_C_CONTIGUOUS(buf) or buf.ndim not in (2, 3)):
+        return None
+    if buf.shape[0] != W.shape[1]:
+        return None                  # let NumPy's matmul raise its own shape error
+    if buf.ndim == 2:
+        return new_like(x, np.matmul(W, buf))
+    cdef Py_ssize_t p = buf.shape[1], K = buf.shape[2]
+    out = np.matmul(W, buf.reshape(buf.shape[0], p * K))
+    return new_like(x, out.reshape(W.shape[0], p, K))
+
+
 cdef object binary_op(int idx, object x, object y):
     """x (op) y where at least one is a jet; NotImplemented for foreign types."""
     if isinstance(x, _Jet):
@@ -1221,13 +1246,16 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
             if hasattr(c, "__array_ufunc__") or hasattr(c, "__array_function__"):
                 return NotImplemented
         cval = np.asarray(c)
-        check_constant(cval)
-        dtype = np.result_type(abuf.dtype, cval)
-        check_float_dtype(dtype)
-        if dtype != abuf.dtype:
-            abuf = abuf.astype(dtype)
-        if cval.dtype != dtype:
-            cval = cval.astype(dtype)
+        if cval.descr.type_num != abuf.descr.type_num:   # same dtype: nothing to promote
+            check_constant(cval)
+            dtype = np.result_type(abuf.dtype, cval)
+            check_float_dtype(dtype)
+            if dtype != abuf.dtype:
+                abuf = abuf.astype(dtype)
+            if cval.dtype != dtype:
+                cval = cval.astype(dtype)
+        elif not cnp.PyArray_ISNOTSWAPPED(cval):
+            cval = cval.astype(cval.dtype.newbyteorder("="))
         if not same_element_shape(abuf, cval):
             if cval.size == 1 and cval.ndim <= abuf.ndim - 1:
                 sc = 0
