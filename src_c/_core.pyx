@@ -64,6 +64,9 @@ ctypedef fused real:
     float
     double
 
+# Scratch space for building shapes passed to the NumPy C-API (GIL held).
+cdef cnp.npy_intp _shape_buf[64]
+
 cdef extern from "fastmath.h" nogil:
     double dj_sincos(double x, double* c)
     double dj_cossin(double x, double* s)
@@ -849,40 +852,42 @@ def tangent_as(_Jet y, tuple shape):
 def join_buffers(list bufs, int axis, bint new_axis):
     """np.stack (new_axis) or np.concatenate of same-dtype buffers along an
     element axis, by contiguous block copies: NumPy's own are Python-level
-    around a general C loop, several microseconds on the small arrays of an
-    ODE right-hand side."""
+    around a general C loop, microseconds on the small arrays of an ODE
+    right-hand side. All shape bookkeeping stays in C."""
+    cdef Py_ssize_t count = len(bufs), total = 0, outer = 1, row, offset = 0, chunk, i
     cdef list parts = [contiguous(<cnp.ndarray>b) for b in bufs]
-    cdef cnp.ndarray first = parts[0]
-    shape = list((<object>first).shape)
-    cdef Py_ssize_t total = 0, outer = 1, row = 0, offset, chunk, o, d
-    for b in parts:
-        bshape = (<object>b).shape
-        if len(bshape) != len(shape) or (<cnp.ndarray>b).descr.type_num != first.descr.type_num:
+    cdef cnp.ndarray first = <cnp.ndarray>parts[0], b
+    cdef int nd = first.ndim, d
+    if nd + 1 > 64:
+        raise ValueError("too many dimensions")
+    for i in range(count):
+        b = <cnp.ndarray>parts[i]
+        if b.ndim != nd or b.descr.type_num != first.descr.type_num:
             raise ValueError("all the input arrays must have the same number of dimensions")
-        for d in range(len(shape)):
-            if bshape[d] != shape[d] and (new_axis or d != axis):
-                raise ValueError("all input arrays must have the same shape"
-                                 if new_axis else
+        for d in range(nd):
+            if b.shape[d] != first.shape[d] and (new_axis or d != axis):
+                raise ValueError("all input arrays must have the same shape" if new_axis else
                                  "all the input array dimensions except for the "
                                  "concatenation axis must match exactly")
-        total += 1 if new_axis else bshape[axis]
-    out_shape = shape[:axis] + [total] + shape[axis + 1 - new_axis:]
+        total += 1 if new_axis else b.shape[axis]
     for d in range(axis):
-        outer *= shape[d]
-    cdef cnp.ndarray out = np.empty(out_shape, first.dtype)
+        _shape_buf[d] = first.shape[d]
+        outer *= first.shape[d]
+    _shape_buf[axis] = total
+    for d in range(axis + (0 if new_axis else 1), nd):
+        _shape_buf[d + (1 if new_axis else 0)] = first.shape[d]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf,
+                                             first.descr.type_num, 0)
     cdef Py_ssize_t itemsize = first.itemsize
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = out.size // outer if outer else 0
-    offset = 0
-    for b in parts:
-        chunk = (<cnp.ndarray>b).size // outer if outer else 0
-        copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(<cnp.ndarray>b), chunk,
+    for i in range(count):
+        b = <cnp.ndarray>parts[i]
+        chunk = b.size // outer if outer else 0
+        copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(b), chunk,
                     outer, chunk, itemsize)
         offset += chunk
     return out
-
-
-cdef cnp.npy_intp _shape_buf[64]
 
 
 cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
