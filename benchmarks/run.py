@@ -402,6 +402,38 @@ def select(requested, available, what):
     return [a for a in available if a in names]
 
 
+def plot(cases, peers, results, path):
+    """Bar chart: microseconds per call (log scale), dualjac beside each peer."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--plot needs matplotlib (pip install '.[bench]'): no chart written")
+        return
+    names = [p.name for p in peers]
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(cases)), 4.8))
+    for j, name in enumerate(names):
+        heights, xs = [], []
+        for i, case in enumerate(cases):
+            r = results.get((case.name, name))
+            if r is not None and r.status == "ok":
+                xs.append(i + (j - (len(names) - 1) / 2) * width)
+                heights.append(r.median_s * 1e6)
+        style = {"color": "black"} if name == "dualjac" else {}
+        ax.bar(xs, heights, width, label=name, **style)
+    ax.set_yscale("log")
+    ax.set_ylabel("microseconds per call (log scale, lower is better)")
+    ax.set_xticks(range(len(cases)))
+    ax.set_xticklabels([c.name for c in cases], rotation=20, ha="right")
+    ax.legend(ncol=min(len(names), 5), fontsize=8)
+    ax.set_title("dualjac vs peers, median time per derivative call")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"\nwrote {path}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", help="comma-separated case names, or 'none' (default: all eight)")
@@ -417,6 +449,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int,
                     help="cap torch / TF / XLA thread pools (1 = stable on a busy machine)")
     ap.add_argument("-v", "--verbose", action="store_true", help="progress lines on stderr")
+    ap.add_argument("--plot", metavar="PNG", nargs="?", const="benchmarks/speed.png",
+                    help="also write a bar chart (matplotlib; default benchmarks/speed.png)")
     args = ap.parse_args(argv)
 
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if args.verbose else (lambda m: None)
@@ -463,6 +497,8 @@ def main(argv=None):
         report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth)
         report.update(floor_s=floor_s, f_numpy_s=f_times, f_numpy_first_s=f_first,
                       results=[asdict(r) for r in results.values()])
+        if args.plot:
+            plot(cases, peers, results, args.plot)
 
     if args.scaling:
         scaling_peers = [p for p in peers if p.name in args.scaling_peers.split(",")]
