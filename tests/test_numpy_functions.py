@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 import dualjac as dj
+import witness
+from witness import central_difference_jacobian, complex_step_jacobian
 
 H_CS = 1e-20
 H_FD = 1e-6
@@ -35,53 +37,17 @@ def spread(*shape, lo=-2.0, hi=2.0):
 
 # ------------------------------------------------------------------ witnesses
 
-def complex_step_jacobian(g, x, h=H_CS):
-    """d g(x) / d x: perturb each element of x by 1j*h, collect Im(g(x)) / h.
-    Shape g(x).shape + x.shape."""
-    x = np.asarray(x, np.float64)
-    cols = []
-    for i in range(x.size):
-        xc = x.astype(np.complex128)
-        xc.flat[i] += 1j * h
-        cols.append(np.imag(np.asarray(g(xc))) / h)
-    shape = np.shape(g(x))
-    return np.stack(cols, axis=-1).reshape(shape + x.shape)
-
-
 def finite_difference_jacobian(g, x, h=H_FD):
     """Central differences (for functions that are not complex-analytic)."""
-    x = np.asarray(x, np.float64)
-    cols = []
-    for i in range(x.size):
-        plus, minus = x.copy(), x.copy()
-        plus.flat[i] += h
-        minus.flat[i] -= h
-        cols.append((np.asarray(g(plus), np.float64) - np.asarray(g(minus), np.float64)) / (2 * h))
-    shape = np.shape(g(x))
-    return np.stack(cols, axis=-1).reshape(shape + x.shape)
+    return central_difference_jacobian(g, x, h)
 
 
 def witness_jacobian(case, x):
-    g = case.ref or case.g
-    if case.method == "cs":
-        return complex_step_jacobian(g, x)
-    return finite_difference_jacobian(g, x)
+    return witness.witness_jacobian(case.ref or case.g, x, case.method, H_FD)
 
 
 def witness_hessian(case, x):
-    """Central differences of the witness Jacobian: g(x).shape + x.shape + x.shape.
-    Finite-difference witnesses are piecewise linear: a longer step (still short of
-    every kink) keeps the round-off of differencing differences small."""
-    step = 1e-5 if case.method == "cs" else 1e-3
-    x = np.asarray(x, np.float64)
-    cols = []
-    for j in range(x.size):
-        plus, minus = x.copy(), x.copy()
-        plus.flat[j] += step
-        minus.flat[j] -= step
-        cols.append((witness_jacobian(case, plus) - witness_jacobian(case, minus)) / (2 * step))
-    shape = np.shape(case.g(x))
-    return np.stack(cols, axis=-1).reshape(shape + x.shape + x.shape)
+    return witness.witness_hessian(case.ref or case.g, x, case.method, H_FD)
 
 
 def assert_close(got, want, rtol, atol, what=""):

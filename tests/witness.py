@@ -36,3 +36,18 @@ def central_difference_jacobian(g, x, h=1e-6):
         columns.append((np.asarray(g((flat + e).reshape(x.shape)))
                         - np.asarray(g((flat - e).reshape(x.shape)))) / (2 * h))
     return np.stack(columns, axis=-1).reshape(np.shape(g(x)) + x.shape)
+
+
+def witness_jacobian(g, x, method="cs", fd_step=1e-6):
+    """Complex step ("cs") for analytic g, central differences ("fd") otherwise."""
+    if method == "cs":
+        return complex_step_jacobian(g, x)
+    return central_difference_jacobian(g, x, fd_step)
+
+
+def witness_hessian(g, x, method="cs", fd_step=1e-6):
+    """Central differences of the witness Jacobian: g(x).shape + x.shape + x.shape.
+    Finite-difference witnesses are piecewise linear: a longer step (still short of
+    every kink) keeps the round-off of differencing differences small."""
+    step = 1e-5 if method == "cs" else 1e-3
+    return central_difference_jacobian(lambda z: witness_jacobian(g, z, method, fd_step), x, step)
