@@ -210,18 +210,33 @@ def astype(x, dtype):
 
 # ---------------------------------------------------------------- ufuncs with no table row
 
+def _with_values(result, values):
+    """result's derivatives under NumPy's own values (exactly what NumPy returns)."""
+    buf = result.buf.copy()
+    buf[..., 0] = values
+    return result.with_buffer(buf)
+
+
 def _floor_divide(x, y):
-    return np.floor(np.true_divide(x, y))
+    """NumPy's floor quotient; a step: zero derivative, connected to both operands."""
+    return _with_values(np.floor(np.true_divide(x, y)), np.floor_divide(value_of(x), value_of(y)))
 
 
 def _remainder(x, y):
-    """x - floor(x / y) * y: derivative 1 in x, -floor(x / y) in y (NumPy's sign rule)."""
-    return x - _floor_divide(x, y) * y
+    """x - q y with q NumPy's floor quotient (a constant): derivative 1 in x and -q
+    in y. Values are NumPy's (a rounded x / y can differ: 1.0 // 0.1 is 9.0)."""
+    xv, yv = value_of(x), value_of(y)
+    q = np.floor_divide(xv, yv)
+    return _with_values(x - q * y, np.remainder(xv, yv))
 
 
 def _fmod(x, y):
-    """x - trunc(x / y) * y (C's sign rule)."""
-    return x - np.trunc(np.true_divide(x, y)) * y
+    """x - q y with q the truncated quotient that NumPy's fmod used (C's sign rule)."""
+    xv, yv = value_of(x), value_of(y)
+    r = np.fmod(xv, yv)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.rint((xv - r) / yv)
+    return _with_values(x - q * y, r)
 
 
 EXTRA_UFUNCS = {np.floor_divide: _floor_divide, np.remainder: _remainder, np.fmod: _fmod}
@@ -705,11 +720,25 @@ def jet_einsum(specs, output, free, operands):
     n1 = proto.n1
 
     def einsum_with(replaced):
-        """E over values, with operand i replaced by (array, extra letters)."""
-        ins = [specs[i] + replaced[i][1] if i in replaced else specs[i] for i in range(len(specs))]
+        """E over values, with operand i replaced by (array, its trailing seed letters).
+
+        The seed axes go first, in the operands (contiguous) and in the output: then
+        NumPy reduces every seed's slice with the same inner loops whatever the number
+        of seeds, so chunked sweeps (parallel_iterations) stay bit-identical. With the
+        seed axis last, one seed changes the loop NumPy picks, and the last bit."""
+        ins, args = [], []
+        for i in range(len(specs)):
+            if i in replaced:
+                array, letters = replaced[i]
+                moved = np.moveaxis(array, range(-len(letters), 0), range(len(letters)))
+                ins.append(letters + specs[i])
+                args.append(np.ascontiguousarray(moved))
+            else:
+                ins.append(specs[i])
+                args.append(values[i])
         extra = "".join(sorted(set("".join(r[1] for r in replaced.values())), key=(s1 + s2).index))
-        args = [replaced[i][0] if i in replaced else values[i] for i in range(len(specs))]
-        return np.einsum(",".join(ins) + "->" + output + extra, *args)
+        result = np.einsum(",".join(ins) + "->" + extra + output, *args)
+        return np.moveaxis(result, range(len(extra)), range(-len(extra), 0))
 
     value = einsum_with({})
     if proto.order == 1:
@@ -830,7 +859,11 @@ def dot(a, b, out=None):
         return _scalar_product(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
-    la, lb = _letters(na), _letters(nb, na)
+    # N-D dot: a's last axis against b's second-to-last (its only axis when 1-D).
+    la = _letters(na)
+    if nb == 1:
+        return einsum(f"{la},{la[-1]}->{la[:-1]}", a, b)
+    lb = _letters(nb, na)
     lb = lb[:-2] + la[-1] + lb[-1]
     return einsum(f"{la},{lb}->{la[:-1]}{lb[:-2]}{lb[-1]}", a, b)
 

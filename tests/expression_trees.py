@@ -40,9 +40,7 @@ MAX_SIZE = 48          # no intermediate array has more elements than this
 # dualjac bugs found by this fuzzer (tests/test_fuzz.py pins each one with an
 # xfail test): the generator steers around them so that fuzzing goes on finding
 # others. Search for the key to see where.
-KNOWN_BUGS = {
-    "dot": "np.dot(a, b) with a.ndim > 2 and b.ndim == 1 raises ValueError",
-}
+KNOWN_BUGS = {}   # operations the generator must avoid: none at present
 
 
 # ---------------------------------------------------------------- evaluation
@@ -981,7 +979,7 @@ def linalg(draw, child, xshape, depth, cfg):
         return wrap("{0} @ {1}", lambda ctx, a, b: ctx.pad(a, s, r) @ ctx.pad(b, shape, r),
                     [child, other])
     if kind == "dot_const":
-        vector = draw(st.booleans()) and nd <= (1 if cfg.batch_safe else 2)   # KNOWN_BUGS["dot"]
+        vector = draw(st.booleans())
         C = Const(constant(draw, (s[-1],) if vector else (s[-1], k)))
         return wrap("np.dot({0}, {1})", lambda ctx, a, c: np.dot(a, c), [child, C])
     if kind == "inner_const":
@@ -1029,7 +1027,7 @@ def linalg(draw, child, xshape, depth, cfg):
         if nd == 0:
             shape = small_shape(draw)
         else:
-            vector = nd == 1 or (draw(st.booleans()) and nd <= 2)   # KNOWN_BUGS["dot"]
+            vector = nd == 1 or draw(st.booleans())
             shape = (s[-1],) if vector else (s[-1], k)
         other = operand(draw, xshape, depth, cfg, shape, scalar=False)
         return wrap("np.dot({0}, {1})", lambda ctx, a, b: np.dot(a, b), [child, other],
