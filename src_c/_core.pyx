@@ -486,6 +486,49 @@ cdef class _Jet:
     def clip(self, min=None, max=None):
         return np.clip(self, min, max)
 
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.trace(self, offset, axis1, axis2, dtype, out)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        return np.all(self.buf[..., 0], axis=axis, out=out, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        return np.any(self.buf[..., 0], axis=axis, out=out, keepdims=keepdims)
+
+    def nonzero(self):
+        return np.nonzero(self.buf[..., 0])
+
+    def sort(self, axis=-1, kind=None, order=None):
+        """In place, as ndarray.sort: derivatives follow the permutation."""
+        self.buf[...] = np.sort(self, axis=axis, kind=kind).buf
+
+    def __getattr__(self, name):
+        # Only reached for attributes a jet lacks: an ndarray one gets a clear error.
+        if hasattr(np.ndarray, name) and not name.startswith("__"):
+            raise TypeError(
+                f"dualjac: ndarray.{name} is not supported on dual arrays (it has no "
+                f"derivative rule); use np.{name}(x) if NumPy has a function of that name, "
+                "or x.value for the plain values.")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def argmax(self, axis=None):
         return np.argmax(self.buf[..., 0], axis=axis)
 
