@@ -132,6 +132,8 @@ cdef extern from "block_cache.h":
     object dj_block_cache_capsule()
     size_t dj_block_cache_clear()
     size_t dj_block_cache_bytes()
+    void dj_block_cache_enter()
+    void dj_block_cache_leave()
 
 cdef extern from "numpy/arrayobject.h":
     object PyDataMem_SetHandler(object handler)
@@ -142,11 +144,15 @@ cdef object _BLOCK_CACHE = dj_block_cache_capsule()
 def use_block_cache():
     """Install the block-reusing data-memory handler (src_c/block_cache.h) in
     this context; returns the previous handler, to give to restore_memory_handler."""
+    dj_block_cache_enter()
     return PyDataMem_SetHandler(_BLOCK_CACHE)
 
 
 def restore_memory_handler(previous):
+    """Put the previous handler back, and trim the cache to what is kept between
+    sweeps (a batch of a million rows may cache a gigabyte while it runs)."""
     PyDataMem_SetHandler(previous)
+    dj_block_cache_leave()
 
 
 def block_cache_clear():

@@ -12,8 +12,9 @@
  *
  * Every block carries a 16-byte header holding its size (malloc's alignment is
  * kept), so a reused block always fits, whatever size NumPy passes to free.
- * The cache is bounded (DJ_CACHE_SLOTS blocks, DJ_CACHE_MAX_BYTES in all) and
- * guarded by a lock: NumPy may allocate or free without the GIL.
+ * The cache is bounded (DJ_CACHE_SLOTS blocks, DJ_CACHE_MAX_BYTES in all while
+ * a sweep runs, trimmed to DJ_CACHE_KEEP_BYTES when it ends) and guarded by a
+ * lock: NumPy may allocate or free without the GIL.
  */
 #ifndef DUALJAC_BLOCK_CACHE_H
 #define DUALJAC_BLOCK_CACHE_H
@@ -28,13 +29,15 @@
 #define DJ_HEADER 16
 #define DJ_CACHE_SLOTS 64
 #define DJ_CACHE_MIN_BLOCK ((size_t)64 * 1024)
-#define DJ_CACHE_MAX_BYTES ((size_t)128 * 1024 * 1024)
+#define DJ_CACHE_MAX_BYTES ((size_t)1024 * 1024 * 1024)  /* while a sweep runs */
+#define DJ_CACHE_KEEP_BYTES ((size_t)128 * 1024 * 1024)  /* kept between sweeps */
 
 typedef struct { char *block; size_t size; } dj_cached_block;
 
 static dj_cached_block dj_cache[DJ_CACHE_SLOTS];
 static size_t dj_cached_bytes = 0;
 static PyThread_type_lock dj_cache_lock = NULL;
+static int dj_active_sweeps = 0;   /* sweeps running with this handler (GIL held) */
 
 static void *dj_with_header(char *block, size_t size) {
     if (block == NULL) return NULL;
@@ -91,16 +94,17 @@ static void *dj_realloc(void *ctx, void *ptr, size_t new_size) {
 
 static void dj_free(void *ctx, void *ptr, size_t ignored_size) {
     char *block;
-    size_t size;
+    size_t size, limit;
     int i, kept = 0;
     (void)ctx;
     (void)ignored_size;   /* the header knows the true size */
     if (ptr == NULL) return;
     block = (char *)ptr - DJ_HEADER;
     size = *(size_t *)block;
-    if (size >= DJ_CACHE_MIN_BLOCK && size <= DJ_CACHE_MAX_BYTES) {
+    limit = dj_active_sweeps > 0 ? DJ_CACHE_MAX_BYTES : DJ_CACHE_KEEP_BYTES;
+    if (size >= DJ_CACHE_MIN_BLOCK && size <= limit) {
         PyThread_acquire_lock(dj_cache_lock, WAIT_LOCK);
-        if (dj_cached_bytes + size <= DJ_CACHE_MAX_BYTES) {
+        if (dj_cached_bytes + size <= limit) {
             for (i = 0; i < DJ_CACHE_SLOTS; i++) {
                 if (dj_cache[i].block == NULL) {
                     dj_cache[i].block = block;
@@ -147,6 +151,33 @@ static size_t dj_block_cache_clear(void) {
     dj_cached_bytes = 0;
     PyThread_release_lock(dj_cache_lock);
     return released;
+}
+
+/* Free cached blocks, largest first, until at most `keep` bytes remain. */
+static void dj_block_cache_trim(size_t keep) {
+    int i, largest;
+    if (dj_cache_lock == NULL) return;
+    PyThread_acquire_lock(dj_cache_lock, WAIT_LOCK);
+    while (dj_cached_bytes > keep) {
+        largest = -1;
+        for (i = 0; i < DJ_CACHE_SLOTS; i++) {
+            if (dj_cache[i].block != NULL &&
+                (largest < 0 || dj_cache[i].size > dj_cache[largest].size)) largest = i;
+        }
+        if (largest < 0) break;
+        free(dj_cache[largest].block);
+        dj_cached_bytes -= dj_cache[largest].size;
+        dj_cache[largest].block = NULL;
+    }
+    PyThread_release_lock(dj_cache_lock);
+}
+
+/* A sweep starts / ends: between sweeps the cache keeps DJ_CACHE_KEEP_BYTES. */
+static void dj_block_cache_enter(void) { dj_active_sweeps++; }
+
+static void dj_block_cache_leave(void) {
+    if (dj_active_sweeps > 0) dj_active_sweeps--;
+    if (dj_active_sweeps == 0) dj_block_cache_trim(DJ_CACHE_KEEP_BYTES);
 }
 
 static size_t dj_block_cache_bytes(void) { return dj_cached_bytes; }
