@@ -438,7 +438,7 @@ def _sum_target(y):
 
 
 def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None,
-                   check_independence=False, rows_per_chunk=None):
+                   check_independence=False, rows_per_chunk=None, workers=None):
     """TF's tape.batch_jacobian: x [b, X...], f(x) [b, Y...] -> [b, Y..., X...],
     out[i, y..., x...] = d f(x)[i, y...] / d x[i, x...].
 
@@ -449,16 +449,18 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
     few rows and raises ValueError if any other row depends on them.
     Unconnected gives zeros whatever unconnected_gradients says, as in TF.
 
-    rows_per_chunk=c evaluates f on c rows at a time (f must accept any number
-    of rows): intermediates stay in cache, ~20% faster at 10^6 rows (README).
+    rows_per_chunk=c evaluates f on c rows at a time, and workers=k on k threads
+    at once (large kernels release the GIL): f must accept any number of rows.
+    Measured (README): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
     source = x if isinstance(x, _Jet) else native(np.asarray(x))
     source_shape = tuple(source.shape)
     if len(source_shape) < 2:
         raise ValueError(f"Shape {source_shape} must have rank at least 2")
-    if rows_per_chunk is not None and rows_per_chunk < source_shape[0]:
-        return _batch_jacobian_in_rows(f, source, parallel_iterations, int(rows_per_chunk))
+    if _split_rows(source_shape[0], rows_per_chunk, workers):
+        return in_row_blocks(lambda rows: batch_jacobian(f, rows, parallel_iterations=parallel_iterations),
+                             source, rows_per_chunk, workers)
     m = math.prod(source_shape[1:])
     seeds = m if parallel_iterations is None else min(m, int(parallel_iterations))
     return with_block_cache(_sweep_bytes(source_shape[0] * m, seeds), _batch_sweep,
@@ -491,17 +493,38 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     return result
 
 
-def _batch_jacobian_in_rows(f, source, parallel_iterations, rows):
-    blocks = [batch_jacobian(f, source[i:i + rows], parallel_iterations=parallel_iterations)
-              for i in range(0, source.shape[0], rows)]
-    if isinstance(blocks[0], _Jet):
-        return np.concatenate(blocks)
-    out = np.empty((source.shape[0],) + blocks[0].shape[1:], blocks[0].dtype)
+def _split_rows(batch, rows_per_chunk, workers):
+    return (rows_per_chunk is not None and rows_per_chunk < batch) or (workers or 1) > 1
+
+
+_executors = {}
+
+
+def in_row_blocks(transform, source, rows_per_chunk, workers):
+    """transform(rows) on consecutive blocks of rows, on `workers` threads, joined
+    along the batch axis (valid because rows are independent)."""
+    batch, workers = source.shape[0], max(int(workers or 1), 1)
+    rows = int(rows_per_chunk) if rows_per_chunk else -(-batch // workers)
+    blocks = [source[i:i + rows] for i in range(0, batch, max(rows, 1))]
+    if workers > 1 and len(blocks) > 1:
+        if workers not in _executors:
+            from concurrent.futures import ThreadPoolExecutor
+            _executors[workers] = ThreadPoolExecutor(workers, thread_name_prefix="dualjac")
+        results = list(_executors[workers].map(transform, blocks))
+    else:
+        results = [transform(block) for block in blocks]
+    if isinstance(results[0], _Jet):
+        return concatenate_jets(results)
+    out = np.empty((batch,) + results[0].shape[1:], results[0].dtype)
     start = 0
-    for block in blocks:
+    for block in results:
         out[start:start + block.shape[0]] = block
         start += block.shape[0]
     return out
+
+
+def concatenate_jets(parts):
+    return np.concatenate(parts)
 
 
 def _check_rows_independent(f, source, result, rows):
@@ -669,12 +692,15 @@ def hvp(f, x, v):
     return d12[..., 0].reshape(array.shape)
 
 
-def batch_hessian(f, x):
+def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     """x [b, X...], f(x) [b] or [b, Y...] -> [b, Y..., X..., X...]: per-row
-    Hessians with prod(X) seeds shared by all rows (cost linear in b)."""
+    Hessians with prod(X) seeds shared by all rows (cost linear in b).
+    rows_per_chunk / workers as in batch_jacobian (f must accept any number of rows)."""
     array = _plain_source(x, "dj.batch_hessian")
     if array.ndim < 2:
         raise ValueError(f"Shape {array.shape} must have rank at least 2")
+    if _split_rows(array.shape[0], rows_per_chunk, workers):
+        return in_row_blocks(lambda rows: batch_hessian(f, rows), array, rows_per_chunk, workers)
     batch, row_shape = array.shape[0], array.shape[1:]
     m = math.prod(row_shape)
     tag1, tag2 = _core.new_tag(), _core.new_tag()

@@ -103,3 +103,15 @@ def test_memory_is_linear_in_the_batch():
     assert peak < 12 * output_bytes, f"peak {peak / 1e6:.0f} MB for a {output_bytes / 1e6:.0f} MB output"
     r, t, p = x[7]
     np.testing.assert_allclose(B[7, 2], [np.cos(t), -r * np.sin(t), 0], atol=1e-14)
+
+
+@pytest.mark.parametrize("options", [{"workers": 2}, {"rows_per_chunk": 7},
+                                     {"rows_per_chunk": 40, "workers": 2}])
+def test_row_blocks_and_workers_change_nothing(options):
+    """Rows evaluated in blocks, on two threads: bit-identical to one sweep."""
+    x = np.random.default_rng(5).uniform(0.5, 1.5, (101, 3))
+    np.testing.assert_array_equal(dj.batch_jacobian(spherical, x, **options),
+                                  dj.batch_jacobian(spherical, x))
+    potential = lambda x: np.sin(x[:, 0]) * np.exp(x[:, 1]) + x[:, 0] * x[:, 2] ** 2  # noqa: E731
+    np.testing.assert_array_equal(dj.batch_hessian(potential, x, **options),
+                                  dj.batch_hessian(potential, x))
