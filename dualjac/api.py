@@ -513,18 +513,14 @@ def in_row_blocks(transform, source, rows_per_chunk, workers):
         results = list(_executors[workers].map(transform, blocks))
     else:
         results = [transform(block) for block in blocks]
-    if isinstance(results[0], _Jet):
-        return concatenate_jets(results)
+    if isinstance(results[0], _Jet):      # nested in another transform
+        return np.concatenate(results)
     out = np.empty((batch,) + results[0].shape[1:], results[0].dtype)
     start = 0
     for block in results:
         out[start:start + block.shape[0]] = block
         start += block.shape[0]
     return out
-
-
-def concatenate_jets(parts):
-    return np.concatenate(parts)
 
 
 def _check_rows_independent(f, source, result, rows):
