@@ -36,6 +36,12 @@ def run_in_threads(work, inputs, iterations):
         barrier.wait()
         return [work(inputs[i]) for _ in range(iterations)]
 
+    return run_on_threads(worker)
+
+
+def run_on_threads(worker):
+    """worker(i) for i in range(THREADS), all at once, with a short switch interval
+    so the threads interleave as often as possible."""
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
     try:
@@ -172,13 +178,7 @@ def test_each_thread_sees_only_its_own_recording_tapes():
             barrier.wait()
         return True
 
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            assert all(pool.map(worker, range(THREADS)))
-    finally:
-        sys.setswitchinterval(interval)
+    assert all(run_on_threads(worker))
 
 
 def test_async_tasks_have_their_own_tape_stacks():
