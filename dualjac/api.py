@@ -170,7 +170,7 @@ def lift_inner(outer, inner):
     return _core.make_hyper(buf, n1, n2, outer.tag1, inner.tag1, outer.deps1, inner.deps1)
 
 
-def seed_chunk(source, n_total, tag, lo, hi):
+def seed_chunk(source, tag, lo, hi):
     """The source seeded with the part of global seeds [lo, hi) it owns."""
     if not source.differentiable:
         return source.array
@@ -330,7 +330,7 @@ def sweep(f, x, parallel_iterations, who, post=None):
     target, deps = None, 0
     for lo, hi in chunks(n, parallel_iterations):
         tag = _core.new_tag()
-        y = as_target(f(rebuild([seed_chunk(s, n, tag, lo, hi) for s in sources])), who)
+        y = as_target(f(rebuild([seed_chunk(s, tag, lo, hi) for s in sources])), who)
         if post is not None:
             y = post(y)
         d, deps = derivative_at(y, tag)
