@@ -42,6 +42,7 @@ from .api import (  # noqa: E402
     hvp,
     jacobian,
     jvp,
+    release_memory,
     stop_gradient,
     value_and_jacobian,
     value_gradient_hessian,
@@ -81,6 +82,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients", "batch_hessian",
-    "batch_jacobian", "gradient", "hessian", "hvp", "jacobian", "jvp", "stop_gradient",
+    "batch_jacobian", "gradient", "hessian", "hvp", "jacobian", "jvp", "release_memory",
+    "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
 ]

@@ -47,6 +47,12 @@ def with_block_cache(nbytes, run, *args):
         _core.restore_memory_handler(previous)
 
 
+def release_memory():
+    """Give the blocks dualjac keeps for reuse between large sweeps (at most 128 MB)
+    back to the system; returns the number of bytes released."""
+    return _core.block_cache_clear()
+
+
 def _sweep_bytes(total_elements, seeds, components=None):
     """Bytes of one seeded buffer: elements x (1 + seeds) numbers (or components)."""
     return total_elements * (components if components is not None else 1 + seeds) * 8

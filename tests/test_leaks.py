@@ -285,3 +285,13 @@ def test_number_of_live_jets_returns_to_baseline():
     assert jets_alive() == baseline               # without a collection
     gc.collect()
     assert jets_alive() == baseline and gc.garbage == []
+
+
+def test_release_memory_empties_the_block_cache():
+    """Large sweeps leave reusable blocks cached (at most 128 MB); release_memory frees them."""
+    from dualjac import _core
+    x = np.random.default_rng(0).uniform(0.5, 1.5, (50_000, 3))
+    dj.batch_jacobian(lambda z: np.sin(z) * z[:, :1], x)
+    assert 0 < _core.block_cache_bytes() <= 128 * 1024 * 1024
+    assert dj.release_memory() > 0
+    assert _core.block_cache_bytes() == 0
