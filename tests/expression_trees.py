@@ -88,11 +88,15 @@ class Node:
     varying = True     # has x's leading axes (False for constants)
 
     def __init__(self, text, fn, children, wfn=None, smooth=True, batch_safe=True,
-                 stop=False):
+                 stop=False, paths=None):
         self.text, self.fn, self.wfn, self.children = text, fn, wfn, tuple(children)
         self.smooth = smooth and all(c.smooth for c in self.children)
         self.batch_safe = batch_safe and all(c.batch_safe for c in self.children)
-        self.connected = not stop and any(c.connected for c in self.children)
+        # Connectivity is structural (TF): connected iff a differentiable path leads
+        # here. `paths` lists the children that are such paths (np.where's
+        # condition is not one); by default all are.
+        through = self.children if paths is None else [self.children[i] for i in paths]
+        self.connected = not stop and any(c.connected for c in through)
         self.varying = any(c.varying for c in self.children)
         # shapes from a plain evaluation on ones (no operation's shape depends on values)
         dummy = [np.ones(c.shape) if c.varying else c(Ctx(), None) for c in self.children]
@@ -390,9 +394,9 @@ class Cfg:
         return op.smooth or not self.smooth
 
 
-def wrap(text, fn, children, wfn=None, smooth=True, batch_safe=True, stop=False):
+def wrap(text, fn, children, wfn=None, smooth=True, batch_safe=True, stop=False, paths=None):
     """A Node: text formats the children's code; fn(ctx, *values); wfn its witness form."""
-    return Node(text, fn, children, wfn, smooth, batch_safe, stop)
+    return Node(text, fn, children, wfn, smooth, batch_safe, stop, paths)
 
 
 def operand(draw, xshape, depth, cfg, shape, scalar=True):
@@ -1069,7 +1073,7 @@ def misc(draw, child, xshape, depth, cfg):
             return np.where(real(ctx.pad(c, sc, nd)) > threshold, a,
                             ctx.pad(b, so, nd) if vo else b)
         return wrap(f"np.where({{0}} > {threshold}, {{1}}, {{2}})", fn, [cond, child, other],
-                    lambda ctx, c, a, b: fn(ctx, c, a, b, np.real), smooth=False)
+                    lambda ctx, c, a, b: fn(ctx, c, a, b, np.real), smooth=False, paths=(1, 2))
     if kind == "clip_arrays":
         lo = constant(draw, broadcastable(draw, s, exact=True), -1.0, 0.0)
         hi = lo + constant(draw, lo.shape, 0.1, 1.5)

@@ -209,3 +209,13 @@ def test_chunked_seeds_are_bit_identical(k):
 def test_bad_parallel_iterations():
     with pytest.raises(ValueError, match="positive integer"):
         dj.jacobian(lambda x: x, np.ones(2), parallel_iterations=0)
+
+
+def test_where_condition_is_not_a_path():
+    """Only np.where's branches carry derivatives (TF's tf.where): a target that
+    depends on x through the condition alone is unconnected. (Found by the fuzzer,
+    whose connectivity model had it wrong.)"""
+    x = RNG.random(3) - 0.5
+    assert dj.jacobian(lambda x: np.where(x > 0, dj.stop_gradient(x), 1.0), x) is None
+    J = dj.jacobian(lambda x: np.where(x > 0, x * 2.0, 1.0), x)
+    np.testing.assert_array_equal(J, np.diag(np.where(x > 0, 2.0, 0.0)))
