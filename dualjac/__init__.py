@@ -33,22 +33,26 @@ _use_installed_extension()
 from . import _numpy  # noqa: E402
 from ._core import DualArray, HyperDualArray  # noqa: E402
 from .tape import GradientTape  # noqa: E402
+from .api import default_num_threads as _api_default_threads  # noqa: E402
 from .api import (  # noqa: E402
     UnconnectedGradients,
     batch_hessian,
     batch_jacobian,
+    get_num_threads,
     gradient,
     hessian,
     hvp,
     jacobian,
     jvp,
     release_memory,
+    set_num_threads,
     stop_gradient,
     value_and_jacobian,
     value_gradient_hessian,
 )
 
 _numpy.install()
+set_num_threads(_api_default_threads())
 
 
 def _warm_up():
@@ -82,7 +86,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients", "batch_hessian",
-    "batch_jacobian", "gradient", "hessian", "hvp", "jacobian", "jvp", "release_memory",
-    "stop_gradient",
+    "batch_jacobian", "get_num_threads", "gradient", "hessian", "hvp", "jacobian", "jvp",
+    "release_memory", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
 ]

@@ -43,12 +43,6 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 from libc.math cimport *
 
-cdef extern from "Python.h":
-    ctypedef struct PyThreadState:
-        pass
-    PyThreadState* PyEval_SaveThread() nogil
-    void PyEval_RestoreThread(PyThreadState*) nogil
-
 cnp.import_array()
 
 ctypedef void (*u1_f64_t)(const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
@@ -78,14 +72,6 @@ include "_kernels.pxi"
 # Kernels over more numbers than this release the GIL; below it, releasing and
 # re-taking the GIL costs more than the loop.
 cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 15
-
-cdef inline PyThreadState* release_gil(bint big) noexcept:
-    return PyEval_SaveThread() if big else NULL
-
-
-cdef inline void restore_gil(PyThreadState* ts) noexcept:
-    if ts != NULL:
-        PyEval_RestoreThread(ts)
 
 
 # Row indices of the operators' ufuncs in the generated tables.
@@ -1156,35 +1142,112 @@ cdef inline void check_float_dtype(object dtype) except *:
 
 # ------------------------------------------------------------------ kernel drivers
 
+cdef extern from "thread_pool.h" nogil:
+    ctypedef void (*dj_range_fn)(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int max_parts)
+    void dj_set_threads(int n)
+    int dj_get_threads()
+
+# A kernel call over more numbers than this is split between threads, a part of
+# at least this many numbers each (src_c/thread_pool.h; measured in
+# benchmarks/threads.py: below it, waking a worker costs more than it saves).
+cdef Py_ssize_t PARALLEL_GRAIN = 1 << 15
+
+
+ctypedef struct KernelCall:
+    # One generated kernel over a range of elements: operands by element
+    # stride (in items), so any contiguous range of elements can be cut out.
+    void* fn
+    bint binary
+    bint f64
+    int order
+    char* a
+    Py_ssize_t sa
+    char* b
+    Py_ssize_t sb
+    char* o
+    Py_ssize_t K
+    Py_ssize_t n1
+    Py_ssize_t n2
+    Py_ssize_t itemsize
+
+
+cdef void kernel_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Elements [lo, hi) of a KernelCall (a dj_range_fn for the thread pool)."""
+    cdef KernelCall* c = <KernelCall*>ctx
+    cdef Py_ssize_t m = hi - lo, z = c.itemsize
+    cdef char* a = c.a + lo * c.sa * z
+    cdef char* b = c.b + lo * c.sb * z if c.binary else NULL
+    cdef char* o = c.o + lo * c.K * z
+    if c.f64:
+        if not c.binary:
+            if c.order == 1:
+                (<u1_f64_t>c.fn)(<double*>a, c.sa, <double*>o, m, c.K)
+            else:
+                (<u2_f64_t>c.fn)(<double*>a, c.sa, <double*>o, m, c.n1, c.n2)
+        elif c.order == 1:
+            (<b1_f64_t>c.fn)(<double*>a, c.sa, <double*>b, c.sb, <double*>o, m, c.K)
+        else:
+            (<b2_f64_t>c.fn)(<double*>a, c.sa, <double*>b, c.sb, <double*>o, m, c.n1, c.n2)
+    else:
+        if not c.binary:
+            if c.order == 1:
+                (<u1_f32_t>c.fn)(<float*>a, c.sa, <float*>o, m, c.K)
+            else:
+                (<u2_f32_t>c.fn)(<float*>a, c.sa, <float*>o, m, c.n1, c.n2)
+        elif c.order == 1:
+            (<b1_f32_t>c.fn)(<float*>a, c.sa, <float*>b, c.sb, <float*>o, m, c.K)
+        else:
+            (<b2_f32_t>c.fn)(<float*>a, c.sa, <float*>b, c.sb, <float*>o, m, c.n1, c.n2)
+
+
+cdef void run_kernel(KernelCall* call, Py_ssize_t m) noexcept:
+    """Run a kernel over m elements: without the GIL when large, and split
+    between threads when each part is worth one."""
+    cdef Py_ssize_t numbers = m * call.K
+    if numbers <= NOGIL_THRESHOLD:
+        kernel_range(call, 0, m)
+        return
+    cdef int parts = <int>min(numbers // PARALLEL_GRAIN, 64)
+    with nogil:
+        dj_parallel_for(kernel_range, call, m, parts)
+
+
+def set_num_threads(int n):
+    """Threads a large kernel may use (1 = serial)."""
+    dj_set_threads(n)
+
+
+def get_num_threads():
+    return dj_get_threads()
+
+
 cdef object unary_op(int idx, _Jet a):
     cdef cnp.ndarray src = a.buf
     cdef Py_ssize_t K = src.shape[src.ndim - 1]
     cdef Py_ssize_t sa
     src = readable(src, &sa)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(src.ndim, src.shape, cnp.PyArray_TYPE(src), 0)
-    cdef Py_ssize_t m = out.size // K if K else 0
-    cdef bint big = out.size > NOGIL_THRESHOLD
-    cdef PyThreadState* ts
-    cdef int typenum = cnp.PyArray_TYPE(src)
-    cdef void* s = cnp.PyArray_DATA(src)
-    cdef void* o = cnp.PyArray_DATA(out)
-    cdef Py_ssize_t n1 = a.n1, n2 = a.n2
-    ts = release_gil(big)
-    if typenum == cnp.NPY_DOUBLE:
-        if a.order == 1:
-            U1_f64[idx](<double*>s, sa, <double*>o, m, K)
-        elif a.order == 2:
-            U2_f64[idx](<double*>s, sa, <double*>o, m, n1, n2)
-        else:
-            U3_f64[idx](<double*>s, sa, <double*>o, m, n1, n2)
+    cdef KernelCall call
+    call.binary = 0
+    call.order = a.order
+    call.f64 = cnp.PyArray_TYPE(src) == cnp.NPY_DOUBLE
+    if call.f64:
+        call.fn = <void*>(U1_f64[idx] if a.order == 1 else
+                          U2_f64[idx] if a.order == 2 else U3_f64[idx])
     else:
-        if a.order == 1:
-            U1_f32[idx](<float*>s, sa, <float*>o, m, K)
-        elif a.order == 2:
-            U2_f32[idx](<float*>s, sa, <float*>o, m, n1, n2)
-        else:
-            U3_f32[idx](<float*>s, sa, <float*>o, m, n1, n2)
-    restore_gil(ts)
+        call.fn = <void*>(U1_f32[idx] if a.order == 1 else
+                          U2_f32[idx] if a.order == 2 else U3_f32[idx])
+    call.a = <char*>cnp.PyArray_DATA(src)
+    call.sa = sa
+    call.b = NULL
+    call.sb = 0
+    call.o = <char*>cnp.PyArray_DATA(out)
+    call.K = K
+    call.n1 = a.n1
+    call.n2 = a.n2
+    call.itemsize = src.itemsize
+    run_kernel(&call, out.size // K if K else 0)
     return new_like(a, out)
 
 
@@ -1407,29 +1470,27 @@ cdef tuple broadcast_with_constant(cnp.ndarray a, cnp.ndarray c):
 cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t sx,
                      cnp.ndarray y, Py_ssize_t sy, cnp.ndarray out) except *:
     """Call the kernel of row idx; variant 0 jj, 1 jc, 2 cj."""
-    cdef Py_ssize_t K = out.shape[out.ndim - 1]
-    cdef Py_ssize_t m = out.size // K if K else 0
-    cdef Py_ssize_t n1 = level.n1, n2 = level.n2
+    cdef KernelCall call
     cdef int order = level.order
-    cdef PyThreadState* ts = release_gil(out.size > NOGIL_THRESHOLD)
-    cdef void* px = cnp.PyArray_DATA(x)
-    cdef void* py = cnp.PyArray_DATA(y)
-    cdef void* po = cnp.PyArray_DATA(out)
-    if cnp.PyArray_TYPE(out) == cnp.NPY_DOUBLE:
-        if order == 1:
-            B1_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, K)
-        elif order == 2:
-            B2_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
-        else:
-            B3_f64[variant][idx](<double*>px, sx, <double*>py, sy, <double*>po, m, n1, n2)
+    call.binary = 1
+    call.order = order
+    call.f64 = cnp.PyArray_TYPE(out) == cnp.NPY_DOUBLE
+    if call.f64:
+        call.fn = <void*>(B1_f64[variant][idx] if order == 1 else
+                          B2_f64[variant][idx] if order == 2 else B3_f64[variant][idx])
     else:
-        if order == 1:
-            B1_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, K)
-        elif order == 2:
-            B2_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
-        else:
-            B3_f32[variant][idx](<float*>px, sx, <float*>py, sy, <float*>po, m, n1, n2)
-    restore_gil(ts)
+        call.fn = <void*>(B1_f32[variant][idx] if order == 1 else
+                          B2_f32[variant][idx] if order == 2 else B3_f32[variant][idx])
+    call.a = <char*>cnp.PyArray_DATA(x)
+    call.sa = sx
+    call.b = <char*>cnp.PyArray_DATA(y)
+    call.sb = sy
+    call.o = <char*>cnp.PyArray_DATA(out)
+    call.K = out.shape[out.ndim - 1]
+    call.n1 = level.n1
+    call.n2 = level.n2
+    call.itemsize = out.itemsize
+    run_kernel(&call, out.size // call.K if call.K else 0)
 
 
 def apply_unary(ufunc_name, _Jet a):

@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 import dualjac as dj
 
@@ -207,3 +208,76 @@ def test_async_tasks_have_their_own_tape_stacks():
         for second, first in results:
             assert_identical(second, expected[0])
             assert_identical(first, expected[3])
+
+
+# ------------------------------------------------------- threads inside one kernel
+# A kernel over more than 2**15 numbers is split between dj.get_num_threads()
+# threads (src_c/thread_pool.h). The split must not change a single bit, and the
+# pool must survive Python threads that compete for it and a fork.
+
+def with_threads(n, work):
+    previous = dj.get_num_threads()
+    dj.set_num_threads(n)
+    try:
+        return work()
+    finally:
+        dj.set_num_threads(previous)
+
+
+def large_kernels(x):
+    """Every kernel family on a buffer large enough to be split: unary and binary
+    (jet-jet, jet-constant, constant-jet, strided columns), duals, hyper-duals and
+    the symmetric Hessian layout."""
+    def f(z):
+        a, b = z[:, 0], z[:, 1]
+        return np.stack([np.sin(a) * np.exp(b), a / (1.0 + b * b), 2.0 ** a - b,
+                         np.tanh(z[:, 2]) + np.arctan2(a, 1.5)], axis=-1)
+    first = dj.batch_jacobian(f, x)
+    hyper = dj.batch_jacobian(lambda z: dj.batch_jacobian(f, z), x[:4000])
+    sym = dj.batch_hessian(lambda z: np.sum(f(z), axis=-1), x)
+    return first, hyper, sym
+
+
+def test_kernel_threads_give_bit_identical_results():
+    for dtype in (np.float64, np.float32):
+        x = np.random.default_rng(3).uniform(0.2, 1.5, (30000, 3)).astype(dtype)
+        serial = with_threads(1, lambda: large_kernels(x))
+        for n in (2, 3, 5):
+            for got, want in zip(with_threads(n, lambda: large_kernels(x)), serial):
+                assert_identical(got, want, f"{n} threads, {dtype.__name__}")
+
+
+def test_kernel_threads_with_competing_python_threads():
+    """batch_jacobian(workers=2) and 8 Python threads all issue large kernels at
+    once: one of them gets the pool at a time, the others run serially."""
+    x = np.random.default_rng(4).uniform(0.2, 1.5, (40000, 3))
+    expected = with_threads(1, lambda: dj.batch_jacobian(spherical, x))
+    results = with_threads(2, lambda: run_in_threads(
+        lambda z: dj.batch_jacobian(spherical, z, workers=2), [x] * THREADS, 3))
+    for per_thread in results:
+        for got in per_thread:
+            assert_identical(got, expected)
+
+
+def test_kernel_threads_after_fork():
+    """A forked child has no worker threads: the pool starts afresh there."""
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return
+    x = np.random.default_rng(5).uniform(0.2, 1.5, (40000, 3))
+    expected = with_threads(2, lambda: dj.batch_jacobian(spherical, x))   # pool running
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply(child_batch_jacobian, (x,))
+    assert_identical(got, expected)
+
+
+def child_batch_jacobian(x):
+    dj.set_num_threads(2)
+    return dj.batch_jacobian(spherical, x)
+
+
+def test_set_num_threads_checks_its_argument():
+    with pytest.raises(ValueError, match=">= 1"):
+        dj.set_num_threads(0)
+    with pytest.raises(TypeError):
+        dj.set_num_threads(1.5)
