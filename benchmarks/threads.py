@@ -4,10 +4,10 @@
 
 For dual buffers of growing size, times np.sin(x) and x * x with 1 thread and
 with --threads threads, in one process, under the block cache (as inside a
-transform), and prints the speed-up. The split threshold (PARALLEL_GRAIN in
-src_c/_core.pyx, a part of at least 2**15 numbers) comes from this table: below
-it, waking a worker costs about what it saves. Needs a quiet machine: another
-busy process on the second core shows up as a speed-up below 1.
+transform), and prints the speed-up. The thresholds in src_c/_core.pyx (split
+above 2**15 numbers, chunks of 2**13) come from this table. Needs a quiet
+machine: a busy second core shows up as a speed-up near 1 (the caller then
+does the chunks itself; src_c/thread_pool.h).
 """
 import argparse
 import timeit

@@ -1144,14 +1144,15 @@ cdef inline void check_float_dtype(object dtype) except *:
 
 cdef extern from "thread_pool.h" nogil:
     ctypedef void (*dj_range_fn)(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
-    void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int max_parts)
+    void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int chunks)
     void dj_set_threads(int n)
     int dj_get_threads()
 
-# A kernel call over more numbers than this is split between threads, a part of
-# at least this many numbers each (src_c/thread_pool.h; measured in
-# benchmarks/threads.py: below it, waking a worker costs more than it saves).
-cdef Py_ssize_t PARALLEL_GRAIN = 1 << 15
+# Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
+# chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn
+# (src_c/thread_pool.h): small enough that a late worker delays little, large
+# enough that claiming one costs nothing (benchmarks/threads.py).
+cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
 
 
 ctypedef struct KernelCall:
@@ -1208,9 +1209,9 @@ cdef void run_kernel(KernelCall* call, Py_ssize_t m) noexcept:
     if numbers <= NOGIL_THRESHOLD:
         kernel_range(call, 0, m)
         return
-    cdef int parts = <int>min(numbers // PARALLEL_GRAIN, 64)
+    cdef int chunks = <int>min(numbers // CHUNK_NUMBERS, 65535)
     with nogil:
-        dj_parallel_for(kernel_range, call, m, parts)
+        dj_parallel_for(kernel_range, call, m, chunks)
 
 
 def set_num_threads(int n):
