@@ -17,12 +17,15 @@ extension = Extension(
     "dualjac._core",
     sources=["src_c/_core.pyx"],
     depends=["src_c/_kernels.pxi", "src_c/block_cache.h", "src_c/fastmath.h",
-             "src_c/special.h", "src_c/thread_pool.h"],
+             "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
+             "src_c/vecmath.h"],
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # -fno-math-errno lets the compiler share libm calls inside a kernel
-    # (the value and its derivative often need the same sin/exp).
-    extra_compile_args=["-O3", "-fno-math-errno"],
+    # (the value and its derivative often need the same sin/exp);
+    # -ffp-contract=off keeps a*b + c two roundings in every ISA variant of
+    # src_c/blocks.h, so results do not depend on the CPU.
+    extra_compile_args=["-O3", "-fno-math-errno", "-ffp-contract=off"],
 )
 
 setup(

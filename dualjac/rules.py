@@ -58,6 +58,10 @@ class Unary:
     domain: tuple = (-3.0, 3.0)   # where tests sample x (open interval)
     lets: tuple = ()
     module: str = "numpy"         # where the ufunc lives: <module>.<name>
+    # A vectorized value pass in src_c/blocks.h (name without the _f64 / _f32
+    # suffix) that fills f, and `other` if the row lets one, for a run of
+    # arguments; it must agree with `f` (the row's scalar definition).
+    block: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,16 +91,18 @@ UNARY = (
     Unary("sqrt", "sqrt(x)", "0.5/f", "-0.25/(x*f)", (0.05, 4.0)),
     Unary("cbrt", "cbrt(x)", "1/(3*f*f)", "-2/(9*x*f*f)", (0.05, 4.0)),
     Unary("reciprocal", "1/x", "-f*f", "2*f*f*f", (0.2, 4.0)),
-    Unary("exp", "exp(x)", "f", "f"),
+    Unary("exp", "exp(x)", "f", "f", block="dj_exp_block"),
     Unary("exp2", "exp2(x)", f"f*{LN2}", f"f*{LN2}*{LN2}"),
     Unary("expm1", "expm1(x)", "f + 1", "f + 1"),
-    Unary("log", "log(x)", "1/x", "-1/(x*x)", (0.05, 4.0)),
+    Unary("log", "log(x)", "1/x", "-1/(x*x)", (0.05, 4.0), block="dj_log_block"),
     Unary("log2", "log2(x)", f"1/(x*{LN2})", f"-1/(x*x*{LN2})", (0.05, 4.0)),
     Unary("log10", "log10(x)", f"1/(x*{LN10})", f"-1/(x*x*{LN10})", (0.05, 4.0)),
     Unary("log1p", "log1p(x)", "1/(1 + x)", "-1/((1 + x)*(1 + x))", (-0.9, 4.0)),
     # One call gives the value and the other function (the derivative): fastmath.h.
-    Unary("sin", "dj_sincos(x, &other)", "other", "-f", lets=(("other", "0"),)),
-    Unary("cos", "dj_cossin(x, &other)", "-other", "-f", lets=(("other", "0"),)),
+    Unary("sin", "dj_sincos(x, &other)", "other", "-f", lets=(("other", "0"),),
+          block="dj_sin_block"),
+    Unary("cos", "dj_cossin(x, &other)", "-other", "-f", lets=(("other", "0"),),
+          block="dj_cos_block"),
     Unary("tan", "tan(x)", "1 + f*f", "2*f*(1 + f*f)", (-1.4, 1.4)),
     Unary("arcsin", "asin(x)", "1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
     Unary("arccos", "acos(x)", "-1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),

@@ -69,6 +69,18 @@ cdef extern from "fastmath.h" nogil:
 
 include "_kernels.pxi"
 
+# The ISA of the vectorized value passes (src_c/blocks.h): 0 baseline,
+# 1 AVX2, 2 AVX-512; the best this CPU runs unless capped.
+cdef int ISA = dj_blocks_init(2)
+
+
+def select_isa(int limit):
+    """Cap the ISA of the vectorized value passes (0 baseline, 1 AVX2, 2 AVX-512;
+    every variant gives the same bits); returns the one now in use."""
+    global ISA
+    ISA = dj_blocks_init(limit)
+    return ISA
+
 # Kernels over more numbers than this release the GIL; below it, releasing and
 # re-taking the GIL costs more than the loop.
 cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 15

@@ -1,0 +1,153 @@
+/*
+ * blocks.h: the value pass of the rules table's `block` rows (sin, cos, exp,
+ * log): f(x), and the second function the derivative needs (cos for sin), over
+ * a contiguous run of at most DJ_BLOCK arguments.
+ *
+ * Why: a kernel computes each element's value and partials in one loop, which
+ * cannot be vectorized around a libm call; for these rows the transcendental
+ * is most of the cost (sin/cos ~8 ns per element, scalar, also in NumPy). The
+ * kernel instead gathers a block of arguments, calls the function here, which
+ * evaluates vecmath.h's branch-free versions in a loop the compiler vectorizes,
+ * then applies the chain rule element by element.
+ *
+ * Each function is compiled three times: for the baseline ISA, AVX2, and
+ * AVX-512, and dj_blocks_init() picks the best the CPU runs (on other compilers
+ * and architectures, the baseline only). The file is compiled with
+ * -ffp-contract=off, so every variant gives the same bits.
+ *
+ * Arguments outside a function's fast range (|x| >= 1e6 for sin/cos, overflow
+ * and underflow for exp, zero, negative, subnormal, inf and nan for log) are
+ * recomputed with libm after the vector loop, so every input gets libm-class
+ * results (vecmath.h's functions are within 0.52 ulp on their fast range).
+ */
+#ifndef DUALJAC_BLOCKS_H
+#define DUALJAC_BLOCKS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* sincos */
+#endif
+#include <math.h>
+#include <stddef.h>
+#include "vecmath.h"
+
+#define DJ_BLOCK 256
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DJ_ISA_VARIANTS 1
+#define DJ_TARGET_AVX2 __attribute__((target("avx2")))
+#define DJ_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,prefer-vector-width=512")))
+#endif
+
+typedef void (*dj_block_f64)(const double *, ptrdiff_t, double *, double *);
+typedef void (*dj_block_f32)(const float *, ptrdiff_t, float *, float *);
+
+/* ---------------------------------------------------------- loop bodies
+ * One body per function and dtype; `bad` counts arguments outside the fast
+ * range, which the scalar fix-up below redoes with libm. float32 rows compute
+ * in double and round once, as their scalar kernels do. */
+
+#define DJ_SIN_BODY(T)                                                   \
+    int bad = 0;                                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                  \
+        double c, s = dj_vsincos((double)x[i], &c);                      \
+        f[i] = (T)s;                                                     \
+        other[i] = (T)c;                                                 \
+        bad |= !dj_vsincos_ok((double)x[i]);                             \
+    }                                                                    \
+    if (bad) for (ptrdiff_t i = 0; i < n; i++) if (!dj_vsincos_ok((double)x[i])) { \
+        double s, c;                                                     \
+        sincos((double)x[i], &s, &c);                                    \
+        f[i] = (T)s;                                                     \
+        other[i] = (T)c;                                                 \
+    }
+
+#define DJ_COS_BODY(T)                                                   \
+    int bad = 0;                                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                  \
+        double c, s = dj_vsincos((double)x[i], &c);                      \
+        f[i] = (T)c;                                                     \
+        other[i] = (T)s;                                                 \
+        bad |= !dj_vsincos_ok((double)x[i]);                             \
+    }                                                                    \
+    if (bad) for (ptrdiff_t i = 0; i < n; i++) if (!dj_vsincos_ok((double)x[i])) { \
+        double s, c;                                                     \
+        sincos((double)x[i], &s, &c);                                    \
+        f[i] = (T)c;                                                     \
+        other[i] = (T)s;                                                 \
+    }
+
+#define DJ_EXP_BODY(T)                                                   \
+    int bad = 0;                                                         \
+    (void)other;                                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                  \
+        f[i] = (T)dj_vexp((double)x[i]);                                 \
+        bad |= !dj_vexp_ok((double)x[i]);                                \
+    }                                                                    \
+    if (bad) for (ptrdiff_t i = 0; i < n; i++)                           \
+        if (!dj_vexp_ok((double)x[i])) f[i] = (T)exp((double)x[i]);
+
+#define DJ_LOG_BODY(T)                                                   \
+    int bad = 0;                                                         \
+    (void)other;                                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                  \
+        f[i] = (T)dj_vlog((double)x[i]);                                 \
+        bad |= !dj_vlog_ok((double)x[i]);                                \
+    }                                                                    \
+    if (bad) for (ptrdiff_t i = 0; i < n; i++)                           \
+        if (!dj_vlog_ok((double)x[i])) f[i] = (T)log((double)x[i]);
+
+/* ---------------------------------------------------------- variants
+ * NAME(x, n, f, other) calls NAME_impl, set by dj_blocks_init to the variant
+ * for this CPU (the baseline until then). */
+
+#define DJ_SIGNATURE(T) (const T *restrict x, ptrdiff_t n, T *restrict f, T *restrict other)
+
+#ifdef DJ_ISA_VARIANTS
+#define DJ_DEFINE_BLOCK(NAME, T, BODY)                                   \
+    static void NAME##_base DJ_SIGNATURE(T) { BODY(T) }                  \
+    DJ_TARGET_AVX2 static void NAME##_avx2 DJ_SIGNATURE(T) { BODY(T) }   \
+    DJ_TARGET_AVX512 static void NAME##_avx512 DJ_SIGNATURE(T) { BODY(T) } \
+    static void (*NAME##_impl) DJ_SIGNATURE(T) = NAME##_base;            \
+    static void NAME DJ_SIGNATURE(T) { NAME##_impl(x, n, f, other); }
+#define DJ_SELECT(NAME, ISA) NAME##_impl = (ISA == 2 ? NAME##_avx512 : ISA == 1 ? NAME##_avx2 : NAME##_base)
+#else
+#define DJ_DEFINE_BLOCK(NAME, T, BODY)                                   \
+    static void NAME DJ_SIGNATURE(T) { BODY(T) }
+#define DJ_SELECT(NAME, ISA) (void)0
+#endif
+
+DJ_DEFINE_BLOCK(dj_sin_block_f64, double, DJ_SIN_BODY)
+DJ_DEFINE_BLOCK(dj_sin_block_f32, float, DJ_SIN_BODY)
+DJ_DEFINE_BLOCK(dj_cos_block_f64, double, DJ_COS_BODY)
+DJ_DEFINE_BLOCK(dj_cos_block_f32, float, DJ_COS_BODY)
+DJ_DEFINE_BLOCK(dj_exp_block_f64, double, DJ_EXP_BODY)
+DJ_DEFINE_BLOCK(dj_exp_block_f32, float, DJ_EXP_BODY)
+DJ_DEFINE_BLOCK(dj_log_block_f64, double, DJ_LOG_BODY)
+DJ_DEFINE_BLOCK(dj_log_block_f32, float, DJ_LOG_BODY)
+
+/* The ISA the block functions use: 0 baseline, 1 AVX2, 2 AVX-512. `limit`
+ * caps it (tests run every variant the CPU has; DUALJAC_ISA in the Python
+ * layer); returns the ISA chosen. */
+static int dj_blocks_init(int limit) {
+    int isa = 0;
+#ifdef DJ_ISA_VARIANTS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) isa = 1;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl")) isa = 2;
+    if (isa > limit) isa = limit < 0 ? 0 : limit;
+    DJ_SELECT(dj_sin_block_f64, isa);
+    DJ_SELECT(dj_sin_block_f32, isa);
+    DJ_SELECT(dj_cos_block_f64, isa);
+    DJ_SELECT(dj_cos_block_f32, isa);
+    DJ_SELECT(dj_exp_block_f64, isa);
+    DJ_SELECT(dj_exp_block_f32, isa);
+    DJ_SELECT(dj_log_block_f64, isa);
+    DJ_SELECT(dj_log_block_f32, isa);
+#else
+    (void)limit;
+#endif
+    return isa;
+}
+
+#endif
