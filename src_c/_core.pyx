@@ -85,6 +85,19 @@ def select_isa(int limit):
 # re-taking the GIL costs more than the loop.
 cdef Py_ssize_t NOGIL_THRESHOLD = 1 << 15
 
+cdef extern from "thread_pool.h" nogil:
+    ctypedef void (*dj_range_fn)(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
+    void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int chunks)
+    void dj_set_threads(int n)
+    int dj_get_threads()
+
+# Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
+# chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn
+# (src_c/thread_pool.h): small enough that a late worker delays little, large
+# enough that claiming one costs nothing (benchmarks/threads.py).
+cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
+
+
 
 # Row indices of the operators' ufuncs in the generated tables.
 cdef int I_ADD = GENERATED_BINARY.index("add")
@@ -779,10 +792,44 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
     return make_dual(buf, tag, deps)
 
 
+ctypedef struct BlockCopy:
+    char* dst
+    Py_ssize_t dst_step
+    const char* src
+    Py_ssize_t src_step
+    Py_ssize_t block
+    Py_ssize_t itemsize
+
+
+cdef void copy_block_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Blocks [lo, hi) of a BlockCopy (a dj_range_fn for the thread pool)."""
+    cdef BlockCopy* c = <BlockCopy*>ctx
+    copy_blocks_serial(c.dst + lo * c.dst_step * c.itemsize, c.dst_step,
+                       c.src + lo * c.src_step * c.itemsize, c.src_step,
+                       hi - lo, c.block, c.itemsize)
+
+
 cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
                       Py_ssize_t count, Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
-    """count blocks of `block` items, src_step / dst_step items apart. Typed
-    loops for the usual item sizes: memcpy per tiny block costs a call each."""
+    """count blocks of `block` items, src_step / dst_step items apart; a large
+    copy (a batch's Jacobian) is shared between the pool's threads."""
+    cdef BlockCopy c
+    cdef Py_ssize_t numbers = count * block
+    if numbers <= NOGIL_THRESHOLD:
+        copy_blocks_serial(dst, dst_step, src, src_step, count, block, itemsize)
+        return
+    c.dst = dst
+    c.dst_step = dst_step
+    c.src = src
+    c.src_step = src_step
+    c.block = block
+    c.itemsize = itemsize
+    dj_parallel_for(copy_block_range, &c, count, <int>min(numbers // CHUNK_NUMBERS, 65535))
+
+
+cdef void copy_blocks_serial(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
+                             Py_ssize_t count, Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
+    """Typed loops for the usual item sizes: memcpy per tiny block costs a call each."""
     cdef Py_ssize_t i, j
     cdef double* dd
     cdef const double* sd
@@ -1153,19 +1200,6 @@ cdef inline void check_float_dtype(object dtype) except *:
 
 
 # ------------------------------------------------------------------ kernel drivers
-
-cdef extern from "thread_pool.h" nogil:
-    ctypedef void (*dj_range_fn)(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil
-    void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int chunks)
-    void dj_set_threads(int n)
-    int dj_get_threads()
-
-# Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
-# chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn
-# (src_c/thread_pool.h): small enough that a late worker delays little, large
-# enough that claiming one costs nothing (benchmarks/threads.py).
-cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
-
 
 ctypedef struct KernelCall:
     # One generated kernel over a range of elements: operands by element
