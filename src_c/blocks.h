@@ -46,55 +46,38 @@ typedef void (*dj_block_f32)(const float *, ptrdiff_t, float *, float *);
  * range, which the scalar fix-up below redoes with libm. float32 rows compute
  * in double and round once, as their scalar kernels do. */
 
-#define DJ_SIN_BODY(T)                                                   \
+/* sin and cos share one reduction; F and OTHER name which of s, c is the value. */
+#define DJ_SINCOS_BODY(T, F, OTHER)                                      \
     int bad = 0;                                                         \
     for (ptrdiff_t i = 0; i < n; i++) {                                  \
         double c, s = dj_vsincos((double)x[i], &c);                      \
-        f[i] = (T)s;                                                     \
-        other[i] = (T)c;                                                 \
+        f[i] = (T)F;                                                     \
+        other[i] = (T)OTHER;                                             \
         bad |= !dj_vsincos_ok((double)x[i]);                             \
     }                                                                    \
     if (bad) for (ptrdiff_t i = 0; i < n; i++) if (!dj_vsincos_ok((double)x[i])) { \
         double s, c;                                                     \
         sincos((double)x[i], &s, &c);                                    \
-        f[i] = (T)s;                                                     \
-        other[i] = (T)c;                                                 \
+        f[i] = (T)F;                                                     \
+        other[i] = (T)OTHER;                                             \
     }
 
-#define DJ_COS_BODY(T)                                                   \
-    int bad = 0;                                                         \
-    for (ptrdiff_t i = 0; i < n; i++) {                                  \
-        double c, s = dj_vsincos((double)x[i], &c);                      \
-        f[i] = (T)c;                                                     \
-        other[i] = (T)s;                                                 \
-        bad |= !dj_vsincos_ok((double)x[i]);                             \
-    }                                                                    \
-    if (bad) for (ptrdiff_t i = 0; i < n; i++) if (!dj_vsincos_ok((double)x[i])) { \
-        double s, c;                                                     \
-        sincos((double)x[i], &s, &c);                                    \
-        f[i] = (T)c;                                                     \
-        other[i] = (T)s;                                                 \
-    }
+#define DJ_SIN_BODY(T) DJ_SINCOS_BODY(T, s, c)
+#define DJ_COS_BODY(T) DJ_SINCOS_BODY(T, c, s)
 
-#define DJ_EXP_BODY(T)                                                   \
+/* One-output functions: f = VEC(x) on the fast range OK, LIBM(x) elsewhere. */
+#define DJ_ONE_OUTPUT_BODY(T, VEC, OK, LIBM)                             \
     int bad = 0;                                                         \
     (void)other;                                                         \
     for (ptrdiff_t i = 0; i < n; i++) {                                  \
-        f[i] = (T)dj_vexp((double)x[i]);                                 \
-        bad |= !dj_vexp_ok((double)x[i]);                                \
+        f[i] = (T)VEC((double)x[i]);                                     \
+        bad |= !OK((double)x[i]);                                        \
     }                                                                    \
     if (bad) for (ptrdiff_t i = 0; i < n; i++)                           \
-        if (!dj_vexp_ok((double)x[i])) f[i] = (T)exp((double)x[i]);
+        if (!OK((double)x[i])) f[i] = (T)LIBM((double)x[i]);
 
-#define DJ_LOG_BODY(T)                                                   \
-    int bad = 0;                                                         \
-    (void)other;                                                         \
-    for (ptrdiff_t i = 0; i < n; i++) {                                  \
-        f[i] = (T)dj_vlog((double)x[i]);                                 \
-        bad |= !dj_vlog_ok((double)x[i]);                                \
-    }                                                                    \
-    if (bad) for (ptrdiff_t i = 0; i < n; i++)                           \
-        if (!dj_vlog_ok((double)x[i])) f[i] = (T)log((double)x[i]);
+#define DJ_EXP_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vexp, dj_vexp_ok, exp)
+#define DJ_LOG_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vlog, dj_vlog_ok, log)
 
 /* ---------------------------------------------------------- variants
  * NAME(x, n, f, other) calls NAME_impl, set by dj_blocks_init to the variant
