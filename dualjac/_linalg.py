@@ -76,8 +76,21 @@ def _svd_frame(a):
     """A0 = U diag(s) Vt and N = U^T dA V: dA in the singular bases, where det is
     a polynomial in N with products of singular values as coefficients."""
     A0, dA = _split(a)
-    U, s, Vt = np.linalg.svd(A0)
+    # LAPACK's SVD does not converge on a matrix with a NaN or an infinity, where
+    # NumPy's det is nan or inf: decompose the identity there instead, and give
+    # it NaN derivative parts (the value still comes from NumPy's det of A0).
+    finite = np.isfinite(A0).all(axis=(-2, -1))
+    U, s, Vt = np.linalg.svd(np.where(finite[..., None, None], A0, np.eye(A0.shape[-1], dtype=A0.dtype)))
     N = np.matmul(np.matmul(np.swapaxes(U, -1, -2), dA), np.swapaxes(Vt, -1, -2))
+    if not finite.all():
+        # value 0 (A - A0 was inf - inf there); NaN along the seeds the matrix
+        # depends on, 0 along the others (another matrix's entries, say)
+        touched = (dA.buf[..., 1:] != 0).any(axis=(-3, -2))[..., None, None, :]
+        buf = N.buf.copy()
+        keep = finite[..., None, None, None]
+        buf[..., :1] = np.where(keep, buf[..., :1], 0.0)
+        buf[..., 1:] = np.where(keep, buf[..., 1:], np.where(touched, np.nan, 0.0))
+        N = on_buffer(N, buf)
     sign = np.sign(np.linalg.det(U) * np.linalg.det(Vt))   # det(U Vt): exactly +-1
     return A0, s, N, sign
 

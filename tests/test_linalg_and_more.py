@@ -379,6 +379,24 @@ def test_det_of_singular_matrix_is_the_adjugate():
     np.testing.assert_allclose(dj.jacobian(np.linalg.det, A), adjugate.T, atol=1e-12)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_det_and_slogdet_of_non_finite_matrices(bad):
+    """NumPy's values (nan, +-inf), NaN derivatives along that matrix's entries
+    only, and the other matrices of the batch untouched (LAPACK's SVD does not
+    converge on a non-finite matrix)."""
+    A = np.array([[bad, 1.0], [2.0, 3.0]])
+    batch = np.stack([A, 2.0 * np.eye(2)])
+    with np.errstate(invalid="ignore"):
+        for f in (np.linalg.det, lambda a: np.linalg.slogdet(a)[1]):
+            value, J = dj.value_and_jacobian(f, batch)
+            np.testing.assert_array_equal(value, f(batch))
+            assert np.isnan(J[0, 0]).all() and not J[0, 1].any()
+            assert not J[1, 0].any()
+            np.testing.assert_allclose(J[1, 1], dj.jacobian(f, batch[1:])[0, 0], rtol=1e-15)
+            _, _, H = dj.value_gradient_hessian(lambda a: f(a), A)
+            assert np.isnan(H).all()
+
+
 def test_batched_hessian_of_det():
     A = well_conditioned(4, 2, 2)
     H = dj.batch_hessian(lambda a: np.linalg.det(a), A)
