@@ -10,7 +10,7 @@ import numpy as np
 
 from ._numpy import (astype, concatenate, implements, is_jet, mean, moveaxis, normalize_axes,
                      normalize_axis, on_buffer, ravel, reshape, take, take_along_axis,
-                     transpose, value_of, where_)
+                     transpose, value_of, where_, UFUNC_METHODS)
 
 _NO_VALUE = np._NoValue
 
@@ -137,6 +137,44 @@ def cumprod(a, axis=None, dtype=None, out=None):
         step *= 2
     result = moveaxis(t, 0, axis)
     return astype(result, dtype) if dtype is not None else result
+
+
+def _accumulate_prod(a, axis=0, dtype=None, out=None):
+    return cumprod(a, axis=axis, dtype=dtype, out=out)
+
+
+UFUNC_METHODS[(np.multiply, "accumulate")] = _accumulate_prod
+
+
+def _cumulative(accumulate, initial, x, axis, dtype, out, include_initial):
+    """The array API's cumulative_sum / cumulative_prod: np.cumsum / np.cumprod
+    along axis (required above one dimension), optionally after the identity."""
+    if out is not None:
+        raise TypeError("dualjac: out= is not supported for dual arrays; assign the "
+                        "result instead.")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError("For arrays which have more than one dimension ``axis`` "
+                             "argument is required.")
+        axis = 0
+    axis = normalize_axis(axis, x.ndim)
+    result = accumulate(x, axis=axis, dtype=dtype)
+    if not include_initial:
+        return result
+    shape = list(result.shape)
+    shape[axis] = 1
+    first = np.full(shape, initial, dtype=value_of(result).dtype)
+    return concatenate([first, result], axis=axis)
+
+
+if hasattr(np, "cumulative_sum"):        # NumPy >= 2.1
+    @implements(np.cumulative_sum)
+    def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        return _cumulative(np.cumsum, 0, x, axis, dtype, out, include_initial)
+
+    @implements(np.cumulative_prod)
+    def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        return _cumulative(cumprod, 1, x, axis, dtype, out, include_initial)
 
 
 @implements(np.diff)
