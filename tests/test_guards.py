@@ -616,7 +616,6 @@ NO_RULE_UFUNC_METHODS = {
     "np.add.outer": lambda x: np.add.outer(x, x),
     "np.add.reduceat": lambda x: np.add.reduceat(x, [0]),
     "np.subtract.reduce": lambda x: np.subtract.reduce(x),
-    "np.multiply.accumulate": lambda x: np.multiply.accumulate(x),
     "np.maximum.accumulate": lambda x: np.maximum.accumulate(x),
     "np.sin.at": lambda x: np.sin.at(x, [0]),
 }
