@@ -16,7 +16,7 @@ generate["write_if_changed"](generate["render"]())
 extension = Extension(
     "dualjac._core",
     sources=["src_c/_core.pyx"],
-    depends=["src_c/_kernels.pxi", "src_c/block_cache.h", "src_c/fastmath.h",
+    depends=["src_c/_kernels.pxi", "src_c/block_cache.h",
              "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
              "src_c/vecmath.h"],
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],

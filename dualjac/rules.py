@@ -13,7 +13,7 @@ A row gives C expressions (they are pasted into Cython ``nogil`` code):
 * binary rows use ``x`` and ``y``; partials may use ``f``;
 * ``lets`` are named intermediates, computed once per element before the
   partials (``("r2", "x*x + y*y")``), or outputs a call fills through a pointer
-  (``dj_sincos(x, &other)`` returns sin x and stores cos x in ``other``); their
+  (``("other", "cos(x)")``: the derivative of sin); their
   names must not clash with the kernels' own locals (``s``, ``p``, ``c``, ...:
   see ``src_c/_kernels.pxi.tp``);
 * a partial written as the literal ``"0"`` is dropped from the generated code,
@@ -39,8 +39,6 @@ C_MATH_FUNCTIONS = (
     "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log", "log2", "log10",
     "log1p", "sqrt", "cbrt", "pow", "fabs", "floor", "ceil", "rint", "trunc",
     "hypot", "fmax", "fmin", "copysign", "erf", "erfc", "lgamma",
-    # src_c/fastmath.h: sine and cosine from one reduction (value and derivative)
-    "dj_sincos", "dj_cossin",
 )
 
 LN2 = "0.6931471805599453"
@@ -93,23 +91,22 @@ UNARY = (
     Unary("reciprocal", "1/x", "-f*f", "2*f*f*f", (0.2, 4.0)),
     Unary("exp", "exp(x)", "f", "f", block="dj_exp_block"),
     Unary("exp2", "exp2(x)", f"f*{LN2}", f"f*{LN2}*{LN2}"),
-    Unary("expm1", "expm1(x)", "f + 1", "f + 1"),
+    Unary("expm1", "expm1(x)", "f + 1", "f + 1", block="dj_expm1_block"),
     Unary("log", "log(x)", "1/x", "-1/(x*x)", (0.05, 4.0), block="dj_log_block"),
     Unary("log2", "log2(x)", f"1/(x*{LN2})", f"-1/(x*x*{LN2})", (0.05, 4.0)),
     Unary("log10", "log10(x)", f"1/(x*{LN10})", f"-1/(x*x*{LN10})", (0.05, 4.0)),
-    Unary("log1p", "log1p(x)", "1/(1 + x)", "-1/((1 + x)*(1 + x))", (-0.9, 4.0)),
-    # One call gives the value and the other function (the derivative): fastmath.h.
-    Unary("sin", "dj_sincos(x, &other)", "other", "-f", lets=(("other", "0"),),
-          block="dj_sin_block"),
-    Unary("cos", "dj_cossin(x, &other)", "-other", "-f", lets=(("other", "0"),),
-          block="dj_cos_block"),
+    Unary("log1p", "log1p(x)", "1/(1 + x)", "-1/((1 + x)*(1 + x))", (-0.9, 4.0),
+          block="dj_log1p_block"),
+    # Their block functions compute sin and cos from one argument reduction.
+    Unary("sin", "sin(x)", "other", "-f", lets=(("other", "cos(x)"),), block="dj_sin_block"),
+    Unary("cos", "cos(x)", "-other", "-f", lets=(("other", "sin(x)"),), block="dj_cos_block"),
     Unary("tan", "tan(x)", "1 + f*f", "2*f*(1 + f*f)", (-1.4, 1.4)),
     Unary("arcsin", "asin(x)", "1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
     Unary("arccos", "acos(x)", "-1/sqrt(1 - x*x)", "x*df*df*df", (-0.95, 0.95)),
     Unary("arctan", "atan(x)", "1/(1 + x*x)", "-2*x*df*df"),
     Unary("sinh", "sinh(x)", "cosh(x)", "f"),
     Unary("cosh", "cosh(x)", "sinh(x)", "f"),
-    Unary("tanh", "tanh(x)", "1 - f*f", "-2*f*(1 - f*f)"),
+    Unary("tanh", "tanh(x)", "1 - f*f", "-2*f*(1 - f*f)", block="dj_tanh_block"),
     Unary("arcsinh", "asinh(x)", "1/sqrt(x*x + 1)", "-x*df*df*df"),
     Unary("arccosh", "acosh(x)", "1/sqrt(x*x - 1)", "-x*df*df*df", (1.05, 4.0)),
     Unary("arctanh", "atanh(x)", "1/(1 - x*x)", "2*x*df*df", (-0.95, 0.95)),

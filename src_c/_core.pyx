@@ -61,12 +61,6 @@ ctypedef fused real:
 # Scratch space for building shapes passed to the NumPy C-API (GIL held).
 cdef cnp.npy_intp _shape_buf[64]
 
-cdef extern from "fastmath.h" nogil:
-    double dj_sincos(double x, double* c)
-    double dj_cossin(double x, double* s)
-    float dj_sincosf(float x, float* c)
-    float dj_cossinf(float x, float* s)
-
 include "_kernels.pxi"
 
 # The ISA of the vectorized value passes (src_c/blocks.h): 0 baseline,

@@ -1,6 +1,6 @@
 /*
  * blocks.h: the value pass of the rules table's `block` rows (sin, cos, exp,
- * log): f(x), and the second function the derivative needs (cos for sin), over
+ * expm1, log, log1p, tanh): f(x), and the second function the derivative needs (cos for sin), over
  * a contiguous run of at most DJ_BLOCK arguments.
  *
  * Why: a kernel computes each element's value and partials in one loop, which
@@ -18,7 +18,9 @@
  * Arguments outside a function's fast range (|x| >= 1e6 for sin/cos, overflow
  * and underflow for exp, zero, negative, subnormal, inf and nan for log) are
  * recomputed with libm after the vector loop, so every input gets libm-class
- * results (vecmath.h's functions are within 0.52 ulp on their fast range).
+ * results (vecmath.h's functions are within 0.78 ulp of the exact result on
+ * their fast range, measured against mpmath at 200 bits on 1-2.3 million
+ * points each, the hard cases of the sin/cos reduction included).
  */
 #ifndef DUALJAC_BLOCKS_H
 #define DUALJAC_BLOCKS_H
@@ -78,6 +80,9 @@ typedef void (*dj_block_f32)(const float *, ptrdiff_t, float *, float *);
 
 #define DJ_EXP_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vexp, dj_vexp_ok, exp)
 #define DJ_LOG_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vlog, dj_vlog_ok, log)
+#define DJ_EXPM1_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vexpm1, dj_vexpm1_ok, expm1)
+#define DJ_LOG1P_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vlog1p, dj_vlog1p_ok, log1p)
+#define DJ_TANH_BODY(T) DJ_ONE_OUTPUT_BODY(T, dj_vtanh, dj_vtanh_ok, tanh)
 
 /* ---------------------------------------------------------- variants
  * NAME(x, n, f, other) calls NAME_impl, set by dj_blocks_init to the variant
@@ -107,6 +112,12 @@ DJ_DEFINE_BLOCK(dj_exp_block_f64, double, DJ_EXP_BODY)
 DJ_DEFINE_BLOCK(dj_exp_block_f32, float, DJ_EXP_BODY)
 DJ_DEFINE_BLOCK(dj_log_block_f64, double, DJ_LOG_BODY)
 DJ_DEFINE_BLOCK(dj_log_block_f32, float, DJ_LOG_BODY)
+DJ_DEFINE_BLOCK(dj_expm1_block_f64, double, DJ_EXPM1_BODY)
+DJ_DEFINE_BLOCK(dj_expm1_block_f32, float, DJ_EXPM1_BODY)
+DJ_DEFINE_BLOCK(dj_log1p_block_f64, double, DJ_LOG1P_BODY)
+DJ_DEFINE_BLOCK(dj_log1p_block_f32, float, DJ_LOG1P_BODY)
+DJ_DEFINE_BLOCK(dj_tanh_block_f64, double, DJ_TANH_BODY)
+DJ_DEFINE_BLOCK(dj_tanh_block_f32, float, DJ_TANH_BODY)
 
 /* The ISA the block functions use: 0 baseline, 1 AVX2, 2 AVX-512. `limit`
  * caps it (tests run every variant the CPU has; DUALJAC_ISA in the Python
@@ -127,6 +138,12 @@ static int dj_blocks_init(int limit) {
     DJ_SELECT(dj_exp_block_f32, isa);
     DJ_SELECT(dj_log_block_f64, isa);
     DJ_SELECT(dj_log_block_f32, isa);
+    DJ_SELECT(dj_expm1_block_f64, isa);
+    DJ_SELECT(dj_expm1_block_f32, isa);
+    DJ_SELECT(dj_log1p_block_f64, isa);
+    DJ_SELECT(dj_log1p_block_f32, isa);
+    DJ_SELECT(dj_tanh_block_f64, isa);
+    DJ_SELECT(dj_tanh_block_f32, isa);
 #else
     (void)limit;
 #endif
