@@ -1,0 +1,2 @@
+/* ctypes test library: the loops of loops.h, exported. */
+#include "loops.h"
