@@ -681,11 +681,15 @@ cdef inline _Jet new_like(_Jet proto, cnp.ndarray buf):
     return j
 
 
-def make_dual(cnp.ndarray buf, long long tag, uint64_t deps):
-    """Wrap a buffer S + (1 + n,) as a DualArray of the given tag."""
+cdef inline DualArray dual_over(cnp.ndarray buf, long long tag, uint64_t deps):
     cdef DualArray j = DualArray.__new__(DualArray)
     init_jet(j, buf, 1, buf.shape[buf.ndim - 1] - 1, 0, tag, 0, deps, 0)
     return j
+
+
+def make_dual(cnp.ndarray buf, long long tag, uint64_t deps):
+    """Wrap a buffer S + (1 + n,) as a DualArray of the given tag."""
+    return dual_over(buf, tag, deps)
 
 
 def make_hyper(cnp.ndarray buf, Py_ssize_t n1, Py_ssize_t n2, long long tag1, long long tag2,
@@ -763,6 +767,11 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
     jacobian: period 0, all elements; a chunk of seeds: [lo, hi) of them;
     batch_jacobian: period = row size, so every row gets the same identity.
     """
+    return seeded(value, n, tag, deps, first, lo, hi, period)
+
+
+cdef DualArray seeded(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
+                      Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period):
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(value)  # keeps 0-d (np.ascontiguousarray would not)
     cdef Py_ssize_t m = v.size, K = 1 + n
     if hi < 0:
@@ -778,7 +787,7 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
                    m, K, first, lo, hi, period)
     else:
         raise TypeError(f"dualjac: sources must be float32 or float64, got {v.dtype}")
-    return make_dual(buf, tag, deps)
+    return dual_over(buf, tag, deps)
 
 
 cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
@@ -810,11 +819,18 @@ cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_
 def seed_inner(DualArray outer, long long tag, uint64_t deps):
     """An outer-level dual as a hyper-dual whose second seeds are ours: the
     identity over its elements (what a transform nested in another one sweeps)."""
+    return inner_seeded(outer, tag, deps)
+
+
+cdef HyperDualArray inner_seeded(DualArray outer, long long tag, uint64_t deps):
     cdef cnp.ndarray src = contiguous(outer.buf)
     cdef Py_ssize_t n1 = outer.n1, K1 = 1 + n1
     cdef Py_ssize_t m = src.size // K1, n2 = m, K = 1 + n1 + n2 + n1 * n2
-    shape = (<object>src).shape[:-1] + (K,)
-    cdef cnp.ndarray buf = np.zeros(shape, src.dtype)
+    cdef int d
+    for d in range(src.ndim - 1):
+        _shape_buf[d] = src.shape[d]
+    _shape_buf[src.ndim - 1] = K
+    cdef cnp.ndarray buf = cnp.PyArray_ZEROS(src.ndim, _shape_buf, cnp.PyArray_TYPE(src), 0)
     cdef Py_ssize_t i, itemsize = src.itemsize
     cdef char* b = <char*>cnp.PyArray_DATA(buf)
     copy_blocks(b, K, <char*>cnp.PyArray_DATA(src), K1, m, K1, itemsize)   # value and d1
@@ -824,25 +840,38 @@ def seed_inner(DualArray outer, long long tag, uint64_t deps):
     else:
         for i in range(m):
             (<float*>b)[i * K + 1 + n1 + i] = 1
-    return make_hyper(buf, n1, n2, outer.tag1, tag, outer.deps1, deps)
+    cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
+    init_jet(j, buf, 2, n1, n2, outer.tag1, tag, outer.deps1, deps)
+    return j
 
 
 def inner_derivative(HyperDualArray y, tuple shape):
     """d y / d(inner seeds) as a dual in the outer seeds, buffer shape + (1 + n1,):
     value d2[j], tangent d12[:, j] for every inner seed j."""
     cdef cnp.ndarray src = contiguous(y.buf)
+    cdef int d, nd = len(shape)
+    if nd + 1 > 64:
+        raise ValueError("too many dimensions")
+    for d in range(nd):
+        _shape_buf[d] = shape[d]
+    return inner_derivative_shaped(y, src, nd)
+
+
+cdef DualArray inner_derivative_shaped(HyperDualArray y, cnp.ndarray src, int nd):
+    """inner_derivative for a C-contiguous src = y.buf and the nd dims in _shape_buf."""
     cdef Py_ssize_t n1 = y.n1, n2 = y.n2, K = src.shape[src.ndim - 1], K1 = 1 + n1
-    cdef Py_ssize_t m = src.size // K if K else 0, c12 = 1 + n1 + n2, i, j, p
-    cdef cnp.ndarray out = np.empty(shape + (K1,), src.dtype)
+    cdef Py_ssize_t m = src.size // K if K else 0
+    _shape_buf[nd] = K1
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + 1, _shape_buf, cnp.PyArray_TYPE(src), 0)
     if out.size != m * n2 * K1:
-        raise ValueError(f"cannot shape {m} x {n2} derivatives as {shape}")
+        raise ValueError(f"cannot shape {m} x {n2} derivatives as {(<object>out).shape[:-1]}")
     if src.itemsize == 8:
         inner_derivative_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
     else:
         inner_derivative_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
-    return make_dual(out, y.tag1, y.deps1)
+    return dual_over(out, y.tag1, y.deps1)
 
 
 cdef void inner_derivative_loop(const real* y, real* out, Py_ssize_t m, Py_ssize_t n1,
@@ -882,20 +911,101 @@ def tangent_as(_Jet y, tuple shape):
     """y's first-order derivatives (seeds last) as a new C-contiguous array of
     ``shape`` (target shape + source shape): the Jacobian, in one copy loop."""
     cdef cnp.ndarray buf = contiguous(y.buf)
-    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
-    cdef Py_ssize_t m = buf.size // K if K else 0, i
-    cdef Py_ssize_t itemsize = buf.itemsize
     cdef int d, nd = len(shape)
     if nd > 64:
         raise ValueError("too many dimensions")
     for d in range(nd):
         _shape_buf[d] = shape[d]
+    return tangent_shaped(y, buf, nd)
+
+
+cdef cnp.ndarray tangent_shaped(_Jet y, cnp.ndarray buf, int nd):
+    """tangent_as for a C-contiguous buf = y.buf and the nd dims in _shape_buf."""
+    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
+    cdef Py_ssize_t m = buf.size // K if K else 0
+    cdef Py_ssize_t itemsize = buf.itemsize
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, _shape_buf, cnp.PyArray_TYPE(buf), 0)
     if out.size != m * n:
-        raise ValueError(f"cannot shape {m} x {n} derivatives as {shape}")
+        raise ValueError(f"cannot shape {m} x {n} derivatives as {(<object>out).shape}")
     copy_blocks(<char*>cnp.PyArray_DATA(out), n, <char*>cnp.PyArray_DATA(buf) + itemsize, K,
                 m, n, itemsize)
     return out
+
+
+# ------------------------------------------------------------------ the transforms' common case
+
+# What dualjac.api hands to jacobian_one (set_fast_path_limits): sources with more
+# seeds, or whose seeded buffer needs the block cache, take the general path.
+cdef Py_ssize_t FAST_MAX_SEEDS = 128
+cdef Py_ssize_t FAST_MAX_BYTES = 128 * 1024
+
+NO_FAST_PATH = object()   # jacobian_one's answer when x is not its case
+
+
+def set_fast_path_limits(Py_ssize_t max_seeds, Py_ssize_t max_bytes):
+    global FAST_MAX_SEEDS, FAST_MAX_BYTES
+    FAST_MAX_SEEDS = max_seeds
+    FAST_MAX_BYTES = max_bytes
+
+
+cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1:
+    """_shape_buf = ybuf's element shape + src's first src_nd dims; returns the ndim."""
+    cdef int d, ny = ybuf.ndim - 1
+    if ny + src_nd + 1 > 64:
+        raise ValueError("too many dimensions")
+    for d in range(ny):
+        _shape_buf[d] = ybuf.shape[d]
+    for d in range(src_nd):
+        _shape_buf[ny + d] = src.shape[d]
+    return ny + src_nd
+
+
+def jacobian_one(f, x, bint zero, finish):
+    """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
+    native float32 / float64 ndarray, or (nested in another transform) a
+    DualArray. Reads the common result (a jet at this tag, connected) straight
+    into the Jacobian; anything else goes to finish(y, tag, x, zero), the
+    general reading. NO_FAST_PATH, before calling f, when x is not this case."""
+    global _tag_counter
+    cdef cnp.ndarray a, ybuf
+    cdef Py_ssize_t m
+    cdef long long tag
+    cdef _Jet y, src
+    cdef int typenum
+    if type(x) is np.ndarray:
+        a = <cnp.ndarray>x
+        typenum = a.descr.type_num
+        if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
+            return NO_FAST_PATH
+        m = a.size
+        if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
+            return NO_FAST_PATH
+        _tag_counter += 1
+        tag = _tag_counter
+        out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
+        if type(out) is DualArray:
+            y = <_Jet>out
+            if y.tag1 == tag and y.deps1:
+                ybuf = contiguous(y.buf)
+                return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
+        return finish(out, tag, x, zero)
+    if type(x) is DualArray:
+        src = <_Jet>x
+        ybuf = src.buf
+        m = ybuf.size // ybuf.shape[ybuf.ndim - 1] if ybuf.shape[ybuf.ndim - 1] else 0
+        if m > FAST_MAX_SEEDS:
+            return NO_FAST_PATH
+        _tag_counter += 1
+        tag = _tag_counter
+        out = f(inner_seeded(<DualArray>src, tag, 1))
+        if type(out) is HyperDualArray:
+            y = <_Jet>out
+            if y.tag2 == tag and y.tag1 == src.tag1 and y.deps2:
+                ybuf = contiguous(y.buf)
+                return inner_derivative_shaped(<HyperDualArray>y, ybuf,
+                                               jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
+        return finish(out, tag, x, zero)
+    return NO_FAST_PATH
 
 
 def join_buffers(list bufs, int axis, bint new_axis):

@@ -1,0 +1,161 @@
+"""The small-array fast paths give exactly what the general paths give.
+
+Each fast path (the jacobian entry in C, the ufunc and join entries of the jet
+types, indexing) is compared bit for bit, with shapes and dtypes, against the
+general code it short-cuts, and on the cases it must refuse (wrong types,
+levels, keyword arguments, errors).
+"""
+import numpy as np
+import pytest
+
+import dualjac as dj
+from dualjac import _core, api
+
+DTYPES = (np.float32, np.float64)
+
+
+def same(a, b):
+    """Bit-identical results, structure, shapes and dtypes included (None too)."""
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    if isinstance(a, dj.DualArray) or isinstance(a, dj.HyperDualArray):
+        assert type(a) is type(b)
+        assert a.level() == b.level()
+        assert (a.deps1, a.deps2) == (b.deps1, b.deps2)
+        a, b = a.buf, b.buf
+    assert type(a) is type(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    assert np.array_equal(a, b, equal_nan=True)
+    assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+def outcome(call):
+    """The result, or the exception's type and message."""
+    try:
+        return call()
+    except Exception as e:  # noqa: BLE001 - compared, not swallowed
+        return (type(e), str(e))
+
+
+def same_outcome(fast, slow):
+    a, b = outcome(fast), outcome(slow)
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        assert a == b
+    else:
+        same(a, b)
+
+
+def general_jacobian(f, x, **kw):
+    """The general sweep (value_and_jacobian's), which jacobian's fast path skips."""
+    return dj.value_and_jacobian(f, x, **kw)[1]
+
+
+TARGETS = {
+    "cube": lambda x: x * x * x,
+    "sph-like": lambda x: np.stack([np.sin(x) * x, np.cos(x) + 1.0]),
+    "sum": lambda x: np.sum(np.exp(x)),
+    "scalar index": lambda x: x[(0,) * x.ndim] * 2.0,
+    "constant": lambda x: np.ones(3),
+    "python float": lambda x: 1.5,
+    "stop_gradient": lambda x: dj.stop_gradient(x) * 2.0,
+    "ones_like": lambda x: np.ones_like(x),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (2, 2), (2, 1, 3), (0,), (2, 0)])
+@pytest.mark.parametrize("name", sorted(TARGETS))
+@pytest.mark.parametrize("mode", ["none", "zero", dj.UnconnectedGradients.ZERO])
+def test_jacobian_fast_path_matches_general_path(dtype, shape, name, mode):
+    f = TARGETS[name]
+    x = np.linspace(0.3, 1.7, int(np.prod(shape))).astype(dtype).reshape(shape)
+    if name == "scalar index" and x.size == 0:
+        pytest.skip("no element to index")
+    if name == "sph-like" and x.size == 0:
+        pytest.skip("jet + constant on an empty jet has the wrong shape (a kernel-driver "
+                    "bug on both paths, reported separately)")
+    same(dj.jacobian(f, x, unconnected_gradients=mode),
+         general_jacobian(f, x, unconnected_gradients=mode))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["cube", "sph-like", "sum", "constant", "stop_gradient"])
+def test_nested_fast_path_matches_general_path(dtype, name):
+    f = TARGETS[name]
+    x = np.array([[0.4, 1.1], [0.7, 1.9]], dtype)
+    for mode in ("none", "zero"):
+        same_outcome(
+            lambda: dj.jacobian(lambda z: dj.jacobian(f, z, unconnected_gradients=mode), x,
+                                unconnected_gradients=mode),
+            lambda: general_jacobian(
+                lambda z: general_jacobian(f, z, unconnected_gradients=mode),
+                x, unconnected_gradients=mode))
+
+
+def test_nested_inner_result_of_outer_level_only():
+    """f returns a jet of the outer transform only: the inner derivative is None / zeros."""
+    x = np.array([0.5, 1.5])
+    for mode in ("none", "zero"):
+        same_outcome(
+            lambda: dj.jacobian(
+                lambda z: dj.jacobian(lambda w: z * 2.0, z, unconnected_gradients=mode),
+                x, unconnected_gradients=mode),
+            lambda: general_jacobian(
+                lambda z: general_jacobian(lambda w: z * 2.0, z, unconnected_gradients=mode),
+                x, unconnected_gradients=mode))
+
+
+@pytest.mark.parametrize("size", [126, 127, 128, 129, 200])
+def test_sizes_around_the_fast_path_limits(size):
+    """127 seeds: in C; 128: the block cache (general); 129 and more: chunks."""
+    x = np.linspace(0.1, 2.0, size)
+    same(dj.jacobian(TARGETS["sph-like"], x), general_jacobian(TARGETS["sph-like"], x))
+
+
+def test_non_contiguous_and_byteswapped_sources():
+    base = np.linspace(0.1, 2.0, 12).reshape(3, 4)
+    for x in (base[:, ::2], base.T, base.astype(">f8"), base.astype(">f4")[::2]):
+        same(dj.jacobian(TARGETS["cube"], x), general_jacobian(TARGETS["cube"], x))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")   # np.matrix
+def test_sources_the_fast_path_refuses():
+    f = TARGETS["cube"]
+    sentinel = _core.NO_FAST_PATH
+    calls = []
+
+    def spy(z):
+        calls.append(z)
+        return f(z)
+    for x in ([1.0, 2.0], 1.5, np.arange(3), np.ones(3, np.float16), np.ones(3, np.longdouble),
+              np.matrix([[1.0, 2.0]]), {"a": np.ones(2)}, np.ones(129)):
+        assert _core.jacobian_one(spy, x, False, api._finish_one_source) is sentinel
+    assert not calls   # refused before f is called
+
+
+def test_fast_path_is_taken_for_small_float_arrays():
+    for dtype in DTYPES:
+        x = np.ones((2, 3), dtype)
+        J = _core.jacobian_one(TARGETS["cube"], x, False, api._finish_one_source)
+        assert J is not _core.NO_FAST_PATH and J.shape == (2, 3, 2, 3) and J.dtype == dtype
+        inner = []
+        dj.jacobian(lambda z: inner.append(
+            _core.jacobian_one(TARGETS["cube"], z, False, api._finish_one_source)) or z, x)
+        assert isinstance(inner[0], dj.DualArray) and inner[0].shape == (2, 3, 2, 3)
+
+
+def test_errors_are_unchanged():
+    x = np.ones(3)
+    called = []
+    with pytest.raises(ValueError, match="Unknown value for unconnected_gradients"):
+        dj.jacobian(lambda z: called.append(z), x, unconnected_gradients="None")
+    assert not called
+    with pytest.raises(TypeError, match="target must be one array"):
+        dj.jacobian(lambda z: [z, z], x)
+    with pytest.raises(TypeError, match="object array"):
+        dj.jacobian(lambda z: np.array([1, None]), x)
+    with pytest.raises(ZeroDivisionError):
+        dj.jacobian(lambda z: 1 / 0, x)
+    with pytest.raises(TypeError, match="complex"):
+        dj.jacobian(lambda z: z, np.ones(2, complex))
