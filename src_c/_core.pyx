@@ -282,6 +282,12 @@ cdef class _Jet:
         return _Hooks.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        cdef object result
+        if ((func is NP_STACK or func is NP_CONCATENATE)
+                and type(args) is tuple and type(kwargs) is dict):
+            result = fast_join(func is NP_STACK, args, kwargs)
+            if result is not None:
+                return result
         # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
         return _Hooks.array_function(self, func, types, args, kwargs)
 
@@ -1013,6 +1019,10 @@ def join_buffers(list bufs, int axis, bint new_axis):
     element axis, by contiguous block copies: NumPy's own are Python-level
     around a general C loop, microseconds on the small arrays of an ODE
     right-hand side. All shape bookkeeping stays in C."""
+    return join_c(bufs, axis, new_axis)
+
+
+cdef cnp.ndarray join_c(list bufs, int axis, bint new_axis):
     cdef Py_ssize_t count = len(bufs), total = 0, outer = 1, row, offset = 0, chunk, i
     cdef list parts = [contiguous(<cnp.ndarray>b) for b in bufs]
     cdef cnp.ndarray first = <cnp.ndarray>parts[0], b
@@ -1047,6 +1057,62 @@ def join_buffers(list bufs, int axis, bint new_axis):
                     outer, chunk, itemsize)
         offset += chunk
     return out
+
+
+cdef object NP_STACK = np.stack
+cdef object NP_CONCATENATE = np.concatenate
+
+
+cdef object fast_join(bint new_axis, tuple args, dict kwargs):
+    """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
+    jets of one level and dtype, with a Python int axis and no other argument:
+    the whole join in C. None for anything else, and for every call the general
+    join (dualjac._numpy) must reject, which then raises its own error."""
+    cdef Py_ssize_t nargs = len(args), count, i, nd, rnd, ax
+    cdef object axis_obj, seq, item
+    cdef _Jet proto, j
+    cdef uint64_t deps1 = 0, deps2 = 0
+    if nargs == 1:
+        if not kwargs:
+            axis_obj = 0
+        elif len(kwargs) == 1 and "axis" in kwargs:
+            axis_obj = kwargs["axis"]
+        else:
+            return None
+    elif nargs == 2 and not kwargs:
+        axis_obj = args[1]
+    else:
+        return None
+    seq = args[0]
+    if type(axis_obj) is not int or (type(seq) is not list and type(seq) is not tuple):
+        return None
+    count = len(seq)
+    if count == 0 or not isinstance(seq[0], _Jet):
+        return None
+    proto = <_Jet>seq[0]
+    nd = proto.buf.ndim - 1                      # element ndim
+    cdef list bufs = []
+    for i in range(count):
+        item = seq[i]
+        if not isinstance(item, _Jet):
+            return None
+        j = <_Jet>item
+        if (not same_level(proto, j) or j.buf.descr.type_num != proto.buf.descr.type_num
+                or j.buf.ndim - 1 != nd):
+            return None
+        deps1 |= j.deps1
+        deps2 |= j.deps2
+        bufs.append(j.buf)
+    rnd = nd + 1 if new_axis else nd             # the axis counts in the result's element ndim
+    if rnd == 0 or not (-rnd <= axis_obj < rnd):
+        return None
+    ax = <Py_ssize_t>axis_obj
+    if ax < 0:
+        ax += rnd
+    cdef _Jet result = new_like(proto, join_c(bufs, <int>ax, new_axis))
+    result.deps1 = deps1
+    result.deps2 = deps2
+    return result
 
 
 cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):

@@ -159,3 +159,98 @@ def test_errors_are_unchanged():
         dj.jacobian(lambda z: 1 / 0, x)
     with pytest.raises(TypeError, match="complex"):
         dj.jacobian(lambda z: z, np.ones(2, complex))
+
+
+# ---------------------------------------------------------------- joins (np.stack / np.concatenate)
+
+from dualjac import _numpy  # noqa: E402
+
+
+def jets_for(kind, dtype, shape, count=3):
+    """count jets of one level: dual, hyper-dual (two tags) or Hessian (symmetric)."""
+    rng = np.random.default_rng(sum(shape) + count)
+    out = []
+    for i in range(count):
+        v = rng.standard_normal(shape).astype(dtype)
+        if kind == "dual":
+            j = _core.seed_dual(v, max(v.size, 1) + 1, 11, 1 << i)
+        elif kind == "hyper":
+            outer = _core.seed_dual(v, max(v.size, 1), 11, 1 << i)
+            j = _core.seed_inner(outer, 12, 2 << i)
+        else:
+            j = _core.seed_symmetric(v, 11, 12, 1 << i)
+        out.append(j)
+    return out
+
+
+def same_outcome_join(fast, general):
+    a, b = outcome(fast), outcome(general)
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        assert a == b
+    else:
+        same(a, b)
+
+
+@pytest.mark.parametrize("kind", ["dual", "hyper", "symmetric"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 1, 2), (0, 2)])
+@pytest.mark.parametrize("container", [list, tuple])
+def test_join_fast_path_matches_general_join(kind, dtype, shape, container):
+    jets = container(jets_for(kind, dtype, shape))
+    nd = len(shape)
+    for axis in range(-nd - 2, nd + 2):
+        same_outcome_join(lambda: np.stack(jets, axis=axis),
+                          lambda: _numpy.stack(jets, axis=axis))
+        same_outcome_join(lambda: np.stack(jets, axis),
+                          lambda: _numpy.stack(jets, axis))
+        same_outcome_join(lambda: np.concatenate(jets, axis=axis),
+                          lambda: _numpy.concatenate(jets, axis=axis))
+        same_outcome_join(lambda: np.concatenate(jets, axis),
+                          lambda: _numpy.concatenate(jets, axis))
+    same_outcome_join(lambda: np.stack(jets), lambda: _numpy.stack(jets))
+    same_outcome_join(lambda: np.concatenate(jets), lambda: _numpy.concatenate(jets))
+
+
+def test_join_of_views_and_single_items():
+    base = jets_for("dual", np.float64, (4, 6), 1)[0]
+    views = [base[::2], base[1::2], base[:, ::3][:2, :2].T[:2], base[..., 0:2][:2]]
+    for arrays in ([views[0], views[1]], [views[2], views[3]], [base[0]], [base.T, base.T]):
+        for axis in (0, -1, 1):
+            same_outcome_join(lambda: np.stack(arrays, axis=axis),
+                              lambda: _numpy.stack(arrays, axis=axis))
+            same_outcome_join(lambda: np.concatenate(arrays, axis=axis),
+                              lambda: _numpy.concatenate(arrays, axis=axis))
+
+
+def test_join_calls_the_fast_path_refuses():
+    """Mixed levels, dtypes, plain arrays, other keywords: the general join, same results
+    and errors as when it is called directly."""
+    d64 = jets_for("dual", np.float64, (2,))
+    d32 = jets_for("dual", np.float32, (2,))
+    hyp = jets_for("hyper", np.float64, (2,))
+    other_tag = [_core.seed_dual(np.ones(2), 3, 99, 1)]
+    wider = [_core.seed_dual(np.ones(2), 5, 11, 1)]
+    plain = [np.ones(2), [1.0, 2.0], 3.0]
+    cases = [
+        ([d64[0], d32[0]], {}), ([d64[0], hyp[0]], {}), (d64 + other_tag, {}),
+        (d64 + wider, {}), ([d64[0], plain[0]], {}), ([plain[0], d64[0]], {}),
+        ([d64[0], plain[1]], {}), (d64, {"axis": np.int64(0)}), (d64, {"axis": True}),
+        (d64, {"axis": None}), (d64, {"axis": 0, "dtype": np.float32}),
+        (d64, {"dtype": np.float64}), (d64, {"axis": 2**70}), (d64, {"axis": -2**70}),
+        (d64, {"out": None}), (d64, {"casting": "same_kind"}), (d64, {"axis": 0.0}),
+        ([d64[0], jets_for("dual", np.float64, (3,), 1)[0]], {}),
+        ([d64[0], jets_for("dual", np.float64, (2, 1), 1)[0]], {}),
+        ([jets_for("dual", np.float64, (), 1)[0]] * 2, {}),
+    ]
+    for arrays, kw in cases:
+        for func, general in ((np.stack, _numpy.stack), (np.concatenate, _numpy.concatenate)):
+            same_outcome_join(lambda: func(arrays, **kw), lambda: general(arrays, **kw))
+
+
+def test_join_result_is_a_new_contiguous_buffer():
+    jets = jets_for("dual", np.float64, (2, 2))
+    for result in (np.stack(jets, axis=1), np.concatenate(jets, axis=-1)):
+        assert result.buf.flags.c_contiguous and result.buf.flags.owndata
+        assert not any(np.shares_memory(result.buf, j.buf) for j in jets)
+        assert result.deps1 == 0b111
+
