@@ -37,11 +37,15 @@ computed from; they are OR-ed by every operation. A bit that is clear means
 "not connected" (TF's None), whatever the numeric derivative is.
 """
 
+from types import MethodType
+
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 from libc.math cimport *
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
 
 cdef extern from "Python.h":
     ctypedef struct PyThreadState:
@@ -105,6 +109,7 @@ cdef int I_RECIPROCAL = GENERATED_UNARY.index("reciprocal")
 # which knows where each ufunc lives: numpy or scipy.special).
 cdef dict UNARY_INDEX = {}
 cdef dict BINARY_INDEX = {}
+cdef object NP_MATMUL = np.matmul
 
 
 def register_ufuncs(dict unary, dict binary):
@@ -177,6 +182,59 @@ cdef object loss_error(str what):
     return TypeError(
         f"dualjac: {what} would silently drop the derivatives of a dual array. "
         + LOSS_HINT)
+
+
+# ------------------------------------------------------------------ the ufunc entry
+
+cdef class _UfuncEntry:
+    """The jets' ``__array_ufunc__`` (NEP 13), as a callable object rather than a
+    method. NumPy looks ``__array_ufunc__`` up on the type and calls it with a
+    tuple (self, ufunc, method, *inputs) and a dict of keywords: a method would
+    have that tuple and dict unpacked into its parameters and repacked as
+    *inputs / **kwargs on every call, while ``__call__`` takes them as they are.
+    Looked up on an instance it binds like a method (x.__array_ufunc__(...)).
+
+    The common call, np.sin(x) or np.multiply(x, c), goes to the kernel of a
+    rules-table row; everything else to the Python dispatch layer."""
+
+    def __call__(self, *args, **kwargs):
+        cdef Py_ssize_t n = len(args)
+        cdef PyObject* idx
+        if n < 3:
+            raise TypeError("__array_ufunc__(ufunc, method, *inputs, **kwargs): "
+                            "ufunc and method are required")
+        ufunc = args[1]
+        method = args[2]
+        if not kwargs and method == "__call__":
+            if n == 4:
+                idx = PyDict_GetItem(UNARY_INDEX, ufunc)
+                if idx != NULL and isinstance(args[3], _Jet):
+                    return unary_op(<int><object>idx, <_Jet>args[3])
+            elif n == 5:
+                if ufunc is NP_MATMUL:
+                    result = constant_matmul_jet(args[3], args[4])
+                    if result is not None:
+                        return result
+                idx = PyDict_GetItem(BINARY_INDEX, ufunc)
+                if idx != NULL:
+                    return binary_op(<int><object>idx, args[3], args[4])
+        return _Hooks.array_ufunc(ufunc, method, args[3:], kwargs)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return MethodType(self, instance)
+
+    @property
+    def __name__(self):
+        return "__array_ufunc__"
+
+    @property
+    def __qualname__(self):
+        return "_Jet.__array_ufunc__"
+
+
+cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
 
 
 # ------------------------------------------------------------------ the types
@@ -264,22 +322,7 @@ cdef class _Jet:
         return bool(self.buf[..., 0])
 
     # -- NumPy protocols
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        cdef object idx
-        if method == "__call__" and not kwargs:
-            if ufunc is np.matmul:
-                result = constant_matmul_jet(inputs[0], inputs[1])
-                if result is not None:
-                    return result
-            if len(inputs) == 1:
-                idx = UNARY_INDEX.get(ufunc)
-                if idx is not None:
-                    return unary_op(<int>idx, <_Jet>inputs[0])
-            elif len(inputs) == 2:
-                idx = BINARY_INDEX.get(ufunc)
-                if idx is not None:
-                    return binary_op(<int>idx, inputs[0], inputs[1])
-        return _Hooks.array_ufunc(ufunc, method, inputs, kwargs)
+    __array_ufunc__ = UFUNC_ENTRY    # see _UfuncEntry
 
     def __array_function__(self, func, types, args, kwargs):
         cdef object result

@@ -254,3 +254,70 @@ def test_join_result_is_a_new_contiguous_buffer():
         assert not any(np.shares_memory(result.buf, j.buf) for j in jets)
         assert result.deps1 == 0b111
 
+
+# ---------------------------------------------------------------- the ufunc entry
+
+def general_ufunc(ufunc, *inputs, **kwargs):
+    """The Python dispatch layer's answer for the same call."""
+    return _numpy.array_ufunc(ufunc, "__call__", inputs, dict(kwargs))
+
+
+@pytest.mark.parametrize("kind", ["dual", "hyper", "symmetric"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_ufunc_entry_matches_general_dispatch(kind, dtype, shape):
+    a, b = jets_for(kind, dtype, shape, 2)
+    c = np.linspace(0.5, 1.5, int(np.prod(shape))).reshape(shape).astype(dtype)
+    row = np.full(shape[-1:], 0.75, np.float64)   # broadcasting, and promotion for float32
+    calls = [(np.sin, (a,)), (np.exp, (a,)), (np.sqrt, (np.abs(a),)), (np.negative, (a,)),
+             (np.multiply, (a, b)), (np.multiply, (a, c)), (np.multiply, (c, a)),
+             (np.divide, (a, row)), (np.power, (np.abs(a), 2.0)), (np.arctan2, (a, b)),
+             (np.add, (a, 1.0)), (np.maximum, (2.0, a)), (np.hypot, (a, b[..., None, :] if
+                                                                   a.ndim else b))]
+    for ufunc, inputs in calls:
+        same_outcome(lambda: ufunc(*inputs), lambda: general_ufunc(ufunc, *inputs))
+        same_outcome(lambda: type(a).__array_ufunc__(a, ufunc, "__call__", *inputs),
+                     lambda: general_ufunc(ufunc, *inputs))
+        same_outcome(lambda: a.__array_ufunc__(ufunc, "__call__", *inputs),
+                     lambda: general_ufunc(ufunc, *inputs))
+
+
+def test_ufunc_entry_passes_everything_else_to_the_dispatch_layer(monkeypatch):
+    x = jets_for("dual", np.float64, (3,), 1)[0]
+    seen = []
+    general = _core._Hooks.array_ufunc
+
+    def spy(ufunc, method, inputs, kwargs):
+        seen.append((ufunc, method, inputs, dict(kwargs)))
+        return general(ufunc, method, inputs, kwargs)
+    monkeypatch.setattr(_core._Hooks, "array_ufunc", spy)
+    np.sin(x)
+    np.multiply(x, 2.0)
+    np.ones(3) * x
+    assert not seen                       # table rows: straight to the kernels
+    np.sin(x, out=np.zeros_like(x))
+    np.floor_divide(x, 2.0)
+    np.less(x, 1.0)
+    np.add.reduce(x)
+    np.matmul(x, x)
+    assert [(u, m) for u, m, _, _ in seen] == [(np.sin, "__call__"), (np.floor_divide, "__call__"),
+                                              (np.less, "__call__"), (np.add, "reduce"),
+                                              (np.matmul, "__call__")]
+    assert seen[0][3] == {"out": (seen[0][3]["out"][0],)}
+    with pytest.raises(TypeError, match="np.gcd has no derivative rule"):
+        np.gcd(x, 2)
+    with pytest.raises(TypeError, match="np.sin has no derivative rule|keyword arguments"):
+        np.sin(x, order="K", subok=False)
+
+
+def test_ufunc_entry_is_a_method_for_python_code():
+    x = jets_for("dual", np.float64, (3,), 1)[0]
+    entry = type(x).__array_ufunc__
+    assert entry is _core._Jet.__array_ufunc__
+    bound = x.__array_ufunc__
+    assert bound.__self__ is x and bound.__name__ == "__array_ufunc__"
+    with pytest.raises(TypeError):
+        entry(x)
+    # a plain input given by hand is not sent to a kernel: the general layer computes values
+    plain = entry(x, np.sin, "__call__", np.ones(2))
+    assert type(plain) is np.ndarray and np.array_equal(plain, np.sin(np.ones(2)))
