@@ -46,6 +46,8 @@ from libc.string cimport memcpy, memset
 from libc.math cimport *
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItem
+from cpython.ref cimport Py_INCREF
+from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 
 cdef extern from "Python.h":
     ctypedef struct PyThreadState:
@@ -450,7 +452,10 @@ cdef class _Jet:
 
     # -- indexing: the same index on the buffer, component axis kept whole
     def __getitem__(self, key):
-        return new_like(self, self.buf[component_key(key)])
+        cdef object view = basic_view(self.buf, key)
+        if view is None:
+            view = self.buf[component_key(key)]
+        return new_like(self, <cnp.ndarray>view)
 
     def __setitem__(self, key, value):
         cdef _Jet v
@@ -1659,6 +1664,85 @@ def apply_unary(ufunc_name, _Jet a):
 def apply_binary(ufunc_name, x, y):
     """Run the rules-table kernel of a binary function by name (for the dispatch layer)."""
     return binary_op(GENERATED_BINARY.index(ufunc_name), x, y)
+
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewFromDescr(PyTypeObject_* subtype, cnp.dtype descr, int nd,
+                                cnp.npy_intp* dims, cnp.npy_intp* strides, void* data,
+                                int flags, PyObject* obj)
+
+
+cdef object basic_view(cnp.ndarray buf, object key):
+    """buf[key + (slice(None),)] for the common keys of small-array code (x[i],
+    x[a:b], x[..., i], x[i, j], x[:, i]: Python ints and slices, at most one
+    Ellipsis, one per element axis at most), as the same view NumPy's indexing
+    makes, without building the extended key and parsing it. None for any other
+    key, and for an index out of range: NumPy's indexing then handles it (and
+    raises its own error)."""
+    cdef tuple items
+    cdef Py_ssize_t nkey, i, k, axis = 0, n_index = 0, start, stop, step, length
+    cdef int nd = buf.ndim - 1, out_nd = 0, d
+    cdef bint seen_ellipsis = False
+    cdef char* data = <char*>cnp.PyArray_DATA(buf)
+    cdef cnp.npy_intp dims[64]
+    cdef cnp.npy_intp strides[64]
+    cdef object item
+    if type(key) is tuple:
+        items = <tuple>key
+    elif type(key) is int or type(key) is slice:
+        items = (key,)
+    else:
+        return None
+    nkey = len(items)
+    for i in range(nkey):
+        item = items[i]
+        if item is Ellipsis:
+            if seen_ellipsis:
+                return None
+            seen_ellipsis = True
+        elif type(item) is int or type(item) is slice:
+            n_index += 1
+        else:
+            return None
+    if n_index > nd:
+        return None
+    for i in range(nkey):
+        item = items[i]
+        if item is Ellipsis:
+            for k in range(nd - n_index):            # the axes the Ellipsis stands for
+                dims[out_nd] = buf.shape[axis]
+                strides[out_nd] = buf.strides[axis]
+                out_nd += 1
+                axis += 1
+        elif type(item) is int:
+            if not (-buf.shape[axis] <= item < buf.shape[axis]):
+                return None
+            k = <Py_ssize_t>item
+            if k < 0:
+                k += buf.shape[axis]
+            data += k * buf.strides[axis]
+            axis += 1
+        else:
+            if PySlice_Unpack(item, &start, &stop, &step) < 0:
+                return None   # not reached for a slice object; NumPy reports it
+            length = PySlice_AdjustIndices(buf.shape[axis], &start, &stop, step)
+            if length:
+                data += start * buf.strides[axis]
+            dims[out_nd] = length
+            strides[out_nd] = buf.strides[axis] * step
+            out_nd += 1
+            axis += 1
+    for d in range(axis, nd + 1):                   # the rest, and the component axis
+        dims[out_nd] = buf.shape[d]
+        strides[out_nd] = buf.strides[d]
+        out_nd += 1
+    cdef cnp.dtype descr = buf.descr
+    Py_INCREF(descr)                                 # PyArray_NewFromDescr steals it
+    cdef cnp.ndarray view = PyArray_NewFromDescr(
+        <PyTypeObject_*>np.ndarray, descr, out_nd, dims, strides, data,
+        cnp.PyArray_FLAGS(buf) & ~cnp.NPY_ARRAY_OWNDATA, NULL)
+    cnp.set_array_base(view, buf)
+    return view
 
 
 cdef object component_key(object key):

@@ -321,3 +321,64 @@ def test_ufunc_entry_is_a_method_for_python_code():
     # a plain input given by hand is not sent to a kernel: the general layer computes values
     plain = entry(x, np.sin, "__call__", np.ones(2))
     assert type(plain) is np.ndarray and np.array_equal(plain, np.sin(np.ones(2)))
+
+
+# ---------------------------------------------------------------- indexing
+
+def general_getitem(x, key):
+    """NumPy's indexing of the buffer with the component axis kept (the general path)."""
+    full = key + (slice(None),) if type(key) is tuple else (key, slice(None))
+    return x.with_buffer(x.buf[full])
+
+
+def same_view(a, b, source):
+    same(a, b)
+    assert np.shares_memory(a.buf, source.buf) == np.shares_memory(b.buf, source.buf)
+    if not np.shares_memory(b.buf, source.buf):
+        return                                   # advanced indexing: a copy
+    for p, q in ((a.buf, b.buf), (a.buf.base, b.buf.base)):
+        if p is None or q is None:
+            assert p is q
+            continue
+        assert p.__array_interface__["data"] == q.__array_interface__["data"]
+        assert p.strides == q.strides and p.flags.writeable == q.flags.writeable
+        assert p.flags.c_contiguous == q.flags.c_contiguous
+        assert p.flags.f_contiguous == q.flags.f_contiguous
+
+
+S = slice
+KEYS = [0, 1, -1, 2, -3, 5, -7, 2**70, S(None), S(1, None), S(None, -1), S(None, 1),
+        S(None, None, -1), S(None, None, 2), S(3, 1), S(5, 9), S(-100, 100), S(1, 2, 0),
+        (), (0,), (..., 0), (..., -1), (0, ...), (..., S(1, 3)), (S(None), 1), (1, 0),
+        (1, ..., 0), (..., ...), (...,), ..., (0, 0, 0), (0, 0, 0, 0), (..., 0, 0, 0, 0),
+        (S(None), S(None), S(None)), (-1, S(None, None, -2)),
+        True, np.int64(1), None, (None, 0), [0, 1], np.array([0]), (0, [1]), 1.0, "a"]
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4)])
+@pytest.mark.parametrize("kind", ["dual", "hyper", "readonly", "view"])
+def test_indexing_fast_path_matches_numpy_indexing(shape, kind):
+    x = jets_for("hyper" if kind == "hyper" else "dual", np.float64, shape, 1)[0]
+    if kind == "readonly":
+        buf = x.buf.copy()
+        buf.flags.writeable = False
+        x = x.with_buffer(buf)
+    elif kind == "view" and x.ndim:
+        x = x.with_buffer(x.buf[::-1])         # a view with a negative stride
+    for key in KEYS:
+        a, b = outcome(lambda: x[key]), outcome(lambda: general_getitem(x, key))
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            assert a == b, key
+        else:
+            same_view(a, b, x)
+
+
+def test_indexing_views_alias_the_source():
+    x = jets_for("dual", np.float64, (2, 3), 1)[0]
+    v = x[..., 1]
+    v.buf[...] = 7.0
+    assert np.all(x.buf[:, 1] == 7.0)
+    with pytest.raises(TypeError, match="indexing with a dual array"):
+        x[x]
+    with pytest.raises(TypeError, match="indexing with a dual array"):
+        x[0, x]
