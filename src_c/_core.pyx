@@ -1114,19 +1114,25 @@ cdef object NP_CONCATENATE = np.concatenate
 cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
     jets of one level and dtype, with a Python int axis and no other argument:
-    the whole join in C. None for anything else, and for every call the general
+    the whole join in C, in two passes over the jets (check, then copy) with no
+    intermediate list. None for anything else, and for every call the general
     join (dualjac._numpy) must reject, which then raises its own error."""
-    cdef Py_ssize_t nargs = len(args), count, i, nd, rnd, ax
-    cdef object axis_obj, seq, item
+    cdef Py_ssize_t nargs = len(args), count, i, ax, total = 0, outer = 1, row
+    cdef Py_ssize_t offset = 0, chunk, itemsize
+    cdef int nd, rnd, d, typenum
+    cdef PyObject* found
+    cdef object axis_obj, seq
     cdef _Jet proto, j
+    cdef cnp.ndarray fb, b, out
     cdef uint64_t deps1 = 0, deps2 = 0
     if nargs == 1:
         if not kwargs:
             axis_obj = 0
-        elif len(kwargs) == 1 and "axis" in kwargs:
-            axis_obj = kwargs["axis"]
         else:
-            return None
+            found = PyDict_GetItem(kwargs, "axis")
+            if found == NULL or len(kwargs) != 1:
+                return None
+            axis_obj = <object>found
     elif nargs == 2 and not kwargs:
         axis_obj = args[1]
     else:
@@ -1138,26 +1144,47 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     if count == 0 or not isinstance(seq[0], _Jet):
         return None
     proto = <_Jet>seq[0]
-    nd = proto.buf.ndim - 1                      # element ndim
-    cdef list bufs = []
-    for i in range(count):
-        item = seq[i]
-        if not isinstance(item, _Jet):
-            return None
-        j = <_Jet>item
-        if (not same_level(proto, j) or j.buf.descr.type_num != proto.buf.descr.type_num
-                or j.buf.ndim - 1 != nd):
-            return None
-        deps1 |= j.deps1
-        deps2 |= j.deps2
-        bufs.append(j.buf)
-    rnd = nd + 1 if new_axis else nd             # the axis counts in the result's element ndim
+    fb = proto.buf
+    nd = fb.ndim                                 # buffer ndim: element ndim + 1
+    typenum = fb.descr.type_num
+    rnd = nd if new_axis else nd - 1             # the result's element ndim
     if rnd == 0 or not (-rnd <= axis_obj < rnd):
         return None
     ax = <Py_ssize_t>axis_obj
     if ax < 0:
         ax += rnd
-    cdef _Jet result = new_like(proto, join_c(bufs, <int>ax, new_axis))
+    for i in range(count):
+        if not isinstance(seq[i], _Jet):
+            return None
+        j = <_Jet>seq[i]
+        b = j.buf
+        if not same_level(proto, j) or b.descr.type_num != typenum or b.ndim != nd:
+            return None
+        for d in range(nd):
+            if b.shape[d] != fb.shape[d] and (new_axis or d != ax):
+                return None                      # the general join reports the shapes
+        total += 1 if new_axis else b.shape[ax]
+        deps1 |= j.deps1
+        deps2 |= j.deps2
+    if nd + 1 > 64:
+        return None
+    for d in range(ax):
+        _shape_buf[d] = fb.shape[d]
+        outer *= fb.shape[d]
+    _shape_buf[ax] = total
+    for d in range(ax + (0 if new_axis else 1), nd):
+        _shape_buf[d + (1 if new_axis else 0)] = fb.shape[d]
+    out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf, typenum, 0)
+    itemsize = fb.itemsize
+    cdef char* dst = <char*>cnp.PyArray_DATA(out)
+    row = cnp.PyArray_SIZE(out) // outer if outer else 0
+    for i in range(count):
+        b = contiguous((<_Jet>seq[i]).buf)
+        chunk = cnp.PyArray_SIZE(b) // outer if outer else 0
+        copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(b), chunk,
+                    outer, chunk, itemsize)
+        offset += chunk
+    cdef _Jet result = new_like(proto, out)
     result.deps1 = deps1
     result.deps2 = deps2
     return result
