@@ -65,10 +65,10 @@ class UnconnectedGradients(enum.Enum):
 
 
 def _zero_mode(unconnected_gradients):
-    if isinstance(unconnected_gradients, UnconnectedGradients):
-        return unconnected_gradients is UnconnectedGradients.ZERO
     if isinstance(unconnected_gradients, str) and unconnected_gradients in ("none", "zero"):
         return unconnected_gradients == "zero"
+    if isinstance(unconnected_gradients, UnconnectedGradients):
+        return unconnected_gradients is UnconnectedGradients.ZERO
     raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
 
 
@@ -372,7 +372,7 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
     if parallel_iterations is None:
-        zero = False if unconnected_gradients is _NONE else _zero_mode(unconnected_gradients)
+        zero = _zero_mode(unconnected_gradients)
         result = _core.jacobian_one(f, x, zero, _finish_one_source)   # the common case, in C
         if result is not _NO_FAST_PATH:
             return result
@@ -384,7 +384,14 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
                               parallel_iterations=parallel_iterations)[1]
 
 
-_NONE = "none"                          # the default spelling, tested by identity
+def _compiled(entry, python_function):
+    """The compiled entry, presented as the Python function it wraps."""
+    for name in ("__doc__", "__module__", "__qualname__", "__name__"):
+        setattr(entry, name, getattr(python_function, name))
+    entry.__wrapped__ = python_function   # inspect.signature reads the Python one's
+    return entry
+
+
 _NO_FAST_PATH = _core.NO_FAST_PATH
 # _core.jacobian_one takes sources whose one sweep needs no block cache.
 _core.set_fast_path_limits(CHUNK_THRESHOLD, LARGE_SWEEP_BYTES)
@@ -713,3 +720,9 @@ def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         return _core.unpack_symmetric(y, shape)
     return np.zeros(shape, _dtype_of(y))
+
+
+# dj.jacobian's common case (one small array, default arguments) without a Python
+# frame: the compiled entry calls _core.jacobian_one itself, and the Python
+# function above for every other call.
+jacobian = _compiled(_core.jacobian_entry(jacobian, _finish_one_source, _zero_mode), jacobian)

@@ -1014,7 +1014,28 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
     return ny + src_nd
 
 
-def jacobian_one(f, x, bint zero, finish):
+cdef str NONE_SPELLING = "none"
+
+
+def jacobian_entry(general, finish, zero_mode):
+    """Build dj.jacobian around its general Python implementation: a compiled
+    function whose common case (default arguments, one small source) runs
+    jacobian_one with no Python frame; every other call is general(...)'s.
+    zero_mode validates unconnected_gradients (before f is ever called)."""
+    def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+        cdef object result
+        if parallel_iterations is None:
+            result = jacobian_one(
+                f, x, False if unconnected_gradients is NONE_SPELLING
+                else zero_mode(unconnected_gradients), finish)
+            if result is not NO_FAST_PATH:
+                return result
+        return general(f, x, unconnected_gradients=unconnected_gradients,
+                       parallel_iterations=parallel_iterations)
+    return jacobian
+
+
+cpdef object jacobian_one(f, x, bint zero, finish):
     """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
     native float32 / float64 ndarray, or (nested in another transform) a
     DualArray. Reads the common result (a jet at this tag, connected) straight

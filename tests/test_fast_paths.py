@@ -145,6 +145,32 @@ def test_fast_path_is_taken_for_small_float_arrays():
         assert isinstance(inner[0], dj.DualArray) and inner[0].shape == (2, 3, 2, 3)
 
 
+def test_compiled_entry_presents_the_python_function():
+    import inspect
+    assert dj.jacobian is api.jacobian
+    assert dj.jacobian.__name__ == "jacobian" and dj.jacobian.__module__ == "dualjac.api"
+    assert dj.jacobian.__doc__.startswith("d f(x) / d x")
+    assert str(inspect.signature(dj.jacobian)) == \
+        "(f, x, *, unconnected_gradients='none', parallel_iterations=None)"
+
+
+@pytest.mark.parametrize("mode", ["none", "zero", "".join(["no", "ne"]), "".join(["ze", "ro"]),
+                                  dj.UnconnectedGradients.NONE, dj.UnconnectedGradients.ZERO])
+def test_compiled_entry_spellings_and_arguments(mode):
+    x = np.linspace(0.5, 1.5, 4).reshape(2, 2)
+    for f in (TARGETS["cube"], TARGETS["constant"], TARGETS["stop_gradient"]):
+        want = general_jacobian(f, x, unconnected_gradients=mode)
+        same(dj.jacobian(f, x, unconnected_gradients=mode), want)
+        same(dj.jacobian(f, x=x, unconnected_gradients=mode), want)
+        same(dj.jacobian(f=f, x=x, unconnected_gradients=mode, parallel_iterations=3), want)
+    with pytest.raises(TypeError):
+        dj.jacobian(TARGETS["cube"], x, mode)          # keyword-only, as before
+    with pytest.raises(TypeError):
+        dj.jacobian(TARGETS["cube"])
+    with pytest.raises(TypeError):
+        dj.jacobian(TARGETS["cube"], x, unconnected=mode)
+
+
 def test_errors_are_unchanged():
     x = np.ones(3)
     called = []
