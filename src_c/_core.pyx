@@ -1047,7 +1047,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
     cdef long long tag
     cdef _Jet y, src
     cdef int typenum
-    if type(x) is np.ndarray:
+    if type(x) is cnp.ndarray:
         a = <cnp.ndarray>x
         typenum = a.descr.type_num
         if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
@@ -1491,7 +1491,7 @@ cdef object constant_matmul_jet(object a, object b):
     """W @ x for a plain 2-D W and a contiguous 1-D or 2-D jet x of W's dtype (a
     layer of a model): one matmul on the buffer, the components riding along.
     None for anything else (the dispatch layer's general matmul takes it)."""
-    if type(a) is not np.ndarray or not isinstance(b, _Jet):
+    if type(a) is not cnp.ndarray or not isinstance(b, _Jet):
         return None
     cdef cnp.ndarray W = <cnp.ndarray>a
     cdef _Jet x = <_Jet>b
@@ -1787,7 +1787,7 @@ cdef object basic_view(cnp.ndarray buf, object key):
     cdef cnp.dtype descr = buf.descr
     Py_INCREF(descr)                                 # PyArray_NewFromDescr steals it
     cdef cnp.ndarray view = PyArray_NewFromDescr(
-        <PyTypeObject_*>np.ndarray, descr, out_nd, dims, strides, data,
+        <PyTypeObject_*>cnp.ndarray, descr, out_nd, dims, strides, data,
         cnp.PyArray_FLAGS(buf) & ~cnp.NPY_ARRAY_OWNDATA, NULL)
     cnp.set_array_base(view, buf)
     return view
