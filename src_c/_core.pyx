@@ -42,6 +42,7 @@ from types import MethodType
 import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport uint64_t
+from libc.limits cimport LLONG_MIN
 from libc.string cimport memcpy, memset
 from libc.math cimport *
 from cpython.object cimport PyObject
@@ -1169,11 +1170,11 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     nd = fb.ndim                                 # buffer ndim: element ndim + 1
     typenum = fb.descr.type_num
     rnd = nd if new_axis else nd - 1             # the result's element ndim
-    if rnd == 0 or not (-rnd <= axis_obj < rnd):
-        return None
-    ax = <Py_ssize_t>axis_obj
+    ax = small_int(axis_obj)
     if ax < 0:
         ax += rnd
+    if rnd == 0 or ax < 0 or ax >= rnd:
+        return None
     for i in range(count):
         if not isinstance(seq[i], _Jet):
             return None
@@ -1720,6 +1721,22 @@ cdef extern from "numpy/arrayobject.h":
                                 int flags, PyObject* obj)
 
 
+cdef extern from "Python.h":
+    Py_ssize_t PyLong_AsSsize_t_noexc "PyLong_AsSsize_t"(object) noexcept
+    PyObject* PyErr_Occurred() noexcept
+    void PyErr_Clear() noexcept
+
+
+cdef inline Py_ssize_t small_int(object i) noexcept:
+    """A Python int as a Py_ssize_t, or PY_SSIZE_T_MIN when it does not fit
+    (an index out of any range: the callers then leave it to NumPy)."""
+    cdef Py_ssize_t k = PyLong_AsSsize_t_noexc(i)
+    if k == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return <Py_ssize_t>LLONG_MIN
+    return k
+
+
 cdef object basic_view(cnp.ndarray buf, object key):
     """buf[key + (slice(None),)] for the common keys of small-array code (x[i],
     x[a:b], x[..., i], x[i, j], x[:, i]: Python ints and slices, at most one
@@ -1763,11 +1780,11 @@ cdef object basic_view(cnp.ndarray buf, object key):
                 out_nd += 1
                 axis += 1
         elif type(item) is int:
-            if not (-buf.shape[axis] <= item < buf.shape[axis]):
-                return None
-            k = <Py_ssize_t>item
+            k = small_int(item)
             if k < 0:
                 k += buf.shape[axis]
+            if k < 0 or k >= buf.shape[axis]:
+                return None
             data += k * buf.strides[axis]
             axis += 1
         else:
