@@ -41,6 +41,7 @@ from types import MethodType
 
 import numpy as np
 cimport numpy as cnp
+cimport cython
 from libc.stdint cimport uint64_t
 from libc.limits cimport LLONG_MIN
 from libc.string cimport memcpy, memset
@@ -242,6 +243,10 @@ cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
 
 # ------------------------------------------------------------------ the types
 
+# Small-array code makes and drops a jet per operation: freed jet objects (of
+# either type, which share one layout) are kept for reuse instead of going back
+# to the allocator. Cython zeroes a reused object before tp_new fills it.
+@cython.freelist(32)
 cdef class _Jet:
     """Common base of DualArray and HyperDualArray (see the module docstring)."""
     cdef readonly cnp.ndarray buf

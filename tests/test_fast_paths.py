@@ -408,3 +408,27 @@ def test_indexing_views_alias_the_source():
         x[x]
     with pytest.raises(TypeError, match="indexing with a dual array"):
         x[0, x]
+
+
+def test_reused_jet_objects_start_clean():
+    """Jet objects come from a free list: a reused one carries nothing of its past
+    (type, level, tags, connectivity), including after an in-place level upgrade."""
+    for _ in range(3):
+        dropped = jets_for("hyper", np.float64, (2,), 40) + jets_for("dual", np.float32, (3,), 40)
+        del dropped
+        fresh = dj.DualArray(np.ones(2), np.eye(2))
+        assert type(fresh) is dj.DualArray and fresh.order == 1 and fresh.n2 == 0
+        assert fresh.tag2 == 0 and fresh.deps1 == 1 and fresh.deps2 == 0
+        blank = dj.DualArray.__new__(dj.DualArray)
+        assert blank.buf is None and blank.deps1 == 0 and blank.tag1 == 0
+        x = np.array([1.0, 2.0])
+        upgraded = dj.jacobian(lambda p: dj.jacobian(
+            lambda z: _upgrade_store(z, p), x), np.array(3.0))
+        assert upgraded.shape == (2, 2) and np.array_equal(upgraded, np.eye(2))
+
+
+def _upgrade_store(z, p):
+    out = np.zeros_like(z)
+    out[0] = p * z[0]          # a hyper-dual stored into a dual: upgraded in place
+    out[1] = p * z[1]
+    return out
