@@ -1141,14 +1141,17 @@ cdef object NP_CONCATENATE = np.concatenate
 cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
     jets of one level and dtype, with a Python int axis and no other argument:
-    the whole join in C, in two passes over the jets (check, then copy) with no
-    intermediate list. None for anything else, and for every call the general
-    join (dualjac._numpy) must reject, which then raises its own error."""
+    the whole join in C. None for anything else, and for every call the general
+    join (dualjac._numpy) must reject, which then raises its own error.
+
+    The buffers are read from the jets once, made contiguous (which may release
+    the GIL), and only then checked and copied: what is copied is what was
+    checked, whatever another thread does to the list meanwhile."""
     cdef Py_ssize_t nargs = len(args), count, i, ax, total = 0, outer = 1, row
     cdef Py_ssize_t offset = 0, chunk, itemsize
     cdef int nd, rnd, d, typenum
     cdef PyObject* found
-    cdef object axis_obj, seq
+    cdef object axis_obj, seq, item
     cdef _Jet proto, j
     cdef cnp.ndarray fb, b, out
     cdef uint64_t deps1 = 0, deps2 = 0
@@ -1180,19 +1183,26 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
         ax += rnd
     if rnd == 0 or ax < 0 or ax >= rnd:
         return None
+    cdef list bufs = []
     for i in range(count):
-        if not isinstance(seq[i], _Jet):
+        item = seq[i]
+        if not isinstance(item, _Jet):
             return None
-        j = <_Jet>seq[i]
+        j = <_Jet>item
         b = j.buf
         if not same_level(proto, j) or b.descr.type_num != typenum or b.ndim != nd:
+            return None
+        deps1 |= j.deps1
+        deps2 |= j.deps2
+        bufs.append(contiguous(b))
+    for i in range(count):
+        b = <cnp.ndarray>bufs[i]
+        if b.ndim != nd:
             return None
         for d in range(nd):
             if b.shape[d] != fb.shape[d] and (new_axis or d != ax):
                 return None                      # the general join reports the shapes
         total += 1 if new_axis else b.shape[ax]
-        deps1 |= j.deps1
-        deps2 |= j.deps2
     if nd + 1 > 64:
         return None
     for d in range(ax):
@@ -1206,7 +1216,7 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = cnp.PyArray_SIZE(out) // outer if outer else 0
     for i in range(count):
-        b = contiguous((<_Jet>seq[i]).buf)
+        b = <cnp.ndarray>bufs[i]
         chunk = cnp.PyArray_SIZE(b) // outer if outer else 0
         copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(b), chunk,
                     outer, chunk, itemsize)
