@@ -798,7 +798,7 @@ def unpack_symmetric(_Jet y, tuple shape):
     cdef cnp.ndarray out = np.empty(shape, src.dtype)
     if out.size != m * n * n:
         raise ValueError(f"cannot shape {m} x {n} x {n} second derivatives as {shape}")
-    if src.itemsize == 8:
+    if cnp.PyArray_ITEMSIZE(src) == 8:
         unpack_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out), m, n, K)
     else:
         unpack_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out), m, n, K)
@@ -891,7 +891,7 @@ cdef HyperDualArray inner_seeded(DualArray outer, long long tag, uint64_t deps):
         _shape_buf[d] = src.shape[d]
     _shape_buf[src.ndim - 1] = K
     cdef cnp.ndarray buf = cnp.PyArray_ZEROS(src.ndim, _shape_buf, cnp.PyArray_TYPE(src), 0)
-    cdef Py_ssize_t i, itemsize = src.itemsize
+    cdef Py_ssize_t i, itemsize = cnp.PyArray_ITEMSIZE(src)
     cdef char* b = <char*>cnp.PyArray_DATA(buf)
     copy_blocks(b, K, <char*>cnp.PyArray_DATA(src), K1, m, K1, itemsize)   # value and d1
     if itemsize == 8:
@@ -925,7 +925,7 @@ cdef DualArray inner_derivative_shaped(HyperDualArray y, cnp.ndarray src, int nd
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + 1, _shape_buf, cnp.PyArray_TYPE(src), 0)
     if out.size != m * n2 * K1:
         raise ValueError(f"cannot shape {m} x {n2} derivatives as {(<object>out).shape[:-1]}")
-    if src.itemsize == 8:
+    if cnp.PyArray_ITEMSIZE(src) == 8:
         inner_derivative_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
     else:
@@ -983,7 +983,7 @@ cdef cnp.ndarray tangent_shaped(_Jet y, cnp.ndarray buf, int nd):
     """tangent_as for a C-contiguous buf = y.buf and the nd dims in _shape_buf."""
     cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
     cdef Py_ssize_t m = buf.size // K if K else 0
-    cdef Py_ssize_t itemsize = buf.itemsize
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(buf)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, _shape_buf, cnp.PyArray_TYPE(buf), 0)
     if out.size != m * n:
         raise ValueError(f"cannot shape {m} x {n} derivatives as {(<object>out).shape}")
@@ -1122,7 +1122,7 @@ cdef cnp.ndarray join_c(list bufs, int axis, bint new_axis):
         _shape_buf[d + (1 if new_axis else 0)] = first.shape[d]
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf,
                                              first.descr.type_num, 0)
-    cdef Py_ssize_t itemsize = first.itemsize
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(first)
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = out.size // outer if outer else 0
     for i in range(count):
@@ -1212,7 +1212,7 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     for d in range(ax + (0 if new_axis else 1), nd):
         _shape_buf[d + (1 if new_axis else 0)] = fb.shape[d]
     out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf, typenum, 0)
-    itemsize = fb.itemsize
+    itemsize = cnp.PyArray_ITEMSIZE(fb)
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = cnp.PyArray_SIZE(out) // outer if outer else 0
     for i in range(count):
