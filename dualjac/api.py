@@ -64,11 +64,14 @@ class UnconnectedGradients(enum.Enum):
     ZERO = "zero"
 
 
+_ZERO = UnconnectedGradients.ZERO   # an enum member lookup costs ~0.2 us
+
+
 def _zero_mode(unconnected_gradients):
     if isinstance(unconnected_gradients, str) and unconnected_gradients in ("none", "zero"):
         return unconnected_gradients == "zero"
     if isinstance(unconnected_gradients, UnconnectedGradients):
-        return unconnected_gradients is UnconnectedGradients.ZERO
+        return unconnected_gradients is _ZERO
     raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
 
 

@@ -1021,6 +1021,7 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
 
 
 cdef str NONE_SPELLING = "none"
+cdef str ZERO_SPELLING = "zero"
 
 
 def jacobian_entry(general, finish, zero_mode):
@@ -1030,10 +1031,15 @@ def jacobian_entry(general, finish, zero_mode):
     zero_mode validates unconnected_gradients (before f is ever called)."""
     def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
         cdef object result
+        cdef bint zero
         if parallel_iterations is None:
-            result = jacobian_one(
-                f, x, False if unconnected_gradients is NONE_SPELLING
-                else zero_mode(unconnected_gradients), finish)
+            if unconnected_gradients is NONE_SPELLING:
+                zero = False
+            elif unconnected_gradients is ZERO_SPELLING:
+                zero = True
+            else:
+                zero = zero_mode(unconnected_gradients)
+            result = jacobian_one(f, x, zero, finish)
             if result is not NO_FAST_PATH:
                 return result
         return general(f, x, unconnected_gradients=unconnected_gradients,
