@@ -99,11 +99,14 @@ class UnconnectedGradients(enum.Enum):
     ZERO = "zero"
 
 
+_ZERO = UnconnectedGradients.ZERO   # an enum member lookup costs ~0.2 us
+
+
 def _zero_mode(unconnected_gradients):
-    if isinstance(unconnected_gradients, UnconnectedGradients):
-        return unconnected_gradients is UnconnectedGradients.ZERO
     if isinstance(unconnected_gradients, str) and unconnected_gradients in ("none", "zero"):
         return unconnected_gradients == "zero"
+    if isinstance(unconnected_gradients, UnconnectedGradients):
+        return unconnected_gradients is _ZERO
     raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
 
 
@@ -407,31 +410,38 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
     if parallel_iterations is None:
+        zero = _zero_mode(unconnected_gradients)
+        result = _core.jacobian_one(f, x, zero, _finish_one_source)   # the common case, in C
+        if result is not _NO_FAST_PATH:
+            return result
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
             return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,
-                                    f, x, _zero_mode(unconnected_gradients))
-        if type(x) is DualArray and x.size <= CHUNK_THRESHOLD:
-            return _jacobian_of_one_dual(f, x, _zero_mode(unconnected_gradients))
+                                    f, x, zero)
     return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
                               parallel_iterations=parallel_iterations)[1]
 
 
+def _compiled(entry, python_function):
+    """The compiled entry, presented as the Python function it wraps."""
+    for name in ("__doc__", "__module__", "__qualname__", "__name__"):
+        setattr(entry, name, getattr(python_function, name))
+    entry.__wrapped__ = python_function   # inspect.signature reads the Python one's
+    return entry
+
+
+_NO_FAST_PATH = _core.NO_FAST_PATH
+# _core.jacobian_one takes sources whose one sweep needs no block cache.
+_core.set_fast_path_limits(CHUNK_THRESHOLD, LARGE_SWEEP_BYTES)
+
+
 def _jacobian_of_one_array(f, x, zero):
-    """The common case, kept lean: one float array, one sweep, one copy out."""
+    """One float array, one sweep, one copy out, under the block cache (the
+    largest sources of the unchunked case; _core.jacobian_one takes the others)."""
     tag = _core.new_tag()
     y = f(_core.seed_dual(x, x.size, tag, 1))
     if type(y) is DualArray and y.tag1 == tag and y.deps1:
         return _core.tangent_as(y, y.shape + x.shape)
-    return _finish_one_source(y, tag, x, zero)
-
-
-def _jacobian_of_one_dual(f, x, zero):
-    """Nested in another transform (x is its dual): lift, sweep, read out in C."""
-    tag = _core.new_tag()
-    y = f(_core.seed_inner(x, tag, 1))
-    if type(y) is HyperDualArray and y.tag2 == tag and y.tag1 == x.tag1 and y.deps2:
-        return _core.inner_derivative(y, y.shape + x.shape)
     return _finish_one_source(y, tag, x, zero)
 
 
@@ -748,3 +758,9 @@ def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         return _core.unpack_symmetric(y, shape)
     return np.zeros(shape, _dtype_of(y))
+
+
+# dj.jacobian's common case (one small array, default arguments) without a Python
+# frame: the compiled entry calls _core.jacobian_one itself, and the Python
+# function above for every other call.
+jacobian = _compiled(_core.jacobian_entry(jacobian, _finish_one_source, _zero_mode), jacobian)

@@ -37,11 +37,19 @@ computed from; they are OR-ed by every operation. A bit that is clear means
 "not connected" (TF's None), whatever the numeric derivative is.
 """
 
+from types import MethodType
+
 import numpy as np
 cimport numpy as cnp
+cimport cython
 from libc.stdint cimport uint64_t
+from libc.limits cimport LLONG_MIN
 from libc.string cimport memcpy, memset
 from libc.math cimport *
+from cpython.object cimport PyObject
+from cpython.dict cimport PyDict_GetItem
+from cpython.ref cimport Py_INCREF
+from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 
 cnp.import_array()
 
@@ -110,6 +118,7 @@ cdef int I_RECIPROCAL = GENERATED_UNARY.index("reciprocal")
 # which knows where each ufunc lives: numpy or scipy.special).
 cdef dict UNARY_INDEX = {}
 cdef dict BINARY_INDEX = {}
+cdef object NP_MATMUL = np.matmul
 
 
 def register_ufuncs(dict unary, dict binary):
@@ -184,8 +193,65 @@ cdef object loss_error(str what):
         + LOSS_HINT)
 
 
+# ------------------------------------------------------------------ the ufunc entry
+
+cdef class _UfuncEntry:
+    """The jets' ``__array_ufunc__`` (NEP 13), as a callable object rather than a
+    method. NumPy looks ``__array_ufunc__`` up on the type and calls it with a
+    tuple (self, ufunc, method, *inputs) and a dict of keywords: a method would
+    have that tuple and dict unpacked into its parameters and repacked as
+    *inputs / **kwargs on every call, while ``__call__`` takes them as they are.
+    Looked up on an instance it binds like a method (x.__array_ufunc__(...)).
+
+    The common call, np.sin(x) or np.multiply(x, c), goes to the kernel of a
+    rules-table row; everything else to the Python dispatch layer."""
+
+    def __call__(self, *args, **kwargs):
+        cdef Py_ssize_t n = len(args)
+        cdef PyObject* idx
+        if n < 3:
+            raise TypeError("__array_ufunc__(ufunc, method, *inputs, **kwargs): "
+                            "ufunc and method are required")
+        ufunc = args[1]
+        method = args[2]
+        if not kwargs and method == "__call__":
+            if n == 4:
+                idx = PyDict_GetItem(UNARY_INDEX, ufunc)
+                if idx != NULL and isinstance(args[3], _Jet):
+                    return unary_op(<int><object>idx, <_Jet>args[3])
+            elif n == 5:
+                if ufunc is NP_MATMUL:
+                    result = constant_matmul_jet(args[3], args[4])
+                    if result is not None:
+                        return result
+                idx = PyDict_GetItem(BINARY_INDEX, ufunc)
+                if idx != NULL:
+                    return binary_op(<int><object>idx, args[3], args[4])
+        return _Hooks.array_ufunc(ufunc, method, args[3:], kwargs)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        return MethodType(self, instance)
+
+    @property
+    def __name__(self):
+        return "__array_ufunc__"
+
+    @property
+    def __qualname__(self):
+        return "_Jet.__array_ufunc__"
+
+
+cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
+
+
 # ------------------------------------------------------------------ the types
 
+# Small-array code makes and drops a jet per operation: freed jet objects (of
+# either type, which share one layout) are kept for reuse instead of going back
+# to the allocator. Cython zeroes a reused object before tp_new fills it.
+@cython.freelist(32)
 cdef class _Jet:
     """Common base of DualArray and HyperDualArray (see the module docstring)."""
     cdef readonly cnp.ndarray buf
@@ -269,24 +335,15 @@ cdef class _Jet:
         return bool(self.buf[..., 0])
 
     # -- NumPy protocols
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        cdef object idx
-        if method == "__call__" and not kwargs:
-            if ufunc is np.matmul:
-                result = constant_matmul_jet(inputs[0], inputs[1])
-                if result is not None:
-                    return result
-            if len(inputs) == 1:
-                idx = UNARY_INDEX.get(ufunc)
-                if idx is not None:
-                    return unary_op(<int>idx, <_Jet>inputs[0])
-            elif len(inputs) == 2:
-                idx = BINARY_INDEX.get(ufunc)
-                if idx is not None:
-                    return binary_op(<int>idx, inputs[0], inputs[1])
-        return _Hooks.array_ufunc(ufunc, method, inputs, kwargs)
+    __array_ufunc__ = UFUNC_ENTRY    # see _UfuncEntry
 
     def __array_function__(self, func, types, args, kwargs):
+        cdef object result
+        if ((func is NP_STACK or func is NP_CONCATENATE)
+                and type(args) is tuple and type(kwargs) is dict):
+            result = fast_join(func is NP_STACK, args, kwargs)
+            if result is not None:
+                return result
         # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
         return _Hooks.array_function(self, func, types, args, kwargs)
 
@@ -406,7 +463,10 @@ cdef class _Jet:
 
     # -- indexing: the same index on the buffer, component axis kept whole
     def __getitem__(self, key):
-        return new_like(self, self.buf[component_key(key)])
+        cdef object view = basic_view(self.buf, key)
+        if view is None:
+            view = self.buf[component_key(key)]
+        return new_like(self, <cnp.ndarray>view)
 
     def __setitem__(self, key, value):
         cdef _Jet v
@@ -686,11 +746,15 @@ cdef inline _Jet new_like(_Jet proto, cnp.ndarray buf):
     return j
 
 
-def make_dual(cnp.ndarray buf, long long tag, uint64_t deps):
-    """Wrap a buffer S + (1 + n,) as a DualArray of the given tag."""
+cdef inline DualArray dual_over(cnp.ndarray buf, long long tag, uint64_t deps):
     cdef DualArray j = DualArray.__new__(DualArray)
     init_jet(j, buf, 1, buf.shape[buf.ndim - 1] - 1, 0, tag, 0, deps, 0)
     return j
+
+
+def make_dual(cnp.ndarray buf, long long tag, uint64_t deps):
+    """Wrap a buffer S + (1 + n,) as a DualArray of the given tag."""
+    return dual_over(buf, tag, deps)
 
 
 def make_hyper(cnp.ndarray buf, Py_ssize_t n1, Py_ssize_t n2, long long tag1, long long tag2,
@@ -739,7 +803,7 @@ def unpack_symmetric(_Jet y, tuple shape):
     cdef cnp.ndarray out = np.empty(shape, src.dtype)
     if out.size != m * n * n:
         raise ValueError(f"cannot shape {m} x {n} x {n} second derivatives as {shape}")
-    if src.itemsize == 8:
+    if cnp.PyArray_ITEMSIZE(src) == 8:
         unpack_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out), m, n, K)
     else:
         unpack_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out), m, n, K)
@@ -768,6 +832,11 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
     jacobian: period 0, all elements; a chunk of seeds: [lo, hi) of them;
     batch_jacobian: period = row size, so every row gets the same identity.
     """
+    return seeded(value, n, tag, deps, first, lo, hi, period)
+
+
+cdef DualArray seeded(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
+                      Py_ssize_t first, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t period):
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(value)  # keeps 0-d (np.ascontiguousarray would not)
     cdef Py_ssize_t m = v.size, K = 1 + n
     if hi < 0:
@@ -783,7 +852,7 @@ def seed_dual(cnp.ndarray value, Py_ssize_t n, long long tag, uint64_t deps,
                    m, K, first, lo, hi, period)
     else:
         raise TypeError(f"dualjac: sources must be float32 or float64, got {v.dtype}")
-    return make_dual(buf, tag, deps)
+    return dual_over(buf, tag, deps)
 
 
 ctypedef struct BlockCopy:
@@ -849,12 +918,19 @@ cdef void copy_blocks_serial(char* dst, Py_ssize_t dst_step, const char* src, Py
 def seed_inner(DualArray outer, long long tag, uint64_t deps):
     """An outer-level dual as a hyper-dual whose second seeds are ours: the
     identity over its elements (what a transform nested in another one sweeps)."""
+    return inner_seeded(outer, tag, deps)
+
+
+cdef HyperDualArray inner_seeded(DualArray outer, long long tag, uint64_t deps):
     cdef cnp.ndarray src = contiguous(outer.buf)
     cdef Py_ssize_t n1 = outer.n1, K1 = 1 + n1
     cdef Py_ssize_t m = src.size // K1, n2 = m, K = 1 + n1 + n2 + n1 * n2
-    shape = (<object>src).shape[:-1] + (K,)
-    cdef cnp.ndarray buf = np.zeros(shape, src.dtype)
-    cdef Py_ssize_t i, itemsize = src.itemsize
+    cdef int d
+    for d in range(src.ndim - 1):
+        _shape_buf[d] = src.shape[d]
+    _shape_buf[src.ndim - 1] = K
+    cdef cnp.ndarray buf = cnp.PyArray_ZEROS(src.ndim, _shape_buf, cnp.PyArray_TYPE(src), 0)
+    cdef Py_ssize_t i, itemsize = cnp.PyArray_ITEMSIZE(src)
     cdef char* b = <char*>cnp.PyArray_DATA(buf)
     copy_blocks(b, K, <char*>cnp.PyArray_DATA(src), K1, m, K1, itemsize)   # value and d1
     if itemsize == 8:
@@ -863,25 +939,38 @@ def seed_inner(DualArray outer, long long tag, uint64_t deps):
     else:
         for i in range(m):
             (<float*>b)[i * K + 1 + n1 + i] = 1
-    return make_hyper(buf, n1, n2, outer.tag1, tag, outer.deps1, deps)
+    cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
+    init_jet(j, buf, 2, n1, n2, outer.tag1, tag, outer.deps1, deps)
+    return j
 
 
 def inner_derivative(HyperDualArray y, tuple shape):
     """d y / d(inner seeds) as a dual in the outer seeds, buffer shape + (1 + n1,):
     value d2[j], tangent d12[:, j] for every inner seed j."""
     cdef cnp.ndarray src = contiguous(y.buf)
+    cdef int d, nd = len(shape)
+    if nd + 1 > 64:
+        raise ValueError("too many dimensions")
+    for d in range(nd):
+        _shape_buf[d] = shape[d]
+    return inner_derivative_shaped(y, src, nd)
+
+
+cdef DualArray inner_derivative_shaped(HyperDualArray y, cnp.ndarray src, int nd):
+    """inner_derivative for a C-contiguous src = y.buf and the nd dims in _shape_buf."""
     cdef Py_ssize_t n1 = y.n1, n2 = y.n2, K = src.shape[src.ndim - 1], K1 = 1 + n1
-    cdef Py_ssize_t m = src.size // K if K else 0, c12 = 1 + n1 + n2, i, j, p
-    cdef cnp.ndarray out = np.empty(shape + (K1,), src.dtype)
+    cdef Py_ssize_t m = src.size // K if K else 0
+    _shape_buf[nd] = K1
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + 1, _shape_buf, cnp.PyArray_TYPE(src), 0)
     if out.size != m * n2 * K1:
-        raise ValueError(f"cannot shape {m} x {n2} derivatives as {shape}")
-    if src.itemsize == 8:
+        raise ValueError(f"cannot shape {m} x {n2} derivatives as {(<object>out).shape[:-1]}")
+    if cnp.PyArray_ITEMSIZE(src) == 8:
         inner_derivative_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
     else:
         inner_derivative_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
-    return make_dual(out, y.tag1, y.deps1)
+    return dual_over(out, y.tag1, y.deps1)
 
 
 cdef void inner_derivative_loop(const real* y, real* out, Py_ssize_t m, Py_ssize_t n1,
@@ -921,20 +1010,128 @@ def tangent_as(_Jet y, tuple shape):
     """y's first-order derivatives (seeds last) as a new C-contiguous array of
     ``shape`` (target shape + source shape): the Jacobian, in one copy loop."""
     cdef cnp.ndarray buf = contiguous(y.buf)
-    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
-    cdef Py_ssize_t m = buf.size // K if K else 0, i
-    cdef Py_ssize_t itemsize = buf.itemsize
     cdef int d, nd = len(shape)
     if nd > 64:
         raise ValueError("too many dimensions")
     for d in range(nd):
         _shape_buf[d] = shape[d]
+    return tangent_shaped(y, buf, nd)
+
+
+cdef cnp.ndarray tangent_shaped(_Jet y, cnp.ndarray buf, int nd):
+    """tangent_as for a C-contiguous buf = y.buf and the nd dims in _shape_buf."""
+    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], n = y.n1
+    cdef Py_ssize_t m = buf.size // K if K else 0
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(buf)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, _shape_buf, cnp.PyArray_TYPE(buf), 0)
     if out.size != m * n:
-        raise ValueError(f"cannot shape {m} x {n} derivatives as {shape}")
+        raise ValueError(f"cannot shape {m} x {n} derivatives as {(<object>out).shape}")
     copy_blocks(<char*>cnp.PyArray_DATA(out), n, <char*>cnp.PyArray_DATA(buf) + itemsize, K,
                 m, n, itemsize)
     return out
+
+
+# ------------------------------------------------------------------ the transforms' common case
+
+# What dualjac.api hands to jacobian_one (set_fast_path_limits): sources with more
+# seeds, or whose seeded buffer needs the block cache, take the general path.
+cdef Py_ssize_t FAST_MAX_SEEDS = 128
+cdef Py_ssize_t FAST_MAX_BYTES = 128 * 1024
+
+NO_FAST_PATH = object()   # jacobian_one's answer when x is not its case
+
+
+def set_fast_path_limits(Py_ssize_t max_seeds, Py_ssize_t max_bytes):
+    global FAST_MAX_SEEDS, FAST_MAX_BYTES
+    FAST_MAX_SEEDS = max_seeds
+    FAST_MAX_BYTES = max_bytes
+
+
+cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1:
+    """_shape_buf = ybuf's element shape + src's first src_nd dims; returns the ndim."""
+    cdef int d, ny = ybuf.ndim - 1
+    if ny + src_nd + 1 > 64:
+        raise ValueError("too many dimensions")
+    for d in range(ny):
+        _shape_buf[d] = ybuf.shape[d]
+    for d in range(src_nd):
+        _shape_buf[ny + d] = src.shape[d]
+    return ny + src_nd
+
+
+cdef str NONE_SPELLING = "none"
+cdef str ZERO_SPELLING = "zero"
+
+
+def jacobian_entry(general, finish, zero_mode):
+    """Build dj.jacobian around its general Python implementation: a compiled
+    function whose common case (default arguments, one small source) runs
+    jacobian_one with no Python frame; every other call is general(...)'s.
+    zero_mode validates unconnected_gradients (before f is ever called)."""
+    def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+        cdef object result
+        cdef bint zero
+        if parallel_iterations is None:
+            if unconnected_gradients is NONE_SPELLING:
+                zero = False
+            elif unconnected_gradients is ZERO_SPELLING:
+                zero = True
+            else:
+                zero = zero_mode(unconnected_gradients)
+            result = jacobian_one(f, x, zero, finish)
+            if result is not NO_FAST_PATH:
+                return result
+        return general(f, x, unconnected_gradients=unconnected_gradients,
+                       parallel_iterations=parallel_iterations)
+    return jacobian
+
+
+cpdef object jacobian_one(f, x, bint zero, finish):
+    """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
+    native float32 / float64 ndarray, or (nested in another transform) a
+    DualArray. Reads the common result (a jet at this tag, connected) straight
+    into the Jacobian; anything else goes to finish(y, tag, x, zero), the
+    general reading. NO_FAST_PATH, before calling f, when x is not this case."""
+    global _tag_counter
+    cdef cnp.ndarray a, ybuf
+    cdef Py_ssize_t m
+    cdef long long tag
+    cdef _Jet y, src
+    cdef int typenum
+    if type(x) is cnp.ndarray:
+        a = <cnp.ndarray>x
+        typenum = a.descr.type_num
+        if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
+            return NO_FAST_PATH
+        m = a.size
+        if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
+            return NO_FAST_PATH
+        _tag_counter += 1
+        tag = _tag_counter
+        out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
+        if type(out) is DualArray:
+            y = <_Jet>out
+            if y.tag1 == tag and y.deps1:
+                ybuf = contiguous(y.buf)
+                return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
+        return finish(out, tag, x, zero)
+    if type(x) is DualArray:
+        src = <_Jet>x
+        ybuf = src.buf
+        m = ybuf.size // ybuf.shape[ybuf.ndim - 1] if ybuf.shape[ybuf.ndim - 1] else 0
+        if m > FAST_MAX_SEEDS:
+            return NO_FAST_PATH
+        _tag_counter += 1
+        tag = _tag_counter
+        out = f(inner_seeded(<DualArray>src, tag, 1))
+        if type(out) is HyperDualArray:
+            y = <_Jet>out
+            if y.tag2 == tag and y.tag1 == src.tag1 and y.deps2:
+                ybuf = contiguous(y.buf)
+                return inner_derivative_shaped(<HyperDualArray>y, ybuf,
+                                               jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
+        return finish(out, tag, x, zero)
+    return NO_FAST_PATH
 
 
 def join_buffers(list bufs, int axis, bint new_axis):
@@ -942,6 +1139,10 @@ def join_buffers(list bufs, int axis, bint new_axis):
     element axis, by contiguous block copies: NumPy's own are Python-level
     around a general C loop, microseconds on the small arrays of an ODE
     right-hand side. All shape bookkeeping stays in C."""
+    return join_c(bufs, axis, new_axis)
+
+
+cdef cnp.ndarray join_c(list bufs, int axis, bint new_axis):
     cdef Py_ssize_t count = len(bufs), total = 0, outer = 1, row, offset = 0, chunk, i
     cdef list parts = [contiguous(<cnp.ndarray>b) for b in bufs]
     cdef cnp.ndarray first = <cnp.ndarray>parts[0], b
@@ -966,7 +1167,7 @@ def join_buffers(list bufs, int axis, bint new_axis):
         _shape_buf[d + (1 if new_axis else 0)] = first.shape[d]
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf,
                                              first.descr.type_num, 0)
-    cdef Py_ssize_t itemsize = first.itemsize
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(first)
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = out.size // outer if outer else 0
     for i in range(count):
@@ -976,6 +1177,99 @@ def join_buffers(list bufs, int axis, bint new_axis):
                     outer, chunk, itemsize)
         offset += chunk
     return out
+
+
+cdef object NP_STACK = np.stack
+cdef object NP_CONCATENATE = np.concatenate
+
+
+cdef object fast_join(bint new_axis, tuple args, dict kwargs):
+    """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
+    jets of one level and dtype, with a Python int axis and no other argument:
+    the whole join in C. None for anything else, and for every call the general
+    join (dualjac._numpy) must reject, which then raises its own error.
+
+    The buffers are read from the jets once, made contiguous (which may release
+    the GIL), and only then checked and copied: what is copied is what was
+    checked, whatever another thread does to the list meanwhile."""
+    cdef Py_ssize_t nargs = len(args), count, i, ax, total = 0, outer = 1, row
+    cdef Py_ssize_t offset = 0, chunk, itemsize
+    cdef int nd, rnd, d, typenum
+    cdef PyObject* found
+    cdef object axis_obj, seq, item
+    cdef _Jet proto, j
+    cdef cnp.ndarray fb, b, out
+    cdef uint64_t deps1 = 0, deps2 = 0
+    if nargs == 1:
+        if not kwargs:
+            axis_obj = 0
+        else:
+            found = PyDict_GetItem(kwargs, "axis")
+            if found == NULL or len(kwargs) != 1:
+                return None
+            axis_obj = <object>found
+    elif nargs == 2 and not kwargs:
+        axis_obj = args[1]
+    else:
+        return None
+    seq = args[0]
+    if type(axis_obj) is not int or (type(seq) is not list and type(seq) is not tuple):
+        return None
+    count = len(seq)
+    if count == 0 or not isinstance(seq[0], _Jet):
+        return None
+    proto = <_Jet>seq[0]
+    fb = proto.buf
+    nd = fb.ndim                                 # buffer ndim: element ndim + 1
+    typenum = fb.descr.type_num
+    rnd = nd if new_axis else nd - 1             # the result's element ndim
+    ax = small_int(axis_obj)
+    if ax < 0:
+        ax += rnd
+    if rnd == 0 or ax < 0 or ax >= rnd:
+        return None
+    cdef list bufs = []
+    for i in range(count):
+        item = seq[i]
+        if not isinstance(item, _Jet):
+            return None
+        j = <_Jet>item
+        b = j.buf
+        if not same_level(proto, j) or b.descr.type_num != typenum or b.ndim != nd:
+            return None
+        deps1 |= j.deps1
+        deps2 |= j.deps2
+        bufs.append(contiguous(b))
+    for i in range(count):
+        b = <cnp.ndarray>bufs[i]
+        if b.ndim != nd:
+            return None
+        for d in range(nd):
+            if b.shape[d] != fb.shape[d] and (new_axis or d != ax):
+                return None                      # the general join reports the shapes
+        total += 1 if new_axis else b.shape[ax]
+    if nd + 1 > 64:
+        return None
+    for d in range(ax):
+        _shape_buf[d] = fb.shape[d]
+        outer *= fb.shape[d]
+    _shape_buf[ax] = total
+    for d in range(ax + (0 if new_axis else 1), nd):
+        _shape_buf[d + (1 if new_axis else 0)] = fb.shape[d]
+    out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf, typenum, 0)
+    itemsize = cnp.PyArray_ITEMSIZE(fb)
+    cdef char* dst = <char*>cnp.PyArray_DATA(out)
+    row = cnp.PyArray_SIZE(out) // outer if outer else 0
+    for i in range(count):
+        b = <cnp.ndarray>bufs[i]
+        chunk = cnp.PyArray_SIZE(b) // outer if outer else 0
+        copy_blocks(dst + offset * itemsize, row, <char*>cnp.PyArray_DATA(b), chunk,
+                    outer, chunk, itemsize)
+        offset += chunk
+    cdef _Jet result = new_like(proto, out)
+    result.deps1 = deps1
+    result.deps2 = deps2
+    return result
 
 
 cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
@@ -1323,7 +1617,7 @@ cdef object constant_matmul_jet(object a, object b):
     """W @ x for a plain 2-D W and a contiguous 1-D or 2-D jet x of W's dtype (a
     layer of a model): one matmul on the buffer, the components riding along.
     None for anything else (the dispatch layer's general matmul takes it)."""
-    if type(a) is not np.ndarray or not isinstance(b, _Jet):
+    if type(a) is not cnp.ndarray or not isinstance(b, _Jet):
         return None
     cdef cnp.ndarray W = <cnp.ndarray>a
     cdef _Jet x = <_Jet>b
@@ -1542,6 +1836,101 @@ def apply_unary(ufunc_name, _Jet a):
 def apply_binary(ufunc_name, x, y):
     """Run the rules-table kernel of a binary function by name (for the dispatch layer)."""
     return binary_op(GENERATED_BINARY.index(ufunc_name), x, y)
+
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_NewFromDescr(PyTypeObject_* subtype, cnp.dtype descr, int nd,
+                                cnp.npy_intp* dims, cnp.npy_intp* strides, void* data,
+                                int flags, PyObject* obj)
+
+
+cdef extern from "Python.h":
+    Py_ssize_t PyLong_AsSsize_t_noexc "PyLong_AsSsize_t"(object) noexcept
+    PyObject* PyErr_Occurred() noexcept
+    void PyErr_Clear() noexcept
+
+
+cdef inline Py_ssize_t small_int(object i) noexcept:
+    """A Python int as a Py_ssize_t, or PY_SSIZE_T_MIN when it does not fit
+    (an index out of any range: the callers then leave it to NumPy)."""
+    cdef Py_ssize_t k = PyLong_AsSsize_t_noexc(i)
+    if k == -1 and PyErr_Occurred() != NULL:
+        PyErr_Clear()
+        return <Py_ssize_t>LLONG_MIN
+    return k
+
+
+cdef object basic_view(cnp.ndarray buf, object key):
+    """buf[key + (slice(None),)] for the common keys of small-array code (x[i],
+    x[a:b], x[..., i], x[i, j], x[:, i]: Python ints and slices, at most one
+    Ellipsis, one per element axis at most), as the same view NumPy's indexing
+    makes, without building the extended key and parsing it. None for any other
+    key, and for an index out of range: NumPy's indexing then handles it (and
+    raises its own error)."""
+    cdef tuple items
+    cdef Py_ssize_t nkey, i, k, axis = 0, n_index = 0, start, stop, step, length
+    cdef int nd = buf.ndim - 1, out_nd = 0, d
+    cdef bint seen_ellipsis = False
+    cdef char* data = <char*>cnp.PyArray_DATA(buf)
+    cdef cnp.npy_intp dims[64]
+    cdef cnp.npy_intp strides[64]
+    cdef object item
+    if type(key) is tuple:
+        items = <tuple>key
+    elif type(key) is int or type(key) is slice:
+        items = (key,)
+    else:
+        return None
+    nkey = len(items)
+    for i in range(nkey):
+        item = items[i]
+        if item is Ellipsis:
+            if seen_ellipsis:
+                return None
+            seen_ellipsis = True
+        elif type(item) is int or type(item) is slice:
+            n_index += 1
+        else:
+            return None
+    if n_index > nd:
+        return None
+    for i in range(nkey):
+        item = items[i]
+        if item is Ellipsis:
+            for k in range(nd - n_index):            # the axes the Ellipsis stands for
+                dims[out_nd] = buf.shape[axis]
+                strides[out_nd] = buf.strides[axis]
+                out_nd += 1
+                axis += 1
+        elif type(item) is int:
+            k = small_int(item)
+            if k < 0:
+                k += buf.shape[axis]
+            if k < 0 or k >= buf.shape[axis]:
+                return None
+            data += k * buf.strides[axis]
+            axis += 1
+        else:
+            if PySlice_Unpack(item, &start, &stop, &step) < 0:
+                return None   # not reached for a slice object; NumPy reports it
+            length = PySlice_AdjustIndices(buf.shape[axis], &start, &stop, step)
+            if length:
+                data += start * buf.strides[axis]
+            dims[out_nd] = length
+            strides[out_nd] = buf.strides[axis] * step
+            out_nd += 1
+            axis += 1
+    for d in range(axis, nd + 1):                   # the rest, and the component axis
+        dims[out_nd] = buf.shape[d]
+        strides[out_nd] = buf.strides[d]
+        out_nd += 1
+    cdef cnp.dtype descr = buf.descr
+    Py_INCREF(descr)                                 # PyArray_NewFromDescr steals it
+    cdef cnp.ndarray view = PyArray_NewFromDescr(
+        <PyTypeObject_*>cnp.ndarray, descr, out_nd, dims, strides, data,
+        cnp.PyArray_FLAGS(buf) & ~cnp.NPY_ARRAY_OWNDATA, NULL)
+    cnp.set_array_base(view, buf)
+    return view
 
 
 cdef object component_key(object key):
