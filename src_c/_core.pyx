@@ -1592,6 +1592,8 @@ cdef Py_ssize_t element_stride(cnp.ndarray buf):
     buffer: K; a column view x[:, 0]: a multiple of K); -1 otherwise."""
     cdef int nd = buf.ndim, d, last = -1
     cdef Py_ssize_t itemsize = buf.itemsize, K = buf.shape[nd - 1]
+    if buf.size == 0:
+        return K     # NumPy gives empty arrays zero strides; 0 would mean "broadcast"
     if buf.strides[nd - 1] != itemsize and K > 1:
         return -1
     cdef Py_ssize_t step = 0, expected

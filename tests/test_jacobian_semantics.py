@@ -219,3 +219,15 @@ def test_where_condition_is_not_a_path():
     assert dj.jacobian(lambda x: np.where(x > 0, dj.stop_gradient(x), 1.0), x) is None
     J = dj.jacobian(lambda x: np.where(x > 0, x * 2.0, 1.0), x)
     np.testing.assert_array_equal(J, np.diag(np.where(x > 0, 2.0, 0.0)))
+
+
+def test_empty_jet_with_constant_keeps_its_shape():
+    """NumPy gives empty arrays zero strides; the kernel driver once took that for
+    a broadcast operand and returned a 0-d result for (0, 3) + 1.0."""
+    for shape in ((0, 3), (2, 0), (0,)):
+        x = np.ones(shape)
+        seen = []
+        J = dj.jacobian(lambda z: seen.append((z + 1.0, 2.0 * z, z ** 3, np.sin(z) - z)) or z, x)
+        assert J.shape == shape + shape
+        for y in seen[0]:
+            assert y.shape == shape and y.buf.shape == shape + (1,)
