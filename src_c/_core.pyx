@@ -992,7 +992,7 @@ def sum_elements(_Jet a):
     cdef cnp.ndarray buf = contiguous(a.buf)
     cdef Py_ssize_t K = buf.shape[buf.ndim - 1], m = buf.size // K if K else 0
     cdef cnp.ndarray out = np.zeros(K, buf.dtype)
-    if buf.itemsize == 8:
+    if cnp.PyArray_ITEMSIZE(buf) == 8:
         sum_rows(<double*>cnp.PyArray_DATA(buf), <double*>cnp.PyArray_DATA(out), m, K)
     else:
         sum_rows(<float*>cnp.PyArray_DATA(buf), <float*>cnp.PyArray_DATA(out), m, K)
@@ -1581,7 +1581,7 @@ cdef object unary_op(int idx, _Jet a):
     call.K = K
     call.n1 = a.n1
     call.n2 = a.n2
-    call.itemsize = src.itemsize
+    call.itemsize = cnp.PyArray_ITEMSIZE(src)
     run_kernel(&call, out.size // K if K else 0)
     return new_like(a, out)
 
@@ -1591,7 +1591,7 @@ cdef Py_ssize_t element_stride(cnp.ndarray buf):
     elements are equally spaced and whose components are contiguous (a C-contiguous
     buffer: K; a column view x[:, 0]: a multiple of K); -1 otherwise."""
     cdef int nd = buf.ndim, d, last = -1
-    cdef Py_ssize_t itemsize = buf.itemsize, K = buf.shape[nd - 1]
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(buf), K = buf.shape[nd - 1]
     if buf.size == 0:
         return K     # NumPy gives empty arrays zero strides; 0 would mean "broadcast"
     if buf.strides[nd - 1] != itemsize and K > 1:
@@ -1826,7 +1826,7 @@ cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t
     call.K = out.shape[out.ndim - 1]
     call.n1 = level.n1
     call.n2 = level.n2
-    call.itemsize = out.itemsize
+    call.itemsize = cnp.PyArray_ITEMSIZE(out)
     run_kernel(&call, out.size // call.K if call.K else 0)
 
 
