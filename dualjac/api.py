@@ -523,21 +523,24 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     row_shape = source_shape[1:]
     m = math.prod(row_shape)
     differentiable = Source(source, 0, 0).differentiable
-    pieces, target = SeedPieces(m), None
+    pieces, target_shape = SeedPieces(m), None
     for lo, hi in chunks(m, parallel_iterations):
         tag = _core.new_tag()
         xs = seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source
         y = as_target(f(xs), "batch_jacobian")
         check_batch(y, source_shape)
         d, deps = derivative_at(y, tag)
-        if target is None:
-            target = value_at(y, tag)
+        if target_shape is None:       # (only the shape and dtype: no copy of the value)
+            target_shape, target_dtype = _shape(y), _dtype_of(y)
         if d is not None:
             pieces.add(d, lo, hi)
-    shape = _shape(target) + row_shape
+    shape = target_shape + row_shape
     if not pieces:
-        return np.zeros(shape, _dtype_of(target))
-    result = shaped(pieces.result(), shape)
+        return np.zeros(shape, target_dtype)
+    if isinstance(y, DualArray) and y.tag1 == tag and hi - lo == m == y.n1:
+        result = _core.tangent_as(y, shape)   # one sweep: one C copy (NumPy's strided copy is 8x slower)
+    else:
+        result = shaped(pieces.result(), shape)
     if check_independence and differentiable:
         rows = 3 if check_independence is True else int(check_independence)
         _check_rows_independent(f, source, result, min(rows, source_shape[0]))
