@@ -25,6 +25,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <numpy/ndarraytypes.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define DJ_HEADER 16
 #define DJ_CACHE_SLOTS 64
@@ -61,12 +64,32 @@ static char *dj_take_cached(size_t size) {
     return block;
 }
 
+/* A new block from the system. Blocks of DJ_HUGE_BLOCK bytes and more are
+ * 2 MB-aligned and marked for transparent huge pages (Linux, where THP is in
+ * "madvise" mode by default): touching a fresh 96 MB buffer then takes ~50
+ * page faults instead of ~24,000 (measured: a 1e6-row batch_jacobian, whose
+ * buffers outgrow what the cache keeps between sweeps). */
+#define DJ_HUGE_BLOCK ((size_t)8 * 1024 * 1024)
+#define DJ_HUGE_ALIGN ((size_t)2 * 1024 * 1024)
+
+static char *dj_system_block(size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (size >= DJ_HUGE_BLOCK) {
+        void *p = NULL;
+        if (posix_memalign(&p, DJ_HUGE_ALIGN, size) != 0) return NULL;
+        madvise(p, size & ~(DJ_HUGE_ALIGN - 1), MADV_HUGEPAGE);
+        return (char *)p;
+    }
+#endif
+    return (char *)malloc(size);
+}
+
 static void *dj_malloc(void *ctx, size_t size) {
     char *block = NULL;
     (void)ctx;
     if (size > SIZE_MAX - DJ_HEADER) return NULL;
     if (size >= DJ_CACHE_MIN_BLOCK) block = dj_take_cached(size);
-    if (block == NULL) block = (char *)malloc(size + DJ_HEADER);
+    if (block == NULL) block = dj_system_block(size + DJ_HEADER);
     return dj_with_header(block, size);
 }
 
@@ -78,6 +101,8 @@ static void *dj_calloc(void *ctx, size_t nelem, size_t elsize) {
     size = nelem * elsize;
     if (size >= DJ_CACHE_MIN_BLOCK) {
         block = dj_take_cached(size);
+        if (block == NULL && size + DJ_HEADER >= DJ_HUGE_BLOCK)
+            block = dj_system_block(size + DJ_HEADER);
         if (block != NULL) memset(block + DJ_HEADER, 0, size);
     }
     if (block == NULL) block = (char *)calloc(1, size + DJ_HEADER);
