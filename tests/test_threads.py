@@ -281,3 +281,16 @@ def test_set_num_threads_checks_its_argument():
         dj.set_num_threads(0)
     with pytest.raises(TypeError):
         dj.set_num_threads(1.5)
+
+
+def test_thread_count_comes_from_the_environment():
+    """DUALJAC_NUM_THREADS sets the default at import; a bad value names the variable."""
+    import os
+    import subprocess
+    code = "import dualjac as dj; print(dj.get_num_threads())"
+    env = dict(os.environ, DUALJAC_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
+    env["DUALJAC_NUM_THREADS"] = "many"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "DUALJAC_NUM_THREADS" in out.stderr
