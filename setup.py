@@ -11,12 +11,12 @@ from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 generate = runpy.run_path(os.path.join(HERE, "src_c", "generate.py"))
-generate["write_if_changed"](generate["render"]())
+generate["write_all"]()
 
 extension = Extension(
     "dualjac._core",
     sources=["src_c/_core.pyx"],
-    depends=["src_c/_kernels.pxi", "src_c/block_cache.h",
+    depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
              "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
              "src_c/vecmath.h"],
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],

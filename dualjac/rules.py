@@ -6,7 +6,8 @@ for float32 and float64, dual and hyper-dual; at import time the extension maps
 each row's ufunc to its kernels; and the tests iterate the table, checking
 every row against complex-step derivatives over its ``domain``.
 
-A row gives C expressions (they are pasted into Cython ``nogil`` code):
+A row gives expressions in Python syntax, translated to C by ``src_c/generate.py``
+(``a if c else b``, ``and``, ``or``, calls, arithmetic, comparisons):
 
 * unary rows use ``x`` (the argument); ``df`` may use ``f`` (the value), ``d2f``
   may use ``f`` and ``df``;
@@ -15,7 +16,7 @@ A row gives C expressions (they are pasted into Cython ``nogil`` code):
   partials (``("r2", "x*x + y*y")``), or outputs a call fills through a pointer
   (``("other", "cos(x)")``: the derivative of sin); their
   names must not clash with the kernels' own locals (``s``, ``p``, ``c``, ...:
-  see ``src_c/_kernels.pxi.tp``);
+  see ``src_c/_kernels.h.tp``);
 * a partial written as the literal ``"0"`` is dropped from the generated code,
   so linear functions do no second-order work and ``0 * inf`` never makes a NaN.
 

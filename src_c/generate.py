@@ -1,18 +1,74 @@
-"""Render the kernel template from the rules table (run by setup.py at build time).
+"""Render the kernels from the rules table (run by setup.py at build time).
 
-    python src_c/generate.py        # writes src_c/_kernels.pxi
+    python src_c/generate.py        # writes src_c/_kernels.h and src_c/_kernels.pxi
+
+_kernels.h.tp becomes _kernels.h: the C kernels, one per row, kind and dtype.
+_kernels.pxi.tp becomes _kernels.pxi: their Cython declarations and the
+function-pointer tables _core.pyx indexes by row.
+
+The table's expressions are written in Python's expression syntax (``a if c
+else b``, ``and``, ``or``); c_expression() translates them to C through Python's
+own parser, so an expression the translator does not know fails the build
+instead of compiling into something else.
 
 The rules table is loaded from its file, not imported as dualjac.rules, so the
 build does not need an importable (already built) dualjac.
 """
+import ast
 import importlib.util
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TEMPLATE = os.path.join(HERE, "_kernels.pxi.tp")
-OUTPUT = os.path.join(HERE, "_kernels.pxi")
+TEMPLATES = {
+    os.path.join(HERE, "_kernels.h.tp"): os.path.join(HERE, "_kernels.h"),
+    os.path.join(HERE, "_kernels.pxi.tp"): os.path.join(HERE, "_kernels.pxi"),
+}
 RULES = os.path.join(ROOT, "dualjac", "rules.py")
+
+_C_OPERATORS = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
+    ast.USub: "-", ast.UAdd: "+", ast.Not: "!",
+    ast.And: "&&", ast.Or: "||",
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+}
+
+
+def c_expression(expression, float_functions=()):
+    """The C spelling of a rules-table expression; calls to the names in
+    float_functions get C99's float suffix (sin -> sinf) for float32 kernels."""
+    def emit(node):
+        if isinstance(node, ast.Expression):
+            return emit(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return repr(node.value)
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.BinOp) and type(node.op) in _C_OPERATORS:
+            if (isinstance(node.op, ast.Div) and isinstance(node.left, ast.Constant)
+                    and isinstance(node.right, ast.Constant)):
+                raise ValueError(f"constant division in {expression!r} (integer in C)")
+            return f"({emit(node.left)} {_C_OPERATORS[type(node.op)]} {emit(node.right)})"
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _C_OPERATORS:
+            return f"({_C_OPERATORS[type(node.op)]}{emit(node.operand)})"
+        if isinstance(node, ast.BoolOp):
+            joined = f" {_C_OPERATORS[type(node.op)]} ".join(emit(v) for v in node.values)
+            return f"({joined})"
+        if isinstance(node, ast.Compare):       # a < b <= c -> (a < b && b <= c)
+            parts, left = [], node.left
+            for op, right in zip(node.ops, node.comparators):
+                if type(op) not in _C_OPERATORS:
+                    raise ValueError(f"unsupported comparison in {expression!r}")
+                parts.append(f"{emit(left)} {_C_OPERATORS[type(op)]} {emit(right)}")
+                left = right
+            return "(" + " && ".join(parts) + ")"
+        if isinstance(node, ast.IfExp):
+            return f"({emit(node.test)} ? {emit(node.body)} : {emit(node.orelse)})"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            name = node.func.id + ("f" if node.func.id in float_functions else "")
+            return f"{name}({', '.join(emit(a) for a in node.args)})"
+        raise ValueError(f"unsupported syntax {ast.dump(node)} in {expression!r}")
+    return emit(ast.parse(expression.strip(), mode="eval"))
 
 
 def load_rules():
@@ -23,20 +79,25 @@ def load_rules():
 
 
 def render():
+    """{output path: text} for every template."""
     from Cython import Tempita
 
     rules = load_rules()
-    with open(TEMPLATE) as fh:
-        template = Tempita.Template(fh.read(), name=TEMPLATE)
-    return template.substitute(
-        UNARY=rules.UNARY,
-        BINARY=rules.BINARY,
-        C_MATH_FUNCTIONS=rules.C_MATH_FUNCTIONS,
-        DTYPES=(("double", "f64"), ("float", "f32")),
-    )
+    rendered = {}
+    for template_path, output in TEMPLATES.items():
+        with open(template_path) as fh:
+            template = Tempita.Template(fh.read(), name=template_path)
+        rendered[output] = template.substitute(
+            UNARY=rules.UNARY,
+            BINARY=rules.BINARY,
+            C_MATH_FUNCTIONS=rules.C_MATH_FUNCTIONS,
+            DTYPES=(("double", "f64"), ("float", "f32")),
+            c_expression=c_expression,
+        )
+    return rendered
 
 
-def write_if_changed(text, path=OUTPUT):
+def write_if_changed(text, path):
     """Rewrite only on change, so an unchanged table does not force a recompile."""
     if os.path.exists(path):
         with open(path) as fh:
@@ -47,6 +108,12 @@ def write_if_changed(text, path=OUTPUT):
     return True
 
 
+def write_all():
+    for path, text in render().items():
+        write_if_changed(text, path)
+    return list(TEMPLATES.values())
+
+
 if __name__ == "__main__":
-    write_if_changed(render())
-    print(OUTPUT)
+    for path in write_all():
+        print(path)

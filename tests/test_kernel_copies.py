@@ -1,0 +1,162 @@
+"""The two compiled copies of every hyper-dual kernel, and the expression translator.
+
+src_c/_kernels.h compiles each kernel twice from one body: a scalar-loop copy for
+elements of few components (K <= 16: Hessians of up to 4 variables, specialized
+for n = 1..4) and a vectorized copy for the rest. Both must give the same bits:
+a seed that the function does not use only adds zero components, so the Hessian
+block of the used seeds must not change when unused seeds move the kernel from
+one copy to the other. The witness for the values themselves is the complex-step
+/ finite-difference Hessian of test_rules_table.
+"""
+import os
+import runpy
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from dualjac.rules import BINARY, C_MATH_FUNCTIONS, UNARY
+from test_rules_table import (CONSTANT, binary_points, is_analytic, params, reference,
+                              tol_dtype, assert_close, ufunc, unary_points, witness_hessian)
+
+DTYPES = (np.float64, np.float32)
+# n = 2, 3, 4 run the specialized scalar copies of the Hessian kernels
+# (K = 6, 10, 15), n = 5, 8 the vectorized ones (K = 21, 45).
+SEED_COUNTS = (2, 3, 4, 5, 8)
+
+
+def padded(columns, n):
+    """Rows of n variables whose first columns are `columns`; the rest are unused
+    seeds (filled with 0.5, never read by the function)."""
+    rows = np.full((columns[0].size, n), 0.5, columns[0].dtype)
+    for k, column in enumerate(columns):
+        rows[:, k] = column
+    return rows
+
+
+def unary_target(row):
+    """u = x0 + x1 / 64 mixes two seeds (so H has off-diagonal terms), and stays
+    in the row's domain (its points keep a gap of more than 1/64 from the ends)."""
+    return lambda X: ufunc(row)(X[:, 0] + X[:, 1] * (1 / 64))
+
+
+def binary_target(row, variant):
+    if variant == "jj":
+        return lambda X: ufunc(row)(X[:, 0], X[:, 1])
+    if variant == "jc":
+        return lambda X: ufunc(row)(X[:, 0], X.dtype.type(CONSTANT))
+    return lambda X: ufunc(row)(X.dtype.type(CONSTANT), X[:, 1])
+
+
+def assert_same_block_for_every_seed_count(target, columns, dtype):
+    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n; returns it."""
+    blocks = []
+    for n in SEED_COUNTS:
+        hess = dj.batch_hessian(target, padded(columns, n))
+        assert hess.dtype == dtype and hess.shape == (columns[0].size, n, n)
+        assert not hess[:, 2:, :].any() and not hess[:, :, 2:].any()
+        blocks.append(hess[:, :2, :2])
+    for n, block in zip(SEED_COUNTS[1:], blocks[1:]):
+        np.testing.assert_array_equal(block, blocks[0], err_msg=f"n = {n} vs n = {SEED_COUNTS[0]}")
+    return blocks[0]
+
+
+def per_row_witness(g, columns, analytic):
+    """Each row's 2x2 Hessian of g(x0, x1), from test_rules_table's witness."""
+    out = []
+    for i in range(columns[0].size):
+        point = np.array([c[i] for c in columns], np.float64)
+        out.append(witness_hessian(lambda v: g(v[0], v[1]), point, analytic))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("row", params(UNARY))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_unary_hessian_kernels_agree(row, dtype):
+    x = unary_points(row, dtype)
+    columns = [x, np.linspace(-1, 1, x.size).astype(dtype)]
+    block = assert_same_block_for_every_seed_count(unary_target(row), columns, dtype)
+    if row.name in ("floor", "ceil", "rint", "trunc", "sign"):
+        return           # steps: u may cross one; the zero Hessian is checked above
+    want = per_row_witness(lambda a, b: reference(row)(a + b * (1 / 64)), columns,
+                           is_analytic(row))
+    assert_close(block, want, tol_dtype(dtype), 2, fd=not is_analytic(row))
+
+
+@pytest.mark.parametrize("row", params(BINARY))
+@pytest.mark.parametrize("variant", ("jj", "jc", "cj"))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_binary_hessian_kernels_agree(row, variant, dtype):
+    x, y = binary_points(row, dtype)
+    block = assert_same_block_for_every_seed_count(binary_target(row, variant), [x, y], dtype)
+    c = CONSTANT
+    g = {"jj": lambda a, b: reference(row)(a, b), "jc": lambda a, b: reference(row)(a, c + 0 * b),
+         "cj": lambda a, b: reference(row)(c + 0 * a, b)}[variant]
+    want = per_row_witness(g, [x, y], is_analytic(row))
+    assert_close(block, want, tol_dtype(dtype), 2, fd=not is_analytic(row))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_dual_kernels_agree(dtype):
+    """First-order (dual) kernels have both copies too: K = 3 .. 21."""
+    x = np.linspace(0.3, 2.0, 7).astype(dtype)
+    f = lambda X: np.sin(X[:, 0] * X[:, 1]) / np.exp(X[:, 1]) + X[:, 0] ** 3
+    jacobians = [dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2] for n in (2, 4, 8, 20)]
+    for got in jacobians[1:]:
+        np.testing.assert_array_equal(got, jacobians[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_general_hyper_dual_kernels_agree(dtype):
+    """Nested jacobians use the general layout, K = (1 + n)^2 for a source of n:
+    n = 2, 3 run the scalar copies, n = 4, 6 the vectorized ones."""
+    g = lambda z: np.sin(z[0] * z[1]) / np.exp(z[1]) + z[0] ** 3
+    blocks = []
+    for n in (2, 3, 4, 6):
+        z = np.full(n, 0.5, dtype)
+        z[:2] = (0.7, 1.3)
+        hess = dj.jacobian(lambda w: dj.jacobian(g, w), z)
+        assert hess.dtype == dtype and not hess[2:].any() and not hess[:, 2:].any()
+        blocks.append(hess[:2, :2])
+    for got in blocks[1:]:
+        np.testing.assert_array_equal(got, blocks[0])
+    want = witness_hessian(lambda v: np.sin(v[0] * v[1]) / np.exp(v[1]) + v[0] ** 3,
+                           np.array([0.7, 1.3]), True)
+    assert_close(blocks[0], want, tol_dtype(dtype), 2)
+
+
+# ------------------------------------------------------------------ the translator
+
+GENERATE = runpy.run_path(os.path.join(os.path.dirname(__file__), os.pardir, "src_c", "generate.py"))
+c_expression = GENERATE["c_expression"]
+
+
+@pytest.mark.parametrize("python, c", [
+    ("x*y", "(x * y)"),
+    ("(1 if x > 0 else (-1 if x < 0 else 0))", "((x > 0) ? 1 : ((x < 0) ? (-1) : 0))"),
+    ("(0 if (x == 0 and y == y) else x*log(y))", "(((x == 0) && (y == y)) ? 0 : (x * log(y)))"),
+    ("0.3 < x <= 0.65", "(0.3 < x && x <= 0.65)"),
+    ("not x != x or -x", "((!(x != x)) || (-x))"),
+    ("1/(1 + exp(x))", "(1 / (1 + exp(x)))"),
+])
+def test_translation(python, c):
+    assert c_expression(python) == c
+
+
+def test_float32_kernels_call_float_functions():
+    assert c_expression("sin(x) + pow(x, y) + dj_lgamma(x)", C_MATH_FUNCTIONS) == \
+        "((sinf(x) + powf(x, y)) + dj_lgamma(x))"
+
+
+@pytest.mark.parametrize("bad", ["1/2 + x", "x ** 2", "x[0]", "lambda: x", "x in y", "f(x=1)"])
+def test_translation_refuses_what_c_would_read_differently(bad):
+    with pytest.raises(ValueError):
+        c_expression(bad)
+
+
+@pytest.mark.parametrize("row", UNARY + BINARY, ids=lambda r: r.name)
+def test_every_row_translates(row):
+    fields = [row.f] + [expr for _, expr in row.lets] + (
+        [row.df, row.d2f] if row in UNARY else [row.dfx, row.dfy, row.d2fxx, row.d2fxy, row.d2fyy])
+    for expr in fields:
+        assert c_expression(expr)
