@@ -754,8 +754,9 @@ def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     batch, row_shape = array.shape[0], array.shape[1:]
     m = math.prod(row_shape)
     tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = as_target(with_block_cache(_hessian_bytes(array.size, m), f,
-                                   _core.seed_symmetric(array, tag1, tag2, 1, m)), "batch_hessian")
+    y = as_target(with_block_cache(_hessian_bytes(array.size, m),
+                                   lambda: f(_core.seed_symmetric(array, tag1, tag2, 1, m))),
+                  "batch_hessian")
     check_batch(y, array.shape)
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
