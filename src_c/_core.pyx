@@ -811,8 +811,22 @@ def unpack_symmetric(_Jet y, tuple shape):
 
 
 cdef void unpack_loop(const real* src, real* out, Py_ssize_t m, Py_ssize_t n, Py_ssize_t K) noexcept nogil:
-    cdef Py_ssize_t i, p, q, s
+    cdef Py_ssize_t i, j, p, q, s
+    cdef Py_ssize_t position[64]     # of H_pq (full n x n order) in a small element
     cdef real* H
+    if n <= 8:
+        # Few variables (batch Hessians): write each n x n block in order from a
+        # table of positions; the loops below store out of order, 3.3 ns per row for n = 3.
+        for p in range(n):
+            for q in range(n):
+                i, j = (p, q) if p <= q else (q, p)
+                position[p * n + q] = 1 + n + i * n - ((i * (i + 1)) >> 1) + j
+        for i in range(m):
+            H = out + i * n * n
+            for j in range(n * n):
+                H[j] = src[position[j]]
+            src += K
+        return
     for i in range(m):
         H = out + i * n * n
         s = i * K + 1 + n
