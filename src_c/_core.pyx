@@ -15,8 +15,9 @@ result, and every *structural* NumPy operation (indexing, reshape, transpose,
 concatenate, ...) is the same operation on the buffer with the trailing
 component axis kept (dualjac/_numpy.py does those).
 
-Elementwise functions run fused kernels generated from dualjac/rules.py
-(_kernels.pxi, included below): value and all partials in one pass. Operators
+Elementwise functions run fused C kernels generated from dualjac/rules.py
+(_kernels.h; _kernels.pxi, included below, declares them and builds the
+dispatch tables): value and all partials in one pass. Operators
 and table ufuncs go straight from the C number slots / ``__array_ufunc__`` to
 the kernels; everything else goes through the Python dispatch layer, which
 registers itself with ``set_numpy_hooks`` (this module never imports it: the
