@@ -1530,25 +1530,26 @@ cdef void kernel_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     cdef char* b = c.b + lo * c.sb * z if c.binary else NULL
     cdef char* o = c.o + lo * c.K * z
     if c.f64:
-        if not c.binary:
-            if c.order == 1:
-                (<u1_f64_t>c.fn)(<double*>a, c.sa, <double*>o, m, c.K)
-            else:
-                (<u2_f64_t>c.fn)(<double*>a, c.sa, <double*>o, m, c.n1, c.n2)
-        elif c.order == 1:
-            (<b1_f64_t>c.fn)(<double*>a, c.sa, <double*>b, c.sb, <double*>o, m, c.K)
-        else:
-            (<b2_f64_t>c.fn)(<double*>a, c.sa, <double*>b, c.sb, <double*>o, m, c.n1, c.n2)
+        call_kernel(c, <double*>a, <double*>b, <double*>o, m)
     else:
-        if not c.binary:
-            if c.order == 1:
-                (<u1_f32_t>c.fn)(<float*>a, c.sa, <float*>o, m, c.K)
-            else:
-                (<u2_f32_t>c.fn)(<float*>a, c.sa, <float*>o, m, c.n1, c.n2)
-        elif c.order == 1:
-            (<b1_f32_t>c.fn)(<float*>a, c.sa, <float*>b, c.sb, <float*>o, m, c.K)
+        call_kernel(c, <float*>a, <float*>b, <float*>o, m)
+
+
+cdef inline void call_kernel(KernelCall* c, real* a, real* b, real* o, Py_ssize_t m) noexcept nogil:
+    """c.fn on m elements, cast to its kind's signature for this dtype."""
+    if not c.binary:
+        if c.order == 1:
+            (<void (*)(const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+                a, c.sa, o, m, c.K)
         else:
-            (<b2_f32_t>c.fn)(<float*>a, c.sa, <float*>b, c.sb, <float*>o, m, c.n1, c.n2)
+            (<void (*)(const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+                a, c.sa, o, m, c.n1, c.n2)
+    elif c.order == 1:
+        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+            a, c.sa, b, c.sb, o, m, c.K)
+    else:
+        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+            a, c.sa, b, c.sb, o, m, c.n1, c.n2)
 
 
 cdef void run_kernel(KernelCall* call, Py_ssize_t m) noexcept:
