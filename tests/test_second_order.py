@@ -45,9 +45,10 @@ def test_rosenbrock_hessian_is_exact(n):
     np.testing.assert_allclose(dj.hessian(rosenbrock, x), rosenbrock_hessian(x), rtol=1e-14, atol=1e-12)
 
 
-def test_quadratic_form_hessian_is_a_plus_a_transpose():
-    A = RNG.standard_normal((4, 4))
-    x = RNG.standard_normal(4)
+@pytest.mark.parametrize("n", [4, 8, 9])   # the read-out's table path ends at n = 8
+def test_quadratic_form_hessian_is_a_plus_a_transpose(n):
+    A = RNG.standard_normal((n, n))
+    x = RNG.standard_normal(n)
     np.testing.assert_array_equal(dj.hessian(lambda x: x @ A @ x, x), A + A.T)
     np.testing.assert_allclose(dj.hessian(lambda x: np.einsum("i,ij,j->", x, A, x), x), A + A.T)
 
@@ -108,6 +109,15 @@ def test_batch_hessian_equals_per_row_hessians():
     for i in range(6):
         np.testing.assert_allclose(B[i], hessian_witness(lambda r: potential(r[None])[0], x[i]),
                                    rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("n", [8, 9])
+def test_batch_hessian_of_quadratic_forms(n):
+    """Row i: x_i^T A x_i, Hessian A + A^T for every row (both read-out paths)."""
+    A = RNG.standard_normal((n, n))
+    x = RNG.standard_normal((5, n))
+    B = dj.batch_hessian(lambda x: np.sum((x @ A) * x, axis=1), x)
+    np.testing.assert_allclose(B, np.broadcast_to(A + A.T, (5, n, n)), rtol=1e-13, atol=1e-13)
 
 
 def test_batch_hessian_with_row_outputs():
