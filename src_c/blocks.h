@@ -119,9 +119,14 @@ DJ_DEFINE_BLOCK(dj_log1p_block_f32, float, DJ_LOG1P_BODY)
 DJ_DEFINE_BLOCK(dj_tanh_block_f64, double, DJ_TANH_BODY)
 DJ_DEFINE_BLOCK(dj_tanh_block_f32, float, DJ_TANH_BODY)
 
-/* The ISA the block functions use: 0 baseline, 1 AVX2, 2 AVX-512. `limit`
- * caps it (tests run every variant the CPU has; DUALJAC_ISA in the Python
- * layer); returns the ISA chosen. */
+/* The ISA of the kernels' wide copies (_kernels.h: elements of at least
+ * DJ_WIDE_MIN_K numbers): 0 baseline, 1 AVX2, 2 AVX-512; set with the block
+ * functions' below. */
+static int dj_kernel_isa = 0;
+
+/* The ISA the block functions and the kernels' wide copies use: 0 baseline,
+ * 1 AVX2, 2 AVX-512. `limit` caps it (tests run every variant the CPU has:
+ * _core.select_isa); returns the ISA chosen. */
 static int dj_blocks_init(int limit) {
     int isa = 0;
 #ifdef DJ_ISA_VARIANTS
@@ -144,6 +149,7 @@ static int dj_blocks_init(int limit) {
     DJ_SELECT(dj_log1p_block_f32, isa);
     DJ_SELECT(dj_tanh_block_f64, isa);
     DJ_SELECT(dj_tanh_block_f32, isa);
+    dj_kernel_isa = isa;
 #else
     (void)limit;
 #endif

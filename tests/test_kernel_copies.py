@@ -1,12 +1,14 @@
-"""The two compiled copies of every hyper-dual kernel, and the expression translator.
+"""The compiled copies of every kernel, and the expression translator.
 
-src_c/_kernels.h compiles each kernel twice from one body: a scalar-loop copy for
-elements of few components (K <= 16: Hessians of up to 4 variables, specialized
-for n = 1..4) and a vectorized copy for the rest. Both must give the same bits:
-a seed that the function does not use only adds zero components, so the Hessian
-block of the used seeds must not change when unused seeds move the kernel from
-one copy to the other. The witness for the values themselves is the complex-step
-/ finite-difference Hessian of test_rules_table.
+src_c/_kernels.h compiles each kernel several times from one body: a scalar-loop
+copy of the hyper-dual kernels for elements of few components (K <= 16: Hessians
+of up to 4 variables, specialized for n = 1..4), a vectorized copy for the
+baseline ISA, and, on x86-64, AVX2 and AVX-512 copies for elements of K > 16.
+All must give the same bits: a seed that the function does not use only adds
+zero components, so the block of the used seeds must not change when unused
+seeds (or the ISA, _core.select_isa) move the kernel from one copy to another.
+The witness for the values themselves is the complex-step / finite-difference
+Hessian of test_rules_table.
 """
 import os
 import runpy
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 import dualjac as dj
+from dualjac import _core
 from dualjac.rules import BINARY, C_MATH_FUNCTIONS, UNARY
 from test_rules_table import (CONSTANT, binary_points, is_analytic, params, reference,
                               tol_dtype, assert_close, ufunc, unary_points, witness_hessian)
@@ -23,6 +26,26 @@ DTYPES = (np.float64, np.float32)
 # n = 2, 3, 4 run the specialized scalar copies of the Hessian kernels
 # (K = 6, 10, 15), n = 5, 8 the vectorized ones (K = 21, 45).
 SEED_COUNTS = (2, 3, 4, 5, 8)
+
+
+def every_isa():
+    """Select, in turn, each ISA this CPU runs (0 baseline, 1 AVX2, 2 AVX-512);
+    the best one is selected again afterwards."""
+    best = _core.select_isa(2)
+    try:
+        for isa in range(best + 1):
+            assert _core.select_isa(isa) == isa
+            yield isa
+    finally:
+        _core.select_isa(2)
+
+
+def assert_all_equal(results, what):
+    """results: {label: array}; every array bitwise equal to the first."""
+    (first_label, first), *rest = results.items()
+    for label, got in rest:
+        np.testing.assert_array_equal(got, first, err_msg=f"{what}: {label} vs {first_label}")
+    return first
 
 
 def padded(columns, n):
@@ -49,16 +72,16 @@ def binary_target(row, variant):
 
 
 def assert_same_block_for_every_seed_count(target, columns, dtype):
-    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n; returns it."""
-    blocks = []
-    for n in SEED_COUNTS:
-        hess = dj.batch_hessian(target, padded(columns, n))
-        assert hess.dtype == dtype and hess.shape == (columns[0].size, n, n)
-        assert not hess[:, 2:, :].any() and not hess[:, :, 2:].any()
-        blocks.append(hess[:, :2, :2])
-    for n, block in zip(SEED_COUNTS[1:], blocks[1:]):
-        np.testing.assert_array_equal(block, blocks[0], err_msg=f"n = {n} vs n = {SEED_COUNTS[0]}")
-    return blocks[0]
+    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n and ISA;
+    returns it."""
+    blocks = {}
+    for isa in every_isa():
+        for n in SEED_COUNTS:
+            hess = dj.batch_hessian(target, padded(columns, n))
+            assert hess.dtype == dtype and hess.shape == (columns[0].size, n, n)
+            assert not hess[:, 2:, :].any() and not hess[:, :, 2:].any()
+            blocks[f"n = {n}, ISA {isa}"] = hess[:, :2, :2]
+    return assert_all_equal(blocks, "Hessian block")
 
 
 def per_row_witness(g, columns, analytic):
@@ -98,13 +121,13 @@ def test_binary_hessian_kernels_agree(row, variant, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 def test_dual_kernels_agree(dtype):
-    """Dual kernels have one copy (a scalar one did not pay), but the same property
-    holds: unused seeds do not change the used block, K = 3 .. 21."""
+    """Dual kernels have no scalar copy (it did not pay), but the same property
+    holds: unused seeds and the ISA do not change the used block, K = 3 .. 41
+    (K > 16 runs the AVX2 / AVX-512 copies where the CPU has them)."""
     x = np.linspace(0.3, 2.0, 7).astype(dtype)
     f = lambda X: np.sin(X[:, 0] * X[:, 1]) / np.exp(X[:, 1]) + X[:, 0] ** 3
-    jacobians = [dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2] for n in (2, 4, 8, 20)]
-    for got in jacobians[1:]:
-        np.testing.assert_array_equal(got, jacobians[0])
+    assert_all_equal({f"n = {n}, ISA {isa}": dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2]
+                      for isa in every_isa() for n in (2, 4, 8, 20, 40)}, "Jacobian block")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -112,18 +135,18 @@ def test_general_hyper_dual_kernels_agree(dtype):
     """Nested jacobians use the general layout, K = (1 + n)^2 for a source of n:
     n = 2, 3 run the scalar copies, n = 4, 6 the vectorized ones."""
     g = lambda z: np.sin(z[0] * z[1]) / np.exp(z[1]) + z[0] ** 3
-    blocks = []
-    for n in (2, 3, 4, 6):
-        z = np.full(n, 0.5, dtype)
-        z[:2] = (0.7, 1.3)
-        hess = dj.jacobian(lambda w: dj.jacobian(g, w), z)
-        assert hess.dtype == dtype and not hess[2:].any() and not hess[:, 2:].any()
-        blocks.append(hess[:2, :2])
-    for got in blocks[1:]:
-        np.testing.assert_array_equal(got, blocks[0])
+    blocks = {}
+    for isa in every_isa():
+        for n in (2, 3, 4, 6):
+            z = np.full(n, 0.5, dtype)
+            z[:2] = (0.7, 1.3)
+            hess = dj.jacobian(lambda w: dj.jacobian(g, w), z)
+            assert hess.dtype == dtype and not hess[2:].any() and not hess[:, 2:].any()
+            blocks[f"n = {n}, ISA {isa}"] = hess[:2, :2]
+    block = assert_all_equal(blocks, "Hessian block")
     want = witness_hessian(lambda v: np.sin(v[0] * v[1]) / np.exp(v[1]) + v[0] ** 3,
                            np.array([0.7, 1.3]), True)
-    assert_close(blocks[0], want, tol_dtype(dtype), 2)
+    assert_close(block, want, tol_dtype(dtype), 2)
 
 
 # ------------------------------------------------------------------ the translator
