@@ -247,6 +247,36 @@ def test_kernel_threads_give_bit_identical_results():
                 assert_identical(got, want, f"{n} threads, {dtype.__name__}")
 
 
+def expected_seed_buffer(v, K, first, lo, hi, period):
+    """What a seeded source holds, built with NumPy: v in component 0, a 1 at
+    1 + first + r - lo for seed index r in [lo, hi), zeros elsewhere."""
+    flat = v.reshape(-1)
+    buf = np.zeros((flat.size, K), v.dtype)
+    buf[:, 0] = flat
+    r = np.arange(flat.size) % period if period else np.arange(flat.size)
+    seeded = (r >= lo) & (r < hi)
+    buf[np.flatnonzero(seeded), 1 + first + r[seeded] - lo] = 1
+    return buf.reshape(v.shape + (K,))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda d: d.__name__)
+def test_large_seeds_are_filled_by_threads_exactly(dtype):
+    """Large seeded sources are zeroed and filled by the pool's threads in ranges
+    of elements that cut rows anywhere: the buffer must be the NumPy-built one,
+    for batch seeds (period = row size), seed chunks [lo, hi) and Hessian seeds."""
+    core = dj._core
+    rows = np.random.default_rng(5).uniform(-1, 1, (20011, 3)).astype(dtype)
+    flat = rows[:6007, 0].copy()
+    cases = [(rows, 3, 0, 0, 3, 3), (flat[:301], 301, 0, 0, 301, 0), (flat, 70, 5, 100, 160, 0)]
+    for threads in (1, 2, 3):
+        for v, n, first, lo, hi, period in cases:
+            got = with_threads(threads, lambda: core.seed_dual(v, n, 1, 1, first, lo, hi, period))
+            assert got.buf.size > NOGIL_THRESHOLD
+            np.testing.assert_array_equal(got.buf, expected_seed_buffer(v, 1 + n, first, lo, hi, period))
+        sym = with_threads(threads, lambda: core.seed_symmetric(rows, 1, 2, 1, 3))
+        np.testing.assert_array_equal(sym.buf, expected_seed_buffer(rows, 10, 0, 0, 3, 3))
+
+
 def test_kernel_threads_with_competing_python_threads():
     """batch_jacobian(workers=2) and 8 Python threads all issue large kernels at
     once: one of them gets the pool at a time, the others run serially."""
