@@ -797,11 +797,35 @@ def unpack_symmetric(_Jet y, tuple shape):
     cdef cnp.ndarray out = np.empty(shape, src.dtype)
     if out.size != m * n * n:
         raise ValueError(f"cannot shape {m} x {n} x {n} second derivatives as {shape}")
-    if cnp.PyArray_ITEMSIZE(src) == 8:
-        unpack_loop(<double*>cnp.PyArray_DATA(src), <double*>cnp.PyArray_DATA(out), m, n, K)
-    else:
-        unpack_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out), m, n, K)
+    cdef Unpack c
+    c.src = <const char*>cnp.PyArray_DATA(src)
+    c.out = <char*>cnp.PyArray_DATA(out)
+    c.n = n
+    c.K = K
+    c.f64 = cnp.PyArray_ITEMSIZE(src) == 8
+    if m * K <= NOGIL_THRESHOLD:
+        unpack_range(&c, 0, m)
+    else:   # a batch: rows shared between the pool's threads
+        with nogil:
+            dj_parallel_for(unpack_range, &c, m, <int>min(m * K // CHUNK_NUMBERS, 65535))
     return out
+
+
+ctypedef struct Unpack:
+    const char* src
+    char* out
+    Py_ssize_t n, K
+    bint f64
+
+
+cdef void unpack_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Elements [lo, hi) of an Unpack (a dj_range_fn for the thread pool)."""
+    cdef Unpack* c = <Unpack*>ctx
+    cdef Py_ssize_t n = c.n, K = c.K
+    if c.f64:
+        unpack_loop(<const double*>c.src + lo * K, <double*>c.out + lo * n * n, hi - lo, n, K)
+    else:
+        unpack_loop(<const float*>c.src + lo * K, <float*>c.out + lo * n * n, hi - lo, n, K)
 
 
 cdef void unpack_loop(const real* src, real* out, Py_ssize_t m, Py_ssize_t n, Py_ssize_t K) noexcept nogil:
