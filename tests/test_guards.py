@@ -515,7 +515,6 @@ NO_RULE_FUNCTIONS = {
     "np.percentile": lambda x: np.percentile(x, 50),
     "np.quantile": lambda x: np.quantile(x, 0.5),
     "np.pad": lambda x: np.pad(x, 1, mode="linear_ramp"),  # constant / copying modes work
-    "np.lexsort": lambda x: np.lexsort((x, x)),
     "np.cov": lambda x: np.cov(x),
     "np.corrcoef": lambda x: np.corrcoef(x),
     "np.kron": lambda x: np.kron(x, x),

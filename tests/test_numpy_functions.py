@@ -158,6 +158,11 @@ add("where_both_dual_broadcast", lambda x: np.where(MASK34, x, x[0]), X34)
 add("take", lambda x: np.take(x, [0, 2, 2, 5]), X34)
 add("take_axis", lambda x: np.take(x, [1, 0, 1], axis=1), X34)
 add("take_negative", lambda x: np.take(x, [-1, 0], axis=-1), X34)
+# Index-valued functions run on the values; the gathers they drive carry derivatives.
+add("argsort_gather", lambda x: x[np.argsort(x)] * x, spread(6))
+add("lexsort_gather", lambda x: x[np.lexsort((np.sin(x), x ** 2))] * x, spread(6))
+add("argpartition_gather", lambda x: np.take_along_axis(x, np.argpartition(x, 2, axis=1), axis=1),
+    spread(3, 5))
 add("take_along_axis", lambda x: np.take_along_axis(x, np.array([[0, 3], [1, 1], [2, 0]]), axis=1), X34)
 add("take_along_axis_0", lambda x: np.take_along_axis(x, np.array([[2, 0, 1, 1]]), axis=0), X34)
 add("repeat", lambda x: np.repeat(x, 2), X34)
