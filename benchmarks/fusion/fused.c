@@ -392,11 +392,11 @@ SOA_UNARY(sin, val_sin, other, -f)
 SOA_UNARY(exp, val_exp, f, f)
 SOA_UNARY(log, val_log, (1 / x), ((-1) / (x * x)))
 
+/* A binary SoA op's component pointers: a* (X), b* (Y), o* (O), from row `off`. */
+#define SOA_BINARY_PTRS (void)cst; PTRS_IN(a, X, off); PTRS_IN(b, Y, off); PTRS_OUT(o, O, off)
+
 NOINLINE static void soa_mul(const jet *X, const jet *Y, const jet *O, long off, long n, double cst) {
-    (void)cst;
-    PTRS_IN(a, X, off);
-    PTRS_IN(b, Y, off);
-    PTRS_OUT(o, O, off);
+    SOA_BINARY_PTRS;
 #pragma GCC ivdep
     for (long j = 0; j < n; j++) {
         const double x = a0[j], y = b0[j];
@@ -415,10 +415,7 @@ NOINLINE static void soa_mul(const jet *X, const jet *Y, const jet *O, long off,
 }
 
 NOINLINE static void soa_add(const jet *X, const jet *Y, const jet *O, long off, long n, double cst) {
-    (void)cst;
-    PTRS_IN(a, X, off);
-    PTRS_IN(b, Y, off);
-    PTRS_OUT(o, O, off);
+    SOA_BINARY_PTRS;
 #pragma GCC ivdep
     for (long j = 0; j < n; j++) {
         o0[j] = a0[j] + b0[j]; o1[j] = a1[j] + b1[j]; o2[j] = a2[j] + b2[j];

@@ -34,30 +34,33 @@ variants = [v for v in order if v in variants] + [v for v in variants if v not i
 rows_list = sorted({k[2] for k in keys})
 threads_list = sorted({k[3] for k in keys})
 
+def print_variant_table(title, cell):
+    """A markdown table: one row per variant, one column per build; cell(build, variant)
+    gives the text ("-" when missing); rows with no data are left out."""
+    print(title)
+    print("| variant | " + " | ".join(builds) + " |")
+    print("|---|" + "---|" * len(builds))
+    for v in variants:
+        cells = [cell(b, v) for b in builds]
+        if any(c.strip("- /") for c in cells):
+            print(f"| {v} | " + " | ".join(cells) + " |")
+
+
 def full_tables():
     for rows in rows_list:
         for nt in threads_list:
-            print(f"\n**{rows} rows, {nt} thread{'s' if nt > 1 else ''}** — median us per call (run 1 / run 2)\n")
-            print("| variant | " + " | ".join(builds) + " |")
-            print("|---|" + "---|" * len(builds))
-            for v in variants:
-                cells = []
-                for b in builds:
-                    vals = [r.get((b, v, rows, nt)) for r in runs]
-                    cells.append(" / ".join("-" if x is None else f"{x:.0f}" if x >= 100 else f"{x:.1f}"
-                                            for x in vals))
-                if any(c.strip("- /") for c in cells):
-                    print(f"| {v} | " + " | ".join(cells) + " |")
-            print(f"\nns per row (mean of runs), {rows} rows, {nt} thread(s)\n")
-            print("| variant | " + " | ".join(builds) + " |")
-            print("|---|" + "---|" * len(builds))
-            for v in variants:
-                cells = []
-                for b in builds:
-                    vals = [r[(b, v, rows, nt)] for r in runs if (b, v, rows, nt) in r]
-                    cells.append(f"{sum(vals) / len(vals) * 1e3 / rows:.1f}" if vals else "-")
-                if any(c != "-" for c in cells):
-                    print(f"| {v} | " + " | ".join(cells) + " |")
+            def per_call(b, v):
+                vals = [r.get((b, v, rows, nt)) for r in runs]
+                return " / ".join("-" if x is None else f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+                                  for x in vals)
+
+            def per_row(b, v):
+                vals = [r[(b, v, rows, nt)] for r in runs if (b, v, rows, nt) in r]
+                return f"{sum(vals) / len(vals) * 1e3 / rows:.1f}" if vals else "-"
+
+            print_variant_table(f"\n**{rows} rows, {nt} thread{'s' if nt > 1 else ''}** — median us "
+                                "per call (run 1 / run 2)\n", per_call)
+            print_variant_table(f"\nns per row (mean of runs), {rows} rows, {nt} thread(s)\n", per_row)
 
 
 def compact_tables():
