@@ -543,13 +543,20 @@ NOINLINE static void chunk_range(chunk_ctx *c, int t, const double *x, double *H
     }
 }
 
+/* RANGE(c, t, x, H, val, i0, n) over c->rows rows, cut in nt halves (one per
+ * OpenMP thread t); `nt` must be the caller's variable of that name. */
+#define RUN_ROWS_SPLIT(RANGE, c, x, H, val)                                             \
+    do {                                                                                \
+        if (nt == 1) RANGE(c, 0, x, H, val, 0, (c)->rows);                              \
+        else {                                                                          \
+            _Pragma("omp parallel num_threads(nt)")                                     \
+            { const int t = omp_get_thread_num(); long i0, n; split((c)->rows, t, nt, &i0, &n); \
+              RANGE(c, t, x, H, val, i0, n); }                                          \
+        }                                                                               \
+    } while (0)
+
 static void run_chunk(chunk_ctx *c, const double *x, double *H, double *val, int nt) {
-    if (nt == 1) chunk_range(c, 0, x, H, val, 0, c->rows);
-    else {
-#pragma omp parallel num_threads(nt)
-        { const int t = omp_get_thread_num(); long i0, n; split(c->rows, t, nt, &i0, &n);
-          chunk_range(c, t, x, H, val, i0, n); }
-    }
+    RUN_ROWS_SPLIT(chunk_range, c, x, H, val);
 }
 
 /* ------------------------------------------------ variant 3a: AoS, chunked
@@ -588,12 +595,7 @@ NOINLINE static void aos_chunk_range(aos_chunk_ctx *c, int t, const double *x, d
 }
 
 static void run_aos_chunk(aos_chunk_ctx *c, const double *x, double *H, double *val, int nt) {
-    if (nt == 1) aos_chunk_range(c, 0, x, H, val, 0, c->rows);
-    else {
-#pragma omp parallel num_threads(nt)
-        { const int t = omp_get_thread_num(); long i0, n; split(c->rows, t, nt, &i0, &n);
-          aos_chunk_range(c, t, x, H, val, i0, n); }
-    }
+    RUN_ROWS_SPLIT(aos_chunk_range, c, x, H, val);
 }
 
 /* ======================================================= variant 4 / 4v
