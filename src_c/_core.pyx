@@ -101,6 +101,18 @@ cdef extern from "thread_pool.h" nogil:
 cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
 
 
+cdef void run_ranges(dj_range_fn fn, void* ctx, Py_ssize_t count, Py_ssize_t numbers) noexcept:
+    """fn(ctx, 0, count), or, when the work covers more than NOGIL_THRESHOLD
+    numbers, fn over parts of [0, count) without the GIL, shared between the
+    pool's threads (GIL held on entry)."""
+    if numbers <= NOGIL_THRESHOLD:
+        fn(ctx, 0, count)
+        return
+    cdef int chunks = <int>min(numbers // CHUNK_NUMBERS, 65535)
+    with nogil:
+        dj_parallel_for(fn, ctx, count, chunks)
+
+
 
 # Row indices of the operators' ufuncs in the generated tables.
 cdef int I_ADD = GENERATED_BINARY.index("add")
@@ -803,11 +815,7 @@ def unpack_symmetric(_Jet y, tuple shape):
     c.n = n
     c.K = K
     c.f64 = cnp.PyArray_ITEMSIZE(src) == 8
-    if m * K <= NOGIL_THRESHOLD:
-        unpack_range(&c, 0, m)
-    else:   # a batch: rows shared between the pool's threads
-        with nogil:
-            dj_parallel_for(unpack_range, &c, m, <int>min(m * K // CHUNK_NUMBERS, 65535))
+    run_ranges(unpack_range, &c, m, m * K)   # a batch: rows shared between threads
     return out
 
 
@@ -1332,39 +1340,26 @@ cdef cnp.ndarray seed_buffer(cnp.ndarray v, Py_ssize_t K, Py_ssize_t first, Py_s
     c.hi = hi
     c.row_len = period if period else m
     c.f64 = typenum == cnp.NPY_DOUBLE
-    cdef cnp.ndarray buf
-    if m * K <= NOGIL_THRESHOLD:
-        buf = cnp.PyArray_ZEROS(v.ndim + 1, shape_with(v, K), typenum, 0)
-        c.buf = <char*>cnp.PyArray_DATA(buf)
-        fill_seed_range(&c, 0, m, False)
-        return buf
-    buf = cnp.PyArray_EMPTY(v.ndim + 1, shape_with(v, K), typenum, 0)
+    cdef cnp.ndarray buf = cnp.PyArray_EMPTY(v.ndim + 1, shape_with(v, K), typenum, 0)
     c.buf = <char*>cnp.PyArray_DATA(buf)
-    cdef int chunks = <int>min(m * K // CHUNK_NUMBERS, 65535)
-    with nogil:
-        dj_parallel_for(seed_range, &c, m, chunks)
+    run_ranges(seed_range, &c, m, m * K)
     return buf
 
 
 cdef void seed_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """Elements [lo, hi) of a SeedFill, zeroed first (a dj_range_fn for the thread pool)."""
-    fill_seed_range(<SeedFill*>ctx, lo, hi, True)
-
-
-cdef void fill_seed_range(SeedFill* c, Py_ssize_t lo, Py_ssize_t hi, bint zero) noexcept nogil:
+    """Elements [lo, hi) of a SeedFill (a dj_range_fn for the thread pool)."""
+    cdef SeedFill* c = <SeedFill*>ctx
     if c.f64:
-        fill_seeds(<const double*>c.v, <double*>c.buf, c, lo, hi, zero)
+        fill_seeds(<const double*>c.v, <double*>c.buf, c, lo, hi)
     else:
-        fill_seeds(<const float*>c.v, <float*>c.buf, c, lo, hi, zero)
+        fill_seeds(<const float*>c.v, <float*>c.buf, c, lo, hi)
 
 
-cdef void fill_seeds(const real* v, real* buf, SeedFill* c, Py_ssize_t lo, Py_ssize_t hi,
-                     bint zero) noexcept nogil:
-    """Elements [lo, hi): values into component 0, the 1 of each seeded element;
-    the seed index r is carried along (no division per element)."""
+cdef void fill_seeds(const real* v, real* buf, SeedFill* c, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Elements [lo, hi): zeros, then values into component 0 and the 1 of each
+    seeded element; the seed index r is carried along (no division per element)."""
     cdef Py_ssize_t i, K = c.K, r = lo % c.row_len if c.row_len else 0
-    if zero:
-        memset(buf + lo * K, 0, (hi - lo) * K * sizeof(real))
+    memset(buf + lo * K, 0, (hi - lo) * K * sizeof(real))
     for i in range(lo, hi):
         buf[i * K] = v[i]
         if c.lo <= r < c.hi:
@@ -1618,13 +1613,7 @@ cdef inline void call_kernel(KernelCall* c, real* a, real* b, real* o, Py_ssize_
 cdef void run_kernel(KernelCall* call, Py_ssize_t m) noexcept:
     """Run a kernel over m elements: without the GIL when large, and split
     between threads when each part is worth one."""
-    cdef Py_ssize_t numbers = m * call.K
-    if numbers <= NOGIL_THRESHOLD:
-        kernel_range(call, 0, m)
-        return
-    cdef int chunks = <int>min(numbers // CHUNK_NUMBERS, 65535)
-    with nogil:
-        dj_parallel_for(kernel_range, call, m, chunks)
+    run_ranges(kernel_range, call, m, m * call.K)
 
 
 def set_num_threads(int n):
