@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._core import DualArray, HyperDualArray, _Jet
+from ._core import BandedJet, DualArray, HyperDualArray, _Jet
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
 # swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, README): above
@@ -112,8 +112,8 @@ def _zero_mode(unconnected_gradients):
 
 def stop_gradient(x):
     """The values of x as a plain array: nothing is differentiated through it."""
-    if isinstance(x, _Jet):
-        return np.array(x.buf[..., 0])
+    if isinstance(x, (_Jet, BandedJet)):
+        return np.array(x.value)
     return np.asarray(x)
 
 
@@ -163,6 +163,7 @@ class Source:
     __slots__ = ("array", "shape", "size", "bit", "offset", "differentiable")
 
     def __init__(self, leaf, index, offset):
+        leaf = _core.dense_leaf(leaf)
         self.array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
         self.shape = tuple(self.array.shape)
         self.size = math.prod(self.shape)
@@ -228,6 +229,7 @@ def seed_chunk(source, tag, lo, hi):
 # ---------------------------------------------------------------- reading the result
 
 def as_target(y, who):
+    y = _core.dense_leaf(y)    # a banded jet of an outer transform, as the jet it stands for
     if isinstance(y, np.ndarray) and y.dtype == object:
         raise TypeError(f"dualjac.{who}: f returned an object array (holding dual arrays?); "
                         "its derivatives cannot be read. Build the result with np.stack or "
@@ -662,6 +664,7 @@ def _seed_hyper(source, directions1, directions2, tag1, tag2):
 
 
 def _plain_source(x, who):
+    x = _core.dense_leaf(x)
     if isinstance(x, _Jet):
         raise NotImplementedError(
             f"dualjac: {who} inside another transform would need third derivatives; "
@@ -699,9 +702,33 @@ def _hessian_sweep(f, array, period, who):
     """One sweep on a Hessian jet (both seed sets the identity, stored once, the
     cross block as its upper triangle: _core.seed_symmetric): (target, gradient
     parts Y + (n,), Hessian Y + (n, n)). period > 0: per-row seeds (batches)."""
+    if period == 0 and 0 < _core.get_banded_threshold() <= array.size:
+        parts = _banded_hessian_sweep(f, array, who)
+        if parts is not None:
+            return parts
     tag1, tag2 = _core.new_tag(), _core.new_tag()
     y = as_target(f(_core.seed_symmetric(array, tag1, tag2, 1, period)), who)
     n = period if period else array.size
+    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+        shape = tuple(y.shape)
+        return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
+                _core.unpack_symmetric(y, shape + (n, n)))
+    return _unconnected_second_order(y, n, n, who)
+
+
+def _banded_hessian_sweep(f, array, who):
+    """_hessian_sweep on a banded source (src_c/_banded.pxi): each element carries
+    only the seeds it can depend on. None when f must run on dense jets."""
+    tag1, tag2 = _core.new_tag(), _core.new_tag()
+    y = _core.run_banded(f, _core.seed_banded(array, tag1, tag2))
+    if y is _core.NEEDS_DENSE:
+        return None
+    n = array.size
+    if isinstance(y, BandedJet) and (y.local.tag1, y.local.tag2) == (tag1, tag2):
+        shape = tuple(y.shape)
+        grad, H = _core.banded_hessian(y, shape + (n, n))
+        return np.array(y.local.buf[..., 0]), grad, H
+    y = as_target(y, who)
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         shape = tuple(y.shape)
         return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),

@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 
 from . import api
+from . import _core
 from ._core import _Jet
 
 NON_PERSISTENT = ("A non-persistent GradientTape can only be used to compute one set of "
@@ -89,6 +90,7 @@ class GradientTape:
         return rebuild([self._watch_leaf(leaf, batch) for leaf in leaves])
 
     def _watch_leaf(self, leaf, batch):
+        leaf = _core.dense_leaf(leaf)    # a banded jet of an enclosing transform
         known = self._lookup(leaf)
         if known is not None:
             return known.seeded          # watching twice is a no-op, as in TF

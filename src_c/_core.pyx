@@ -45,6 +45,7 @@ cimport numpy as cnp
 cimport cython
 from libc.stdint cimport uint64_t
 from libc.limits cimport LLONG_MIN
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy, memset
 from libc.math cimport *
 from cpython.object cimport PyObject
@@ -240,6 +241,8 @@ cdef class _UfuncEntry:
                 idx = PyDict_GetItem(BINARY_INDEX, ufunc)
                 if idx != NULL:
                     return binary_op(<int><object>idx, args[3], args[4])
+        if holds_banded(args) or holds_banded(kwargs):
+            return NotImplemented     # BandedJet.__array_ufunc__ densifies and calls again
         return _Hooks.array_ufunc(ufunc, method, args[3:], kwargs)
 
     def __get__(self, instance, owner):
@@ -264,6 +267,9 @@ cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
 # Small-array code makes and drops a jet per operation: freed jet objects (of
 # either type, which share one layout) are kept for reuse instead of going back
 # to the allocator. Cython zeroes a reused object before tp_new fills it.
+cdef class BandedJet     # src_c/_banded.pxi
+
+
 @cython.freelist(32)
 cdef class _Jet:
     """Common base of DualArray and HyperDualArray (see the module docstring)."""
@@ -357,6 +363,8 @@ cdef class _Jet:
             result = fast_join(func is NP_STACK, args, kwargs)
             if result is not None:
                 return result
+        if holds_banded(args) or holds_banded(kwargs):
+            return NotImplemented     # BandedJet.__array_function__ densifies and calls again
         # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
         return _Hooks.array_function(self, func, types, args, kwargs)
 
@@ -484,6 +492,8 @@ cdef class _Jet:
     def __setitem__(self, key, value):
         cdef _Jet v
         k = component_key(key)
+        if type(value) is BandedJet:
+            value = densified(<BandedJet>value)
         if isinstance(value, _Jet):
             v = <_Jet>value
             if not same_level(self, v):
@@ -1135,6 +1145,10 @@ cpdef object jacobian_one(f, x, bint zero, finish):
         if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
             return NO_FAST_PATH
         m = a.size
+        if 0 < BANDED_MIN <= m:
+            out = banded_jacobian_sweep(f, a, zero, finish)
+            if out is not NEEDS_DENSE:
+                return out
         if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
             return NO_FAST_PATH
         _tag_counter += 1
@@ -2013,3 +2027,8 @@ cdef object component_key(object key):
                 raise loss_error("indexing with a dual array")
         return key + (slice(None),)
     return (key, slice(None))
+
+
+# ------------------------------------------------------------------ banded jets
+
+include "_banded.pxi"

@@ -63,6 +63,7 @@ def make_jet(kind, dtype=np.float64, values=VALUES):
     dual-jacobian the source as f sees it inside dj.jacobian
     hyper-hessian the source as f sees it inside dj.hessian
     hyper-nested  the source as the inner f sees it in dj.jacobian(lambda z: dj.jacobian(f, z), x)
+    banded-jacobian / banded-hessian  the same, with banded seeding (a BandedJet)
     """
     x0 = np.asarray(values, dtype=dtype)
     if kind == "dual":
@@ -73,15 +74,27 @@ def make_jet(kind, dtype=np.float64, values=VALUES):
         jet = _capture(lambda f: dj.hessian(f, x0))
     elif kind == "hyper-nested":
         jet = _capture(lambda f: dj.jacobian(lambda z: dj.jacobian(f, z), x0))
+    elif kind.startswith("banded-"):
+        from banding import banded_from   # (tests/; a subprocess test imports this module)
+        transform = dj.jacobian if kind == "banded-jacobian" else dj.hessian
+        with banded_from(1):
+            jet = _capture(lambda f: transform(f, x0))
     else:
         raise AssertionError(kind)
-    expected = DualArray if kind.startswith("dual") else HyperDualArray
+    expected = (dj.BandedJet if kind.startswith("banded") else
+                DualArray if kind.startswith("dual") else HyperDualArray)
     assert isinstance(jet, expected), (kind, type(jet))
     assert jet.dtype == dtype
     return jet
 
 
-KINDS = ["dual", "dual-jacobian", "hyper-hessian", "hyper-nested"]
+def dense(jet):
+    """The dense jet type's instance a jet stands for (a BandedJet densifies)."""
+    return jet.densify() if isinstance(jet, dj.BandedJet) else jet
+
+
+KINDS = ["dual", "dual-jacobian", "hyper-hessian", "hyper-nested", "banded-jacobian",
+         "banded-hessian"]
 
 
 @pytest.fixture(params=[(k, d) for k in KINDS for d in DTYPES],
@@ -352,7 +365,7 @@ def test_created_like_then_assigned_has_exact_hessian(creator, dtype):
 def test_created_like_keeps_level_dtype_and_is_unconnected(jet):
     for name, create in CREATORS.items():
         out = create(jet)
-        assert type(out) is type(jet), name
+        assert type(out) is type(dense(jet)), name
         assert out.dtype == (np.float64 if "default dtype" in name else jet.dtype), name
         assert out.shape == (3,), name
         assert np.all(out.buf[..., 1:] == 0), name

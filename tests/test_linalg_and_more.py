@@ -504,4 +504,4 @@ def test_jet_types_and_levels_are_kept(kind):
                    np.linalg.cholesky(A @ A.T), np.sort(x), np.cumprod(x), np.diff(x),
                    np.pad(x, 1), np.interp(x, [0.0, 1.0], [1.0, 3.0]), np.polyval(x, x),
                    np.median(x), np.cross(x, x ** 2), np.diag(x)):
-        assert type(result) is type(x)
+        assert type(result) is type(x.densify() if isinstance(x, dj.BandedJet) else x)

@@ -1,0 +1,818 @@
+# Banded jets: derivatives carried only along the seeds an element can depend on.
+#
+# Design
+# ------
+# dj.jacobian / dj.hessian of one array x seed every element with all n seeds, so
+# an elementwise operation costs O(n) (duals) or O(n^2) (Hessians) per element
+# even when, as in a stencil, a residual or Rosenbrock's function, each element
+# depends on two or three neighbours. A BandedJet instead holds
+#
+#   local    a DualArray / Hessian HyperDualArray whose few *local* seeds are
+#            relative: local seed j of the element at index e is global seed
+#            base(e) + offsets[j];
+#   place    base(e) as an affine map, stored as a uint8 view of a scratch array
+#            (root): base(e) = address of place[e] - address of seed 0 in root.
+#            Indexing, broadcasting and the other view operations NumPy does on
+#            `place` therefore keep base() right with no bookkeeping of ours.
+#
+# Elementwise table kernels run on `local` unchanged (the same generated C, with
+# n = len(offsets)). Two banded operands combine when their bases differ by a
+# constant (equal strides after broadcasting): both are re-embedded into the
+# union of their offsets, then the ordinary kernel runs. Anything else (a
+# reduction over an axis, matmul, fancy indexing, a dense jet of the same or
+# another transform) first *densifies*: the full jet, every element scattered
+# into n seeds, and the ordinary dispatch takes over. So banding is a fast path
+# that can only ever fall back, never be wrong.
+#
+# Writes. NumPy code may write into an array and expect its views to see it; a
+# banded jet and its dense copies are not views of each other. So every buffer
+# reachable from a banded jet is read-only: __setitem__, in-place operators,
+# `out=` targets and writes into densified copies raise (NeedsDense, or NumPy's
+# read-only ValueError), and the transform evaluates f again on dense jets.
+
+class NeedsDense(BaseException):
+    """Raised inside f when a banded jet would be written to. The transform
+    catches it and evaluates f again on ordinary dense jets. A BaseException so
+    that `except Exception` in user code cannot swallow it."""
+
+
+# Sources with at least this many elements are seeded banded (0: never).
+cdef Py_ssize_t BANDED_MIN = 16
+
+
+def set_banded_threshold(Py_ssize_t n):
+    """dj.jacobian / dj.hessian seed sources of >= n elements as banded jets (0: never)."""
+    global BANDED_MIN
+    if n < 0:
+        raise ValueError("the banded threshold is a number of elements >= 0")
+    BANDED_MIN = n
+
+
+def get_banded_threshold():
+    return BANDED_MIN
+
+
+cdef object NP_SUM = np.sum
+cdef cnp.dtype PLACE_DTYPE = np.dtype(np.uint8)
+
+
+@cython.freelist(16)
+cdef class BandedJet:
+    """A jet whose elements carry derivatives along a few seeds at fixed offsets
+    from a per-element base seed (see the design comment of src_c/_banded.pxi).
+    dj.jacobian and dj.hessian hand f one of these for sources of
+    >= get_banded_threshold() elements; it behaves as the dense jet it stands for."""
+    cdef readonly _Jet local
+    cdef readonly cnp.ndarray place     # uint8, shape S + (1,), a view of root
+    cdef readonly cnp.ndarray root
+    cdef readonly Py_ssize_t zero       # root's byte holding seed 0
+    cdef readonly Py_ssize_t n          # global seeds
+    cdef readonly tuple offsets         # sorted, len == local.n1
+
+    __array_priority__ = 1001.0
+
+    # -- what it stands for
+    @property
+    def shape(self):
+        return (<object>self.place).shape[:-1]
+
+    @property
+    def ndim(self):
+        return self.place.ndim - 1
+
+    @property
+    def size(self):
+        return self.place.size
+
+    @property
+    def dtype(self):
+        return self.local.buf.dtype
+
+    @property
+    def value(self):
+        return self.local.value
+
+    @property
+    def degree(self):
+        return self.local.degree
+
+    def __len__(self):
+        if self.place.ndim == 1:
+            raise TypeError("len() of unsized object")
+        return self.place.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def densify(self):
+        """The ordinary jet this one stands for (read-only: it is not a copy NumPy
+        would have made)."""
+        return densified(self)
+
+    def __repr__(self):
+        return (f"BandedJet(value={np.array2string(self.local.buf[..., 0], separator=', ')}, "
+                f"n={self.n}, offsets={self.offsets}, dtype={self.dtype})")
+
+    # -- silent-loss guards and values, as for every jet
+    def __array__(self, dtype=None, copy=None):
+        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
+                         "a plain ndarray)")
+
+    def __float__(self):
+        raise loss_error("float()")
+
+    def __int__(self):
+        raise loss_error("int()")
+
+    def __complex__(self):
+        raise loss_error("complex()")
+
+    def __index__(self):
+        raise loss_error("using a dual array as an index")
+
+    def __round__(self, ndigits=None):
+        raise loss_error("round()")
+
+    def item(self, *args):
+        raise loss_error(".item()")
+
+    def tolist(self):
+        raise loss_error(".tolist()")
+
+    def __bool__(self):
+        return bool(self.local.buf[..., 0])
+
+    def __lt__(self, other):
+        return np.less(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    def __le__(self, other):
+        return np.less_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    def __gt__(self, other):
+        return np.greater(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    def __ge__(self, other):
+        return np.greater_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    def __eq__(self, other):
+        return np.equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    def __ne__(self, other):
+        return np.not_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+
+    __hash__ = None
+
+    # -- arithmetic
+    def __add__(self, other):
+        return banded_binary(I_ADD, self, other)
+
+    def __radd__(self, other):
+        return banded_binary(I_ADD, other, self)
+
+    def __sub__(self, other):
+        return banded_binary(I_SUB, self, other)
+
+    def __rsub__(self, other):
+        return banded_binary(I_SUB, other, self)
+
+    def __mul__(self, other):
+        return banded_binary(I_MUL, self, other)
+
+    def __rmul__(self, other):
+        return banded_binary(I_MUL, other, self)
+
+    def __truediv__(self, other):
+        return banded_binary(I_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return banded_binary(I_DIV, other, self)
+
+    def __pow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return banded_binary(I_POW, self, other)
+
+    def __rpow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return banded_binary(I_POW, other, self)
+
+    def __neg__(self):
+        return banded_like(self, unary_op(I_NEG, self.local), self.offsets)
+
+    def __pos__(self):
+        return banded_like(self, unary_op(I_POS, self.local), self.offsets)
+
+    def __abs__(self):
+        return banded_like(self, unary_op(I_ABS, self.local), self.offsets)
+
+    def __floordiv__(self, other):
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return np.remainder(self, other)
+
+    def __rmod__(self, other):
+        return np.remainder(other, self)
+
+    def __matmul__(self, other):
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return np.matmul(other, self)
+
+    # -- writes: see "Writes" in the design comment
+    def __setitem__(self, key, value):
+        raise write_error(self, "item assignment")
+
+    def __iadd__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+
+    # -- indexing: basic keys keep the band; any other densifies
+    def __getitem__(self, key):
+        cdef object view = basic_view(self.local.buf, key)
+        cdef object place
+        if view is not None:
+            place = basic_view(self.place, key)
+            if place is not None:
+                return banded_view(self, new_like(self.local, <cnp.ndarray>view), place)
+        return densified(self)[key]
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        if axis is None and dtype is None and out is None and not keepdims:
+            return sum_banded(self)
+        return densified(self).sum(axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def __getattr__(self, name):
+        # Methods and attributes of the dense jet (reshape, T, mean, ...) on a
+        # densified copy; the names above answer without densifying.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(densified(self), name)
+
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cdef PyObject* idx
+        if method == "__call__" and not kwargs:
+            if len(inputs) == 1 and isinstance(inputs[0], BandedJet):
+                idx = PyDict_GetItem(UNARY_INDEX, ufunc)
+                if idx != NULL:
+                    return banded_like(<BandedJet>inputs[0],
+                                       unary_op(<int><object>idx, (<BandedJet>inputs[0]).local),
+                                       (<BandedJet>inputs[0]).offsets)
+            elif len(inputs) == 2 and ufunc is not NP_MATMUL:
+                idx = PyDict_GetItem(BINARY_INDEX, ufunc)
+                if idx != NULL:
+                    return banded_binary(<int><object>idx, inputs[0], inputs[1])
+        return getattr(ufunc, method)(*densify_tree(inputs), **densify_tree(kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is NP_SUM and len(args) == 1 and not kwargs and isinstance(args[0], BandedJet):
+            return sum_banded(<BandedJet>args[0])
+        # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
+        return densified(self).__array_function__(func, types, densify_tree(args),
+                                                  densify_tree(kwargs))
+
+
+# As for _Jet (see there): no sequence item slot, so storing a banded jet into a
+# plain array reaches the __array__ / __float__ guards' TypeError.
+if (<PyTypeObject*>BandedJet).tp_as_sequence != NULL:
+    (<PyTypeObject*>BandedJet).tp_as_sequence.sq_item = NULL
+
+
+# ------------------------------------------------------------------ construction
+
+cdef inline BandedJet banded_like(BandedJet proto, object local, tuple offsets):
+    """A result of proto's shape and place over a new local jet."""
+    if local is NotImplemented:
+        return local
+    return banded_with(proto, <_Jet>local, proto.place, offsets)
+
+
+cdef BandedJet banded_with(BandedJet proto, _Jet local, cnp.ndarray place, tuple offsets):
+    cdef BandedJet b = BandedJet.__new__(BandedJet)
+    cnp.PyArray_CLEARFLAGS(local.buf, cnp.NPY_ARRAY_WRITEABLE)
+    b.local = local
+    b.place = place
+    b.root = proto.root
+    b.zero = proto.zero
+    b.n = proto.n
+    b.offsets = offsets
+    return b
+
+
+cdef BandedJet banded_view(BandedJet proto, _Jet local, object place):
+    return banded_with(proto, local, <cnp.ndarray>place, proto.offsets)
+
+
+def seed_banded(cnp.ndarray value, long long tag1, long long tag2):
+    """A banded source: every element's one local seed is its own flat index
+    (offset 0). tag2 == 0: a dual (jacobian); else a Hessian jet (hessian)."""
+    cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(value)
+    cdef Py_ssize_t m = v.size, d, step = 1
+    cdef _Jet local
+    if tag2 == 0:
+        local = dual_over(seed_buffer(v, 2, 0, 0, 1, 1), tag1, 1)
+    else:
+        local = make_symmetric(seed_buffer(v, 3, 0, 0, 1, 1), 1, tag1, tag2, 1)
+    cdef BandedJet b = BandedJet.__new__(BandedJet)
+    # root: m bytes for the seeds with a margin of m + 1 on each side, room for
+    # the bases of shifted joins (np.concatenate([x[:1], x[:-1]]) has base -1).
+    cdef cnp.npy_intp root_size = 3 * m + 2
+    b.root = cnp.PyArray_EMPTY(1, &root_size, cnp.NPY_UINT8, 0)
+    b.zero = m + 1
+    b.n = m
+    b.offsets = (0,)
+    cdef cnp.npy_intp dims[65]
+    cdef cnp.npy_intp strides[65]
+    for d in range(v.ndim, -1, -1):
+        dims[d] = 1 if d == v.ndim else v.shape[d]
+        strides[d] = step
+        if d < v.ndim:
+            step *= v.shape[d]
+    b.place = place_view(b, b.zero, v.ndim + 1, dims, strides)
+    cnp.PyArray_CLEARFLAGS(local.buf, cnp.NPY_ARRAY_WRITEABLE)
+    b.local = local
+    return b
+
+
+cdef cnp.ndarray place_view(BandedJet b, Py_ssize_t at, int nd, cnp.npy_intp* dims,
+                            cnp.npy_intp* strides):
+    """A read-only uint8 view of b.root starting at byte `at`."""
+    Py_INCREF(PLACE_DTYPE)                                 # PyArray_NewFromDescr steals it
+    cdef cnp.ndarray view = PyArray_NewFromDescr(
+        <PyTypeObject_*>cnp.ndarray, PLACE_DTYPE, nd, dims, strides,
+        <char*>cnp.PyArray_DATA(b.root) + at, 0, NULL)
+    cnp.set_array_base(view, b.root)
+    return view
+
+
+cdef inline Py_ssize_t base_of(BandedJet b):
+    """base() of the first element."""
+    return <char*>cnp.PyArray_DATA(b.place) - <char*>cnp.PyArray_DATA(b.root) - b.zero
+
+
+# ------------------------------------------------------------------ arithmetic
+
+cdef object densify_operand(object x):
+    return densified(<BandedJet>x) if isinstance(x, BandedJet) else x
+
+
+cdef object banded_binary(int idx, object x, object y):
+    """x (op) y where at least one is a BandedJet."""
+    cdef BandedJet a
+    if isinstance(x, BandedJet) and isinstance(y, BandedJet):
+        return banded_pair(idx, <BandedJet>x, <BandedJet>y)
+    if isinstance(x, BandedJet):
+        a = <BandedJet>x
+        if isinstance(y, _Jet):
+            return binary_op(idx, densified(a), y)
+        return banded_broadcast(a, binary_jc(idx, a.local, y, False))
+    a = <BandedJet>y
+    if isinstance(x, _Jet):
+        return binary_op(idx, x, densified(a))
+    return banded_broadcast(a, binary_jc(idx, a.local, x, True))
+
+
+cdef object banded_broadcast(BandedJet a, object local):
+    """A result of a's band over `local`, whose element shape may be a's broadcast."""
+    if local is NotImplemented:
+        return local
+    cdef cnp.ndarray lbuf = (<_Jet>local).buf
+    if same_element_shape(lbuf, a.place[..., 0]):
+        return banded_with(a, <_Jet>local, a.place, a.offsets)
+    return banded_with(a, <_Jet>local, broadcast_place(a.place, (<object>lbuf).shape[:-1]),
+                       a.offsets)
+
+
+cdef cnp.ndarray broadcast_place(cnp.ndarray place, tuple shape):
+    return <cnp.ndarray>np.broadcast_to(place, shape + (1,))
+
+
+cdef object banded_pair(int idx, BandedJet a, BandedJet b):
+    """Two banded operands: on their union of offsets when their bases differ by
+    a constant, else on dense jets."""
+    cdef _Jet la = a.local, lb = b.local
+    if (a.root is not b.root or la.order != lb.order or la.tag1 != lb.tag1
+            or la.tag2 != lb.tag2):
+        return binary_op(idx, densified(a), densified(b))
+    cdef cnp.ndarray pa = a.place, pb = b.place
+    if not same_shape(pa, pb):
+        shape = np.broadcast_shapes((<object>pa).shape[:-1], (<object>pb).shape[:-1])
+        pa = broadcast_place(pa, shape)
+        pb = broadcast_place(pb, shape)
+    if not same_steps(pa, pb) or pa.size == 0:
+        return binary_op(idx, densified(a), densified(b))
+    cdef Py_ssize_t shift = <char*>cnp.PyArray_DATA(pb) - <char*>cnp.PyArray_DATA(pa)
+    cdef tuple union = union_offsets(a.offsets, b.offsets, shift)
+    if len(union) >= a.n:
+        return binary_op(idx, densified(a), densified(b))
+    r = binary_jj(idx, embedded(la, a.offsets, 0, union), embedded(lb, b.offsets, shift, union))
+    return banded_with(a, <_Jet>r, pa, union)
+
+
+cdef bint same_steps(cnp.ndarray pa, cnp.ndarray pb):
+    """Do two places of one shape step alike along every axis that has a step?"""
+    cdef int d
+    for d in range(pa.ndim - 1):
+        if pa.shape[d] > 1 and pa.strides[d] != pb.strides[d]:
+            return False
+    return True
+
+
+cdef tuple union_offsets(tuple a, tuple b, Py_ssize_t shift):
+    """sorted(set(a) | {o + shift for o in b}) for sorted a and b."""
+    cdef Py_ssize_t i = 0, j = 0, na = len(a), nb = len(b), x, y
+    if shift == 0 and a == b:
+        return a
+    cdef list out = []
+    while i < na or j < nb:
+        x = <Py_ssize_t>a[i] if i < na else PY_SSIZE_T_MAX
+        y = <Py_ssize_t>b[j] + shift if j < nb else PY_SSIZE_T_MAX
+        if x <= y:
+            out.append(x)
+            i += 1
+            if x == y:
+                j += 1
+        else:
+            out.append(y)
+            j += 1
+    return tuple(out)
+
+
+cdef inline Py_ssize_t sym_position(Py_ssize_t n, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
+    """Component of H_pq (p <= q) in a Hessian jet of n seeds (upper triangle, row by row)."""
+    return 1 + n + p * n - ((p * (p + 1)) >> 1) + q
+
+
+cdef _Jet embedded(_Jet local, tuple offsets, Py_ssize_t shift, tuple union):
+    """local (seeds at offsets + shift) re-laid out on the seeds `union`, zeros
+    in the seeds it lacks."""
+    cdef Py_ssize_t nl = len(offsets), nu = len(union), i, j, k
+    if nl == nu and shift == 0 and offsets == union:
+        return local
+    cdef Py_ssize_t slot[256]
+    if nl > 256:
+        raise ValueError("internal: too many local seeds")
+    k = 0
+    for i in range(nl):                       # union is sorted and holds every offset
+        while <Py_ssize_t>union[k] != <Py_ssize_t>offsets[i] + shift:
+            k += 1
+        slot[i] = k
+    cdef Py_ssize_t Ks = local.buf.shape[local.buf.ndim - 1]
+    cdef Py_ssize_t Ku = 1 + nu if local.order == 1 else 1 + nu + nu * (nu + 1) // 2
+    cdef cnp.ndarray target = np.empty(Ks, np.intp)
+    cdef Py_ssize_t* P = <Py_ssize_t*>cnp.PyArray_DATA(target)
+    P[0] = 0
+    for i in range(nl):
+        P[1 + i] = 1 + slot[i]
+    if local.order == 3:
+        for i in range(nl):
+            for j in range(i, nl):
+                P[sym_position(nl, i, j)] = sym_position(nu, slot[i], slot[j])
+    cdef Py_ssize_t ss
+    cdef cnp.ndarray src = readable(local.buf, &ss)
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, Ku),
+                                             cnp.PyArray_TYPE(src), 0)
+    cdef Py_ssize_t m = out.size // Ku
+    if cnp.PyArray_ITEMSIZE(src) == 8:
+        scatter_components(<const double*>cnp.PyArray_DATA(src), ss, Ks,
+                           <double*>cnp.PyArray_DATA(out), Ku, P, m)
+    else:
+        scatter_components(<const float*>cnp.PyArray_DATA(src), ss, Ks,
+                           <float*>cnp.PyArray_DATA(out), Ku, P, m)
+    if local.order == 1:
+        return dual_over(out, local.tag1, local.deps1)
+    return make_symmetric(out, nu, local.tag1, local.tag2, local.deps1)
+
+
+cdef cnp.npy_intp* shape_with_last(cnp.ndarray a, Py_ssize_t K):
+    """a.shape with the last axis replaced by K (a static buffer; GIL held)."""
+    cdef int d
+    for d in range(a.ndim - 1):
+        _shape_buf[d] = a.shape[d]
+    _shape_buf[a.ndim - 1] = K
+    return _shape_buf
+
+
+cdef void scatter_components(const real* src, Py_ssize_t ss, Py_ssize_t Ks, real* out,
+                             Py_ssize_t Ko, const Py_ssize_t* P, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t e, k
+    for e in range(m):
+        for k in range(Ks):
+            out[e * Ko + P[k]] = src[e * ss + k]
+
+
+# ------------------------------------------------------------------ to dense
+
+cdef cnp.ndarray element_bases(BandedJet b):
+    """base() of every element, in C order, as an intp array."""
+    cdef Py_ssize_t m = b.place.size, e
+    cdef int nd = b.place.ndim - 1, d
+    cdef cnp.ndarray out = np.empty(m, np.intp)
+    cdef Py_ssize_t* bases = <Py_ssize_t*>cnp.PyArray_DATA(out)
+    cdef Py_ssize_t index[64]
+    cdef Py_ssize_t base = base_of(b)
+    if nd > 64:
+        raise ValueError("too many dimensions")
+    for d in range(nd):
+        index[d] = 0
+    for e in range(m):
+        bases[e] = base
+        d = nd - 1
+        while d >= 0:                       # the next index in C order
+            index[d] += 1
+            base += b.place.strides[d]
+            if index[d] < b.place.shape[d]:
+                break
+            base -= b.place.strides[d] * index[d]
+            index[d] = 0
+            d -= 1
+    return out
+
+
+cdef _Jet densified(BandedJet b):
+    """The dense jet b stands for, read-only (see "Writes")."""
+    cdef _Jet local = b.local
+    cdef Py_ssize_t N = b.n
+    cdef Py_ssize_t K = 1 + N if local.order == 1 else 1 + N + N * (N + 1) // 2
+    cdef cnp.ndarray src = contiguous(local.buf)
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, K),
+                                             cnp.PyArray_TYPE(src), 0)
+    scatter_dense(b, src, out, K)
+    cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
+    if local.order == 1:
+        return dual_over(out, local.tag1, local.deps1)
+    return make_symmetric(out, N, local.tag1, local.tag2, local.deps1)
+
+
+cdef _Jet sum_banded(BandedJet b):
+    """np.sum(b): every element's local parts added into one dense element."""
+    cdef _Jet local = b.local
+    cdef Py_ssize_t N = b.n
+    cdef Py_ssize_t K = 1 + N if local.order == 1 else 1 + N + N * (N + 1) // 2
+    cdef cnp.ndarray src = contiguous(local.buf)
+    cdef cnp.npy_intp size = K
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(1, &size, cnp.PyArray_TYPE(src), 0)
+    scatter_dense(b, src, out, 0)
+    if local.order == 1:
+        return dual_over(out, local.tag1, local.deps1)
+    return make_symmetric(out, N, local.tag1, local.tag2, local.deps1)
+
+
+cdef void scatter_dense(BandedJet b, cnp.ndarray src, cnp.ndarray out, Py_ssize_t step) except *:
+    """Add every element of b's contiguous local buffer src into dense components
+    of out, `step` items apart (K: one per element; 0: all into one, a sum)."""
+    cdef Py_ssize_t nl = len(b.offsets), i, m = b.place.size
+    cdef Py_ssize_t offs[256]
+    if nl > 256:
+        raise ValueError("internal: too many local seeds")
+    for i in range(nl):
+        offs[i] = <Py_ssize_t>b.offsets[i]
+    cdef cnp.ndarray bases = element_bases(b)
+    cdef Band band
+    band.bases = <const Py_ssize_t*>cnp.PyArray_DATA(bases)
+    band.offsets = offs
+    band.nl = nl
+    band.N = b.n
+    band.Ks = src.shape[src.ndim - 1]
+    band.hessian = b.local.order == 3
+    cdef int bad
+    if cnp.PyArray_ITEMSIZE(src) == 8:
+        bad = dense_loop(&band, <const double*>cnp.PyArray_DATA(src),
+                         <double*>cnp.PyArray_DATA(out), step, m)
+    else:
+        bad = dense_loop(&band, <const float*>cnp.PyArray_DATA(src),
+                         <float*>cnp.PyArray_DATA(out), step, m)
+    if bad:
+        raise_band_error()
+
+
+ctypedef struct Band:
+    const Py_ssize_t* bases
+    const Py_ssize_t* offsets
+    Py_ssize_t nl, N, Ks
+    bint hessian
+
+
+cdef inline bint outside(Band* band, Py_ssize_t p) noexcept nogil:
+    return p < 0 or p >= band.N
+
+
+cdef int dense_loop(Band* band, const real* src, real* out, Py_ssize_t step, Py_ssize_t m) noexcept nogil:
+    """The scatter of scatter_dense. A local seed whose global seed lies outside
+    [0, N) (a shifted join's unused slot) must hold zeros; returns 1 if not."""
+    cdef Py_ssize_t e, i, j, p, q, nl = band.nl, N = band.N
+    cdef const real* s
+    cdef real* o
+    for e in range(m):
+        s = src + e * band.Ks
+        o = out + e * step
+        o[0] += s[0]
+        for i in range(nl):
+            p = band.bases[e] + band.offsets[i]
+            if outside(band, p):
+                if slot_is_used(band, s, i):
+                    return 1
+                continue
+            o[1 + p] += s[1 + i]
+            if band.hessian:
+                for j in range(i, nl):
+                    q = band.bases[e] + band.offsets[j]
+                    if not outside(band, q):
+                        o[sym_position(N, p, q)] += s[sym_position(nl, i, j)]
+    return 0
+
+
+cdef bint slot_is_used(Band* band, const real* s, Py_ssize_t i) noexcept nogil:
+    """Does local seed i of the element at s carry any nonzero derivative?"""
+    cdef Py_ssize_t j, nl = band.nl
+    if s[1 + i] != 0:
+        return True
+    if band.hessian:
+        for j in range(nl):
+            if s[sym_position(nl, min(i, j), max(i, j))] != 0:
+                return True
+    return False
+
+
+cdef void raise_band_error() except *:
+    raise RuntimeError("dualjac internal error: a banded jet holds a derivative along a "
+                       "seed that does not exist. Please report it; "
+                       "dj.set_banded_threshold(0) works around it.")
+
+
+# ------------------------------------------------------------------ read-out
+
+NEEDS_DENSE = object()   # a banded sweep's answer when f must run on dense jets
+
+# The roots of the banded sweeps running now (nested transforms: several).
+cdef list ACTIVE_ROOTS = []
+
+
+def run_banded(f, BandedJet source):
+    """f(source), or NEEDS_DENSE when f writes into memory of a banded jet (see
+    "Writes"): NeedsDense, or NumPy's ValueError for a read-only destination."""
+    ACTIVE_ROOTS.append(source.root)
+    try:
+        return f(source)
+    except NeedsDense:
+        return NEEDS_DENSE
+    except ValueError as error:
+        if "read-only" in str(error):
+            return NEEDS_DENSE
+        raise
+    finally:
+        ACTIVE_ROOTS.pop()
+
+
+cdef object write_error(BandedJet b, str what):
+    """NeedsDense inside b's own sweep (which then runs f dense); outside it (a jet
+    kept after its transform returned) a TypeError that says what to do."""
+    for root in ACTIVE_ROOTS:
+        if root is b.root:
+            return NeedsDense(what + " into a banded jet")
+    return TypeError(f"dualjac: {what} into a BandedJet outside the transform that made "
+                     "it; write into b.densify().copy() instead.")
+
+
+cdef object banded_jacobian_sweep(f, cnp.ndarray a, bint zero, finish):
+    """jacobian_one's sweep on a banded source; NEEDS_DENSE if f must run dense."""
+    global _tag_counter
+    _tag_counter += 1
+    cdef long long tag = _tag_counter
+    cdef BandedJet y
+    cdef _Jet d
+    out = run_banded(f, seed_banded(a, tag, 0))
+    if out is NEEDS_DENSE:
+        return out
+    if type(out) is BandedJet:
+        y = <BandedJet>out
+        if y.local.order == 1 and y.local.tag1 == tag:
+            return banded_jacobian(y, (<object>y.place).shape[:-1] + (<object>a).shape)
+        out = densified(y)
+    if type(out) is DualArray:
+        d = <_Jet>out
+        if d.tag1 == tag and d.deps1:
+            return tangent_as(d, d.shape + (<object>a).shape)
+    return finish(out, tag, a, zero)
+
+
+def banded_jacobian(BandedJet y, tuple shape):
+    """The Jacobian of a banded dual target as a new array of ``shape``
+    (target shape + source shape)."""
+    cdef cnp.ndarray src = contiguous(y.local.buf)
+    cdef cnp.ndarray out = np.zeros(shape, src.dtype)
+    if out.size != y.place.size * y.n:
+        raise ValueError(f"cannot shape {y.place.size} x {y.n} derivatives as {shape}")
+    derivative_parts(y, src, out, None)
+    return out
+
+
+def banded_hessian(BandedJet y, tuple shape):
+    """(gradient parts Y + (n,), Hessians of ``shape`` = Y + (n, n) reshaped) of a
+    banded Hessian target."""
+    cdef cnp.ndarray src = contiguous(y.local.buf)
+    cdef cnp.ndarray grad = np.zeros((<object>y.place).shape[:-1] + (y.n,), src.dtype)
+    cdef cnp.ndarray H = np.zeros(shape, src.dtype)
+    if H.size != y.place.size * y.n * y.n:
+        raise ValueError(f"cannot shape {y.place.size} x {y.n} x {y.n} derivatives as {shape}")
+    derivative_parts(y, src, grad, H)
+    return grad, H
+
+
+cdef void derivative_parts(BandedJet y, cnp.ndarray src, cnp.ndarray grad, object H) except *:
+    """First derivatives into grad (M x N), and the full symmetric second ones into
+    H (M x N x N) when given, from y's contiguous local buffer src."""
+    cdef Py_ssize_t nl = len(y.offsets), i
+    cdef Py_ssize_t offs[256]
+    if nl > 256:
+        raise ValueError("internal: too many local seeds")
+    for i in range(nl):
+        offs[i] = <Py_ssize_t>y.offsets[i]
+    cdef cnp.ndarray bases = element_bases(y)
+    cdef Band band
+    band.bases = <const Py_ssize_t*>cnp.PyArray_DATA(bases)
+    band.offsets = offs
+    band.nl = nl
+    band.N = y.n
+    band.Ks = src.shape[src.ndim - 1]
+    band.hessian = y.local.order == 3
+    cdef char* h = <char*>cnp.PyArray_DATA(<cnp.ndarray>H) if H is not None else NULL
+    cdef int bad
+    if cnp.PyArray_ITEMSIZE(src) == 8:
+        bad = parts_loop(&band, <const double*>cnp.PyArray_DATA(src),
+                         <double*>cnp.PyArray_DATA(grad), <double*>h, y.place.size)
+    else:
+        bad = parts_loop(&band, <const float*>cnp.PyArray_DATA(src),
+                         <float*>cnp.PyArray_DATA(grad), <float*>h, y.place.size)
+    if bad:
+        raise_band_error()
+
+
+cdef int parts_loop(Band* band, const real* src, real* grad, real* H, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t e, i, j, p, q, nl = band.nl, N = band.N
+    cdef const real* s
+    cdef real h
+    for e in range(m):
+        s = src + e * band.Ks
+        for i in range(nl):
+            p = band.bases[e] + band.offsets[i]
+            if outside(band, p):
+                if slot_is_used(band, s, i):
+                    return 1
+                continue
+            grad[e * N + p] += s[1 + i]
+            if H != NULL:
+                for j in range(i, nl):
+                    q = band.bases[e] + band.offsets[j]
+                    if outside(band, q):
+                        continue
+                    h = s[sym_position(nl, i, j)]
+                    H[(e * N + p) * N + q] += h
+                    if q != p:
+                        H[(e * N + q) * N + p] += h
+    return 0
+
+
+# ------------------------------------------------------------------ meeting other code
+
+cdef object densify_tree(object x):
+    """x with every BandedJet, inside tuples, lists and dicts too, densified."""
+    cdef type t = type(x)
+    if t is BandedJet:
+        return densified(<BandedJet>x)
+    if t is tuple or t is list:
+        items = [densify_tree(v) for v in x]
+        return tuple(items) if t is tuple else items
+    if t is dict:
+        return {k: densify_tree(v) for k, v in (<dict>x).items()}
+    return x
+
+
+def dense_leaf(x):
+    """x itself, or the dense jet a BandedJet stands for (for code that reads jets:
+    a transform nested in f, a tape)."""
+    return densified(<BandedJet>x) if type(x) is BandedJet else x
+
+
+cdef bint holds_banded(object x):
+    """Is there a BandedJet in x (or in its tuples, lists, dicts)?"""
+    cdef type t = type(x)
+    if t is BandedJet:
+        return True
+    if t is tuple or t is list:
+        for v in x:
+            if holds_banded(v):
+                return True
+    elif t is dict:
+        for v in (<dict>x).values():
+            if holds_banded(v):
+                return True
+    return False
