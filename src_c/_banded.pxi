@@ -320,7 +320,7 @@ def seed_banded(cnp.ndarray value, long long tag1, long long tag2):
     if tag2 == 0:
         local = dual_over(seed_buffer(v, 2, 0, 0, 1, 1), tag1, 1)
     else:
-        local = make_symmetric(seed_buffer(v, 3, 0, 0, 1, 1), 1, tag1, tag2, 1)
+        local = symmetric_over(seed_buffer(v, 3, 0, 0, 1, 1), 1, tag1, tag2, 1)
     cdef BandedJet b = BandedJet.__new__(BandedJet)
     # root: m bytes for the seeds with a margin of m + 1 on each side, room for
     # the bases of shifted joins (np.concatenate([x[:1], x[:-1]]) has base -1).
@@ -467,8 +467,12 @@ cdef _Jet embedded(_Jet local, tuple offsets, Py_ssize_t shift, tuple union):
         slot[i] = k
     cdef Py_ssize_t Ks = local.buf.shape[local.buf.ndim - 1]
     cdef Py_ssize_t Ku = 1 + nu if local.order == 1 else 1 + nu + nu * (nu + 1) // 2
-    cdef cnp.ndarray target = np.empty(Ks, np.intp)
-    cdef Py_ssize_t* P = <Py_ssize_t*>cnp.PyArray_DATA(target)
+    cdef Py_ssize_t small[1024]
+    cdef cnp.ndarray target = None
+    cdef Py_ssize_t* P = small     # where each of local's components goes
+    if Ks > 1024:
+        target = np.empty(Ks, np.intp)
+        P = <Py_ssize_t*>cnp.PyArray_DATA(target)
     P[0] = 0
     for i in range(nl):
         P[1 + i] = 1 + slot[i]
@@ -489,7 +493,7 @@ cdef _Jet embedded(_Jet local, tuple offsets, Py_ssize_t shift, tuple union):
                            <float*>cnp.PyArray_DATA(out), Ku, P, m)
     if local.order == 1:
         return dual_over(out, local.tag1, local.deps1)
-    return make_symmetric(out, nu, local.tag1, local.tag2, local.deps1)
+    return symmetric_over(out, nu, local.tag1, local.tag2, local.deps1)
 
 
 cdef cnp.npy_intp* shape_with_last(cnp.ndarray a, Py_ssize_t K):
@@ -511,30 +515,50 @@ cdef void scatter_components(const real* src, Py_ssize_t ss, Py_ssize_t Ks, real
 
 # ------------------------------------------------------------------ to dense
 
-cdef cnp.ndarray element_bases(BandedJet b):
-    """base() of every element, in C order, as an intp array."""
-    cdef Py_ssize_t m = b.place.size, e
-    cdef int nd = b.place.ndim - 1, d
-    cdef cnp.ndarray out = np.empty(m, np.intp)
-    cdef Py_ssize_t* bases = <Py_ssize_t*>cnp.PyArray_DATA(out)
-    cdef Py_ssize_t index[64]
-    cdef Py_ssize_t base = base_of(b)
-    if nd > 64:
-        raise ValueError("too many dimensions")
+ctypedef struct Band:
+    # One banded jet's element -> seed map, walked in C order (see next_base).
+    Py_ssize_t offsets[256]
+    Py_ssize_t nl, N, Ks
+    bint hessian
+    int nd
+    Py_ssize_t base                   # of the current element
+    Py_ssize_t index[64]
+    Py_ssize_t shape[64]
+    Py_ssize_t step[64]
+
+
+cdef int band_of(BandedJet b, cnp.ndarray src, Band* band) except -1:
+    """band for b, positioned at its first element; src is b's contiguous local buffer."""
+    cdef Py_ssize_t i, nl = len(b.offsets)
+    cdef int d, nd = b.place.ndim - 1
+    if nl > 256 or nd > 64:
+        raise ValueError("internal: too many local seeds or dimensions")
+    for i in range(nl):
+        band.offsets[i] = <Py_ssize_t>b.offsets[i]
+    band.nl = nl
+    band.N = b.n
+    band.Ks = src.shape[src.ndim - 1]
+    band.hessian = b.local.order == 3
+    band.nd = nd
+    band.base = base_of(b)
     for d in range(nd):
-        index[d] = 0
-    for e in range(m):
-        bases[e] = base
-        d = nd - 1
-        while d >= 0:                       # the next index in C order
-            index[d] += 1
-            base += b.place.strides[d]
-            if index[d] < b.place.shape[d]:
-                break
-            base -= b.place.strides[d] * index[d]
-            index[d] = 0
-            d -= 1
-    return out
+        band.index[d] = 0
+        band.shape[d] = b.place.shape[d]
+        band.step[d] = b.place.strides[d]
+    return 0
+
+
+cdef inline void next_base(Band* band) noexcept nogil:
+    """Move band.base to the next element in C order."""
+    cdef int d = band.nd - 1
+    while d >= 0:
+        band.index[d] += 1
+        band.base += band.step[d]
+        if band.index[d] < band.shape[d]:
+            return
+        band.base -= band.step[d] * band.index[d]
+        band.index[d] = 0
+        d -= 1
 
 
 cdef _Jet densified(BandedJet b):
@@ -549,7 +573,7 @@ cdef _Jet densified(BandedJet b):
     cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
     if local.order == 1:
         return dual_over(out, local.tag1, local.deps1)
-    return make_symmetric(out, N, local.tag1, local.tag2, local.deps1)
+    return symmetric_over(out, N, local.tag1, local.tag2, local.deps1)
 
 
 cdef _Jet sum_banded(BandedJet b):
@@ -563,42 +587,23 @@ cdef _Jet sum_banded(BandedJet b):
     scatter_dense(b, src, out, 0)
     if local.order == 1:
         return dual_over(out, local.tag1, local.deps1)
-    return make_symmetric(out, N, local.tag1, local.tag2, local.deps1)
+    return symmetric_over(out, N, local.tag1, local.tag2, local.deps1)
 
 
 cdef void scatter_dense(BandedJet b, cnp.ndarray src, cnp.ndarray out, Py_ssize_t step) except *:
     """Add every element of b's contiguous local buffer src into dense components
     of out, `step` items apart (K: one per element; 0: all into one, a sum)."""
-    cdef Py_ssize_t nl = len(b.offsets), i, m = b.place.size
-    cdef Py_ssize_t offs[256]
-    if nl > 256:
-        raise ValueError("internal: too many local seeds")
-    for i in range(nl):
-        offs[i] = <Py_ssize_t>b.offsets[i]
-    cdef cnp.ndarray bases = element_bases(b)
     cdef Band band
-    band.bases = <const Py_ssize_t*>cnp.PyArray_DATA(bases)
-    band.offsets = offs
-    band.nl = nl
-    band.N = b.n
-    band.Ks = src.shape[src.ndim - 1]
-    band.hessian = b.local.order == 3
+    band_of(b, src, &band)
     cdef int bad
     if cnp.PyArray_ITEMSIZE(src) == 8:
         bad = dense_loop(&band, <const double*>cnp.PyArray_DATA(src),
-                         <double*>cnp.PyArray_DATA(out), step, m)
+                         <double*>cnp.PyArray_DATA(out), step, b.place.size)
     else:
         bad = dense_loop(&band, <const float*>cnp.PyArray_DATA(src),
-                         <float*>cnp.PyArray_DATA(out), step, m)
+                         <float*>cnp.PyArray_DATA(out), step, b.place.size)
     if bad:
         raise_band_error()
-
-
-ctypedef struct Band:
-    const Py_ssize_t* bases
-    const Py_ssize_t* offsets
-    Py_ssize_t nl, N, Ks
-    bint hessian
 
 
 cdef inline bint outside(Band* band, Py_ssize_t p) noexcept nogil:
@@ -616,7 +621,7 @@ cdef int dense_loop(Band* band, const real* src, real* out, Py_ssize_t step, Py_
         o = out + e * step
         o[0] += s[0]
         for i in range(nl):
-            p = band.bases[e] + band.offsets[i]
+            p = band.base + band.offsets[i]
             if outside(band, p):
                 if slot_is_used(band, s, i):
                     return 1
@@ -624,9 +629,10 @@ cdef int dense_loop(Band* band, const real* src, real* out, Py_ssize_t step, Py_
             o[1 + p] += s[1 + i]
             if band.hessian:
                 for j in range(i, nl):
-                    q = band.bases[e] + band.offsets[j]
+                    q = band.base + band.offsets[j]
                     if not outside(band, q):
                         o[sym_position(N, p, q)] += s[sym_position(nl, i, j)]
+        next_base(band)
     return 0
 
 
@@ -727,31 +733,28 @@ def banded_hessian(BandedJet y, tuple shape):
     return grad, H
 
 
-cdef void derivative_parts(BandedJet y, cnp.ndarray src, cnp.ndarray grad, object H) except *:
-    """First derivatives into grad (M x N), and the full symmetric second ones into
-    H (M x N x N) when given, from y's contiguous local buffer src."""
-    cdef Py_ssize_t nl = len(y.offsets), i
-    cdef Py_ssize_t offs[256]
-    if nl > 256:
-        raise ValueError("internal: too many local seeds")
-    for i in range(nl):
-        offs[i] = <Py_ssize_t>y.offsets[i]
-    cdef cnp.ndarray bases = element_bases(y)
+cdef cnp.ndarray banded_hessian_only(BandedJet y, tuple shape):
+    """banded_hessian's second derivatives alone (dj.hessian's fast path)."""
+    cdef cnp.ndarray src = contiguous(y.local.buf)
+    cdef cnp.ndarray H = np.zeros(shape, src.dtype)
+    derivative_parts(y, src, None, H)
+    return H
+
+
+cdef void derivative_parts(BandedJet y, cnp.ndarray src, object grad, object H) except *:
+    """First derivatives into grad (M x N) and the full symmetric second ones into
+    H (M x N x N), each when given (not None), from y's contiguous local buffer src."""
     cdef Band band
-    band.bases = <const Py_ssize_t*>cnp.PyArray_DATA(bases)
-    band.offsets = offs
-    band.nl = nl
-    band.N = y.n
-    band.Ks = src.shape[src.ndim - 1]
-    band.hessian = y.local.order == 3
+    band_of(y, src, &band)
     cdef char* h = <char*>cnp.PyArray_DATA(<cnp.ndarray>H) if H is not None else NULL
+    cdef char* g = <char*>cnp.PyArray_DATA(<cnp.ndarray>grad) if grad is not None else NULL
     cdef int bad
     if cnp.PyArray_ITEMSIZE(src) == 8:
         bad = parts_loop(&band, <const double*>cnp.PyArray_DATA(src),
-                         <double*>cnp.PyArray_DATA(grad), <double*>h, y.place.size)
+                         <double*>g, <double*>h, y.place.size)
     else:
         bad = parts_loop(&band, <const float*>cnp.PyArray_DATA(src),
-                         <float*>cnp.PyArray_DATA(grad), <float*>h, y.place.size)
+                         <float*>g, <float*>h, y.place.size)
     if bad:
         raise_band_error()
 
@@ -763,21 +766,23 @@ cdef int parts_loop(Band* band, const real* src, real* grad, real* H, Py_ssize_t
     for e in range(m):
         s = src + e * band.Ks
         for i in range(nl):
-            p = band.bases[e] + band.offsets[i]
+            p = band.base + band.offsets[i]
             if outside(band, p):
                 if slot_is_used(band, s, i):
                     return 1
                 continue
-            grad[e * N + p] += s[1 + i]
+            if grad != NULL:
+                grad[e * N + p] += s[1 + i]
             if H != NULL:
                 for j in range(i, nl):
-                    q = band.bases[e] + band.offsets[j]
+                    q = band.base + band.offsets[j]
                     if outside(band, q):
                         continue
                     h = s[sym_position(nl, i, j)]
                     H[(e * N + p) * N + q] += h
                     if q != p:
                         H[(e * N + q) * N + p] += h
+        next_base(band)
     return 0
 
 

@@ -795,6 +795,11 @@ def make_symmetric(cnp.ndarray buf, Py_ssize_t n, long long tag1, long long tag2
     cross block stored as its upper triangle (HyperDualArray with order 3)."""
     if buf.shape[buf.ndim - 1] != 1 + n + n * (n + 1) // 2:
         raise ValueError("symmetric hyper-dual buffer has the wrong number of components")
+    return symmetric_over(buf, n, tag1, tag2, deps)
+
+
+cdef inline HyperDualArray symmetric_over(cnp.ndarray buf, Py_ssize_t n, long long tag1,
+                                          long long tag2, uint64_t deps):
     cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
     init_jet(j, buf, 3, n, n, tag1, tag2, deps, deps)
     return j
@@ -1177,6 +1182,51 @@ cpdef object jacobian_one(f, x, bint zero, finish):
                                                jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
         return finish(out, tag, x, zero)
     return NO_FAST_PATH
+
+
+cpdef object hessian_one(f, x, finish):
+    """dj.hessian(f, x) for one native float32 / float64 ndarray, in C: banded seeds
+    (src_c/_banded.pxi) from BANDED_MIN elements, else dense ones when the sweep
+    needs no block cache. Reads the common result (a Hessian jet of this sweep)
+    straight into f(x).shape + x.shape + x.shape; anything else goes to
+    finish(y, tag1, tag2, x). NO_FAST_PATH, before calling f, when x is not this case."""
+    global _tag_counter
+    if type(x) is not cnp.ndarray:
+        return NO_FAST_PATH
+    cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int typenum = a.descr.type_num
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
+        return NO_FAST_PATH
+    cdef Py_ssize_t m = a.size, K = 1 + m + m * (m + 1) // 2
+    cdef long long tag1, tag2
+    if 0 < BANDED_MIN <= m:
+        _tag_counter += 2
+        tag1, tag2 = _tag_counter - 1, _tag_counter
+        out = run_banded(f, seed_banded(a, tag1, tag2))
+        if out is not NEEDS_DENSE:
+            return hessian_read(out, tag1, tag2, a, finish)
+    if m * K * 8 >= FAST_MAX_BYTES:
+        return NO_FAST_PATH
+    _tag_counter += 2
+    tag1, tag2 = _tag_counter - 1, _tag_counter
+    cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
+    out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
+    return hessian_read(out, tag1, tag2, a, finish)
+
+
+cdef object hessian_read(object out, long long tag1, long long tag2, cnp.ndarray a, finish):
+    cdef _Jet y
+    cdef tuple xs = (<object>a).shape
+    if type(out) is BandedJet:
+        y = (<BandedJet>out).local
+        if y.order == 3 and y.tag1 == tag1 and y.tag2 == tag2:
+            return banded_hessian_only(<BandedJet>out, (<BandedJet>out).shape + xs + xs)
+        out = densified(<BandedJet>out)
+    if type(out) is HyperDualArray:
+        y = <_Jet>out
+        if y.order == 3 and y.tag1 == tag1 and y.tag2 == tag2:
+            return unpack_symmetric(y, (<object>y.buf).shape[:-1] + xs + xs)
+    return finish(out, tag1, tag2, a)
 
 
 def join_buffers(list bufs, int axis, bint new_axis):
