@@ -270,11 +270,19 @@ cdef class BandedJet:
                 idx = PyDict_GetItem(BINARY_INDEX, ufunc)
                 if idx != NULL:
                     return banded_binary(<int><object>idx, inputs[0], inputs[1])
+            elif len(inputs) == 2:               # W @ x, a model's layer: dense from here on
+                result = constant_matmul_jet(inputs[0], densify_operand(inputs[1]))
+                if result is not None:
+                    return result
         return getattr(ufunc, method)(*densify_tree(inputs), **densify_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
         if func is NP_SUM and len(args) == 1 and not kwargs and isinstance(args[0], BandedJet):
             return sum_banded(<BandedJet>args[0])
+        if func is NP_CONCATENATE and type(args) is tuple and type(kwargs) is dict:
+            joined = banded_concatenate(args, kwargs)
+            if joined is not None:
+                return joined
         # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
         return densified(self).__array_function__(func, types, densify_tree(args),
                                                   densify_tree(kwargs))
@@ -511,6 +519,179 @@ cdef void scatter_components(const real* src, Py_ssize_t ss, Py_ssize_t Ks, real
     for e in range(m):
         for k in range(Ks):
             out[e * Ko + P[k]] = src[e * ss + k]
+
+
+# ------------------------------------------------------------------ joins
+
+cdef object banded_concatenate(tuple args, dict kwargs):
+    """np.concatenate(seq, axis) of banded jets of one sweep, level and dtype whose
+    bases step alike: banded, on the union of the parts' offsets shifted to one
+    base for the whole result. None for anything else (the caller densifies; the
+    dense join reports bad shapes). A part whose derivatives are all zero (the
+    x[:1] * 0.0 that pads a stencil) brings no offsets."""
+    cdef object axis_obj = 0
+    cdef Py_ssize_t nargs = len(args)
+    if nargs == 2 and not kwargs:
+        axis_obj = args[1]
+    elif nargs == 1 and len(kwargs) == 1 and "axis" in kwargs:
+        axis_obj = kwargs["axis"]
+    elif nargs != 1 or kwargs:
+        return None
+    seq = args[0]
+    if type(axis_obj) is not int or (type(seq) is not list and type(seq) is not tuple):
+        return None
+    cdef list parts = list(seq)
+    cdef Py_ssize_t count = len(parts), i, q = 0, longest = -1, position = 0, shift
+    if count == 0 or count > 1024:
+        return None
+    for item in parts:
+        if type(item) is not BandedJet:
+            return None
+    cdef BandedJet first = <BandedJet>parts[0], b
+    cdef _Jet proto = first.local
+    cdef int nd = first.place.ndim - 1, d
+    cdef Py_ssize_t ax = small_int(axis_obj)
+    if ax < 0:
+        ax += nd
+    if nd == 0 or ax < 0 or ax >= nd:
+        return None
+    # every part alike apart from its extent along the axis
+    cdef Py_ssize_t steps[64]
+    cdef Py_ssize_t axis_step = 0, total = 0
+    cdef bint axis_step_known = False
+    for d in range(nd):
+        steps[d] = first.place.strides[d] if first.place.shape[d] > 1 else 0
+    for i in range(count):
+        b = <BandedJet>parts[i]
+        if (b.root is not first.root or b.place.ndim != nd + 1 or b.local.order != proto.order
+                or b.local.tag1 != proto.tag1 or b.local.tag2 != proto.tag2
+                or b.local.buf.descr.type_num != proto.buf.descr.type_num):
+            return None
+        for d in range(nd):
+            if d != ax and b.place.shape[d] != first.place.shape[d]:
+                return None
+            if d != ax and b.place.shape[d] > 1 and b.place.strides[d] != steps[d]:
+                return None
+        if b.place.shape[ax] > 1:
+            if axis_step_known and b.place.strides[ax] != axis_step:
+                return None
+            axis_step = b.place.strides[ax]
+            axis_step_known = True
+        if b.place.shape[ax] > longest:
+            longest = b.place.shape[ax]
+            q = i
+        total += b.place.shape[ax]
+    if not axis_step_known and count > 1:      # parts of one element each: step by the first two
+        axis_step = base_of(<BandedJet>parts[1]) - base_of(first)
+    steps[ax] = axis_step
+    # one base for the result: the longest part's, extended along the axis
+    cdef Py_ssize_t position_q = 0
+    for i in range(q):
+        position_q += (<BandedJet>parts[i]).place.shape[ax]
+    cdef Py_ssize_t c = base_of(<BandedJet>parts[q]) - axis_step * position_q
+    cdef list shifts = []
+    cdef list carries = []                     # does the part bring its offsets?
+    cdef tuple union = ()
+    cdef bint first_union = True
+    for i in range(count):
+        b = <BandedJet>parts[i]
+        shift = base_of(b) - axis_step * position - c
+        position += b.place.shape[ax]
+        shifts.append(shift)
+        carries.append(i == q or not derivatives_are_zero(b.local))
+        if carries[i]:
+            union = shifted(b.offsets, shift) if first_union else union_offsets(union, b.offsets, shift)
+            first_union = False
+    if len(union) >= first.n:
+        return None
+    cdef cnp.npy_intp dims[65]
+    cdef cnp.npy_intp strides[65]
+    for d in range(nd):
+        dims[d] = total if d == ax else first.place.shape[d]
+        strides[d] = steps[d]
+    dims[nd] = 1
+    strides[nd] = 1
+    if not place_fits(first, c, nd, dims, strides):
+        return None
+    cdef list bufs = []
+    cdef uint64_t deps1 = 0, deps2 = 0
+    for i in range(count):
+        b = <BandedJet>parts[i]
+        if carries[i]:
+            bufs.append(embedded(b.local, b.offsets, <Py_ssize_t>shifts[i], union).buf)
+        else:
+            bufs.append(values_embedded(b.local, len(union)))
+        deps1 |= b.local.deps1
+        deps2 |= b.local.deps2
+    cdef _Jet local = new_level_like(proto, join_c(bufs, <int>ax, False), len(union))
+    local.deps1 = deps1
+    local.deps2 = deps2
+    return banded_with(first, local, place_view(first, first.zero + c, nd + 1, dims, strides),
+                       union)
+
+
+cdef tuple shifted(tuple offsets, Py_ssize_t shift):
+    return tuple([<Py_ssize_t>o + shift for o in offsets])
+
+
+cdef bint place_fits(BandedJet b, Py_ssize_t c, int nd, cnp.npy_intp* dims, cnp.npy_intp* strides):
+    """Does a place of base c, dims and strides lie inside b's root?"""
+    cdef Py_ssize_t lo = c, hi = c
+    cdef int d
+    for d in range(nd):
+        if dims[d] == 0:
+            return False
+        if strides[d] < 0:
+            lo += strides[d] * (dims[d] - 1)
+        else:
+            hi += strides[d] * (dims[d] - 1)
+    return lo >= -b.zero and hi < b.root.shape[0] - b.zero
+
+
+cdef _Jet new_level_like(_Jet proto, cnp.ndarray buf, Py_ssize_t nl):
+    """A local jet of proto's level over buf, of nl local seeds."""
+    if proto.order == 1:
+        return dual_over(buf, proto.tag1, proto.deps1)
+    return symmetric_over(buf, nl, proto.tag1, proto.tag2, proto.deps1)
+
+
+cdef bint derivatives_are_zero(_Jet local):
+    """Are all of local's derivative components exactly zero?"""
+    cdef cnp.ndarray buf = contiguous(local.buf)
+    cdef Py_ssize_t K = buf.shape[buf.ndim - 1], m = buf.size // K if K else 0, e, k
+    cdef const double* d
+    cdef const float* f
+    if cnp.PyArray_ITEMSIZE(buf) == 8:
+        d = <const double*>cnp.PyArray_DATA(buf)
+        for e in range(m):
+            for k in range(1, K):
+                if d[e * K + k] != 0:
+                    return False
+    else:
+        f = <const float*>cnp.PyArray_DATA(buf)
+        for e in range(m):
+            for k in range(1, K):
+                if f[e * K + k] != 0:
+                    return False
+    return True
+
+
+cdef cnp.ndarray values_embedded(_Jet local, Py_ssize_t nu):
+    """local's values with zero derivatives along nu local seeds (a new buffer)."""
+    cdef cnp.ndarray src = contiguous(local.buf)
+    cdef Py_ssize_t Ks = src.shape[src.ndim - 1]
+    cdef Py_ssize_t Ku = 1 + nu if local.order == 1 else 1 + nu + nu * (nu + 1) // 2
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, Ku),
+                                             cnp.PyArray_TYPE(src), 0)
+    cdef Py_ssize_t zero_slot = 0
+    cdef Py_ssize_t m = out.size // Ku
+    if cnp.PyArray_ITEMSIZE(src) == 8:
+        scatter_components(<const double*>cnp.PyArray_DATA(src), Ks, 1,
+                           <double*>cnp.PyArray_DATA(out), Ku, &zero_slot, m)
+    else:
+        scatter_components(<const float*>cnp.PyArray_DATA(src), Ks, 1,
+                           <float*>cnp.PyArray_DATA(out), Ku, &zero_slot, m)
+    return out
 
 
 # ------------------------------------------------------------------ to dense
