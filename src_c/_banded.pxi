@@ -53,6 +53,8 @@ def get_banded_threshold():
 
 
 cdef object NP_SUM = np.sum
+cdef object NP_RESHAPE = np.reshape
+cdef object NP_TRANSPOSE = np.transpose
 cdef cnp.dtype PLACE_DTYPE = np.dtype(np.uint8)
 
 
@@ -244,6 +246,32 @@ cdef class BandedJet:
                 return banded_view(self, new_like(self.local, <cnp.ndarray>view), place)
         return densified(self)[key]
 
+    # -- views: the same view of place and of local (component axis kept)
+    def reshape(self, *shape, order="C"):
+        if order != "C":
+            return densified(self).reshape(*shape, order=order)
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return banded_reshape(self, tuple(shape))
+
+    def ravel(self, order="C"):
+        return self.reshape(-1, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and axes[0] is not None and not isinstance(axes[0], int):
+            axes = tuple(axes[0])
+        nd = self.place.ndim - 1
+        axes = tuple(range(nd))[::-1] if not axes or axes == (None,) else tuple(
+            a + nd if a < 0 else a for a in axes)
+        if sorted(axes) != list(range(nd)):
+            return densified(self).transpose(*axes)     # NumPy's error
+        return banded_view(self, new_like(self.local, self.local.buf.transpose(axes + (nd,))),
+                           self.place.transpose(axes + (nd,)))
+
+    @property
+    def T(self):
+        return self.transpose()
+
     def sum(self, axis=None, dtype=None, out=None, keepdims=False):
         if axis is None and dtype is None and out is None and not keepdims:
             return sum_banded(self)
@@ -279,6 +307,10 @@ cdef class BandedJet:
     def __array_function__(self, func, types, args, kwargs):
         if func is NP_SUM and len(args) == 1 and not kwargs and isinstance(args[0], BandedJet):
             return sum_banded(<BandedJet>args[0])
+        if func is NP_RESHAPE and len(args) == 2 and not kwargs and type(args[0]) is BandedJet:
+            return (<BandedJet>args[0]).reshape(args[1])
+        if func is NP_TRANSPOSE and len(args) == 1 and not kwargs and type(args[0]) is BandedJet:
+            return (<BandedJet>args[0]).transpose()
         if func is NP_CONCATENATE and type(args) is tuple and type(kwargs) is dict:
             joined = banded_concatenate(args, kwargs)
             if joined is not None:
@@ -519,6 +551,21 @@ cdef void scatter_components(const real* src, Py_ssize_t ss, Py_ssize_t Ks, real
     for e in range(m):
         for k in range(Ks):
             out[e * Ko + P[k]] = src[e * ss + k]
+
+
+cdef object banded_reshape(BandedJet b, tuple shape):
+    """b.reshape(shape): banded while NumPy can reshape the place as a view of
+    root (it copies when the place's strides do not allow one: then dense)."""
+    cdef object place
+    try:
+        place = b.place.reshape(shape + (1,))
+    except ValueError:
+        return densified(b).reshape(shape)               # NumPy's error, as for any jet
+    if cnp.PyArray_BASE(<cnp.ndarray>place) != <PyObject*>b.root:
+        return densified(b).reshape(shape)
+    cdef cnp.ndarray local = b.local.buf
+    return banded_view(b, new_like(b.local, local.reshape(
+        (<object>place).shape[:-1] + (local.shape[local.ndim - 1],))), place)
 
 
 # ------------------------------------------------------------------ joins
