@@ -702,7 +702,7 @@ def _hessian_sweep(f, array, period, who):
     """One sweep on a Hessian jet (both seed sets the identity, stored once, the
     cross block as its upper triangle: _core.seed_symmetric): (target, gradient
     parts Y + (n,), Hessian Y + (n, n)). period > 0: per-row seeds (batches)."""
-    if period == 0 and 0 < _core.get_banded_threshold() <= array.size:
+    if period == 0 and 0 < _core.get_banded_threshold()[1] <= array.size:
         parts = _banded_hessian_sweep(f, array, who)
         if parts is not None:
             return parts

@@ -1150,7 +1150,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
         if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
             return NO_FAST_PATH
         m = a.size
-        if 0 < BANDED_MIN <= m:
+        if 0 < BANDED_MIN_JACOBIAN <= m:
             out = banded_jacobian_sweep(f, a, zero, finish)
             if out is not NEEDS_DENSE:
                 return out
@@ -1186,7 +1186,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
 
 cpdef object hessian_one(f, x, finish):
     """dj.hessian(f, x) for one native float32 / float64 ndarray, in C: banded seeds
-    (src_c/_banded.pxi) from BANDED_MIN elements, else dense ones when the sweep
+    (src_c/_banded.pxi) from BANDED_MIN_HESSIAN elements, else dense ones when the sweep
     needs no block cache. Reads the common result (a Hessian jet of this sweep)
     straight into f(x).shape + x.shape + x.shape; anything else goes to
     finish(y, tag1, tag2, x). NO_FAST_PATH, before calling f, when x is not this case."""
@@ -1199,7 +1199,7 @@ cpdef object hessian_one(f, x, finish):
         return NO_FAST_PATH
     cdef Py_ssize_t m = a.size, K = 1 + m + m * (m + 1) // 2
     cdef long long tag1, tag2
-    if 0 < BANDED_MIN <= m:
+    if 0 < BANDED_MIN_HESSIAN <= m:
         _tag_counter += 2
         tag1, tag2 = _tag_counter - 1, _tag_counter
         out = run_banded(f, seed_banded(a, tag1, tag2))

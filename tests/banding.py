@@ -7,9 +7,9 @@ import dualjac as dj
 @contextlib.contextmanager
 def banded_from(n):
     """dj.jacobian / dj.hessian seed sources of >= n elements banded (0: never)."""
-    previous = dj.get_banded_threshold()
-    dj.set_banded_threshold(n)
+    jacobian, hessian = dj.get_banded_threshold()
+    dj.set_banded_threshold(n, n)
     try:
         yield
     finally:
-        dj.set_banded_threshold(previous)
+        dj.set_banded_threshold(jacobian, hessian)

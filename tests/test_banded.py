@@ -265,8 +265,29 @@ def test_conversions_are_refused_as_for_every_jet():
         plain[0] = b[0]
 
 
-def test_threshold_is_validated_and_kept():
+def test_thresholds_are_validated_and_kept():
     previous = dj.get_banded_threshold()
-    with pytest.raises(ValueError):
-        dj.set_banded_threshold(-1)
+    for bad in (-1, 2.5, "8"):
+        with pytest.raises(ValueError):
+            dj.set_banded_threshold(jacobian=bad)
+        with pytest.raises(ValueError):
+            dj.set_banded_threshold(hessian=bad)
     assert dj.get_banded_threshold() == previous
+    with banded_from(0):
+        dj.set_banded_threshold(hessian=7)
+        assert dj.get_banded_threshold() == (0, 7)
+    assert dj.get_banded_threshold() == previous
+
+
+def test_default_thresholds_band_large_sources_only():
+    jacobian, hessian = dj.get_banded_threshold()
+    assert seen_by_default(dj.jacobian, np.ones(jacobian)) is dj.BandedJet
+    assert seen_by_default(dj.jacobian, np.ones(jacobian - 1)) is dj.DualArray
+    assert seen_by_default(dj.hessian, np.ones(hessian)) is dj.BandedJet
+    assert seen_by_default(dj.hessian, np.ones(hessian - 1)) is dj.HyperDualArray
+
+
+def seen_by_default(transform, x):
+    seen = []
+    transform(lambda z: seen.append(type(z)) or z * 1.0, x)
+    return seen[0]

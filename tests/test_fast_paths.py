@@ -11,6 +11,8 @@ import pytest
 import dualjac as dj
 from dualjac import _core, api
 
+from banding import banded_from
+
 DTYPES = (np.float32, np.float64)
 
 
@@ -18,10 +20,8 @@ DTYPES = (np.float32, np.float64)
 def dense_only():
     """The dense paths against each other: banded jets (tests/test_banded.py) give
     the same numbers but may differ in the sign of a zero."""
-    previous = dj.get_banded_threshold()
-    dj.set_banded_threshold(0)
-    yield
-    dj.set_banded_threshold(previous)
+    with banded_from(0):
+        yield
 
 
 def same(a, b):
