@@ -412,10 +412,9 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
     if parallel_iterations is None:
+        # The compiled entry (bottom of this file) has tried _core.jacobian_one, the
+        # common case in C, before calling this.
         zero = _zero_mode(unconnected_gradients)
-        result = _core.jacobian_one(f, x, zero, _finish_one_source)   # the common case, in C
-        if result is not _NO_FAST_PATH:
-            return result
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
             return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,

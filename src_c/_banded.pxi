@@ -800,11 +800,29 @@ cdef inline void next_base(Band* band) noexcept nogil:
         d -= 1
 
 
+# A dual jet densified past this many bytes inside its own sweep makes the
+# jacobian run f again the dense way instead, which for large sources sweeps the
+# seeds in chunks (peak memory bounded by the chunk, not by n^2).
+cdef Py_ssize_t DENSIFY_MAX_BYTES = 32 << 20
+
+
+def set_densify_limit(Py_ssize_t nbytes):
+    """(For tests.) The byte size above which a banded dual is not densified in its
+    sweep; returns the previous limit."""
+    global DENSIFY_MAX_BYTES
+    previous = DENSIFY_MAX_BYTES
+    DENSIFY_MAX_BYTES = nbytes
+    return previous
+
+
 cdef _Jet densified(BandedJet b):
     """The dense jet b stands for, read-only (see "Writes")."""
     cdef _Jet local = b.local
     cdef Py_ssize_t N = b.n
     cdef Py_ssize_t K = 1 + N if local.order == 1 else 1 + N + N * (N + 1) // 2
+    if (local.order == 1 and b.place.size * K * cnp.PyArray_ITEMSIZE(local.buf) > DENSIFY_MAX_BYTES
+            and in_own_sweep(b)):
+        raise NeedsDense("a banded dual too large to densify")
     cdef cnp.ndarray src = contiguous(local.buf)
     cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, K),
                                              cnp.PyArray_TYPE(src), 0)
@@ -917,12 +935,19 @@ def run_banded(f, BandedJet source):
         ACTIVE_ROOTS.pop()
 
 
+cdef bint in_own_sweep(BandedJet b):
+    """Is the sweep that made b running (so NeedsDense reaches its run_banded)?"""
+    for root in ACTIVE_ROOTS:
+        if root is b.root:
+            return True
+    return False
+
+
 cdef object write_error(BandedJet b, str what):
     """NeedsDense inside b's own sweep (which then runs f dense); outside it (a jet
     kept after its transform returned) a TypeError that says what to do."""
-    for root in ACTIVE_ROOTS:
-        if root is b.root:
-            return NeedsDense(what + " into a banded jet")
+    if in_own_sweep(b):
+        return NeedsDense(what + " into a banded jet")
     return TypeError(f"dualjac: {what} into a BandedJet outside the transform that made "
                      "it; write into b.densify().copy() instead.")
 

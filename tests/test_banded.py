@@ -215,6 +215,24 @@ def test_a_banded_jet_kept_after_its_transform_refuses_writes():
     assert isinstance(kept[0].densify().copy(), dj.DualArray)
 
 
+def test_a_large_densification_runs_f_in_dense_seed_chunks_instead():
+    """A banded dual of n elements densifies to n x (n + 1) numbers; past a limit the
+    jacobian runs f again the dense way, in chunks of seeds for a large source."""
+    from dualjac import _core
+    x = RNG.uniform(0.2, 1.5, 200)
+    W = RNG.standard_normal((3, 200))
+    f = lambda z: W @ np.sin(z)            # noqa: E731 - densifies at the matmul
+    g, calls = counting(f)
+    previous = _core.set_densify_limit(1000)
+    try:
+        J = dj.jacobian(g, x)
+    finally:
+        _core.set_densify_limit(previous)
+    # one banded attempt, then 200 seeds in chunks of 64 (api.CHUNK_THRESHOLD < 200)
+    assert calls == [dj.BandedJet] + [dj.DualArray] * 4
+    np.testing.assert_allclose(J, W * np.cos(x), rtol=1e-14, atol=1e-14)
+
+
 # ---------------------------------------------------------------- meeting other code
 
 def test_unconnected_results_follow_the_dense_rules():
