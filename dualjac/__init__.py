@@ -87,7 +87,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BandedJet", "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients",
-    "batch_hessian", "batch_jacobian", "get_banded_threshold", "get_num_threads", "gradient", "hessian", "hvp", "jacobian", "jvp",
+    "batch_hessian", "batch_jacobian", "get_banded_threshold", "get_num_threads", "gradient",
+    "hessian", "hvp", "jacobian", "jvp",
     "release_memory", "set_banded_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
 ]

@@ -706,8 +706,14 @@ def _hessian_sweep(f, array, period, who):
         if parts is not None:
             return parts
     tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = as_target(f(_core.seed_symmetric(array, tag1, tag2, 1, period)), who)
-    n = period if period else array.size
+    y = f(_core.seed_symmetric(array, tag1, tag2, 1, period))
+    return _hessian_parts(y, tag1, tag2, period if period else array.size, who)
+
+
+def _hessian_parts(y, tag1, tag2, n, who):
+    """(target, gradient parts Y + (n,), Hessian Y + (n, n)) of a dense target y
+    of the sweep tagged (tag1, tag2); zeros when y does not depend on it."""
+    y = as_target(y, who)
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         shape = tuple(y.shape)
         return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
@@ -727,12 +733,7 @@ def _banded_hessian_sweep(f, array, who):
         shape = tuple(y.shape)
         grad, H = _core.banded_hessian(y, shape + (n, n))
         return np.array(y.local.buf[..., 0]), grad, H
-    y = as_target(y, who)
-    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        shape = tuple(y.shape)
-        return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
-                _core.unpack_symmetric(y, shape + (n, n)))
-    return _unconnected_second_order(y, n, n, who)
+    return _hessian_parts(y, tag1, tag2, n, who)
 
 
 def hessian(f, x):
@@ -749,13 +750,8 @@ def hessian(f, x):
 
 def _finish_hessian(y, tag1, tag2, array):
     """hessian_one's reading of an uncommon result (unconnected, plain, odd levels)."""
-    y = as_target(y, "hessian")
-    n = array.size
-    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        H = _core.unpack_symmetric(y, tuple(y.shape) + (n, n))
-    else:
-        y, _, H = _unconnected_second_order(y, n, n, "hessian")
-    return H.reshape(tuple(y.shape) + array.shape + array.shape)
+    y, _, H = _hessian_parts(y, tag1, tag2, array.size, "hessian")
+    return H.reshape(y.shape + array.shape + array.shape)
 
 
 def value_gradient_hessian(f, x):

@@ -157,22 +157,22 @@ cdef class BandedJet:
         return bool(self.local.buf[..., 0])
 
     def __lt__(self, other):
-        return np.less(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.less(self.local.buf[..., 0], plain_value(other))
 
     def __le__(self, other):
-        return np.less_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.less_equal(self.local.buf[..., 0], plain_value(other))
 
     def __gt__(self, other):
-        return np.greater(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.greater(self.local.buf[..., 0], plain_value(other))
 
     def __ge__(self, other):
-        return np.greater_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.greater_equal(self.local.buf[..., 0], plain_value(other))
 
     def __eq__(self, other):
-        return np.equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.equal(self.local.buf[..., 0], plain_value(other))
 
     def __ne__(self, other):
-        return np.not_equal(self.local.buf[..., 0], plain_value(densify_operand(other)))
+        return np.not_equal(self.local.buf[..., 0], plain_value(other))
 
     __hash__ = None
 
@@ -436,10 +436,21 @@ cdef object banded_broadcast(BandedJet a, object local):
     if local is NotImplemented:
         return local
     cdef cnp.ndarray lbuf = (<_Jet>local).buf
-    if same_element_shape(lbuf, a.place[..., 0]):
+    if same_elements(lbuf, a.place):
         return banded_with(a, <_Jet>local, a.place, a.offsets)
     return banded_with(a, <_Jet>local, broadcast_place(a.place, (<object>lbuf).shape[:-1]),
                        a.offsets)
+
+
+cdef inline bint same_elements(cnp.ndarray a, cnp.ndarray b):
+    """Do two buffers with a trailing axis (components, place) have one element shape?"""
+    cdef int d
+    if a.ndim != b.ndim:
+        return False
+    for d in range(a.ndim - 1):
+        if a.shape[d] != b.shape[d]:
+            return False
+    return True
 
 
 cdef cnp.ndarray broadcast_place(cnp.ndarray place, tuple shape):
@@ -517,7 +528,7 @@ cdef _Jet embedded(_Jet local, tuple offsets, Py_ssize_t shift, tuple union):
             k += 1
         slot[i] = k
     cdef Py_ssize_t Ks = local.buf.shape[local.buf.ndim - 1]
-    cdef Py_ssize_t Ku = 1 + nu if local.order == 1 else 1 + nu + nu * (nu + 1) // 2
+    cdef Py_ssize_t Ku = components(local.order, nu)
     cdef Py_ssize_t small[1024]
     cdef cnp.ndarray target = None
     cdef Py_ssize_t* P = small     # where each of local's components goes
@@ -542,9 +553,12 @@ cdef _Jet embedded(_Jet local, tuple offsets, Py_ssize_t shift, tuple union):
     else:
         scatter_components(<const float*>cnp.PyArray_DATA(src), ss, Ks,
                            <float*>cnp.PyArray_DATA(out), Ku, P, m)
-    if local.order == 1:
-        return dual_over(out, local.tag1, local.deps1)
-    return symmetric_over(out, nu, local.tag1, local.tag2, local.deps1)
+    return new_level_like(local, out, nu)
+
+
+cdef inline Py_ssize_t components(int order, Py_ssize_t n) noexcept:
+    """Numbers per element of a dual (order 1) or Hessian jet (order 3) of n seeds."""
+    return 1 + n if order == 1 else 1 + n + n * (n + 1) // 2
 
 
 cdef cnp.npy_intp* shape_with_last(cnp.ndarray a, Py_ssize_t K):
@@ -738,7 +752,7 @@ cdef cnp.ndarray values_embedded(_Jet local, Py_ssize_t nu):
     """local's values with zero derivatives along nu local seeds (a new buffer)."""
     cdef cnp.ndarray src = contiguous(local.buf)
     cdef Py_ssize_t Ks = src.shape[src.ndim - 1]
-    cdef Py_ssize_t Ku = 1 + nu if local.order == 1 else 1 + nu + nu * (nu + 1) // 2
+    cdef Py_ssize_t Ku = components(local.order, nu)
     cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, Ku),
                                              cnp.PyArray_TYPE(src), 0)
     cdef Py_ssize_t zero_slot = 0
@@ -817,34 +831,33 @@ def set_densify_limit(Py_ssize_t nbytes):
 
 cdef _Jet densified(BandedJet b):
     """The dense jet b stands for, read-only (see "Writes")."""
-    cdef _Jet local = b.local
-    cdef Py_ssize_t N = b.n
-    cdef Py_ssize_t K = 1 + N if local.order == 1 else 1 + N + N * (N + 1) // 2
-    if (local.order == 1 and b.place.size * K * cnp.PyArray_ITEMSIZE(local.buf) > DENSIFY_MAX_BYTES
+    cdef Py_ssize_t K = components(b.local.order, b.n)
+    if (b.local.order == 1 and b.place.size * K * cnp.PyArray_ITEMSIZE(b.local.buf) > DENSIFY_MAX_BYTES
             and in_own_sweep(b)):
         raise NeedsDense("a banded dual too large to densify")
-    cdef cnp.ndarray src = contiguous(local.buf)
-    cdef cnp.ndarray out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, K),
-                                             cnp.PyArray_TYPE(src), 0)
-    scatter_dense(b, src, out, K)
-    cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
-    if local.order == 1:
-        return dual_over(out, local.tag1, local.deps1)
-    return symmetric_over(out, N, local.tag1, local.tag2, local.deps1)
+    return dense_of(b, False)
 
 
 cdef _Jet sum_banded(BandedJet b):
     """np.sum(b): every element's local parts added into one dense element."""
+    return dense_of(b, True)
+
+
+cdef _Jet dense_of(BandedJet b, bint summed):
+    """b as a dense jet (read-only), or, summed, the dense sum of its elements."""
     cdef _Jet local = b.local
-    cdef Py_ssize_t N = b.n
-    cdef Py_ssize_t K = 1 + N if local.order == 1 else 1 + N + N * (N + 1) // 2
+    cdef Py_ssize_t K = components(local.order, b.n)
     cdef cnp.ndarray src = contiguous(local.buf)
     cdef cnp.npy_intp size = K
-    cdef cnp.ndarray out = cnp.PyArray_ZEROS(1, &size, cnp.PyArray_TYPE(src), 0)
-    scatter_dense(b, src, out, 0)
-    if local.order == 1:
-        return dual_over(out, local.tag1, local.deps1)
-    return symmetric_over(out, N, local.tag1, local.tag2, local.deps1)
+    cdef cnp.ndarray out
+    if summed:
+        out = cnp.PyArray_ZEROS(1, &size, cnp.PyArray_TYPE(src), 0)
+    else:
+        out = cnp.PyArray_ZEROS(src.ndim, shape_with_last(src, K), cnp.PyArray_TYPE(src), 0)
+    scatter_dense(b, src, out, 0 if summed else K)
+    if not summed:
+        cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
+    return new_level_like(local, out, b.n)
 
 
 cdef void scatter_dense(BandedJet b, cnp.ndarray src, cnp.ndarray out, Py_ssize_t step) except *:

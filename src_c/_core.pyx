@@ -919,21 +919,17 @@ cdef void copy_block_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nog
 
 
 cdef void copy_blocks(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
-                      Py_ssize_t count, Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
+                      Py_ssize_t count, Py_ssize_t block, Py_ssize_t itemsize) noexcept:
     """count blocks of `block` items, src_step / dst_step items apart; a large
-    copy (a batch's Jacobian) is shared between the pool's threads."""
+    copy (a batch's Jacobian) is shared between the pool's threads (GIL held on entry)."""
     cdef BlockCopy c
-    cdef Py_ssize_t numbers = count * block
-    if numbers <= NOGIL_THRESHOLD:
-        copy_blocks_serial(dst, dst_step, src, src_step, count, block, itemsize)
-        return
     c.dst = dst
     c.dst_step = dst_step
     c.src = src
     c.src_step = src_step
     c.block = block
     c.itemsize = itemsize
-    dj_parallel_for(copy_block_range, &c, count, <int>min(numbers // CHUNK_NUMBERS, 65535))
+    run_ranges(copy_block_range, &c, count, count * block)
 
 
 cdef void copy_blocks_serial(char* dst, Py_ssize_t dst_step, const char* src, Py_ssize_t src_step,
@@ -1573,6 +1569,8 @@ cdef inline void check_constant(object arr) except *:
 cdef object plain_value(object x):
     if isinstance(x, _Jet):
         return (<_Jet>x).buf[..., 0]
+    if type(x) is BandedJet:
+        return (<BandedJet>x).local.buf[..., 0]
     return x
 
 

@@ -283,6 +283,18 @@ def test_conversions_are_refused_as_for_every_jet():
         plain[0] = b[0]
 
 
+def test_comparisons_compare_values_as_numpy_does():
+    x = RNG.uniform(-1.0, 1.0, 20)
+    seen = []
+    with banded_from(1):
+        dj.jacobian(lambda z: seen.append((z[1:] > z[:-1], z >= 0.0, z[::-1] == z,
+                                           np.less(z, z ** 2), z < z * 1.0)) or z * 1.0, x)
+    expected = (x[1:] > x[:-1], x >= 0.0, x[::-1] == x, np.less(x, x ** 2), x < x * 1.0)
+    for got, want in zip(seen[0], expected):
+        assert type(got) is np.ndarray and got.dtype == bool
+        np.testing.assert_array_equal(got, want)
+
+
 def test_thresholds_are_validated_and_kept():
     previous = dj.get_banded_threshold()
     for bad in (-1, 2.5, "8"):
