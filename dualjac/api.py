@@ -796,7 +796,12 @@ def _batch_hessian_sweep(f, array, m):
     scope too, so its buffer is a reused block (a fresh one page-faults in:
     1e4 rows of 3 variables, 31 -> ~10 us)."""
     tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = as_target(f(_core.seed_symmetric(array, tag1, tag2, 1, m)), "batch_hessian")
+    y = _core.NEEDS_DENSE
+    if _core.defers(array.size):      # f's elementwise work run in chunks (_deferred.pxi)
+        y = _core.run_deferred(f, _core.seed_symmetric(array, tag1, tag2, 1, m))
+    if y is _core.NEEDS_DENSE:
+        y = f(_core.seed_symmetric(array, tag1, tag2, 1, m))
+    y = as_target(y, "batch_hessian")
     check_batch(y, array.shape)
     row_shape = array.shape[1:]
     shape = _shape(y) + row_shape + row_shape

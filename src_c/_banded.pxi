@@ -313,7 +313,7 @@ cdef class BandedJet:
                 result = constant_matmul_jet(inputs[0], densify_operand(inputs[1]))
                 if result is not None:
                     return result
-        return getattr(ufunc, method)(*densify_tree(inputs), **densify_tree(kwargs))
+        return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
         if func is NP_SUM and len(args) == 1 and not kwargs and isinstance(args[0], BandedJet):
@@ -327,8 +327,8 @@ cdef class BandedJet:
             if joined is not None:
                 return joined
         # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
-        return densified(self).__array_function__(func, types, densify_tree(args),
-                                                  densify_tree(kwargs))
+        return densified(self).__array_function__(func, types, dense_tree(args),
+                                                  dense_tree(kwargs))
 
 
 # As for _Jet (see there): no sequence item slot, so storing a banded jet into a
@@ -412,7 +412,7 @@ cdef inline Py_ssize_t base_of(BandedJet b):
 # ------------------------------------------------------------------ arithmetic
 
 cdef object densify_operand(object x):
-    return densified(<BandedJet>x) if isinstance(x, BandedJet) else x
+    return dense_tree(x)
 
 
 cdef object banded_binary(int idx, object x, object y):
@@ -1065,29 +1065,21 @@ cdef int parts_loop(Band* band, const real* src, real* grad, real* H, Py_ssize_t
 
 # ------------------------------------------------------------------ meeting other code
 
-cdef object densify_tree(object x):
-    """x with every BandedJet, inside tuples, lists and dicts too, densified."""
-    cdef type t = type(x)
-    if t is BandedJet:
+def dense_leaf(x):
+    """x itself, or the dense jet a BandedJet or DeferredJet stands for (for code
+    that reads jets: a transform nested in f, a tape)."""
+    if type(x) is BandedJet:
         return densified(<BandedJet>x)
-    if t is tuple or t is list:
-        items = [densify_tree(v) for v in x]
-        return tuple(items) if t is tuple else items
-    if t is dict:
-        return {k: densify_tree(v) for k, v in (<dict>x).items()}
+    if type(x) is DeferredJet:
+        return computed(<DeferredJet>x)
     return x
 
 
-def dense_leaf(x):
-    """x itself, or the dense jet a BandedJet stands for (for code that reads jets:
-    a transform nested in f, a tape)."""
-    return densified(<BandedJet>x) if type(x) is BandedJet else x
-
-
 cdef bint holds_banded(object x):
-    """Is there a BandedJet in x (or in its tuples, lists, dicts)?"""
+    """Is there a stand-in jet (BandedJet, DeferredJet) in x (or in its tuples,
+    lists, dicts)?"""
     cdef type t = type(x)
-    if t is BandedJet:
+    if t is BandedJet or t is DeferredJet:
         return True
     if t is tuple or t is list:
         for v in x:

@@ -63,6 +63,11 @@ ctypedef void (*u1_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize
 ctypedef void (*u2_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+# SoA kernels (src_c/_deferred.pxi): unary (a, o, cs, m, n); binary (a, sa, b, sb, o, cs, m, n).
+ctypedef void (*su_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*sb_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*su_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*sb_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 
 ctypedef fused real:
     float
@@ -268,6 +273,7 @@ cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
 # either type, which share one layout) are kept for reuse instead of going back
 # to the allocator. Cython zeroes a reused object before tp_new fills it.
 cdef class BandedJet     # src_c/_banded.pxi
+cdef class DeferredJet   # src_c/_deferred.pxi
 
 
 @cython.freelist(32)
@@ -492,8 +498,8 @@ cdef class _Jet:
     def __setitem__(self, key, value):
         cdef _Jet v
         k = component_key(key)
-        if type(value) is BandedJet:
-            value = densified(<BandedJet>value)
+        if type(value) is BandedJet or type(value) is DeferredJet:
+            value = dense_tree(value)
         if isinstance(value, _Jet):
             v = <_Jet>value
             if not same_level(self, v):
@@ -1571,6 +1577,8 @@ cdef object plain_value(object x):
         return (<_Jet>x).buf[..., 0]
     if type(x) is BandedJet:
         return (<BandedJet>x).local.buf[..., 0]
+    if type(x) is DeferredJet:
+        return computed(<DeferredJet>x).buf[..., 0]
     return x
 
 
@@ -2080,3 +2088,8 @@ cdef object component_key(object key):
 # ------------------------------------------------------------------ banded jets
 
 include "_banded.pxi"
+
+
+# ------------------------------------------------------------------ deferred jets
+
+include "_deferred.pxi"

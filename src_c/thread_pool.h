@@ -222,4 +222,29 @@ static void dj_parallel_for(dj_range_fn fn, void *ctx, ptrdiff_t count, int chun
 }
 
 #endif
+/*
+ * dj_thread_scratch: a buffer of at least `bytes` bytes (64-byte aligned) that
+ * belongs to the calling thread and is kept for its next call, so that a chunked
+ * program (src_c/_deferred.pxi) run by the pool's threads neither mallocs nor
+ * page-faults per call. NULL if it cannot be had. Not reentrant: a caller
+ * uses it only in code that calls nothing else that uses it.
+ */
+#include <stdlib.h>
+#if defined(__GNUC__)
+#define DJ_THREAD_LOCAL __thread
+#else
+#define DJ_THREAD_LOCAL
+#endif
+static void *dj_thread_scratch(size_t bytes) {
+    static DJ_THREAD_LOCAL void *buffer = NULL;
+    static DJ_THREAD_LOCAL size_t capacity = 0;
+    if (bytes > capacity) {
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        free(buffer);
+        buffer = aligned_alloc(64, rounded);
+        capacity = buffer ? rounded : 0;
+    }
+    return buffer;
+}
+
 #endif

@@ -1,0 +1,697 @@
+# Deferred jets: a batch transform's elementwise work, run in cache-sized chunks.
+#
+# Design
+# ------
+# dj.batch_jacobian / dj.batch_hessian seed every row with the same few seeds, and
+# f is typically a chain of elementwise functions of a row's columns (a
+# potential, a residual). Run eagerly, each operation is one pass over all rows
+# in the AoS layout (an element is K consecutive numbers, [v, d..., H...]): at
+# 10^4 rows of a 3-variable Hessian every intermediate is 800 KB, so each pass
+# streams through L2/L3, and K = 10 numbers are too few for vector registers.
+#
+# So for sources of >= DEFERRED_MIN_ELEMENTS elements f receives a DeferredJet.
+# A rules-table ufunc or operator on deferred jets (and Python scalars, or
+# plain arrays of the same shape) only records a node: the row, the operands.
+# When a value is needed (the transform's read-out, or anything that is not
+# such an operation), the graph below it runs as one program over chunks of
+# elements: each chunk's inputs are gathered component-major ("structure of
+# arrays": component s of element j at s * cs + j), every node runs its row's
+# SoA kernel (_kernels.h s1_ / s3_, vectorized over the chunk's elements) on
+# per-thread scratch small enough for L1, and only the result is written out,
+# in the ordinary AoS layout. The chunks are shared between the pool's threads.
+# The SoA kernels do each element's arithmetic exactly as the AoS ones, so a
+# deferred result has the same bits as the eager one (tests/test_deferred.py).
+#
+# Everything else (indexing a computed node, reductions, matmul, reading
+# values, a jet of another transform) first computes the deferred operands and
+# takes the ordinary dense path, so deferring can only fall back, never be wrong.
+#
+# Safety: a recorded node reads its operands later than eager code would.
+#   - a plain array operand is copied when the node is recorded;
+#   - every jet buffer a node can read (the seeded source and computed results)
+#     is read-only, and a DeferredJet refuses writes: inside its transform a
+#     write raises NeedsDense or NumPy's read-only ValueError, and the transform
+#     evaluates f again on ordinary jets (as for banded jets, _banded.pxi).
+
+from libc.stdlib cimport malloc, free
+
+cdef extern from "thread_pool.h" nogil:
+    void* dj_thread_scratch(size_t nbytes)
+
+# Sources with at least this many elements (rows x row size) are deferred (0: never).
+cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 4096
+# Target bytes of a chunk's scratch (every live value of the program): about L1.
+cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
+# A graph that grows past this many pending nodes is computed at once (its
+# scratch and its gathers stay bounded).
+cdef Py_ssize_t MAX_PENDING = 64
+
+
+def set_deferred_threshold(elements=None):
+    """Batch transforms defer f's elementwise work for sources of >= this many
+    elements (0: never); returns the threshold now in use."""
+    global DEFERRED_MIN_ELEMENTS
+    if elements is not None:
+        if type(elements) is not int or elements < 0:
+            raise ValueError("the deferred threshold is a number of elements >= 0")
+        DEFERRED_MIN_ELEMENTS = elements
+    return DEFERRED_MIN_ELEMENTS
+
+
+@cython.freelist(16)
+cdef class DeferredJet:
+    """A jet of a batch transform whose value is not computed yet: elementwise
+    operations on it are recorded and run later, in chunks (see the design
+    comment of src_c/_deferred.pxi). dj.batch_jacobian and dj.batch_hessian hand
+    f one of these for sources of >= dj.set_deferred_threshold() elements; it
+    behaves as the dense jet it stands for."""
+    cdef _Jet level            # a jet of the transform: order, seeds, tags, dtype
+    cdef _Jet dense            # the computed jet (an input: from the start)
+    cdef readonly tuple shape
+    cdef Py_ssize_t count      # elements
+    cdef int row               # rules-table row of a pending node; -1 for an input
+    cdef int variant           # -1 unary; binary 0 (jet, jet), 1 (jet, c), 2 (c, jet)
+    cdef object a, b           # operands: DeferredJets, or a constant ndarray
+    cdef object sweep          # the transform's run (writes: in_own_sweep)
+    cdef Py_ssize_t pending    # pending nodes below this one (itself included)
+    cdef uint64_t deps1, deps2
+
+    __array_priority__ = 1001.0
+
+    # -- what it stands for
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return self.count
+
+    @property
+    def dtype(self):
+        return self.level.buf.dtype
+
+    @property
+    def value(self):
+        return computed(self).value
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def compute(self):
+        """The ordinary jet this one stands for (read-only: pending nodes may read it)."""
+        return computed(self)
+
+    def __repr__(self):
+        state = "pending" if self.dense is None else "computed"
+        return f"DeferredJet(shape={self.shape}, dtype={self.dtype}, {state})"
+
+    # -- values, guards and everything else: the computed jet's
+    def __array__(self, dtype=None, copy=None):
+        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
+                         "a plain ndarray)")
+
+    def __float__(self):
+        return float(computed(self))
+
+    def __int__(self):
+        return int(computed(self))
+
+    def __complex__(self):
+        return complex(computed(self))
+
+    def __index__(self):
+        return computed(self).__index__()
+
+    def __bool__(self):
+        return bool(computed(self))
+
+    def __lt__(self, other):
+        return computed(self) < dense_tree(other)
+
+    def __le__(self, other):
+        return computed(self) <= dense_tree(other)
+
+    def __gt__(self, other):
+        return computed(self) > dense_tree(other)
+
+    def __ge__(self, other):
+        return computed(self) >= dense_tree(other)
+
+    def __eq__(self, other):
+        return computed(self) == dense_tree(other)
+
+    def __ne__(self, other):
+        return computed(self) != dense_tree(other)
+
+    __hash__ = None
+
+    # -- arithmetic: recorded when it can be, else on the computed jets
+    def __add__(self, other):
+        return deferred_or_dense(I_ADD, self, other)
+
+    def __radd__(self, other):
+        return deferred_or_dense(I_ADD, other, self)
+
+    def __sub__(self, other):
+        return deferred_or_dense(I_SUB, self, other)
+
+    def __rsub__(self, other):
+        return deferred_or_dense(I_SUB, other, self)
+
+    def __mul__(self, other):
+        return deferred_or_dense(I_MUL, self, other)
+
+    def __rmul__(self, other):
+        return deferred_or_dense(I_MUL, other, self)
+
+    def __truediv__(self, other):
+        return deferred_or_dense(I_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return deferred_or_dense(I_DIV, other, self)
+
+    def __pow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return deferred_or_dense(I_POW, self, other)
+
+    def __rpow__(self, other, modulo):
+        if modulo is not None:
+            return NotImplemented
+        return deferred_or_dense(I_POW, other, self)
+
+    def __neg__(self):
+        return deferred_unary(I_NEG, self)
+
+    def __pos__(self):
+        return deferred_unary(I_POS, self)
+
+    def __abs__(self):
+        return deferred_unary(I_ABS, self)
+
+    def __floordiv__(self, other):
+        return computed(self) // dense_tree(other)
+
+    def __rfloordiv__(self, other):
+        return dense_tree(other) // computed(self)
+
+    def __mod__(self, other):
+        return computed(self) % dense_tree(other)
+
+    def __rmod__(self, other):
+        return dense_tree(other) % computed(self)
+
+    def __matmul__(self, other):
+        return computed(self) @ dense_tree(other)
+
+    def __rmatmul__(self, other):
+        return dense_tree(other) @ computed(self)
+
+    # -- writes: never into memory a pending node may read
+    def __setitem__(self, key, value):
+        raise deferred_write_error(self, "item assignment")
+
+    def __iadd__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+
+    # -- indexing: an input's views stay inputs; anything else is computed first
+    def __getitem__(self, key):
+        if self.row < 0:
+            return deferred_input(self.dense[key], self)
+        return computed(self)[key]
+
+    def __getattr__(self, name):
+        # Methods and attributes of the dense jet (reshape, T, sum, ...) on the
+        # computed jet; the names above answer without computing.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(computed(self), name)
+
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cdef PyObject* idx
+        cdef object result
+        if method == "__call__" and not kwargs:
+            if len(inputs) == 1 and type(inputs[0]) is DeferredJet:
+                idx = PyDict_GetItem(UNARY_INDEX, ufunc)
+                if idx != NULL:
+                    return deferred_unary(<int><object>idx, <DeferredJet>inputs[0])
+            elif len(inputs) == 2:
+                idx = PyDict_GetItem(BINARY_INDEX, ufunc)
+                if idx != NULL:
+                    result = deferred_binary(<int><object>idx, inputs[0], inputs[1])
+                    if result is not None:
+                        return result
+        return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
+        return computed(self).__array_function__(func, types, dense_tree(args),
+                                                 dense_tree(kwargs))
+
+
+# As for _Jet: no sequence item slot, so storing a deferred jet into a plain
+# array reaches the __array__ guard's TypeError.
+if (<PyTypeObject*>DeferredJet).tp_as_sequence != NULL:
+    (<PyTypeObject*>DeferredJet).tp_as_sequence.sq_item = NULL
+
+
+# ------------------------------------------------------------------ recording
+
+cdef DeferredJet deferred_input(_Jet jet, object sweep):
+    """A jet (the seeded source, one of its views, a computed result) as an input;
+    its buffer becomes read-only (pending nodes will read it)."""
+    cdef cnp.ndarray buf = jet.buf
+    cnp.PyArray_CLEARFLAGS(buf, cnp.NPY_ARRAY_WRITEABLE)
+    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
+    d.level = jet
+    d.dense = jet
+    d.shape = (<object>buf).shape[:-1]
+    d.count = buf.size // buf.shape[buf.ndim - 1] if buf.shape[buf.ndim - 1] else 0
+    d.row = -1
+    d.variant = -1
+    d.sweep = (<DeferredJet>sweep).sweep if type(sweep) is DeferredJet else sweep
+    d.pending = 0
+    d.deps1 = jet.deps1
+    d.deps2 = jet.deps2
+    return d
+
+
+cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a, object b):
+    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
+    d.level = proto.level
+    d.shape = proto.shape
+    d.count = proto.count
+    d.row = row
+    d.variant = variant
+    d.a = a
+    d.b = b
+    d.sweep = proto.sweep
+    d.pending = 1
+    d.deps1 = proto.deps1
+    d.deps2 = proto.deps2
+    if type(a) is DeferredJet:
+        d.pending += (<DeferredJet>a).pending
+    if type(b) is DeferredJet:
+        d.pending += (<DeferredJet>b).pending
+    if d.pending > MAX_PENDING:
+        computed(d)
+    return d
+
+
+cdef object deferred_unary(int row, DeferredJet a):
+    return pending_node(a, row, -1, a, None)
+
+
+cdef object deferred_or_dense(int row, object x, object y):
+    """x (op) y for an operator: recorded if it can be, else on computed jets."""
+    cdef object result = deferred_binary(row, x, y)
+    if result is not None:
+        return result
+    x = dense_tree(x)
+    y = dense_tree(y)
+    if not isinstance(x, _Jet) and not isinstance(y, _Jet):
+        return NotImplemented
+    return binary_op(row, x, y)
+
+
+cdef object deferred_binary(int row, object x, object y):
+    """A pending node for x (op) y, or None when it cannot be deferred (then the
+    caller computes the operands and takes the dense path)."""
+    cdef DeferredJet a, b
+    cdef int special
+    if type(x) is DeferredJet and type(y) is DeferredJet:
+        a = <DeferredJet>x
+        b = <DeferredJet>y
+        if a.sweep is not b.sweep or a.shape != b.shape or a.level.order != b.level.order:
+            return None
+        node = pending_node(a, row, 0, a, b)
+        (<DeferredJet>node).deps1 |= b.deps1
+        (<DeferredJet>node).deps2 |= b.deps2
+        return node
+    if type(x) is DeferredJet:
+        a = <DeferredJet>x
+        if row == I_POW and (type(y) is float or type(y) is int):
+            special = power_as_unary(<double>y)     # as binary_jc: x**2 is square
+            if special >= 0:
+                return deferred_unary(special, a)
+        c = deferred_constant(a, y)
+        return None if c is None else pending_node(a, row, 1, a, c)
+    if type(y) is DeferredJet:
+        a = <DeferredJet>y
+        c = deferred_constant(a, x)
+        return None if c is None else pending_node(a, row, 2, c, a)
+    return None
+
+
+cdef object deferred_constant(DeferredJet a, object c):
+    """c as a deferred node reads it: a 0-d array (a scalar, stride 0) or a
+    C-contiguous copy of a's shape (stride 1) of a's dtype; None if it is
+    neither (another dtype, broadcasting, a jet, a foreign type)."""
+    cdef cnp.dtype dtype = a.level.buf.dtype
+    cdef cnp.ndarray arr
+    if type(c) is float or type(c) is int or type(c) is bool:
+        arr = cnp.PyArray_EMPTY(0, NULL, dtype.type_num, 0)
+        arr[()] = c          # Python scalars are 'weak' (NEP 50): the jet's dtype
+        return arr
+    if type(c) is not cnp.ndarray and not isinstance(c, np.generic):
+        return None
+    arr = np.asarray(c)
+    if arr.dtype != dtype:
+        return None
+    if arr.size == 1 and arr.ndim <= len(a.shape):
+        return np.array(arr.reshape(()), copy=True)
+    if (<object>arr).shape == a.shape:
+        return np.array(arr, order="C", copy=True)
+    return None
+
+
+cdef object deferred_write_error(DeferredJet d, str what):
+    """NeedsDense inside d's own transform (which then runs f on dense jets);
+    outside it a TypeError that says what to do."""
+    for root in ACTIVE_ROOTS:
+        if root is d.sweep:
+            return NeedsDense(what + " into a deferred jet")
+    return TypeError(f"dualjac: {what} into a DeferredJet outside the transform that "
+                     "made it; write into d.compute().copy() instead.")
+
+
+# ------------------------------------------------------------------ computing
+
+cdef struct Step:
+    void* fn
+    bint binary
+    Py_ssize_t a, b          # value numbers; constants: -1 - constant number
+    Py_ssize_t slot_a, slot_b, slot_out
+
+
+cdef struct Gather:          # an input jet, gathered into its slot per chunk
+    char* data
+    Py_ssize_t stride        # elements apart, in items
+    Py_ssize_t slot
+
+
+cdef struct Constant:
+    char* data
+    Py_ssize_t stride        # 0 (a scalar) or 1
+
+
+cdef struct Program:
+    bint f64
+    Py_ssize_t K, n, cs, chunk, slots, itemsize
+    Step* steps
+    Py_ssize_t nsteps
+    Gather* gathers
+    Py_ssize_t ngathers
+    Constant* constants
+    Py_ssize_t result_slot
+    char* out
+    int failed
+
+
+cdef _Jet computed(DeferredJet d):
+    """The jet d stands for: computed once, then kept (read-only)."""
+    if d.dense is None:
+        d.dense = run_graph(d)
+        d.a = d.b = None      # the graph below is no longer needed
+        d.pending = 0
+    return d.dense
+
+
+cdef object dense_tree(object x):
+    """x with every stand-in jet (BandedJet, DeferredJet), inside tuples, lists
+    and dicts too, replaced by the dense jet it stands for."""
+    cdef type t = type(x)
+    if t is DeferredJet:
+        return computed(<DeferredJet>x)
+    if t is BandedJet:
+        return densified(<BandedJet>x)
+    if t is tuple or t is list:
+        items = [dense_tree(v) for v in x]
+        return tuple(items) if t is tuple else items
+    if t is dict:
+        return {k: dense_tree(v) for k, v in (<dict>x).items()}
+    return x
+
+
+cdef _Jet run_graph(DeferredJet root):
+    """Compute root's pending graph as a chunked program (see the design comment)."""
+    cdef list order = []          # pending nodes, operands before their users
+    cdef list inputs = []         # computed jets the program reads
+    cdef list constants = []
+    cdef dict number = {}         # id(node or input jet) -> value number
+    post_order(root, order, inputs, number)
+    cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), nvalues = ninputs + nsteps
+    cdef _Jet level = root.level
+    cdef cnp.ndarray lbuf = level.buf
+    cdef Py_ssize_t K = lbuf.shape[lbuf.ndim - 1]
+    cdef int kind = 0 if level.order == 1 else 1
+    cdef list bufs = []
+    cdef Py_ssize_t i, v, stride
+    cdef DeferredJet node
+    cdef cnp.ndarray buf
+    # Last use of every value (inputs first, then steps in order).
+    cdef list last = [-1] * nvalues
+    for i in range(nsteps):
+        node = <DeferredJet>order[i]
+        for operand in (node.a, node.b):
+            if type(operand) is DeferredJet:
+                last[value_of(<DeferredJet>operand, number)] = i
+    last[nvalues - 1] = nsteps     # the result stays
+    cdef Program P
+    P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
+    P.K = K
+    P.n = level.n1
+    P.itemsize = cnp.PyArray_ITEMSIZE(lbuf)
+    P.nsteps = nsteps
+    P.ngathers = ninputs
+    P.failed = 0
+    P.steps = <Step*>malloc(max(nsteps, 1) * sizeof(Step))
+    P.gathers = <Gather*>malloc(max(ninputs, 1) * sizeof(Gather))
+    P.constants = NULL
+    if P.steps == NULL or P.gathers == NULL:
+        free(P.steps)
+        free(P.gathers)
+        raise MemoryError()
+    try:
+        # Slots by liveness: a value's slot is free again after its last use; an
+        # output never shares a slot with its operands (the kernels' restrict).
+        free_slots = []
+        slot_of = [0] * nvalues
+        P.slots = 0
+        for i in range(ninputs):
+            buf = readable((<_Jet>inputs[i]).buf, &stride)
+            bufs.append(buf)
+            P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
+            P.gathers[i].stride = stride
+            P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
+            if last[i] < 0:
+                free_slots.append(slot_of[i])
+        for i in range(nsteps):
+            node = <DeferredJet>order[i]
+            P.steps[i].binary = node.variant >= 0
+            P.steps[i].fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
+                             if node.variant < 0 else
+                             <void*>(SB_f64[kind][node.variant][node.row] if P.f64
+                                     else SB_f32[kind][node.variant][node.row]))
+            P.steps[i].a = operand_number(node.a, number, constants)
+            P.steps[i].b = operand_number(node.b, number, constants) if node.variant >= 0 else 0
+            v = ninputs + i
+            slot_of[v] = take_slot(free_slots, &P.slots)
+            P.steps[i].slot_out = slot_of[v]
+            P.steps[i].slot_a = slot_of[P.steps[i].a] if P.steps[i].a >= 0 else -1
+            P.steps[i].slot_b = (slot_of[P.steps[i].b] if P.steps[i].binary and P.steps[i].b >= 0
+                                 else -1)
+            for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
+                if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
+                    free_slots.append(slot_of[operand_value])
+        P.result_slot = slot_of[nvalues - 1]
+        P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
+        if P.constants == NULL:
+            raise MemoryError()
+        for i in range(len(constants)):
+            buf = <cnp.ndarray>constants[i]
+            P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
+            P.constants[i].stride = 0 if buf.ndim == 0 else 1
+        # Chunk: the program's scratch (every slot, K components) about SCRATCH_TARGET.
+        P.chunk = SCRATCH_TARGET // (P.slots * K * P.itemsize) if K else DJ_BLOCK
+        P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
+        P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
+        out = cnp.PyArray_EMPTY(lbuf.ndim, shape_with_elements(root.shape, K),
+                                cnp.PyArray_TYPE(lbuf), 0)
+        P.out = <char*>cnp.PyArray_DATA(out)
+        run_program_parts(&P, root.count, root.count * K * (nsteps + 1))
+        if P.failed:
+            raise MemoryError("dualjac: no memory for a deferred program's scratch")
+    finally:
+        free(P.steps)
+        free(P.gathers)
+        free(P.constants)
+    cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
+    cdef _Jet r = new_like(level, out)
+    r.deps1 = root.deps1
+    r.deps2 = root.deps2
+    return r
+
+
+cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
+    if free_slots:
+        return free_slots.pop()
+    slots[0] += 1
+    return slots[0] - 1
+
+
+cdef void post_order(DeferredJet root, list order, list inputs, dict number) except *:
+    """The pending nodes below root, operands first (iterative: chains may be long),
+    numbering the computed jets they read as inputs 0.. and the nodes after them."""
+    cdef list stack = [(root, False)]
+    cdef DeferredJet node
+    cdef list nodes = []
+    seen = set()
+    while stack:
+        item, expanded = stack.pop()
+        node = <DeferredJet>item
+        if node.dense is not None:
+            if id(node.dense) not in number:
+                number[id(node.dense)] = len(inputs)
+                inputs.append(node.dense)
+            continue
+        if expanded:
+            nodes.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for operand in (node.b, node.a):
+            if type(operand) is DeferredJet:
+                stack.append((operand, False))
+    # Inputs are numbered first: shift the nodes' numbers past them.
+    for node in nodes:
+        number[id(node)] = len(inputs) + len(order)
+        order.append(node)
+
+
+cdef inline Py_ssize_t value_of(DeferredJet d, dict number):
+    return number[id(d.dense)] if d.dense is not None else number[id(d)]
+
+
+cdef Py_ssize_t operand_number(object operand, dict number, list constants):
+    """A DeferredJet's value number, or -1 - (its index in constants) for a constant."""
+    if type(operand) is DeferredJet:
+        return value_of(<DeferredJet>operand, number)
+    constants.append(operand)
+    return -len(constants)
+
+
+cdef cnp.npy_intp* shape_with_elements(tuple shape, Py_ssize_t K):
+    cdef Py_ssize_t d
+    for d in range(len(shape)):
+        _shape_buf[d] = shape[d]
+    _shape_buf[len(shape)] = K
+    return _shape_buf
+
+
+cdef void run_program_parts(Program* P, Py_ssize_t count, Py_ssize_t numbers) noexcept:
+    """The program over [0, count): without the GIL when large, in parts of several
+    chunks that the pool's threads claim in turn."""
+    if numbers <= NOGIL_THRESHOLD:
+        program_range(P, 0, count)
+        return
+    cdef int parts = <int>min(max(count // (8 * P.chunk), 1), 65535)
+    with nogil:
+        dj_parallel_for(program_range, P, count, parts)
+
+
+cdef void program_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Elements [lo, hi) of a Program (a dj_range_fn for the thread pool)."""
+    cdef Program* P = <Program*>ctx
+    if P.f64:
+        run_program(P, <double*>NULL, lo, hi)
+    else:
+        run_program(P, <float*>NULL, lo, hi)
+
+
+cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t K = P.K, cs = P.cs, per_slot = P.K * P.cs, start, m, i, e, s, stride
+    cdef real* scratch = <real*>dj_thread_scratch(P.slots * per_slot * sizeof(real))
+    cdef const real* src
+    cdef real* dst
+    cdef const real* a
+    cdef const real* b
+    cdef Py_ssize_t sa, sb
+    cdef Step* st
+    if scratch == NULL:
+        P.failed = 1
+        return
+    start = lo
+    while start < hi:
+        m = min(P.chunk, hi - start)
+        for i in range(P.ngathers):
+            stride = P.gathers[i].stride
+            src = <const real*>P.gathers[i].data + start * stride
+            dst = scratch + P.gathers[i].slot * per_slot
+            for e in range(m):
+                for s in range(K):
+                    dst[s * cs + e] = src[e * stride + s]
+        for i in range(P.nsteps):
+            st = &P.steps[i]
+            if st.slot_a >= 0:
+                a = scratch + st.slot_a * per_slot
+                sa = 1
+            else:
+                sa = P.constants[-1 - st.a].stride
+                a = <const real*>P.constants[-1 - st.a].data + start * sa
+            if not st.binary:
+                (<void (*)(const real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+                    a, scratch + st.slot_out * per_slot, cs, m, P.n)
+                continue
+            if st.slot_b >= 0:
+                b = scratch + st.slot_b * per_slot
+                sb = 1
+            else:
+                sb = P.constants[-1 - st.b].stride
+                b = <const real*>P.constants[-1 - st.b].data + start * sb
+            (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+                a, sa, b, sb, scratch + st.slot_out * per_slot, cs, m, P.n)
+        src = scratch + P.result_slot * per_slot
+        dst = <real*>P.out + start * K
+        for e in range(m):
+            for s in range(K):
+                dst[e * K + s] = src[s * cs + e]
+        start += m
+
+
+# ------------------------------------------------------------------ the sweep
+
+def defers(Py_ssize_t elements):
+    """Does a batch transform over a source of this many elements defer?"""
+    return DEFERRED_MIN_ELEMENTS > 0 and elements >= DEFERRED_MIN_ELEMENTS
+
+
+def run_deferred(f, _Jet source):
+    """f on a DeferredJet standing for the seeded source, with every DeferredJet in
+    its output (tuples, lists, dicts too) computed; NEEDS_DENSE when f writes into
+    memory a deferred jet reads (f must then run on ordinary jets)."""
+    cnp.PyArray_CLEARFLAGS(source.buf, cnp.NPY_ARRAY_WRITEABLE)
+    sweep = object()
+    ACTIVE_ROOTS.append(sweep)
+    try:
+        return dense_tree(f(deferred_input(source, sweep)))
+    except NeedsDense:
+        return NEEDS_DENSE
+    except ValueError as error:
+        if "read-only" in str(error):
+            return NEEDS_DENSE
+        raise
+    finally:
+        ACTIVE_ROOTS.pop()
