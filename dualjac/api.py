@@ -798,7 +798,8 @@ def _batch_hessian_sweep(f, array, m):
     tag1, tag2 = _core.new_tag(), _core.new_tag()
     y = _core.NEEDS_DENSE
     if _core.defers(array.size):      # f's elementwise work run in chunks (_deferred.pxi)
-        y = _core.run_deferred(f, _core.seed_symmetric(array, tag1, tag2, 1, m))
+        y = _core.run_deferred(f, array, _core.seed_symmetric(array[:1], tag1, tag2, 1, m),
+                               lambda: _core.seed_symmetric(array, tag1, tag2, 1, m))
     if y is _core.NEEDS_DENSE:
         y = f(_core.seed_symmetric(array, tag1, tag2, 1, m))
     y = as_target(y, "batch_hessian")

@@ -73,6 +73,18 @@ cdef class DeferredJet:
     cdef int variant           # -1 unary; binary 0 (jet, jet), 1 (jet, c), 2 (c, jet)
     cdef object a, b           # operands: DeferredJets, or a constant ndarray
     cdef object sweep          # the transform's run (writes: in_own_sweep)
+    # An input not computed yet: the source (make_dense seeds it) or a view of
+    # one (parent[key]). seed_values / seed_map are its values and each element's
+    # seed number (plain arrays of its shape); seed_index is that number when it
+    # is the same for every element and the values are evenly spaced (x[:, j]):
+    # the program then writes the seeds straight into its scratch.
+    cdef object make_dense
+    cdef DeferredJet parent
+    cdef object key
+    cdef cnp.ndarray seed_values
+    cdef cnp.ndarray seed_map
+    cdef Py_ssize_t seed_index
+    cdef Py_ssize_t seed_stride
     cdef Py_ssize_t pending    # pending nodes below this one (itself included)
     cdef uint64_t deps1, deps2
 
@@ -225,9 +237,11 @@ cdef class DeferredJet:
 
     # -- indexing: an input's views stay inputs; anything else is computed first
     def __getitem__(self, key):
-        if self.row < 0:
-            return deferred_input(self.dense[key], self)
-        return computed(self)[key]
+        if self.row >= 0:
+            return computed(self)[key]
+        if self.seed_values is not None:
+            return seed_view(self, key)
+        return deferred_input(self.dense[key], self)
 
     def __getattr__(self, name):
         # Methods and attributes of the dense jet (reshape, T, sum, ...) on the
@@ -284,6 +298,88 @@ cdef DeferredJet deferred_input(_Jet jet, object sweep):
     d.deps1 = jet.deps1
     d.deps2 = jet.deps2
     return d
+
+
+cdef DeferredJet seed_input(object array, _Jet level, object make_dense, object sweep):
+    """The seeded source as an input that is not seeded yet: level is a jet of
+    the transform (its first row, seeded), make_dense() seeds the whole source."""
+    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
+    d.level = level
+    d.make_dense = make_dense
+    d.sweep = sweep
+    d.row = -1
+    d.variant = -1
+    d.deps1 = level.deps1
+    d.deps2 = level.deps2
+    row_shape = (<object>array).shape[1:]
+    seeds = np.arange(math_prod(row_shape), dtype=np.intp).reshape(row_shape)
+    set_seed_views(d, array, np.broadcast_to(seeds, (<object>array).shape))
+    return d
+
+
+cdef DeferredJet seed_view(DeferredJet parent, object key):
+    """parent[key] for a source not seeded yet: the same index on its values and seeds."""
+    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
+    d.level = parent.level
+    d.parent = parent
+    d.key = key
+    d.sweep = parent.sweep
+    d.row = -1
+    d.variant = -1
+    d.deps1 = parent.deps1
+    d.deps2 = parent.deps2
+    set_seed_views(d, parent.seed_values[key], parent.seed_map[key])
+    return d
+
+
+cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map) except *:
+    d.seed_values = values
+    d.seed_map = seed_map
+    d.shape = (<object>values).shape
+    d.count = values.size
+    d.seed_index = -1
+    cdef Py_ssize_t stride = flat_stride(values)
+    cdef int k
+    if stride < 0 or values.descr.type_num != cnp.PyArray_TYPE(d.level.buf) or values.size == 0:
+        return
+    for k in range(seed_map.ndim):
+        if seed_map.shape[k] > 1 and seed_map.strides[k] != 0:
+            return                        # the seed varies along the view
+    d.seed_index = (<cnp.npy_intp*>cnp.PyArray_DATA(seed_map))[0]
+    d.seed_stride = stride
+
+
+cdef Py_ssize_t flat_stride(cnp.ndarray a):
+    """The distance in items between consecutive elements of a (C order) when it is
+    the same everywhere; -1 otherwise."""
+    cdef int d, last = -1
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a), step = 0
+    for d in range(a.ndim - 1, -1, -1):
+        if a.shape[d] == 1:
+            continue
+        if last < 0:
+            step = a.strides[d]
+        elif a.strides[d] != a.strides[last] * a.shape[last]:
+            return -1
+        last = d
+    if step % itemsize:
+        return -1
+    return step // itemsize
+
+
+cdef object math_prod(tuple shape):
+    cdef Py_ssize_t p = 1
+    for v in shape:
+        p *= v
+    return p
+
+
+cdef _Jet input_jet(DeferredJet d):
+    """The jet an input stands for, seeding (a part of) the source if it must."""
+    if d.dense is None:
+        d.dense = d.make_dense() if d.parent is None else computed(d.parent)[d.key]
+        cnp.PyArray_CLEARFLAGS(d.dense.buf, cnp.NPY_ARRAY_WRITEABLE)
+    return d.dense
 
 
 cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a, object b):
@@ -394,9 +490,10 @@ cdef struct Step:
     Py_ssize_t slot_a, slot_b, slot_out
 
 
-cdef struct Gather:          # an input jet, gathered into its slot per chunk
-    char* data
+cdef struct Gather:          # an input, written into its slot per chunk
+    char* data               # a jet's buffer, or (seed >= 0) the source's values
     Py_ssize_t stride        # elements apart, in items
+    Py_ssize_t seed          # -1: a jet; else every element's seed number
     Py_ssize_t slot
 
 
@@ -420,6 +517,8 @@ cdef struct Program:
 
 cdef _Jet computed(DeferredJet d):
     """The jet d stands for: computed once, then kept (read-only)."""
+    if d.row < 0:
+        return input_jet(d)
     if d.dense is None:
         d.dense = run_graph(d)
         d.a = d.b = None      # the graph below is no longer needed
@@ -489,10 +588,17 @@ cdef _Jet run_graph(DeferredJet root):
         slot_of = [0] * nvalues
         P.slots = 0
         for i in range(ninputs):
-            buf = readable((<_Jet>inputs[i]).buf, &stride)
-            bufs.append(buf)
-            P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
-            P.gathers[i].stride = stride
+            node = <DeferredJet>inputs[i]
+            if node.dense is None and node.seed_index >= 0:
+                P.gathers[i].data = <char*>cnp.PyArray_DATA(node.seed_values)
+                P.gathers[i].stride = node.seed_stride
+                P.gathers[i].seed = node.seed_index
+            else:
+                buf = readable(computed(node).buf, &stride)
+                bufs.append(buf)
+                P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
+                P.gathers[i].stride = stride
+                P.gathers[i].seed = -1
             P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
             if last[i] < 0:
                 free_slots.append(slot_of[i])
@@ -526,7 +632,7 @@ cdef _Jet run_graph(DeferredJet root):
         P.chunk = SCRATCH_TARGET // (P.slots * K * P.itemsize) if K else DJ_BLOCK
         P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
         P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
-        out = cnp.PyArray_EMPTY(lbuf.ndim, shape_with_elements(root.shape, K),
+        out = cnp.PyArray_EMPTY(len(root.shape) + 1, shape_with_elements(root.shape, K),
                                 cnp.PyArray_TYPE(lbuf), 0)
         P.out = <char*>cnp.PyArray_DATA(out)
         run_program_parts(&P, root.count, root.count * K * (nsteps + 1))
@@ -560,10 +666,10 @@ cdef void post_order(DeferredJet root, list order, list inputs, dict number) exc
     while stack:
         item, expanded = stack.pop()
         node = <DeferredJet>item
-        if node.dense is not None:
-            if id(node.dense) not in number:
-                number[id(node.dense)] = len(inputs)
-                inputs.append(node.dense)
+        if node.row < 0 or node.dense is not None:
+            if id(node) not in number:
+                number[id(node)] = len(inputs)
+                inputs.append(node)
             continue
         if expanded:
             nodes.append(node)
@@ -582,7 +688,7 @@ cdef void post_order(DeferredJet root, list order, list inputs, dict number) exc
 
 
 cdef inline Py_ssize_t value_of(DeferredJet d, dict number):
-    return number[id(d.dense)] if d.dense is not None else number[id(d)]
+    return number[id(d)]
 
 
 cdef Py_ssize_t operand_number(object operand, dict number, list constants):
@@ -640,6 +746,9 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
             stride = P.gathers[i].stride
             src = <const real*>P.gathers[i].data + start * stride
             dst = scratch + P.gathers[i].slot * per_slot
+            if P.gathers[i].seed >= 0:
+                write_seeds(src, stride, P.gathers[i].seed, dst, K, cs, m)
+                continue
             for e in range(m):
                 for s in range(K):
                     dst[s * cs + e] = src[e * stride + s]
@@ -671,6 +780,18 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
         start += m
 
 
+cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t seed, real* dst,
+                             Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
+    """m seeded elements, component-major: the values, 1 along `seed`, 0 elsewhere."""
+    cdef Py_ssize_t e, s
+    for e in range(m):
+        dst[e] = values[e * stride]
+    for s in range(1, K):
+        memset(dst + s * cs, 0, m * sizeof(real))
+    for e in range(m):
+        dst[(1 + seed) * cs + e] = 1
+
+
 # ------------------------------------------------------------------ the sweep
 
 def defers(Py_ssize_t elements):
@@ -678,15 +799,17 @@ def defers(Py_ssize_t elements):
     return DEFERRED_MIN_ELEMENTS > 0 and elements >= DEFERRED_MIN_ELEMENTS
 
 
-def run_deferred(f, _Jet source):
-    """f on a DeferredJet standing for the seeded source, with every DeferredJet in
-    its output (tuples, lists, dicts too) computed; NEEDS_DENSE when f writes into
-    memory a deferred jet reads (f must then run on ordinary jets)."""
-    cnp.PyArray_CLEARFLAGS(source.buf, cnp.NPY_ARRAY_WRITEABLE)
+def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
+    """f on a DeferredJet standing for the seeded source (array's values; level a
+    jet of the transform, make_dense() seeds the whole source), with every
+    DeferredJet in its output (tuples, lists, dicts too) computed; NEEDS_DENSE
+    when f writes into memory a deferred jet reads (f must then run on ordinary
+    jets)."""
     sweep = object()
+    array = np.array(array, copy=True)     # f may write into the caller's array
     ACTIVE_ROOTS.append(sweep)
     try:
-        return dense_tree(f(deferred_input(source, sweep)))
+        return dense_tree(f(seed_input(array, level, make_dense, sweep)))
     except NeedsDense:
         return NEEDS_DENSE
     except ValueError as error:
