@@ -31,8 +31,8 @@ def _use_installed_extension():
 _use_installed_extension()
 
 from . import _numpy  # noqa: E402
-from ._core import BandedJet, DualArray, HyperDualArray  # noqa: E402
-from ._core import get_banded_threshold, set_banded_threshold  # noqa: E402
+from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray  # noqa: E402
+from ._core import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
 from .api import default_num_threads as _api_default_threads  # noqa: E402
 from .api import (  # noqa: E402
@@ -86,9 +86,9 @@ _warm_up()
 __version__ = "0.1.0"
 
 __all__ = [
-    "BandedJet", "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients",
+    "BandedJet", "DeferredJet", "DualArray", "GradientTape", "HyperDualArray", "UnconnectedGradients",
     "batch_hessian", "batch_jacobian", "get_banded_threshold", "get_num_threads", "gradient",
     "hessian", "hvp", "jacobian", "jvp",
-    "release_memory", "set_banded_threshold", "set_num_threads", "stop_gradient",
+    "release_memory", "set_banded_threshold", "set_deferred_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
 ]

@@ -512,7 +512,17 @@ cdef struct Program:
     Constant* constants
     Py_ssize_t result_slot
     char* out
+    int readout              # READ_JET, READ_TANGENT or READ_HESSIAN
     int failed
+
+
+# What a program writes: the result jet (AoS), or straight into the transform's
+# result: each element's tangent (a batch Jacobian's rows) or its full n x n
+# Hessian (a batch Hessian's), so that no result jet is written and read again.
+cdef enum:
+    READ_JET = 0
+    READ_TANGENT = 1
+    READ_HESSIAN = 2
 
 
 cdef _Jet computed(DeferredJet d):
@@ -520,10 +530,32 @@ cdef _Jet computed(DeferredJet d):
     if d.row < 0:
         return input_jet(d)
     if d.dense is None:
-        d.dense = run_graph(d)
+        K = d.level.buf.shape[d.level.buf.ndim - 1]
+        out = run_graph(d, READ_JET, d.shape + (K,))
+        cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
+        d.dense = new_like(d.level, out)
+        d.dense.deps1 = d.deps1
+        d.dense.deps2 = d.deps2
         d.a = d.b = None      # the graph below is no longer needed
         d.pending = 0
     return d.dense
+
+
+def deferred_derivatives(y, long long tag1, long long tag2, tuple shape):
+    """A batch transform's result read straight out of a pending target y of its
+    own sweep (tags tag1, tag2): the tangents (tag2 = 0) or the Hessians, as a new
+    array of ``shape``; None when y is anything else."""
+    if type(y) is not DeferredJet:
+        return None
+    cdef DeferredJet d = <DeferredJet>y
+    if d.row < 0 or d.dense is not None or d.level.tag1 != tag1 or d.level.tag2 != tag2:
+        return None
+    return run_graph(d, READ_TANGENT if d.level.order == 1 else READ_HESSIAN, shape)
+
+
+def dense_target(y):
+    """y with every stand-in jet in it (tuples, lists, dicts too) computed."""
+    return dense_tree(y)
 
 
 cdef object dense_tree(object x):
@@ -542,8 +574,9 @@ cdef object dense_tree(object x):
     return x
 
 
-cdef _Jet run_graph(DeferredJet root):
-    """Compute root's pending graph as a chunked program (see the design comment)."""
+cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
+    """Run root's pending graph as a chunked program (see the design comment),
+    writing what `readout` says into a new array of ``shape``."""
     cdef list order = []          # pending nodes, operands before their users
     cdef list inputs = []         # computed jets the program reads
     cdef list constants = []
@@ -632,9 +665,12 @@ cdef _Jet run_graph(DeferredJet root):
         P.chunk = SCRATCH_TARGET // (P.slots * K * P.itemsize) if K else DJ_BLOCK
         P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
         P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
-        out = cnp.PyArray_EMPTY(len(root.shape) + 1, shape_with_elements(root.shape, K),
-                                cnp.PyArray_TYPE(lbuf), 0)
+        out = np.empty(shape, lbuf.dtype)
+        if out.size != root.count * (K if readout == READ_JET else
+                                     K - 1 if readout == READ_TANGENT else P.n * P.n):
+            raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
         P.out = <char*>cnp.PyArray_DATA(out)
+        P.readout = readout
         run_program_parts(&P, root.count, root.count * K * (nsteps + 1))
         if P.failed:
             raise MemoryError("dualjac: no memory for a deferred program's scratch")
@@ -642,11 +678,7 @@ cdef _Jet run_graph(DeferredJet root):
         free(P.steps)
         free(P.gathers)
         free(P.constants)
-    cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
-    cdef _Jet r = new_like(level, out)
-    r.deps1 = root.deps1
-    r.deps2 = root.deps2
-    return r
+    return out
 
 
 cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
@@ -697,14 +729,6 @@ cdef Py_ssize_t operand_number(object operand, dict number, list constants):
         return value_of(<DeferredJet>operand, number)
     constants.append(operand)
     return -len(constants)
-
-
-cdef cnp.npy_intp* shape_with_elements(tuple shape, Py_ssize_t K):
-    cdef Py_ssize_t d
-    for d in range(len(shape)):
-        _shape_buf[d] = shape[d]
-    _shape_buf[len(shape)] = K
-    return _shape_buf
 
 
 cdef void run_program_parts(Program* P, Py_ssize_t count, Py_ssize_t numbers) noexcept:
@@ -772,12 +796,52 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
                 b = <const real*>P.constants[-1 - st.b].data + start * sb
             (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
                 a, sa, b, sb, scratch + st.slot_out * per_slot, cs, m, P.n)
-        src = scratch + P.result_slot * per_slot
-        dst = <real*>P.out + start * K
+        read_out(P, scratch + P.result_slot * per_slot, <real*>P.out, start, m)
+        start += m
+
+
+cdef inline void read_out(Program* P, const real* src, real* out, Py_ssize_t start,
+                          Py_ssize_t m) noexcept nogil:
+    """Elements [start, start + m) of the result, from the chunk's scratch src."""
+    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, nn = P.n * P.n, e, s, p, q
+    cdef Py_ssize_t position[64]
+    cdef const real* c
+    cdef real* dst
+    if P.readout == READ_JET:
+        dst = out + start * K
         for e in range(m):
             for s in range(K):
                 dst[e * K + s] = src[s * cs + e]
-        start += m
+    elif P.readout == READ_TANGENT:
+        dst = out + start * (K - 1)
+        for e in range(m):
+            for s in range(1, K):
+                dst[e * (K - 1) + s - 1] = src[s * cs + e]
+    elif n <= 8:
+        # Each n x n block written in order from a table of its entries' rows in
+        # the scratch (as unpack_loop: in-order stores are the cheaper ones).
+        for p in range(n):
+            for q in range(n):
+                position[p * n + q] = symmetric_component(n, p, q) * cs
+        dst = out + start * nn
+        for e in range(m):
+            for s in range(nn):
+                dst[e * nn + s] = src[position[s] + e]
+    else:
+        dst = out + start * nn
+        for p in range(n):
+            for q in range(p, n):
+                c = src + symmetric_component(n, p, q) * cs
+                for e in range(m):
+                    dst[e * nn + p * n + q] = c[e]
+                    dst[e * nn + q * n + p] = c[e]
+
+
+cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
+    """Where H_pq (either order) is in the symmetric Hessian layout (see u3_)."""
+    if p > q:
+        p, q = q, p
+    return 1 + n + p * n - ((p * (p + 1)) >> 1) + q
 
 
 cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t seed, real* dst,
@@ -801,15 +865,15 @@ def defers(Py_ssize_t elements):
 
 def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
     """f on a DeferredJet standing for the seeded source (array's values; level a
-    jet of the transform, make_dense() seeds the whole source), with every
-    DeferredJet in its output (tuples, lists, dicts too) computed; NEEDS_DENSE
-    when f writes into memory a deferred jet reads (f must then run on ordinary
-    jets)."""
+    jet of the transform, make_dense() seeds the whole source), or NEEDS_DENSE when
+    f writes into memory a deferred jet reads (f must then run on ordinary jets).
+    The output may hold pending jets: deferred_derivatives() reads the result
+    straight out of one, dense_target() computes them."""
     sweep = object()
     array = np.array(array, copy=True)     # f may write into the caller's array
     ACTIVE_ROOTS.append(sweep)
     try:
-        return dense_tree(f(seed_input(array, level, make_dense, sweep)))
+        return f(seed_input(array, level, make_dense, sweep))
     except NeedsDense:
         return NEEDS_DENSE
     except ValueError as error:
