@@ -527,8 +527,21 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     pieces, target_shape = SeedPieces(m), None
     for lo, hi in chunks(m, parallel_iterations):
         tag = _core.new_tag()
-        xs = seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source
-        y = as_target(f(xs), "batch_jacobian")
+        y = _core.NEEDS_DENSE
+        if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
+                and _core.defers(source.size):   # f's elementwise work run in chunks (_deferred.pxi)
+            y = _core.run_deferred(f, source, seed(source[:1], m, tag, 1, 0, 0, m, m),
+                                   lambda: seed(source, m, tag, 1, 0, 0, m, m))
+            if isinstance(y, _core.DeferredJet) and y.shape[:1] == source_shape[:1]:
+                result = _core.deferred_derivatives(y, tag, 0, y.shape + row_shape)
+                if result is not None:
+                    if check_independence:
+                        _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
+                    return result
+            y = _core.dense_target(y)
+        if y is _core.NEEDS_DENSE:
+            y = f(seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source)
+        y = as_target(y, "batch_jacobian")
         check_batch(y, source_shape)
         d, deps = derivative_at(y, tag)
         if target_shape is None:       # (only the shape and dtype: no copy of the value)
@@ -543,9 +556,13 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     else:
         result = shaped(pieces.result(), shape)
     if check_independence and differentiable:
-        rows = 3 if check_independence is True else int(check_independence)
-        _check_rows_independent(f, source, result, min(rows, source_shape[0]))
+        _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
     return result
+
+
+def _rows_to_check(check_independence, source_shape):
+    rows = 3 if check_independence is True else int(check_independence)
+    return min(rows, source_shape[0])
 
 
 def _split_rows(batch, rows_per_chunk, workers):
