@@ -69,9 +69,10 @@ cdef class DeferredJet:
     cdef _Jet dense            # the computed jet (an input: from the start)
     cdef readonly tuple shape
     cdef Py_ssize_t count      # elements
-    cdef int row               # rules-table row of a pending node; -1 for an input
+    cdef int row               # rules-table row of a pending node; -1 an input; STACKED
     cdef int variant           # -1 unary; binary 0 (jet, jet), 1 (jet, c), 2 (c, jet)
-    cdef object a, b           # operands: DeferredJets, or a constant ndarray
+    cdef object a, b           # operands: DeferredJets, or a constant ndarray;
+                               # STACKED: a = the parts (a tuple), b = inner size
     cdef object sweep          # the transform's run (writes: in_own_sweep)
     # An input not computed yet: the source (make_dense seeds it) or a view of
     # one (parent[key]). seed_values / seed_map are its values and each element's
@@ -237,7 +238,7 @@ cdef class DeferredJet:
 
     # -- indexing: an input's views stay inputs; anything else is computed first
     def __getitem__(self, key):
-        if self.row >= 0:
+        if self.row != -1:
             return computed(self)[key]
         if self.seed_values is not None:
             return seed_view(self, key)
@@ -268,6 +269,10 @@ cdef class DeferredJet:
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
+        if func is NP_STACK and type(args) is tuple and type(kwargs) is dict:
+            stacked = deferred_stack(args, kwargs)
+            if stacked is not None:
+                return stacked
         # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
         return computed(self).__array_function__(func, types, dense_tree(args),
                                                  dense_tree(kwargs))
@@ -395,17 +400,24 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
-    if type(a) is DeferredJet:
-        d.pending += (<DeferredJet>a).pending
-    if type(b) is DeferredJet:
-        d.pending += (<DeferredJet>b).pending
-    if d.pending > MAX_PENDING:
+    for operand in (a if row == STACKED else (a,)) + (b,):
+        if type(operand) is DeferredJet:
+            d.pending += (<DeferredJet>operand).pending
+    if d.pending > MAX_PENDING and row != STACKED:
         computed(d)
     return d
 
 
 cdef object deferred_unary(int row, DeferredJet a):
-    return pending_node(a, row, -1, a, None)
+    return pending_node(a, row, -1, operand(a), None)
+
+
+cdef inline DeferredJet operand(DeferredJet d):
+    """d as an operand of a new node: a pending stack is computed first (a program's
+    steps are elementwise; a stack is only ever a program's result)."""
+    if d.row == STACKED and d.dense is None:
+        computed(d)
+    return d
 
 
 cdef object deferred_or_dense(int row, object x, object y):
@@ -426,8 +438,8 @@ cdef object deferred_binary(int row, object x, object y):
     cdef DeferredJet a, b
     cdef int special
     if type(x) is DeferredJet and type(y) is DeferredJet:
-        a = <DeferredJet>x
-        b = <DeferredJet>y
+        a = operand(<DeferredJet>x)
+        b = operand(<DeferredJet>y)
         if a.sweep is not b.sweep or a.shape != b.shape or a.level.order != b.level.order:
             return None
         node = pending_node(a, row, 0, a, b)
@@ -435,7 +447,7 @@ cdef object deferred_binary(int row, object x, object y):
         (<DeferredJet>node).deps2 |= b.deps2
         return node
     if type(x) is DeferredJet:
-        a = <DeferredJet>x
+        a = operand(<DeferredJet>x)
         if row == I_POW and (type(y) is float or type(y) is int):
             special = power_as_unary(<double>y)     # as binary_jc: x**2 is square
             if special >= 0:
@@ -443,7 +455,7 @@ cdef object deferred_binary(int row, object x, object y):
         c = deferred_constant(a, y)
         return None if c is None else pending_node(a, row, 1, a, c)
     if type(y) is DeferredJet:
-        a = <DeferredJet>y
+        a = operand(<DeferredJet>y)
         c = deferred_constant(a, x)
         return None if c is None else pending_node(a, row, 2, c, a)
     return None
@@ -469,6 +481,51 @@ cdef object deferred_constant(DeferredJet a, object c):
     if (<object>arr).shape == a.shape:
         return np.array(arr, order="C", copy=True)
     return None
+
+
+# The row of a node that is np.stack of pending parts: computed by one program
+# whose results are the parts, each written to its places in the stacked array.
+cdef enum:
+    STACKED = -2
+
+
+cdef object deferred_stack(tuple args, dict kwargs):
+    """np.stack(parts, axis) of deferred jets of one sweep, shape and level (the
+    outputs of a vector function, np.stack([u, v, w], axis=-1)) as a pending
+    node; None for anything else (the dense np.stack takes it)."""
+    cdef object axis_obj = 0
+    if len(args) == 2 and not kwargs:
+        axis_obj = args[1]
+    elif len(args) != 1 or (kwargs and list(kwargs) != ["axis"]):
+        return None
+    elif kwargs:
+        axis_obj = kwargs["axis"]
+    seq = args[0]
+    if type(axis_obj) is not int or (type(seq) is not list and type(seq) is not tuple) or not seq:
+        return None
+    cdef DeferredJet first, part
+    for item in seq:
+        if type(item) is not DeferredJet:
+            return None
+    first = <DeferredJet>seq[0]
+    for item in seq:
+        part = <DeferredJet>item
+        if part.sweep is not first.sweep or part.shape != first.shape or part.level is not first.level \
+                and (part.level.order != first.level.order or part.level.tag1 != first.level.tag1
+                     or part.level.tag2 != first.level.tag2):
+            return None
+    cdef Py_ssize_t nd = len(first.shape) + 1, ax = <Py_ssize_t>axis_obj
+    if ax < -nd or ax >= nd:
+        return None                          # NumPy's np.stack raises its own error
+    if ax < 0:
+        ax += nd
+    cdef DeferredJet d = pending_node(first, STACKED, -1, tuple(seq), math_prod(first.shape[ax:]))
+    d.shape = first.shape[:ax] + (len(seq),) + first.shape[ax:]
+    d.count = first.count * len(seq)
+    for item in seq:
+        d.deps1 |= (<DeferredJet>item).deps1
+        d.deps2 |= (<DeferredJet>item).deps2
+    return d
 
 
 cdef object deferred_write_error(DeferredJet d, str what):
@@ -502,6 +559,11 @@ cdef struct Constant:
     Py_ssize_t stride        # 0 (a scalar) or 1
 
 
+cdef struct Result:          # element e of a result goes to element
+    Py_ssize_t slot          # (e // inner) * (parts * inner) + index * inner + e % inner
+    Py_ssize_t index, parts, inner
+
+
 cdef struct Program:
     bint f64
     Py_ssize_t K, n, cs, chunk, slots, itemsize
@@ -510,7 +572,8 @@ cdef struct Program:
     Gather* gathers
     Py_ssize_t ngathers
     Constant* constants
-    Py_ssize_t result_slot
+    Result* results          # one, or a stack node's parts
+    Py_ssize_t nresults
     char* out
     int readout              # READ_JET, READ_TANGENT or READ_HESSIAN
     int failed
@@ -527,7 +590,7 @@ cdef enum:
 
 cdef _Jet computed(DeferredJet d):
     """The jet d stands for: computed once, then kept (read-only)."""
-    if d.row < 0:
+    if d.row == -1:
         return input_jet(d)
     if d.dense is None:
         K = d.level.buf.shape[d.level.buf.ndim - 1]
@@ -548,7 +611,7 @@ def deferred_derivatives(y, long long tag1, long long tag2, tuple shape):
     if type(y) is not DeferredJet:
         return None
     cdef DeferredJet d = <DeferredJet>y
-    if d.row < 0 or d.dense is not None or d.level.tag1 != tag1 or d.level.tag2 != tag2:
+    if d.row == -1 or d.dense is not None or d.level.tag1 != tag1 or d.level.tag2 != tag2:
         return None
     return run_graph(d, READ_TANGENT if d.level.order == 1 else READ_HESSIAN, shape)
 
@@ -578,11 +641,13 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     """Run root's pending graph as a chunked program (see the design comment),
     writing what `readout` says into a new array of ``shape``."""
     cdef list order = []          # pending nodes, operands before their users
-    cdef list inputs = []         # computed jets the program reads
+    cdef list inputs = []         # inputs and computed nodes the program reads
     cdef list constants = []
-    cdef dict number = {}         # id(node or input jet) -> value number
-    post_order(root, order, inputs, number)
+    cdef dict number = {}         # id(node) -> value number: inputs, then steps
+    cdef list roots = list(root.a) if root.row == STACKED else [root]
+    post_order(roots, order, inputs, number)
     cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), nvalues = ninputs + nsteps
+    cdef Py_ssize_t count = (<DeferredJet>roots[0]).count     # elements per result
     cdef _Jet level = root.level
     cdef cnp.ndarray lbuf = level.buf
     cdef Py_ssize_t K = lbuf.shape[lbuf.ndim - 1]
@@ -598,7 +663,8 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
         for operand in (node.a, node.b):
             if type(operand) is DeferredJet:
                 last[value_of(<DeferredJet>operand, number)] = i
-    last[nvalues - 1] = nsteps     # the result stays
+    for r in roots:
+        last[value_of(<DeferredJet>r, number)] = nsteps     # results stay
     cdef Program P
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
     P.K = K
@@ -610,9 +676,12 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     P.steps = <Step*>malloc(max(nsteps, 1) * sizeof(Step))
     P.gathers = <Gather*>malloc(max(ninputs, 1) * sizeof(Gather))
     P.constants = NULL
-    if P.steps == NULL or P.gathers == NULL:
+    P.nresults = len(roots)
+    P.results = <Result*>malloc(P.nresults * sizeof(Result))
+    if P.steps == NULL or P.gathers == NULL or P.results == NULL:
         free(P.steps)
         free(P.gathers)
+        free(P.results)
         raise MemoryError()
     try:
         # Slots by liveness: a value's slot is free again after its last use; an
@@ -653,7 +722,11 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
             for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
                 if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
                     free_slots.append(slot_of[operand_value])
-        P.result_slot = slot_of[nvalues - 1]
+        for i in range(P.nresults):
+            P.results[i].slot = slot_of[value_of(<DeferredJet>roots[i], number)]
+            P.results[i].index = i
+            P.results[i].parts = P.nresults
+            P.results[i].inner = root.b if root.row == STACKED else 1
         P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
         if P.constants == NULL:
             raise MemoryError()
@@ -671,13 +744,14 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
             raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
         P.out = <char*>cnp.PyArray_DATA(out)
         P.readout = readout
-        run_program_parts(&P, root.count, root.count * K * (nsteps + 1))
+        run_program_parts(&P, count, root.count * K * (nsteps + 1))
         if P.failed:
             raise MemoryError("dualjac: no memory for a deferred program's scratch")
     finally:
         free(P.steps)
         free(P.gathers)
         free(P.constants)
+        free(P.results)
     return out
 
 
@@ -688,32 +762,31 @@ cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
     return slots[0] - 1
 
 
-cdef void post_order(DeferredJet root, list order, list inputs, dict number) except *:
-    """The pending nodes below root, operands first (iterative: chains may be long),
-    numbering the computed jets they read as inputs 0.. and the nodes after them."""
-    cdef list stack = [(root, False)]
+cdef void post_order(list roots, list order, list inputs, dict number) except *:
+    """The pending nodes below roots, operands first (iterative: chains may be
+    long), and the inputs and computed nodes they read; numbers them: inputs
+    0.., then the nodes in order."""
+    cdef list stack = [(r, False) for r in reversed(roots)]
     cdef DeferredJet node
     cdef list nodes = []
     seen = set()
     while stack:
         item, expanded = stack.pop()
         node = <DeferredJet>item
-        if node.row < 0 or node.dense is not None:
-            if id(node) not in number:
-                number[id(node)] = len(inputs)
-                inputs.append(node)
-            continue
         if expanded:
             nodes.append(node)
             continue
         if id(node) in seen:
             continue
         seen.add(id(node))
+        if node.row == -1 or node.dense is not None:
+            number[id(node)] = len(inputs)
+            inputs.append(node)
+            continue
         stack.append((node, True))
         for operand in (node.b, node.a):
             if type(operand) is DeferredJet:
                 stack.append((operand, False))
-    # Inputs are numbered first: shift the nodes' numbers past them.
     for node in nodes:
         number[id(node)] = len(inputs) + len(order)
         order.append(node)
@@ -796,45 +869,52 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
                 b = <const real*>P.constants[-1 - st.b].data + start * sb
             (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
                 a, sa, b, sb, scratch + st.slot_out * per_slot, cs, m, P.n)
-        read_out(P, scratch + P.result_slot * per_slot, <real*>P.out, start, m)
+        for i in range(P.nresults):
+            read_out(P, &P.results[i], scratch + P.results[i].slot * per_slot, <real*>P.out,
+                     start, m)
         start += m
 
 
-cdef inline void read_out(Program* P, const real* src, real* out, Py_ssize_t start,
+cdef inline void read_out(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
                           Py_ssize_t m) noexcept nogil:
-    """Elements [start, start + m) of the result, from the chunk's scratch src."""
-    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, nn = P.n * P.n, e, s, p, q
+    """Elements [start, start + m) of result r, from the chunk's scratch src: the
+    jet (K numbers an element), its tangent (K - 1) or its n x n Hessian."""
+    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, nn = P.n * P.n, e, s, p, q, t, width
     cdef Py_ssize_t position[64]
-    cdef const real* c
-    cdef real* dst
     if P.readout == READ_JET:
-        dst = out + start * K
-        for e in range(m):
-            for s in range(K):
-                dst[e * K + s] = src[s * cs + e]
+        width = K
+        for s in range(min(K, 64)):
+            position[s] = s * cs
     elif P.readout == READ_TANGENT:
-        dst = out + start * (K - 1)
-        for e in range(m):
-            for s in range(1, K):
-                dst[e * (K - 1) + s - 1] = src[s * cs + e]
-    elif n <= 8:
-        # Each n x n block written in order from a table of its entries' rows in
-        # the scratch (as unpack_loop: in-order stores are the cheaper ones).
-        for p in range(n):
-            for q in range(n):
-                position[p * n + q] = symmetric_component(n, p, q) * cs
-        dst = out + start * nn
-        for e in range(m):
-            for s in range(nn):
-                dst[e * nn + s] = src[position[s] + e]
+        width = K - 1
+        for s in range(1, min(K, 65)):
+            position[s - 1] = s * cs
     else:
-        dst = out + start * nn
-        for p in range(n):
-            for q in range(p, n):
-                c = src + symmetric_component(n, p, q) * cs
-                for e in range(m):
-                    dst[e * nn + p * n + q] = c[e]
-                    dst[e * nn + q * n + p] = c[e]
+        # Each n x n block from a table of its entries' rows in the scratch.
+        width = nn
+        if nn <= 64:
+            for p in range(n):
+                for q in range(n):
+                    position[p * n + q] = symmetric_component(n, p, q) * cs
+    cdef real* dst
+    for e in range(m):
+        t = start + e
+        if r.parts > 1:
+            t = (t // r.inner) * (r.parts * r.inner) + r.index * r.inner + t % r.inner
+        dst = out + t * width
+        if width <= 64:
+            for s in range(width):
+                dst[s] = src[position[s] + e]
+        elif P.readout == READ_JET:
+            for s in range(K):
+                dst[s] = src[s * cs + e]
+        elif P.readout == READ_TANGENT:
+            for s in range(1, K):
+                dst[s - 1] = src[s * cs + e]
+        else:
+            for p in range(n):
+                for q in range(n):
+                    dst[p * n + q] = src[symmetric_component(n, p, q) * cs + e]
 
 
 cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
