@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _core
-from ._core import BandedJet, DualArray, HyperDualArray, _Jet
+from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
 # swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, README): above
@@ -112,7 +112,7 @@ def _zero_mode(unconnected_gradients):
 
 def stop_gradient(x):
     """The values of x as a plain array: nothing is differentiated through it."""
-    if isinstance(x, (_Jet, BandedJet)):
+    if isinstance(x, (_Jet, BandedJet, DeferredJet)):
         return np.array(x.value)
     return np.asarray(x)
 
@@ -506,6 +506,7 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
     Measured (README): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
+    x = _core.dense_leaf(x)    # a stand-in jet of an outer transform, as the jet it stands for
     source = x if isinstance(x, _Jet) else native(np.asarray(x))
     source_shape = tuple(source.shape)
     if len(source_shape) < 2:
