@@ -531,6 +531,9 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         y = _core.NEEDS_DENSE
         if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
                 and _core.defers(source.size):   # f's elementwise work run in chunks (_deferred.pxi)
+            # Our own copy of the values: f may write into the caller's array, and the
+            # source is seeded (if at all) only while or after f runs.
+            source = np.array(source, copy=True)
             y = _core.run_deferred(f, source, seed(source[:1], m, tag, 1, 0, 0, m, m),
                                    lambda: seed(source, m, tag, 1, 0, 0, m, m))
             if isinstance(y, _core.DeferredJet) and y.shape[:1] == source_shape[:1]:
@@ -656,6 +659,7 @@ def jvp(f, x, v):
 
 
 def _seed_direction(leaf, direction, tag, bit):
+    leaf = _core.dense_leaf(leaf)   # a stand-in jet of an outer transform, as the jet it stands for
     array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
     Source(array, 0, 0)  # dtype checks
     value = np.array(array.buf[..., 0]) if isinstance(array, _Jet) else array
@@ -817,6 +821,7 @@ def _batch_hessian_sweep(f, array, m):
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
     if _core.defers(array.size):      # f's elementwise work run in chunks (_deferred.pxi)
+        array = np.array(array, copy=True)     # as in _batch_sweep
         y = _core.run_deferred(f, array, _core.seed_symmetric(array[:1], tag1, tag2, 1, m),
                                lambda: _core.seed_symmetric(array, tag1, tag2, 1, m))
         if isinstance(y, _core.DeferredJet) and len(y.shape) >= 1 and y.shape[0] == array.shape[0]:

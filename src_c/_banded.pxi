@@ -945,7 +945,17 @@ def run_banded(f, BandedJet source):
             return NEEDS_DENSE
         raise
     finally:
-        ACTIVE_ROOTS.pop()
+        forget_root(source.root)
+
+
+cdef void forget_root(object root) except *:
+    """Remove root (by identity) from ACTIVE_ROOTS: sweeps of other threads may have
+    started and ended since it was added, so it need not be the last."""
+    cdef Py_ssize_t i
+    for i in range(len(ACTIVE_ROOTS) - 1, -1, -1):
+        if ACTIVE_ROOTS[i] is root:
+            del ACTIVE_ROOTS[i]
+            return
 
 
 cdef bint in_own_sweep(BandedJet b):

@@ -39,7 +39,7 @@ cdef extern from "thread_pool.h" nogil:
     void* dj_thread_scratch(size_t nbytes)
 
 # Sources with at least this many elements (rows x row size) are deferred (0: never).
-cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 4096
+cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 1024
 # Target bytes of a chunk's scratch (every live value of the program): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # A graph that grows past this many pending nodes is computed at once (its
@@ -87,6 +87,8 @@ cdef class DeferredJet:
     cdef Py_ssize_t seed_index
     cdef Py_ssize_t seed_stride
     cdef Py_ssize_t pending    # pending nodes below this one (itself included)
+    cdef Py_ssize_t mark       # the program build that last numbered it (run_graph)
+    cdef Py_ssize_t number     # its value number in that program
     cdef uint64_t deps1, deps2
 
     __array_priority__ = 1001.0
@@ -234,7 +236,17 @@ cdef class DeferredJet:
     def __iadd__(self, other):
         raise deferred_write_error(self, "an in-place operator")
 
-    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+    def __isub__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __imul__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __itruediv__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __ipow__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
 
     # -- indexing: an input's views stay inputs; anything else is computed first
     def __getitem__(self, key):
@@ -316,10 +328,24 @@ cdef DeferredJet seed_input(object array, _Jet level, object make_dense, object 
     d.variant = -1
     d.deps1 = level.deps1
     d.deps2 = level.deps2
-    row_shape = (<object>array).shape[1:]
-    seeds = np.arange(math_prod(row_shape), dtype=np.intp).reshape(row_shape)
-    set_seed_views(d, array, np.broadcast_to(seeds, (<object>array).shape))
+    set_seed_views(d, array, seed_map_of((<object>array).shape))
     return d
+
+
+cdef dict SEED_MAPS = {}
+
+
+cdef cnp.ndarray seed_map_of(tuple shape):
+    """Each element's seed number for a batch source of this shape (the row's flat
+    index, repeated down the batch axis: a read-only broadcast view), kept for reuse."""
+    cdef object found = SEED_MAPS.get(shape)
+    if found is None:
+        if len(SEED_MAPS) >= 32:
+            SEED_MAPS.clear()
+        row_shape = shape[1:]
+        seeds = np.arange(math_prod(row_shape), dtype=np.intp).reshape(row_shape)
+        found = SEED_MAPS[shape] = np.broadcast_to(seeds, shape)
+    return <cnp.ndarray>found
 
 
 cdef DeferredJet seed_view(DeferredJet parent, object key):
@@ -333,7 +359,8 @@ cdef DeferredJet seed_view(DeferredJet parent, object key):
     d.variant = -1
     d.deps1 = parent.deps1
     d.deps2 = parent.deps2
-    set_seed_views(d, parent.seed_values[key], parent.seed_map[key])
+    # (an integer index gives NumPy scalars: 0-d arrays then)
+    set_seed_views(d, np.asarray(parent.seed_values[key]), np.asarray(parent.seed_map[key]))
     return d
 
 
@@ -400,9 +427,14 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
-    for operand in (a if row == STACKED else (a,)) + (b,):
-        if type(operand) is DeferredJet:
-            d.pending += (<DeferredJet>operand).pending
+    if row == STACKED:
+        for part in a:
+            d.pending += (<DeferredJet>part).pending
+    else:
+        if type(a) is DeferredJet:
+            d.pending += (<DeferredJet>a).pending
+        if type(b) is DeferredJet:
+            d.pending += (<DeferredJet>b).pending
     if d.pending > MAX_PENDING and row != STACKED:
         computed(d)
     return d
@@ -507,6 +539,7 @@ cdef object deferred_stack(tuple args, dict kwargs):
     for item in seq:
         if type(item) is not DeferredJet:
             return None
+    seq = [operand(<DeferredJet>item) for item in seq]   # pending stacks computed first
     first = <DeferredJet>seq[0]
     for item in seq:
         part = <DeferredJet>item
@@ -640,13 +673,18 @@ cdef object dense_tree(object x):
 cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     """Run root's pending graph as a chunked program (see the design comment),
     writing what `readout` says into a new array of ``shape``."""
+    global BUILDS
     cdef list order = []          # pending nodes, operands before their users
     cdef list inputs = []         # inputs and computed nodes the program reads
     cdef list constants = []
-    cdef dict number = {}         # id(node) -> value number: inputs, then steps
     cdef list roots = list(root.a) if root.row == STACKED else [root]
-    post_order(roots, order, inputs, number)
+    BUILDS += 1
+    for r in roots:
+        post_order(<DeferredJet>r, order, inputs, BUILDS)
     cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), nvalues = ninputs + nsteps
+    cdef Py_ssize_t k
+    for k in range(nsteps):       # value numbers: the inputs, then the steps
+        (<DeferredJet>order[k]).number = ninputs + k
     cdef Py_ssize_t count = (<DeferredJet>roots[0]).count     # elements per result
     cdef _Jet level = root.level
     cdef cnp.ndarray lbuf = level.buf
@@ -662,9 +700,9 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
         node = <DeferredJet>order[i]
         for operand in (node.a, node.b):
             if type(operand) is DeferredJet:
-                last[value_of(<DeferredJet>operand, number)] = i
+                last[(<DeferredJet>operand).number] = i
     for r in roots:
-        last[value_of(<DeferredJet>r, number)] = nsteps     # results stay
+        last[(<DeferredJet>r).number] = nsteps     # results stay
     cdef Program P
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
     P.K = K
@@ -711,8 +749,8 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
                              if node.variant < 0 else
                              <void*>(SB_f64[kind][node.variant][node.row] if P.f64
                                      else SB_f32[kind][node.variant][node.row]))
-            P.steps[i].a = operand_number(node.a, number, constants)
-            P.steps[i].b = operand_number(node.b, number, constants) if node.variant >= 0 else 0
+            P.steps[i].a = operand_number(node.a, constants)
+            P.steps[i].b = operand_number(node.b, constants) if node.variant >= 0 else 0
             v = ninputs + i
             slot_of[v] = take_slot(free_slots, &P.slots)
             P.steps[i].slot_out = slot_of[v]
@@ -723,7 +761,7 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
                 if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
                     free_slots.append(slot_of[operand_value])
         for i in range(P.nresults):
-            P.results[i].slot = slot_of[value_of(<DeferredJet>roots[i], number)]
+            P.results[i].slot = slot_of[(<DeferredJet>roots[i]).number]
             P.results[i].index = i
             P.results[i].parts = P.nresults
             P.results[i].inner = root.b if root.row == STACKED else 1
@@ -762,44 +800,31 @@ cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
     return slots[0] - 1
 
 
-cdef void post_order(list roots, list order, list inputs, dict number) except *:
-    """The pending nodes below roots, operands first (iterative: chains may be
-    long), and the inputs and computed nodes they read; numbers them: inputs
-    0.., then the nodes in order."""
-    cdef list stack = [(r, False) for r in reversed(roots)]
-    cdef DeferredJet node
-    cdef list nodes = []
-    seen = set()
-    while stack:
-        item, expanded = stack.pop()
-        node = <DeferredJet>item
-        if expanded:
-            nodes.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.row == -1 or node.dense is not None:
-            number[id(node)] = len(inputs)
-            inputs.append(node)
-            continue
-        stack.append((node, True))
-        for operand in (node.b, node.a):
-            if type(operand) is DeferredJet:
-                stack.append((operand, False))
-    for node in nodes:
-        number[id(node)] = len(inputs) + len(order)
-        order.append(node)
+cdef Py_ssize_t BUILDS = 0      # programs built so far (DeferredJet.mark)
 
 
-cdef inline Py_ssize_t value_of(DeferredJet d, dict number):
-    return number[id(d)]
+cdef void post_order(DeferredJet node, list order, list inputs, Py_ssize_t build) except *:
+    """Collect the pending nodes below node, operands first, into order, and the
+    inputs and computed nodes they read into inputs (numbered 0.. there). The
+    depth is bounded: a graph of more than MAX_PENDING nodes is computed early."""
+    if node.mark == build:
+        return
+    node.mark = build
+    if node.row == -1 or node.dense is not None:
+        node.number = len(inputs)
+        inputs.append(node)
+        return
+    if type(node.a) is DeferredJet:
+        post_order(<DeferredJet>node.a, order, inputs, build)
+    if type(node.b) is DeferredJet:
+        post_order(<DeferredJet>node.b, order, inputs, build)
+    order.append(node)
 
 
-cdef Py_ssize_t operand_number(object operand, dict number, list constants):
+cdef Py_ssize_t operand_number(object operand, list constants):
     """A DeferredJet's value number, or -1 - (its index in constants) for a constant."""
     if type(operand) is DeferredJet:
-        return value_of(<DeferredJet>operand, number)
+        return (<DeferredJet>operand).number
     constants.append(operand)
     return -len(constants)
 
@@ -944,13 +969,13 @@ def defers(Py_ssize_t elements):
 
 
 def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
-    """f on a DeferredJet standing for the seeded source (array's values; level a
-    jet of the transform, make_dense() seeds the whole source), or NEEDS_DENSE when
+    """f on a DeferredJet standing for the seeded source (array's values, which
+    nothing else may write to: the transform's own copy; level a jet of the
+    transform; make_dense() seeds the whole source), or NEEDS_DENSE when
     f writes into memory a deferred jet reads (f must then run on ordinary jets).
     The output may hold pending jets: deferred_derivatives() reads the result
     straight out of one, dense_target() computes them."""
     sweep = object()
-    array = np.array(array, copy=True)     # f may write into the caller's array
     ACTIVE_ROOTS.append(sweep)
     try:
         return f(seed_input(array, level, make_dense, sweep))
@@ -961,4 +986,4 @@ def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
             return NEEDS_DENSE
         raise
     finally:
-        ACTIVE_ROOTS.pop()
+        forget_root(sweep)
