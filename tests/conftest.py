@@ -17,7 +17,9 @@ BANDED_TOO = {"test_numpy_functions", "test_linalg_and_more", "test_jacobian_sem
 # Modules whose every test also runs with deferred jets for sources of any size
 # (dj.batch_jacobian / dj.batch_hessian hand f a DeferredJet, src_c/_deferred.pxi):
 # the same witnesses must hold. Only modules that call a batch transform.
-DEFERRED_TOO = {"test_batch_jacobian", "test_tf_reference", "test_second_order", "test_fuzz"}
+DEFERRED_TOO = {"test_batch_jacobian", "test_tf_reference", "test_second_order", "test_fuzz",
+                "test_scipy_special", "test_linalg_and_more", "test_vectorized_values",
+                "test_kernel_copies", "test_guards", "test_threads", "test_tape"}
 
 
 def seeding_modes(module_name):
