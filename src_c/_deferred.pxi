@@ -903,34 +903,54 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
 cdef inline void read_out(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
                           Py_ssize_t m) noexcept nogil:
     """Elements [start, start + m) of result r, from the chunk's scratch src: the
-    jet (K numbers an element), its tangent (K - 1) or its n x n Hessian."""
-    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, nn = P.n * P.n, e, s, p, q, t, width
+    jet (K numbers an element), its tangent (K - 1) or its n x n Hessian, each
+    element's numbers from a table of their rows in the scratch."""
+    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, e, s, p, q, t, width, first
     cdef Py_ssize_t position[64]
-    if P.readout == READ_JET:
-        width = K
-        for s in range(min(K, 64)):
-            position[s] = s * cs
-    elif P.readout == READ_TANGENT:
-        width = K - 1
-        for s in range(1, min(K, 65)):
-            position[s - 1] = s * cs
+    if P.readout == READ_HESSIAN:
+        width = n * n
+        if width > 64:
+            read_out_large(P, r, src, out, start, m)
+            return
+        for p in range(n):
+            for q in range(n):
+                position[p * n + q] = symmetric_component(n, p, q) * cs
     else:
-        # Each n x n block from a table of its entries' rows in the scratch.
-        width = nn
-        if nn <= 64:
-            for p in range(n):
-                for q in range(n):
-                    position[p * n + q] = symmetric_component(n, p, q) * cs
+        first = 0 if P.readout == READ_JET else 1
+        width = K - first
+        if width > 64:
+            read_out_large(P, r, src, out, start, m)
+            return
+        for s in range(width):
+            position[s] = (first + s) * cs
     cdef real* dst
+    if r.parts == 1:                 # one result: consecutive elements
+        dst = out + start * width
+        for e in range(m):
+            for s in range(width):
+                dst[s] = src[position[s] + e]
+            dst += width
+        return
+    for e in range(m):               # a stack's part: its places among the parts'
+        t = start + e
+        t = (t // r.inner) * (r.parts * r.inner) + r.index * r.inner + t % r.inner
+        dst = out + t * width
+        for s in range(width):
+            dst[s] = src[position[s] + e]
+
+
+cdef void read_out_large(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
+                         Py_ssize_t m) noexcept nogil:
+    """read_out for elements of more than 64 numbers (many seeds)."""
+    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, e, s, p, q, t, width
+    cdef real* dst
+    width = n * n if P.readout == READ_HESSIAN else K if P.readout == READ_JET else K - 1
     for e in range(m):
         t = start + e
         if r.parts > 1:
             t = (t // r.inner) * (r.parts * r.inner) + r.index * r.inner + t % r.inner
         dst = out + t * width
-        if width <= 64:
-            for s in range(width):
-                dst[s] = src[position[s] + e]
-        elif P.readout == READ_JET:
+        if P.readout == READ_JET:
             for s in range(K):
                 dst[s] = src[s * cs + e]
         elif P.readout == READ_TANGENT:
