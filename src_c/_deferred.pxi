@@ -47,6 +47,16 @@ cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 cdef Py_ssize_t MAX_PENDING = 64
 
 
+def set_deferred_scratch(Py_ssize_t nbytes):
+    """Target bytes of a deferred program's scratch per chunk (for measuring the
+    chunk size; returns the previous target)."""
+    global SCRATCH_TARGET
+    if nbytes < 1024:
+        raise ValueError("the scratch target is at least 1024 bytes")
+    previous, SCRATCH_TARGET = SCRATCH_TARGET, nbytes
+    return previous
+
+
 def set_deferred_threshold(elements=None):
     """Batch transforms defer f's elementwise work for sources of >= this many
     elements (0: never); returns the threshold now in use."""
