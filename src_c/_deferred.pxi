@@ -941,12 +941,17 @@ cdef inline void read_out(Program* P, Result* r, const real* src, real* out, Py_
                 dst[s] = src[position[s] + e]
             dst += width
         return
-    for e in range(m):               # a stack's part: its places among the parts'
-        t = start + e
-        t = (t // r.inner) * (r.parts * r.inner) + r.index * r.inner + t % r.inner
-        dst = out + t * width
+    # A stack's part: element t goes to (t // inner) * parts * inner + index * inner
+    # + t % inner; the quotient and remainder are stepped, not divided, per element.
+    cdef Py_ssize_t inner = r.inner, outer = start // inner, rest = start % inner
+    for e in range(m):
+        dst = out + ((outer * r.parts + r.index) * inner + rest) * width
         for s in range(width):
             dst[s] = src[position[s] + e]
+        rest += 1
+        if rest == inner:
+            rest = 0
+            outer += 1
 
 
 cdef void read_out_large(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
