@@ -534,7 +534,7 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         tag = _core.new_tag()
         y = _core.NEEDS_DENSE
         if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
-                and _core.defers(source.size):   # f's elementwise work run in chunks (_deferred.pxi)
+                and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
             # Our own copy of the values: f may write into the caller's array, and the
             # source is seeded (if at all) only while or after f runs.
             source = np.array(source, copy=True)
@@ -825,7 +825,7 @@ def _batch_hessian_sweep(f, array, m):
     tag1, tag2 = _core.new_tag(), _core.new_tag()
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
-    if _core.defers(array.size):      # f's elementwise work run in chunks (_deferred.pxi)
+    if _core.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
         array = np.array(array, copy=True)     # as in _batch_sweep
         y = _core.run_deferred(f, array, _core.seed_symmetric(array[:1], tag1, tag2, 1, m),
                                lambda: _core.seed_symmetric(array, tag1, tag2, 1, m))

@@ -486,12 +486,25 @@ def test_views_whose_seed_varies(transform, key):
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)))
 
 
+@pytest.mark.parametrize("transform, n, deferred_type", [
+    ("batch_jacobian", 127, True), ("batch_jacobian", 128, False),
+    ("batch_hessian", 14, True), ("batch_hessian", 15, False)])
+def test_elements_of_more_than_128_numbers_stay_eager(transform, n, deferred_type):
+    """Rows whose elements carry more than 128 numbers (1 + n for a Jacobian,
+    1 + n + n(n+1)/2 for a Hessian) run on ordinary jets: same result either way."""
+    probe = Probe(lambda x: np.sin(x) * x)
+    with deferred_from(1):
+        got = TRANSFORMS[transform](probe, rng_x((40, n)))
+    assert (probe.arg_types[0] is dj.DeferredJet) == deferred_type
+    assert_identical(got, eager(TRANSFORMS[transform], lambda x: np.sin(x) * x, rng_x((40, n))))
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("n", [9, 12, 40])
 def test_wide_rows(transform, n):
     """Hessians with n > 8 (read out entry by entry) and wide Jacobian rows."""
     if transform == "batch_hessian" and n == 40:
-        n = 16
+        n = 14          # the widest deferred Hessian: 1 + 14 + 105 = 120 numbers <= 128
     x = rng_x((600, n))
 
     def f(x):
