@@ -9,29 +9,34 @@
 # 10^4 rows of a 3-variable Hessian every intermediate is 800 KB, so each pass
 # streams through L2/L3, and K = 10 numbers are too few for vector registers.
 #
-# So for sources of >= DEFERRED_MIN_ELEMENTS elements f receives a DeferredJet.
-# A rules-table ufunc or operator on deferred jets (and Python scalars, or
-# plain arrays of the same shape) only records a node: the row, the operands.
-# When a value is needed (the transform's read-out, or anything that is not
-# such an operation), the graph below it runs as one program over chunks of
-# elements: each chunk's inputs are gathered component-major ("structure of
-# arrays": component s of element j at s * cs + j), every node runs its row's
-# SoA kernel (_kernels.h s1_ / s3_, vectorized over the chunk's elements) on
-# per-thread scratch small enough for L1, and only the result is written out,
-# in the ordinary AoS layout. The chunks are shared between the pool's threads.
-# The SoA kernels do each element's arithmetic exactly as the AoS ones, so a
-# deferred result has the same bits as the eager one (tests/test_deferred.py).
+# So for sources of >= DEFERRED_MIN_ELEMENTS elements (of <= DEFERRED_MAX_K numbers
+# each) f receives a DeferredJet standing for the seeded source, which is not
+# seeded: its views (x[:, j]) keep the source's values and each element's seed
+# number. A rules-table ufunc or operator on deferred jets (and Python scalars,
+# or plain arrays of the same shape) only records a node: the row, the operands;
+# np.stack of deferred jets records a node whose parts are results. When a value
+# is needed (the transform's read-out, or anything that is not such an
+# operation), the graph below it runs as one program over chunks of elements:
+# each chunk's seeds (or inputs) are written component-major ("structure of
+# arrays": component s of element j at s * cs + j) into per-thread scratch small
+# enough for L1, every node runs its row's SoA kernel (_kernels.h s1_ / s3_,
+# vectorized over the chunk's elements), and only the results are written out:
+# as an ordinary AoS jet, or straight into the batch Jacobian / Hessian. The
+# chunks are shared between the pool's threads. The SoA kernels do each
+# element's arithmetic exactly as the AoS ones, so a deferred result has the
+# same bits as the eager one (tests/test_deferred.py).
 #
 # Everything else (indexing a computed node, reductions, matmul, reading
 # values, a jet of another transform) first computes the deferred operands and
 # takes the ordinary dense path, so deferring can only fall back, never be wrong.
 #
 # Safety: a recorded node reads its operands later than eager code would.
-#   - a plain array operand is copied when the node is recorded;
-#   - every jet buffer a node can read (the seeded source and computed results)
-#     is read-only, and a DeferredJet refuses writes: inside its transform a
-#     write raises NeedsDense or NumPy's read-only ValueError, and the transform
-#     evaluates f again on ordinary jets (as for banded jets, _banded.pxi).
+#   - a plain array operand is copied when the node is recorded, and the
+#     transform seeds from its own copy of the source;
+#   - every computed jet (results, the source once seeded) is read-only, and a
+#     DeferredJet refuses writes: inside its transform a write raises NeedsDense
+#     or NumPy's read-only ValueError, and the transform evaluates f again on
+#     ordinary jets (as for banded jets, _banded.pxi).
 
 from libc.stdlib cimport malloc, free
 
@@ -40,6 +45,13 @@ cdef extern from "thread_pool.h" nogil:
 
 # Sources with at least this many elements (rows x row size) are deferred (0: never).
 cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 1024
+# Elements of more numbers than this are not deferred: with many seeds the AoS
+# kernels vectorize over an element's components already, and a chunk holds few
+# elements. Measured (ms, 2 threads): the batch Hessian of sum(sin(x) x) over
+# 100 rows of 20 variables (K = 231) 1.49 deferred vs 0.99 eager; batch Jacobians
+# of elementwise f over 1000 rows of 50 (K = 51) 3.7 vs 10.0, over 100 rows of 200
+# (K = 201) equal.
+cdef Py_ssize_t DEFERRED_MAX_K = 128
 # Target bytes of a chunk's scratch (every live value of the program): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # A graph that grows past this many pending nodes is computed at once (its
@@ -258,13 +270,11 @@ cdef class DeferredJet:
     def __ipow__(self, other):
         raise deferred_write_error(self, "an in-place operator")
 
-    # -- indexing: an input's views stay inputs; anything else is computed first
+    # -- indexing: the source's views stay inputs; anything else is computed first
     def __getitem__(self, key):
-        if self.row != -1:
-            return computed(self)[key]
-        if self.seed_values is not None:
+        if self.row == -1:
             return seed_view(self, key)
-        return deferred_input(self.dense[key], self)
+        return computed(self)[key]
 
     def __getattr__(self, name):
         # Methods and attributes of the dense jet (reshape, T, sum, ...) on the
@@ -307,25 +317,6 @@ if (<PyTypeObject*>DeferredJet).tp_as_sequence != NULL:
 
 
 # ------------------------------------------------------------------ recording
-
-cdef DeferredJet deferred_input(_Jet jet, object sweep):
-    """A jet (the seeded source, one of its views, a computed result) as an input;
-    its buffer becomes read-only (pending nodes will read it)."""
-    cdef cnp.ndarray buf = jet.buf
-    cnp.PyArray_CLEARFLAGS(buf, cnp.NPY_ARRAY_WRITEABLE)
-    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
-    d.level = jet
-    d.dense = jet
-    d.shape = (<object>buf).shape[:-1]
-    d.count = buf.size // buf.shape[buf.ndim - 1] if buf.shape[buf.ndim - 1] else 0
-    d.row = -1
-    d.variant = -1
-    d.sweep = (<DeferredJet>sweep).sweep if type(sweep) is DeferredJet else sweep
-    d.pending = 0
-    d.deps1 = jet.deps1
-    d.deps2 = jet.deps2
-    return d
-
 
 cdef DeferredJet seed_input(object array, _Jet level, object make_dense, object sweep):
     """The seeded source as an input that is not seeded yet: level is a jet of
@@ -680,101 +671,37 @@ cdef object dense_tree(object x):
     return x
 
 
+cdef Py_ssize_t BUILDS = 0      # programs built so far (DeferredJet.mark)
+
+
 cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     """Run root's pending graph as a chunked program (see the design comment),
     writing what `readout` says into a new array of ``shape``."""
-    global BUILDS
-    cdef list order = []          # pending nodes, operands before their users
-    cdef list inputs = []         # inputs and computed nodes the program reads
-    cdef list constants = []
     cdef list roots = list(root.a) if root.row == STACKED else [root]
-    BUILDS += 1
-    for r in roots:
-        post_order(<DeferredJet>r, order, inputs, BUILDS)
-    cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), nvalues = ninputs + nsteps
-    cdef Py_ssize_t k
-    for k in range(nsteps):       # value numbers: the inputs, then the steps
-        (<DeferredJet>order[k]).number = ninputs + k
-    cdef Py_ssize_t count = (<DeferredJet>roots[0]).count     # elements per result
+    cdef list order = [], inputs = [], constants = [], keep = []
+    cdef Py_ssize_t i
+    cdef cnp.ndarray buf
+    number_values(roots, order, inputs)
     cdef _Jet level = root.level
     cdef cnp.ndarray lbuf = level.buf
-    cdef Py_ssize_t K = lbuf.shape[lbuf.ndim - 1]
-    cdef int kind = 0 if level.order == 1 else 1
-    cdef list bufs = []
-    cdef Py_ssize_t i, v, stride
-    cdef DeferredJet node
-    cdef cnp.ndarray buf
-    # Last use of every value (inputs first, then steps in order).
-    cdef list last = [-1] * nvalues
-    for i in range(nsteps):
-        node = <DeferredJet>order[i]
-        for operand in (node.a, node.b):
-            if type(operand) is DeferredJet:
-                last[(<DeferredJet>operand).number] = i
-    for r in roots:
-        last[(<DeferredJet>r).number] = nsteps     # results stay
     cdef Program P
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
-    P.K = K
+    P.K = lbuf.shape[lbuf.ndim - 1]
     P.n = level.n1
     P.itemsize = cnp.PyArray_ITEMSIZE(lbuf)
-    P.nsteps = nsteps
-    P.ngathers = ninputs
-    P.failed = 0
-    P.steps = <Step*>malloc(max(nsteps, 1) * sizeof(Step))
-    P.gathers = <Gather*>malloc(max(ninputs, 1) * sizeof(Gather))
-    P.constants = NULL
+    P.nsteps = len(order)
+    P.ngathers = len(inputs)
     P.nresults = len(roots)
+    P.failed = 0
+    P.slots = 0
+    P.steps = <Step*>malloc(max(P.nsteps, 1) * sizeof(Step))
+    P.gathers = <Gather*>malloc(max(P.ngathers, 1) * sizeof(Gather))
     P.results = <Result*>malloc(P.nresults * sizeof(Result))
-    if P.steps == NULL or P.gathers == NULL or P.results == NULL:
-        free(P.steps)
-        free(P.gathers)
-        free(P.results)
-        raise MemoryError()
+    P.constants = NULL
     try:
-        # Slots by liveness: a value's slot is free again after its last use; an
-        # output never shares a slot with its operands (the kernels' restrict).
-        free_slots = []
-        slot_of = [0] * nvalues
-        P.slots = 0
-        for i in range(ninputs):
-            node = <DeferredJet>inputs[i]
-            if node.dense is None and node.seed_index >= 0:
-                P.gathers[i].data = <char*>cnp.PyArray_DATA(node.seed_values)
-                P.gathers[i].stride = node.seed_stride
-                P.gathers[i].seed = node.seed_index
-            else:
-                buf = readable(computed(node).buf, &stride)
-                bufs.append(buf)
-                P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
-                P.gathers[i].stride = stride
-                P.gathers[i].seed = -1
-            P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
-            if last[i] < 0:
-                free_slots.append(slot_of[i])
-        for i in range(nsteps):
-            node = <DeferredJet>order[i]
-            P.steps[i].binary = node.variant >= 0
-            P.steps[i].fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
-                             if node.variant < 0 else
-                             <void*>(SB_f64[kind][node.variant][node.row] if P.f64
-                                     else SB_f32[kind][node.variant][node.row]))
-            P.steps[i].a = operand_number(node.a, constants)
-            P.steps[i].b = operand_number(node.b, constants) if node.variant >= 0 else 0
-            v = ninputs + i
-            slot_of[v] = take_slot(free_slots, &P.slots)
-            P.steps[i].slot_out = slot_of[v]
-            P.steps[i].slot_a = slot_of[P.steps[i].a] if P.steps[i].a >= 0 else -1
-            P.steps[i].slot_b = (slot_of[P.steps[i].b] if P.steps[i].binary and P.steps[i].b >= 0
-                                 else -1)
-            for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
-                if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
-                    free_slots.append(slot_of[operand_value])
-        for i in range(P.nresults):
-            P.results[i].slot = slot_of[(<DeferredJet>roots[i]).number]
-            P.results[i].index = i
-            P.results[i].parts = P.nresults
-            P.results[i].inner = root.b if root.row == STACKED else 1
+        if P.steps == NULL or P.gathers == NULL or P.results == NULL:
+            raise MemoryError()
+        assign_slots(&P, roots, order, inputs, constants, keep, level.order)
         P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
         if P.constants == NULL:
             raise MemoryError()
@@ -782,17 +709,21 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
             buf = <cnp.ndarray>constants[i]
             P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
             P.constants[i].stride = 0 if buf.ndim == 0 else 1
+        for i in range(P.nresults):
+            P.results[i].index = i
+            P.results[i].parts = P.nresults
+            P.results[i].inner = root.b if root.row == STACKED else 1
         # Chunk: the program's scratch (every slot, K components) about SCRATCH_TARGET.
-        P.chunk = SCRATCH_TARGET // (P.slots * K * P.itemsize) if K else DJ_BLOCK
+        P.chunk = SCRATCH_TARGET // (P.slots * P.K * P.itemsize)
         P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
         P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
         out = np.empty(shape, lbuf.dtype)
-        if out.size != root.count * (K if readout == READ_JET else
-                                     K - 1 if readout == READ_TANGENT else P.n * P.n):
+        if out.size != root.count * (P.K if readout == READ_JET else
+                                     P.K - 1 if readout == READ_TANGENT else P.n * P.n):
             raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
         P.out = <char*>cnp.PyArray_DATA(out)
         P.readout = readout
-        run_program_parts(&P, count, root.count * K * (nsteps + 1))
+        run_program_parts(&P, (<DeferredJet>roots[0]).count, root.count * P.K * (P.nsteps + 1))
         if P.failed:
             raise MemoryError("dualjac: no memory for a deferred program's scratch")
     finally:
@@ -803,14 +734,76 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     return out
 
 
+cdef void number_values(list roots, list order, list inputs) except *:
+    """The program's values: the inputs and computed nodes it reads (numbered 0..),
+    then its steps, the pending nodes below roots with operands first."""
+    global BUILDS
+    BUILDS += 1
+    for r in roots:
+        post_order(<DeferredJet>r, order, inputs, BUILDS)
+    cdef Py_ssize_t k, ninputs = len(inputs)
+    for k in range(len(order)):
+        (<DeferredJet>order[k]).number = ninputs + k
+
+
+cdef void assign_slots(Program* P, list roots, list order, list inputs, list constants,
+                       list keep, int order_kind) except *:
+    """Fill P's gathers, steps and results with their scratch slots, by liveness: a
+    value's slot is free again after its last use, and an output never shares a
+    slot with its operands (the kernels' restrict). keep holds the buffers read."""
+    cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), i, v, stride
+    cdef int kind = 0 if order_kind == 1 else 1
+    cdef DeferredJet node
+    cdef cnp.ndarray buf
+    cdef list last = [-1] * (ninputs + nsteps)     # a value's last reader (a step)
+    for i in range(nsteps):
+        node = <DeferredJet>order[i]
+        for operand in (node.a, node.b):
+            if type(operand) is DeferredJet:
+                last[(<DeferredJet>operand).number] = i
+    for r in roots:
+        last[(<DeferredJet>r).number] = nsteps     # results stay to the end
+    cdef list free_slots = [], slot_of = [0] * (ninputs + nsteps)
+    for i in range(ninputs):
+        node = <DeferredJet>inputs[i]
+        if node.dense is None and node.seed_index >= 0:
+            P.gathers[i].data = <char*>cnp.PyArray_DATA(node.seed_values)
+            P.gathers[i].stride = node.seed_stride
+            P.gathers[i].seed = node.seed_index
+        else:
+            buf = readable(computed(node).buf, &stride)
+            keep.append(buf)
+            P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
+            P.gathers[i].stride = stride
+            P.gathers[i].seed = -1
+        P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
+    for i in range(nsteps):
+        node = <DeferredJet>order[i]
+        P.steps[i].binary = node.variant >= 0
+        P.steps[i].fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
+                         if node.variant < 0 else
+                         <void*>(SB_f64[kind][node.variant][node.row] if P.f64
+                                 else SB_f32[kind][node.variant][node.row]))
+        P.steps[i].a = operand_number(node.a, constants)
+        P.steps[i].b = operand_number(node.b, constants) if node.variant >= 0 else 0
+        v = ninputs + i
+        slot_of[v] = take_slot(free_slots, &P.slots)
+        P.steps[i].slot_out = slot_of[v]
+        P.steps[i].slot_a = slot_of[P.steps[i].a] if P.steps[i].a >= 0 else -1
+        P.steps[i].slot_b = (slot_of[P.steps[i].b] if P.steps[i].binary and P.steps[i].b >= 0
+                             else -1)
+        for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
+            if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
+                free_slots.append(slot_of[operand_value])
+    for i in range(len(roots)):
+        P.results[i].slot = slot_of[(<DeferredJet>roots[i]).number]
+
+
 cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
     if free_slots:
         return free_slots.pop()
     slots[0] += 1
     return slots[0] - 1
-
-
-cdef Py_ssize_t BUILDS = 0      # programs built so far (DeferredJet.mark)
 
 
 cdef void post_order(DeferredJet node, list order, list inputs, Py_ssize_t build) except *:
@@ -995,15 +988,6 @@ cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t s
 
 
 # ------------------------------------------------------------------ the sweep
-
-# Elements of more numbers than this are not deferred: with many seeds the AoS
-# kernels vectorize over an element's components already, and a chunk holds few
-# elements. Measured (ms, 2 threads): the batch Hessian of sum(sin(x) x) over
-# 100 rows of 20 variables (K = 231) 1.49 deferred vs 0.99 eager; batch Jacobians
-# of elementwise f over 1000 rows of 50 (K = 51) 3.7 vs 10.0, over 100 rows of 200
-# (K = 201) equal.
-cdef Py_ssize_t DEFERRED_MAX_K = 128
-
 
 def defers(Py_ssize_t elements, Py_ssize_t K):
     """Does a batch transform over a source of this many elements, each carrying K
