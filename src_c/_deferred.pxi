@@ -98,15 +98,17 @@ cdef class DeferredJet:
     cdef object sweep          # the transform's run (writes: in_own_sweep)
     # An input not computed yet: the source (make_dense seeds it) or a view of
     # one (parent[key]). seed_values / seed_map are its values and each element's
-    # seed number (plain arrays of its shape); seed_index is that number when it
-    # is the same for every element and the values are evenly spaced (x[:, j]):
-    # the program then writes the seeds straight into its scratch.
+    # seed number (plain arrays of its shape). When its values are evenly spaced
+    # and the seed is the same for every element (x[:, j]: seed_index, period 0)
+    # or runs through all seeds row after row (x, x[a:b]: seed of element e is
+    # e % seed_period), the program writes the seeds straight into its scratch.
     cdef object make_dense
     cdef DeferredJet parent
     cdef object key
     cdef cnp.ndarray seed_values
     cdef cnp.ndarray seed_map
     cdef Py_ssize_t seed_index
+    cdef Py_ssize_t seed_period
     cdef Py_ssize_t seed_stride
     cdef Py_ssize_t pending    # pending nodes below this one (itself included)
     cdef Py_ssize_t mark       # the program build that last numbered it (run_graph)
@@ -371,15 +373,37 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
     d.shape = (<object>values).shape
     d.count = values.size
     d.seed_index = -1
+    d.seed_period = 0
     cdef Py_ssize_t stride = flat_stride(values)
     cdef int k
     if stride < 0 or values.descr.type_num != cnp.PyArray_TYPE(d.level.buf) or values.size == 0:
         return
+    d.seed_stride = stride
+    d.seed_index = (<cnp.npy_intp*>cnp.PyArray_DATA(seed_map))[0]
     for k in range(seed_map.ndim):
         if seed_map.shape[k] > 1 and seed_map.strides[k] != 0:
-            return                        # the seed varies along the view
-    d.seed_index = (<cnp.npy_intp*>cnp.PyArray_DATA(seed_map))[0]
-    d.seed_stride = stride
+            break                         # the seed varies along the view
+    else:
+        return                            # one seed for every element
+    if d.seed_index == 0 and runs_through_seeds(seed_map, d.level.n1):
+        d.seed_period = d.level.n1
+    else:
+        d.seed_index = -1
+
+
+cdef bint runs_through_seeds(cnp.ndarray seed_map, Py_ssize_t n):
+    """Is seed_map (rows, row shape) whole rows of the source's seed map, so that
+    its element e has seed e % n (the source itself, a slice of rows)?"""
+    cdef int k
+    cdef Py_ssize_t step = cnp.PyArray_ITEMSIZE(seed_map), size = 1
+    if seed_map.ndim < 2 or seed_map.strides[0] != 0:
+        return False
+    for k in range(seed_map.ndim - 1, 0, -1):     # the row part: C-contiguous seeds
+        if seed_map.shape[k] > 1 and seed_map.strides[k] != step:
+            return False
+        step *= seed_map.shape[k]
+        size *= seed_map.shape[k]
+    return size == n
 
 
 cdef Py_ssize_t flat_stride(cnp.ndarray a):
@@ -584,7 +608,8 @@ cdef struct Step:
 cdef struct Gather:          # an input, written into its slot per chunk
     char* data               # a jet's buffer, or (seed >= 0) the source's values
     Py_ssize_t stride        # elements apart, in items
-    Py_ssize_t seed          # -1: a jet; else every element's seed number
+    Py_ssize_t seed          # -1: a jet; else every element's seed number, or
+    Py_ssize_t period        # (period > 0) element e's seed is e % period
     Py_ssize_t slot
 
 
@@ -770,12 +795,14 @@ cdef void assign_slots(Program* P, list roots, list order, list inputs, list con
             P.gathers[i].data = <char*>cnp.PyArray_DATA(node.seed_values)
             P.gathers[i].stride = node.seed_stride
             P.gathers[i].seed = node.seed_index
+            P.gathers[i].period = node.seed_period
         else:
             buf = readable(computed(node).buf, &stride)
             keep.append(buf)
             P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
             P.gathers[i].stride = stride
             P.gathers[i].seed = -1
+            P.gathers[i].period = 0
         P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
     for i in range(nsteps):
         node = <DeferredJet>order[i]
@@ -872,7 +899,8 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
             src = <const real*>P.gathers[i].data + start * stride
             dst = scratch + P.gathers[i].slot * per_slot
             if P.gathers[i].seed >= 0:
-                write_seeds(src, stride, P.gathers[i].seed, dst, K, cs, m)
+                write_seeds(src, stride, P.gathers[i].seed, P.gathers[i].period, start,
+                            dst, K, cs, m)
                 continue
             for e in range(m):
                 for s in range(K):
@@ -975,16 +1003,27 @@ cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_
     return 1 + n + p * n - ((p * (p + 1)) >> 1) + q
 
 
-cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t seed, real* dst,
+cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t seed,
+                             Py_ssize_t period, Py_ssize_t start, real* dst,
                              Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
-    """m seeded elements, component-major: the values, 1 along `seed`, 0 elsewhere."""
-    cdef Py_ssize_t e, s
+    """m seeded elements from element `start` on, component-major: the values, 1
+    along each element's seed (`seed`, or with a period element e's e % period),
+    0 elsewhere."""
+    cdef Py_ssize_t e, s, q
     for e in range(m):
         dst[e] = values[e * stride]
     for s in range(1, K):
         memset(dst + s * cs, 0, m * sizeof(real))
+    if period == 0:
+        for e in range(m):
+            dst[(1 + seed) * cs + e] = 1
+        return
+    q = start % period
     for e in range(m):
-        dst[(1 + seed) * cs + e] = 1
+        dst[(1 + q) * cs + e] = 1
+        q += 1
+        if q == period:
+            q = 0
 
 
 # ------------------------------------------------------------------ the sweep

@@ -413,6 +413,50 @@ def test_default_threshold_defers_large_sources(transform):
     assert probe.arg_types == [dj.DeferredJet]
 
 
+SOURCE_VIEWS = {
+    # seeds written straight into the program's scratch: one seed per view ...
+    "column": lambda x: x[:, 1],
+    "element": lambda x: x[7, 2] * x[:, 0],
+    # ... or every seed, row after row (element e has seed e % row size)
+    "whole": lambda x: x,
+    "rows": lambda x: x[5:],
+    "rows_reshaped": lambda x: x[5:, :],
+    # seeds not evenly laid out: the source is seeded once and gathered
+    "every_other_row": lambda x: x[::2],
+    "reversed_columns": lambda x: x[:, ::-1],
+    "two_columns": lambda x: x[:, :2],
+}
+
+
+def per_row(y, x):
+    """y (elementwise code on a view of x) as one number per row of x."""
+    y = y.reshape(len(y), -1)
+    y = y[:, 0] * y[:, -1]
+    if len(y) < len(x):                    # a view of fewer rows: pad with column 0
+        y = np.concatenate([x[:len(x) - len(y), 0] * 1.0, y])
+    return y
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("view", SOURCE_VIEWS)
+def test_elementwise_code_on_views_of_the_source(view, transform):
+    """Every way a view of the source can reach the program's scratch gives the
+    eager bits."""
+    def f(x):
+        v = SOURCE_VIEWS[view](x)
+        return per_row(np.sin(v) * v + np.exp(v) * 0.5, x)
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)))
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_elementwise_code_on_a_source_of_matrix_rows(transform):
+    """Rows of shape (2, 2): the seed of element e is e % 4 on the whole source."""
+    f = lambda x: per_row(np.sin(x) * x + np.exp(x).sum(axis=(1, 2))[:, None, None], x)   # noqa: E731
+    assert_matches_eager(TRANSFORMS[transform], lambda x: per_row(np.sin(x) * x, x),
+                         rng_x((ROWS, 2, 2)))
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 2, 2)))
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 def test_seed_views_are_deferred(transform):
     seen = {}
