@@ -64,6 +64,8 @@ def make_jet(kind, dtype=np.float64, values=VALUES):
     hyper-hessian the source as f sees it inside dj.hessian
     hyper-nested  the source as the inner f sees it in dj.jacobian(lambda z: dj.jacobian(f, z), x)
     banded-jacobian / banded-hessian  the same, with banded seeding (a BandedJet)
+    deferred-jacobian / deferred-hessian  row 0 of a one-row source as f sees it inside
+                  dj.batch_jacobian / dj.batch_hessian with deferred jets (a DeferredJet)
     """
     x0 = np.asarray(values, dtype=dtype)
     if kind == "dual":
@@ -79,9 +81,17 @@ def make_jet(kind, dtype=np.float64, values=VALUES):
         transform = dj.jacobian if kind == "banded-jacobian" else dj.hessian
         with banded_from(1):
             jet = _capture(lambda f: transform(f, x0))
+    elif kind.startswith("deferred-"):
+        from banding import deferred_from
+        transform = dj.batch_jacobian if kind == "deferred-jacobian" else dj.batch_hessian
+        seen = []
+        with deferred_from(1):
+            transform(lambda z: (seen.append(z[0]), z[:, 0] * 1.0)[1], x0[None, :])
+        jet = seen[0]
     else:
         raise AssertionError(kind)
     expected = (dj.BandedJet if kind.startswith("banded") else
+                dj.DeferredJet if kind.startswith("deferred") else
                 DualArray if kind.startswith("dual") else HyperDualArray)
     assert isinstance(jet, expected), (kind, type(jet))
     assert jet.dtype == dtype
@@ -89,12 +99,15 @@ def make_jet(kind, dtype=np.float64, values=VALUES):
 
 
 def dense(jet):
-    """The dense jet type's instance a jet stands for (a BandedJet densifies)."""
-    return jet.densify() if isinstance(jet, dj.BandedJet) else jet
+    """The dense jet type's instance a jet stands for (a BandedJet densifies, a
+    DeferredJet computes)."""
+    if isinstance(jet, dj.BandedJet):
+        return jet.densify()
+    return jet.compute() if isinstance(jet, dj.DeferredJet) else jet
 
 
 KINDS = ["dual", "dual-jacobian", "hyper-hessian", "hyper-nested", "banded-jacobian",
-         "banded-hessian"]
+         "banded-hessian", "deferred-jacobian", "deferred-hessian"]
 
 
 @pytest.fixture(params=[(k, d) for k in KINDS for d in DTYPES],
