@@ -535,18 +535,13 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         y = _core.NEEDS_DENSE
         if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
                 and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
-            # Our own copy of the values: f may write into the caller's array, and the
-            # source is seeded (if at all) only while or after f runs.
-            source = np.array(source, copy=True)
-            y = _core.run_deferred(f, source, seed(source[:1], m, tag, 1, 0, 0, m, m),
-                                   lambda: seed(source, m, tag, 1, 0, 0, m, m))
-            if isinstance(y, _core.DeferredJet) and y.shape[:1] == source_shape[:1]:
-                result = _core.deferred_derivatives(y, tag, 0, y.shape + row_shape)
-                if result is not None:
-                    if check_independence:
-                        _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
-                    return result
-            y = _core.dense_target(y)
+            source = np.array(source, copy=True)   # see _deferred_sweep
+            result, y = _deferred_sweep(f, source, lambda rows: seed(rows, m, tag, 1, 0, 0, m, m),
+                                        (tag, 0), row_shape)
+            if result is not None:
+                if check_independence:
+                    _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
+                return result
         if y is _core.NEEDS_DENSE:
             y = f(seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source)
         y = as_target(y, "batch_jacobian")
@@ -566,6 +561,21 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     if check_independence and differentiable:
         _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
     return result
+
+
+def _deferred_sweep(f, array, seeder, tags, derivative_shape):
+    """f on deferred jets (src_c/_deferred.pxi) for a batch transform: (result, None)
+    when its derivatives were read straight out of a deferred target, else (None, y):
+    f's output with its deferred jets computed, or NEEDS_DENSE when f wrote into a jet
+    and must run again on ordinary jets. array is the transform's own copy of the
+    source (f may write into the caller's, and the source is seeded, if at all, only
+    while or after f runs); seeder(rows) seeds rows of it."""
+    y = _core.run_deferred(f, array, seeder(array[:1]), lambda: seeder(array))
+    if isinstance(y, _core.DeferredJet) and y.shape[:1] == array.shape[:1]:
+        result = _core.deferred_derivatives(y, *tags, y.shape + derivative_shape)
+        if result is not None:
+            return result, None
+    return None, _core.dense_target(y)
 
 
 def _rows_to_check(check_independence, source_shape):
@@ -826,14 +836,11 @@ def _batch_hessian_sweep(f, array, m):
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
     if _core.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
-        array = np.array(array, copy=True)     # as in _batch_sweep
-        y = _core.run_deferred(f, array, _core.seed_symmetric(array[:1], tag1, tag2, 1, m),
-                               lambda: _core.seed_symmetric(array, tag1, tag2, 1, m))
-        if isinstance(y, _core.DeferredJet) and len(y.shape) >= 1 and y.shape[0] == array.shape[0]:
-            H = _core.deferred_derivatives(y, tag1, tag2, y.shape + row_shape + row_shape)
-            if H is not None:
-                return H
-        y = _core.dense_target(y)
+        array = np.array(array, copy=True)     # see _deferred_sweep
+        H, y = _deferred_sweep(f, array, lambda rows: _core.seed_symmetric(rows, tag1, tag2, 1, m),
+                               (tag1, tag2), row_shape + row_shape)
+        if H is not None:
+            return H
     if y is _core.NEEDS_DENSE:
         y = f(_core.seed_symmetric(array, tag1, tag2, 1, m))
     y = as_target(y, "batch_hessian")
