@@ -66,6 +66,8 @@ ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, fl
 # SoA kernels (src_c/_deferred.pxi): unary (a, o, cs, m, n); binary (a, sa, b, sb, o, cs, m, n).
 ctypedef void (*su_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*sb_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*sp_f64_t)(const double*, double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*sp_f32_t)(const float*, float*, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*su_f32_t)(const float*, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*sb_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 

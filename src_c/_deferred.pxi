@@ -43,6 +43,12 @@ from libc.stdlib cimport malloc, free
 cdef extern from "thread_pool.h" nogil:
     void* dj_thread_scratch(size_t nbytes)
 
+cdef extern from "readout.h" nogil:
+    void dj_read_rows_double(const double* src, const Py_ssize_t* position, Py_ssize_t width,
+                             Py_ssize_t m, double* dst, Py_ssize_t dst_stride)
+    void dj_read_rows_float(const float* src, const Py_ssize_t* position, Py_ssize_t width,
+                            Py_ssize_t m, float* dst, Py_ssize_t dst_stride)
+
 # Sources with at least this many elements (rows x row size) are deferred (0: never).
 cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 1024
 # Elements of more numbers than this are not deferred: with many seeds the AoS
@@ -601,8 +607,10 @@ cdef object deferred_write_error(DeferredJet d, str what):
 cdef struct Step:
     void* fn
     bint binary
+    int pair                 # PAIR_RUN: fn is a pair kernel, also writing slot_out2;
+                             # PAIR_DONE: computed by the step before
     Py_ssize_t a, b          # value numbers; constants: -1 - constant number
-    Py_ssize_t slot_a, slot_b, slot_out
+    Py_ssize_t slot_a, slot_b, slot_out, slot_out2
 
 
 cdef struct Gather:          # an input, written into its slot per chunk
@@ -636,6 +644,12 @@ cdef struct Program:
     char* out
     int readout              # READ_JET, READ_TANGENT or READ_HESSIAN
     int failed
+
+
+cdef enum:
+    PAIR_NONE = 0
+    PAIR_RUN = 1
+    PAIR_DONE = 2
 
 
 # What a program writes: the result jet (AoS), or straight into the transform's
@@ -766,16 +780,42 @@ cdef void number_values(list roots, list order, list inputs) except *:
     BUILDS += 1
     for r in roots:
         post_order(<DeferredJet>r, order, inputs, BUILDS)
+    pair_up(order)
     cdef Py_ssize_t k, ninputs = len(inputs)
     for k in range(len(order)):
         (<DeferredJet>order[k]).number = ninputs + k
+
+
+cdef inline bint partners(DeferredJet first, DeferredJet second):
+    """Do two nodes form a pair kernel's two results (sin(v) and cos(v) of one v)?"""
+    return (first.variant < 0 and second.variant < 0 and first.row >= 0 and second.row >= 0
+            and PAIR_PARTNER[first.row] == second.row and first.a is second.a)
+
+
+cdef void pair_up(list order) except *:
+    """Move each pair row's partner of the same operand (cos(v) for sin(v)) right
+    after it: a pair kernel then computes both from one value pass. The partner
+    reads only that operand, which comes before, so the order stays valid."""
+    cdef Py_ssize_t i = 0, j
+    while i < len(order):
+        node = <DeferredJet>order[i]
+        if node.variant < 0 and node.row >= 0 and PAIR_PARTNER[node.row] >= 0:
+            for j in range(i + 1, len(order)):
+                if partners(node, <DeferredJet>order[j]):
+                    if j != i + 1:
+                        order.insert(i + 1, order.pop(j))
+                    i += 1
+                    break
+        i += 1
 
 
 cdef void assign_slots(Program* P, list roots, list order, list inputs, list constants,
                        list keep, int order_kind) except *:
     """Fill P's gathers, steps and results with their scratch slots, by liveness: a
     value's slot is free again after its last use, and an output never shares a
-    slot with its operands (the kernels' restrict). keep holds the buffers read."""
+    slot with its operands (the kernels' restrict). An input with one seed for
+    every element keeps its slot (its derivative rows are written once per range,
+    see run_program). keep holds the buffers read."""
     cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), i, v, stride
     cdef int kind = 0 if order_kind == 1 else 1
     cdef DeferredJet node
@@ -807,6 +847,15 @@ cdef void assign_slots(Program* P, list roots, list order, list inputs, list con
     for i in range(nsteps):
         node = <DeferredJet>order[i]
         P.steps[i].binary = node.variant >= 0
+        P.steps[i].pair = PAIR_NONE
+        if i > 0 and P.steps[i - 1].pair == PAIR_NONE and partners(<DeferredJet>order[i - 1], node):
+            P.steps[i - 1].pair = PAIR_RUN
+            P.steps[i].pair = PAIR_DONE
+            P.steps[i - 1].fn = <void*>(SP_f64[kind][node.row if PAIR_FIRST[node.row] else
+                                                    (<DeferredJet>order[i - 1]).row]
+                                        if P.f64 else
+                                        SP_f32[kind][node.row if PAIR_FIRST[node.row] else
+                                                     (<DeferredJet>order[i - 1]).row])
         P.steps[i].fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
                          if node.variant < 0 else
                          <void*>(SB_f64[kind][node.variant][node.row] if P.f64
@@ -816,11 +865,19 @@ cdef void assign_slots(Program* P, list roots, list order, list inputs, list con
         v = ninputs + i
         slot_of[v] = take_slot(free_slots, &P.slots)
         P.steps[i].slot_out = slot_of[v]
+        if P.steps[i].pair == PAIR_DONE:     # the pair kernel writes first's, then second's
+            if PAIR_FIRST[node.row]:
+                P.steps[i - 1].slot_out2 = P.steps[i - 1].slot_out
+                P.steps[i - 1].slot_out = slot_of[v]
+            else:
+                P.steps[i - 1].slot_out2 = slot_of[v]
         P.steps[i].slot_a = slot_of[P.steps[i].a] if P.steps[i].a >= 0 else -1
         P.steps[i].slot_b = (slot_of[P.steps[i].b] if P.steps[i].binary and P.steps[i].b >= 0
                              else -1)
         for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
-            if operand_value >= 0 and last[operand_value] == i and slot_of[operand_value] not in free_slots:
+            if (operand_value >= 0 and last[operand_value] == i
+                    and not (operand_value < ninputs and fixed_seed(&P.gathers[operand_value]))
+                    and slot_of[operand_value] not in free_slots):
                 free_slots.append(slot_of[operand_value])
     for i in range(len(roots)):
         P.results[i].slot = slot_of[(<DeferredJet>roots[i]).number]
@@ -891,6 +948,12 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
     if scratch == NULL:
         P.failed = 1
         return
+    # An input with one seed for every element (x[:, j]) has the same derivative
+    # rows in every chunk, and keeps its slot: they are written once per range.
+    for i in range(P.ngathers):
+        if fixed_seed(&P.gathers[i]):
+            write_seed_rows(scratch + P.gathers[i].slot * per_slot, P.gathers[i].seed, 0, 0,
+                            K, cs, min(P.chunk, hi - lo))
     start = lo
     while start < hi:
         m = min(P.chunk, hi - start)
@@ -899,20 +962,30 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
             src = <const real*>P.gathers[i].data + start * stride
             dst = scratch + P.gathers[i].slot * per_slot
             if P.gathers[i].seed >= 0:
-                write_seeds(src, stride, P.gathers[i].seed, P.gathers[i].period, start,
-                            dst, K, cs, m)
+                for e in range(m):
+                    dst[e] = src[e * stride]
+                if not fixed_seed(&P.gathers[i]):
+                    write_seed_rows(dst, P.gathers[i].seed, P.gathers[i].period, start,
+                                    K, cs, m)
                 continue
             for e in range(m):
                 for s in range(K):
                     dst[s * cs + e] = src[e * stride + s]
         for i in range(P.nsteps):
             st = &P.steps[i]
+            if st.pair == PAIR_DONE:
+                continue
             if st.slot_a >= 0:
                 a = scratch + st.slot_a * per_slot
                 sa = 1
             else:
                 sa = P.constants[-1 - st.a].stride
                 a = <const real*>P.constants[-1 - st.a].data + start * sa
+            if st.pair == PAIR_RUN:
+                (<void (*)(const real*, real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+                    a, scratch + st.slot_out * per_slot, scratch + st.slot_out2 * per_slot,
+                    cs, m, P.n)
+                continue
             if not st.binary:
                 (<void (*)(const real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
                     a, scratch + st.slot_out * per_slot, cs, m, P.n)
@@ -954,25 +1027,33 @@ cdef inline void read_out(Program* P, Result* r, const real* src, real* out, Py_
             return
         for s in range(width):
             position[s] = (first + s) * cs
-    cdef real* dst
     if r.parts == 1:                 # one result: consecutive elements
-        dst = out + start * width
-        for e in range(m):
-            for s in range(width):
-                dst[s] = src[position[s] + e]
-            dst += width
+        read_rows(src, position, width, m, out + start * width, width)
         return
     # A stack's part: element t goes to (t // inner) * parts * inner + index * inner
-    # + t % inner; the quotient and remainder are stepped, not divided, per element.
-    cdef Py_ssize_t inner = r.inner, outer = start // inner, rest = start % inner
-    for e in range(m):
-        dst = out + ((outer * r.parts + r.index) * inner + rest) * width
-        for s in range(width):
-            dst[s] = src[position[s] + e]
-        rest += 1
-        if rest == inner:
-            rest = 0
-            outer += 1
+    # + t % inner, so runs of elements with the same t // inner are consecutive.
+    cdef Py_ssize_t inner = r.inner, outer = start // inner, rest = start % inner, run
+    if inner == 1:
+        read_rows(src, position, width, m, out + (start * r.parts + r.index) * width,
+                  r.parts * width)
+        return
+    e = 0
+    while e < m:
+        run = min(inner - rest, m - e)
+        read_rows(src + e, position, width, run,
+                  out + ((outer * r.parts + r.index) * inner + rest) * width, width)
+        e += run
+        rest = 0
+        outer += 1
+
+
+cdef inline void read_rows(const real* src, const Py_ssize_t* position, Py_ssize_t width,
+                           Py_ssize_t m, real* dst, Py_ssize_t dst_stride) noexcept nogil:
+    """src_c/readout.h: element e's numbers src[position[s] + e] to dst + e * dst_stride."""
+    if real is double:
+        dj_read_rows_double(src, position, width, m, dst, dst_stride)
+    else:
+        dj_read_rows_float(src, position, width, m, dst, dst_stride)
 
 
 cdef void read_out_large(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
@@ -1003,15 +1084,18 @@ cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_
     return 1 + n + p * n - ((p * (p + 1)) >> 1) + q
 
 
-cdef inline void write_seeds(const real* values, Py_ssize_t stride, Py_ssize_t seed,
-                             Py_ssize_t period, Py_ssize_t start, real* dst,
-                             Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
-    """m seeded elements from element `start` on, component-major: the values, 1
-    along each element's seed (`seed`, or with a period element e's e % period),
-    0 elsewhere."""
+cdef inline bint fixed_seed(Gather* g) noexcept nogil:
+    """Is g an input whose elements all have the same seed (x[:, j])?"""
+    return g.seed >= 0 and g.period == 0
+
+
+cdef inline void write_seed_rows(real* dst, Py_ssize_t seed, Py_ssize_t period,
+                                 Py_ssize_t start, Py_ssize_t K, Py_ssize_t cs,
+                                 Py_ssize_t m) noexcept nogil:
+    """The derivative rows of m seeded elements from element `start` on,
+    component-major: 1 along each element's seed (`seed`, or with a period
+    element e's e % period), 0 elsewhere."""
     cdef Py_ssize_t e, s, q
-    for e in range(m):
-        dst[e] = values[e * stride]
     for s in range(1, K):
         memset(dst + s * cs, 0, m * sizeof(real))
     if period == 0:

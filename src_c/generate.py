@@ -78,6 +78,16 @@ def load_rules():
     return module
 
 
+def block_pairs(unary):
+    """(first, second) rows whose blocks compute each other's value as `other`
+    (sin and cos): a deferred program with both of one operand runs them as one
+    pair kernel, one value pass for two results."""
+    def other(row):
+        return dict(row.lets).get("other", "").strip()
+    return tuple((a, b) for i, a in enumerate(unary) for b in unary[i + 1:]
+                 if a.block and b.block and other(a) == b.f.strip() and other(b) == a.f.strip())
+
+
 def render():
     """{output path: text} for every template."""
     from Cython import Tempita
@@ -90,6 +100,7 @@ def render():
         rendered[output] = template.substitute(
             UNARY=rules.UNARY,
             BINARY=rules.BINARY,
+            PAIRS=block_pairs(rules.UNARY),
             C_MATH_FUNCTIONS=rules.C_MATH_FUNCTIONS,
             DTYPES=(("double", "f64"), ("float", "f32")),
             c_expression=c_expression,

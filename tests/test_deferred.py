@@ -318,6 +318,50 @@ def test_binary_row_at_special_points(row, dtype, transform):
                              lambda x: table_ufunc(row)(x[:, 0], x[:, 1]), x)
 
 
+# sin(v) and cos(v) of one v run as one pair kernel (one value pass, generated from
+# the rows whose blocks compute each other's value): each result keeps its own
+# row's bits, whichever comes first, whatever else reads v or the results.
+PAIRED = {
+    "sin_then_cos": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 0]),
+    "cos_then_sin": lambda x: np.cos(x[:, 0]) + np.sin(x[:, 0]),
+    "apart": lambda x: np.sin(x[:, 0]) * x[:, 1] + np.exp(x[:, 1]) * np.cos(x[:, 0]),
+    "whole_source": lambda x: np.sin(x) - np.cos(x) * x,
+    "both_results": lambda x: np.stack([np.cos(x[:, 1]), np.sin(x[:, 1]), x[:, 0]], axis=-1),
+    "three_of_one": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 0]) + np.sin(x[:, 0]) * 2.0,
+    "other_operands": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 1]),
+    "of_a_node": lambda x: (lambda v: np.cos(v) / (2.0 + np.sin(v)))(x[:, 0] * x[:, 1]),
+    "spherical": lambda x: cases.sph(x, np),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("key", PAIRED)
+def test_sin_and_cos_of_one_operand(key, dtype, transform):
+    x = rng_x((ROWS, 3), dtype, lo=-4.0, hi=4.0)
+    assert_matches_eager(TRANSFORMS[transform], PAIRED[key], x)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_sin_and_cos_of_one_operand_at_special_points(dtype, transform):
+    """Huge arguments (libm's reduction), infinities and NaN in the shared value pass."""
+    values = np.tile(np.array(SPECIAL, dtype), 40)
+    x = np.stack([values, values[::-1]], axis=1)
+    with np.errstate(all="ignore"):
+        assert_matches_eager(TRANSFORMS[transform], PAIRED["sin_then_cos"], x)
+        assert_matches_eager(TRANSFORMS[transform], PAIRED["cos_then_sin"], x)
+
+
+def test_sin_and_cos_of_one_operand_against_complex_step():
+    """The spherical map's batch Jacobian (the benchmark case) against complex step."""
+    x = rng_x((2000, 3), lo=0.2, hi=2.0)
+    with deferred_from(1):
+        got = dj.batch_jacobian(lambda v: cases.sph(v, np), x)
+    want = cases.complex_step_batch_jacobian(lambda v: cases.sph(v, np), x)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("exponent", [0, 1, 2, 3, -1, -2, 0.5, -0.5, 1.5, 2.0, 3.0, True])
