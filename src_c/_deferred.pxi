@@ -643,6 +643,12 @@ cdef struct Program:
     Py_ssize_t nresults
     char* out
     int readout              # READ_JET, READ_TANGENT or READ_HESSIAN
+    # Element e's read-out (every result's numbers in turn) is at
+    # scratch[positions[s] + e], s < width. When these are consecutive in out (one
+    # result, or a stack's parts along the last element axis) it is one pass.
+    Py_ssize_t* positions
+    Py_ssize_t width
+    bint consecutive
     int failed
 
 
@@ -737,6 +743,7 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     P.gathers = <Gather*>malloc(max(P.ngathers, 1) * sizeof(Gather))
     P.results = <Result*>malloc(P.nresults * sizeof(Result))
     P.constants = NULL
+    P.positions = NULL
     try:
         if P.steps == NULL or P.gathers == NULL or P.results == NULL:
             raise MemoryError()
@@ -762,6 +769,8 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
             raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
         P.out = <char*>cnp.PyArray_DATA(out)
         P.readout = readout
+        P.positions = readout_positions(&P)
+        P.consecutive = P.nresults == 1 or P.results[0].inner == 1
         run_program_parts(&P, (<DeferredJet>roots[0]).count, root.count * P.K * (P.nsteps + 1))
         if P.failed:
             raise MemoryError("dualjac: no memory for a deferred program's scratch")
@@ -770,7 +779,31 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
         free(P.gathers)
         free(P.constants)
         free(P.results)
+        free(P.positions)
     return out
+
+
+cdef Py_ssize_t* readout_positions(Program* P) except NULL:
+    """Where each number of an element's read-out is in the scratch, relative to
+    the element's place in component 0 of slot 0: every result's numbers in turn."""
+    cdef Py_ssize_t per_result = (P.K if P.readout == READ_JET else
+                                  P.K - 1 if P.readout == READ_TANGENT else P.n * P.n)
+    cdef Py_ssize_t i, s, p, q, base, first = 1 if P.readout == READ_TANGENT else 0
+    P.width = P.nresults * per_result
+    cdef Py_ssize_t* positions = <Py_ssize_t*>malloc(max(P.width, 1) * sizeof(Py_ssize_t))
+    if positions == NULL:
+        raise MemoryError()
+    for i in range(P.nresults):
+        base = P.results[i].slot * P.K * P.cs
+        if P.readout == READ_HESSIAN:
+            for p in range(P.n):
+                for q in range(P.n):
+                    positions[i * per_result + p * P.n + q] = (
+                        base + symmetric_component(P.n, p, q) * P.cs)
+        else:
+            for s in range(per_result):
+                positions[i * per_result + s] = base + (first + s) * P.cs
+    return positions
 
 
 cdef void number_values(list roots, list order, list inputs) except *:
@@ -998,49 +1031,25 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
                 b = <const real*>P.constants[-1 - st.b].data + start * sb
             (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
                 a, sa, b, sb, scratch + st.slot_out * per_slot, cs, m, P.n)
-        for i in range(P.nresults):
-            read_out(P, &P.results[i], scratch + P.results[i].slot * per_slot, <real*>P.out,
-                     start, m)
+        if P.consecutive:
+            read_rows(scratch, P.positions, P.width, m, <real*>P.out + start * P.width, P.width)
+        else:
+            for i in range(P.nresults):
+                read_part(P, &P.results[i], scratch, <real*>P.out, start, m)
         start += m
 
 
-cdef inline void read_out(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
-                          Py_ssize_t m) noexcept nogil:
-    """Elements [start, start + m) of result r, from the chunk's scratch src: the
-    jet (K numbers an element), its tangent (K - 1) or its n x n Hessian, each
-    element's numbers from a table of their rows in the scratch."""
-    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, e, s, p, q, t, width, first
-    cdef Py_ssize_t position[64]
-    if P.readout == READ_HESSIAN:
-        width = n * n
-        if width > 64:
-            read_out_large(P, r, src, out, start, m)
-            return
-        for p in range(n):
-            for q in range(n):
-                position[p * n + q] = symmetric_component(n, p, q) * cs
-    else:
-        first = 0 if P.readout == READ_JET else 1
-        width = K - first
-        if width > 64:
-            read_out_large(P, r, src, out, start, m)
-            return
-        for s in range(width):
-            position[s] = (first + s) * cs
-    if r.parts == 1:                 # one result: consecutive elements
-        read_rows(src, position, width, m, out + start * width, width)
-        return
-    # A stack's part: element t goes to (t // inner) * parts * inner + index * inner
-    # + t % inner, so runs of elements with the same t // inner are consecutive.
-    cdef Py_ssize_t inner = r.inner, outer = start // inner, rest = start % inner, run
-    if inner == 1:
-        read_rows(src, position, width, m, out + (start * r.parts + r.index) * width,
-                  r.parts * width)
-        return
-    e = 0
+cdef void read_part(Program* P, Result* r, const real* scratch, real* out, Py_ssize_t start,
+                    Py_ssize_t m) noexcept nogil:
+    """Elements [start, start + m) of a stack's part r, stacked along an axis
+    before the last: element t goes to (t // inner) * parts * inner + index * inner
+    + t % inner, so runs of elements with the same t // inner are consecutive."""
+    cdef Py_ssize_t width = P.width // P.nresults, inner = r.inner, e = 0, run
+    cdef Py_ssize_t outer = start // inner, rest = start % inner
+    cdef const Py_ssize_t* positions = P.positions + r.index * width
     while e < m:
         run = min(inner - rest, m - e)
-        read_rows(src + e, position, width, run,
+        read_rows(scratch + e, positions, width, run,
                   out + ((outer * r.parts + r.index) * inner + rest) * width, width)
         e += run
         rest = 0
@@ -1054,27 +1063,6 @@ cdef inline void read_rows(const real* src, const Py_ssize_t* position, Py_ssize
         dj_read_rows_double(src, position, width, m, dst, dst_stride)
     else:
         dj_read_rows_float(src, position, width, m, dst, dst_stride)
-
-
-cdef void read_out_large(Program* P, Result* r, const real* src, real* out, Py_ssize_t start,
-                         Py_ssize_t m) noexcept nogil:
-    """read_out for elements of more than 64 numbers (many seeds)."""
-    cdef Py_ssize_t K = P.K, cs = P.cs, n = P.n, e, s, p, q, t, width, first
-    cdef real* dst
-    width = n * n if P.readout == READ_HESSIAN else K if P.readout == READ_JET else K - 1
-    first = 1 if P.readout == READ_TANGENT else 0
-    for e in range(m):
-        t = start + e
-        if r.parts > 1:
-            t = (t // r.inner) * (r.parts * r.inner) + r.index * r.inner + t % r.inner
-        dst = out + t * width
-        if P.readout != READ_HESSIAN:
-            for s in range(width):
-                dst[s] = src[(first + s) * cs + e]
-        else:
-            for p in range(n):
-                for q in range(n):
-                    dst[p * n + q] = src[symmetric_component(n, p, q) * cs + e]
 
 
 cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_t q) noexcept nogil:
