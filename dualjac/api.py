@@ -535,7 +535,7 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         y = _core.NEEDS_DENSE
         if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
                 and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
-            source = np.array(source, copy=True)   # see _deferred_sweep
+            source = _core.own_copy(source)   # see _deferred_sweep
             result, y = _deferred_sweep(f, source, lambda rows: seed(rows, m, tag, 1, 0, 0, m, m),
                                         (tag, 0), row_shape)
             if result is not None:
@@ -836,7 +836,7 @@ def _batch_hessian_sweep(f, array, m):
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
     if _core.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
-        array = np.array(array, copy=True)     # see _deferred_sweep
+        array = _core.own_copy(array)     # see _deferred_sweep
         H, y = _deferred_sweep(f, array, lambda rows: _core.seed_symmetric(rows, tag1, tag2, 1, m),
                                (tag1, tag2), row_shape + row_shape)
         if H is not None:
