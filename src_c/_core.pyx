@@ -49,7 +49,7 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy, memset
 from libc.math cimport *
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
 from cpython.ref cimport Py_INCREF
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 
@@ -395,11 +395,6 @@ cdef class _Jet:
     __array_priority__ = 1000.0
 
     # -- shape and values
-    def __dealloc__(self):
-        # A small buffer this jet alone owned goes to src_c/array_cache.h for reuse.
-        if self.buf is not None:
-            dj_ac_stash(<PyObject*>self.buf)
-
     @property
     def shape(self):
         return (<object>self.buf).shape[:-1]
@@ -845,6 +840,32 @@ cdef extern from "Python.h":
 for _jet_type in (_Jet, DualArray, HyperDualArray):
     if (<PyTypeObject*>_jet_type).tp_as_sequence != NULL:
         (<PyTypeObject*>_jet_type).tp_as_sequence.sq_item = NULL
+
+
+# A small buffer a dying jet alone owned goes to src_c/array_cache.h for reuse:
+# jet_dealloc offers it, then runs Cython's deallocator (which releases the jet's
+# reference and keeps the object on the free list). A slot rather than a
+# __dealloc__ method, which Cython wraps in saving and restoring the error state.
+cdef extern from *:
+    ctypedef void (*destructor)(PyObject*)
+    ctypedef struct PyTypeObject_dealloc "PyTypeObject":
+        destructor tp_dealloc
+    ctypedef struct JetFields "struct __pyx_obj_7dualjac_5_core__Jet":
+        PyObject* buf
+
+cdef destructor JET_DEALLOC = (<PyTypeObject_dealloc*>_Jet).tp_dealloc
+
+
+cdef void jet_dealloc(PyObject* o) noexcept:
+    cdef PyObject* buf = (<JetFields*>o).buf
+    if buf != NULL and buf != <PyObject*>None:
+        dj_ac_stash(buf)
+    JET_DEALLOC(o)
+
+
+for _jet_type in (_Jet, DualArray, HyperDualArray):
+    if (<PyTypeObject_dealloc*>_jet_type).tp_dealloc == JET_DEALLOC:
+        (<PyTypeObject_dealloc*>_jet_type).tp_dealloc = jet_dealloc
 
 
 # ------------------------------------------------------------------ construction
@@ -1392,6 +1413,9 @@ cdef object NP_STACK = np.stack
 cdef object NP_CONCATENATE = np.concatenate
 
 
+cdef str AXIS_KEYWORD = "axis"
+
+
 cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
     jets of one level and dtype, with a Python int axis and no other argument:
@@ -1405,6 +1429,8 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     cdef Py_ssize_t offset = 0, chunk, itemsize
     cdef int nd, rnd, d, typenum
     cdef PyObject* found
+    cdef PyObject* key
+    cdef Py_ssize_t pos = 0
     cdef object axis_obj, seq, item
     cdef _Jet proto, j
     cdef cnp.ndarray fb, b, out
@@ -1413,9 +1439,14 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
         if not kwargs:
             axis_obj = 0
         else:
-            found = PyDict_GetItem(kwargs, "axis")
-            if found == NULL or len(kwargs) != 1:
+            if PyDict_GET_SIZE(<PyObject*>kwargs) != 1:
                 return None
+            # the one keyword: a call site's "axis" is the interned string itself
+            PyDict_Next(kwargs, &pos, &key, &found)
+            if key != <PyObject*>AXIS_KEYWORD:
+                found = PyDict_GetItem(kwargs, "axis")
+                if found == NULL:
+                    return None
             axis_obj = <object>found
     elif nargs == 2 and not kwargs:
         axis_obj = args[1]
@@ -2043,6 +2074,9 @@ cdef inline cnp.ndarray empty_result(cnp.ndarray like):
 cdef inline cnp.ndarray readable(cnp.ndarray buf, Py_ssize_t* stride):
     """buf as a kernel can read it, with its element stride in *stride: itself
     when its elements are equally spaced, else a contiguous copy."""
+    if cnp.PyArray_IS_C_CONTIGUOUS(buf):            # element_stride's answer for these
+        stride[0] = buf.shape[buf.ndim - 1]
+        return buf
     stride[0] = element_stride(buf)
     if stride[0] >= 0:
         return buf

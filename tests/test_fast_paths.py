@@ -594,3 +594,20 @@ def test_buffers_seen_elsewhere_are_not_reused():
         assert held.flags.writeable
     finally:
         _core.array_cache(True)
+
+
+def test_join_axis_keyword_spellings():
+    """The join's one keyword found by identity with the interned "axis", or by value."""
+    jets = jets_for("dual", np.float64, (2, 3))
+    built = "".join(["ax", "is"])
+    assert built == "axis"
+
+    class Key(str):
+        pass
+
+    for kw in ({"axis": 1}, {built: 1}, {Key("axis"): 1}, {built: -1}, {"axes": 1},
+               {built: 1, "dtype": None}):
+        for func, general in ((np.stack, _numpy.stack), (np.concatenate, _numpy.concatenate)):
+            same_outcome(lambda: func(jets, **kw), lambda: general(jets, **kw))
+            same_outcome(lambda: _core._Jet.__array_function__(jets[0], func, (), (jets,), kw),
+                         lambda: general(jets, **kw))
