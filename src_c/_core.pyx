@@ -49,7 +49,7 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy, memset
 from libc.math cimport *
 from cpython.object cimport PyObject
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
 from cpython.ref cimport Py_INCREF
 from cpython.slice cimport PySlice_Unpack, PySlice_AdjustIndices
 
@@ -142,12 +142,37 @@ cdef dict BINARY_INDEX = {}
 cdef object NP_MATMUL = np.matmul
 
 
+# ufunc -> kernel row, for the ufuncs seen: a direct-mapped cache in front of
+# UNARY_INDEX / BINARY_INDEX (which keep every key alive; register_ufuncs clears it).
+cdef enum:
+    UFUNC_CACHE = 64
+cdef PyObject* unary_cache_key[UFUNC_CACHE]
+cdef int unary_cache_row[UFUNC_CACHE]
+cdef PyObject* binary_cache_key[UFUNC_CACHE]
+cdef int binary_cache_row[UFUNC_CACHE]
+
+
+cdef inline int ufunc_row(dict table, PyObject** keys, int* rows, object ufunc) noexcept:
+    """The kernel row of a registered ufunc, or -1."""
+    cdef size_t h = ((<size_t><PyObject*>ufunc) >> 5) % UFUNC_CACHE
+    if keys[h] == <PyObject*>ufunc:
+        return rows[h]
+    cdef PyObject* found = PyDict_GetItem(table, ufunc)
+    if found == NULL:
+        return -1
+    keys[h] = <PyObject*>ufunc
+    rows[h] = <int><object>found
+    return rows[h]
+
+
 def register_ufuncs(dict unary, dict binary):
     """Map ufunc objects to kernel rows: {ufunc: row name}."""
     for ufunc, name in unary.items():
         UNARY_INDEX[ufunc] = GENERATED_UNARY.index(name)
     for ufunc, name in binary.items():
         BINARY_INDEX[ufunc] = GENERATED_BINARY.index(name)
+    memset(unary_cache_key, 0, sizeof(unary_cache_key))
+    memset(binary_cache_key, 0, sizeof(binary_cache_key))
 
 
 class _Hooks:
@@ -197,6 +222,32 @@ def block_cache_clear():
 
 def block_cache_bytes():
     return dj_block_cache_bytes()
+
+
+# ------------------------------------------------------------------ small buffers
+
+cdef extern from "array_cache.h":
+    int dj_ac_init() except -1
+    void dj_ac_stash(PyObject* a) noexcept
+    object dj_ac_empty(int nd, const cnp.npy_intp* dims, int typenum)
+    void dj_ac_set_enabled(int on)
+    int dj_ac_size()
+
+dj_ac_init()
+
+
+def array_cache(enabled=None):
+    """The number of small jet buffers kept for reuse (src_c/array_cache.h); with
+    enabled=False / True, switch the cache off (emptying it) or on first."""
+    if enabled is not None:
+        dj_ac_set_enabled(1 if enabled else 0)
+    return dj_ac_size()
+
+
+cdef inline cnp.ndarray new_buffer(int nd, const cnp.npy_intp* dims, int typenum):
+    """A C-contiguous float32 / float64 array, contents undefined (the caller writes
+    all of it): a reused small buffer when one fits, else a new one."""
+    return <cnp.ndarray>dj_ac_empty(nd, dims, typenum)
 
 
 # ------------------------------------------------------------------ messages
@@ -267,6 +318,62 @@ cdef class _UfuncEntry:
 
 
 cdef _UfuncEntry UFUNC_ENTRY = _UfuncEntry()
+
+
+# The entry's call slot, in C: NumPy calls the entry with PyObject_Call(entry,
+# (self, ufunc, method, *inputs), kwargs) where kwargs is an empty dict for a
+# plain call. Cython's wrapper of __call__ above makes a new dict for **kwargs
+# on every call; entry_call takes the common call (no keywords, method
+# "__call__", a rules-table ufunc) straight to the kernel, and gives every other
+# call, unchanged, to that wrapper (dj_entry_general), which decides as before.
+cdef extern from *:
+    """
+    static ternaryfunc dj_entry_general = NULL;
+    static PyObject *dj_call_general(PyObject *self, PyObject *args, PyObject *kwds) {
+        return dj_entry_general(self, args, kwds);
+    }
+    static inline int dj_is_call_method(PyObject *m) {
+        return PyUnicode_CheckExact(m) && PyUnicode_GET_LENGTH(m) == 8
+            && PyUnicode_KIND(m) == PyUnicode_1BYTE_KIND
+            && memcmp(PyUnicode_DATA(m), "__call__", 8) == 0;
+    }
+    """
+    ctypedef PyObject* (*ternaryfunc)(PyObject*, PyObject*, PyObject*)
+    ctypedef struct PyTypeObject_call "PyTypeObject":
+        ternaryfunc tp_call
+    ternaryfunc dj_entry_general
+    object dj_call_general(object self, object args, PyObject* kwds)
+    bint dj_is_call_method(object m) noexcept
+    Py_ssize_t PyDict_GET_SIZE(PyObject* d) noexcept
+
+
+cdef object entry_call(object self, tuple args, PyObject* kwds):
+    cdef Py_ssize_t n = len(args)
+    cdef int row
+    if ((n == 4 or n == 5) and (kwds == NULL or PyDict_GET_SIZE(kwds) == 0)
+            and dj_is_call_method(args[2])):
+        ufunc = args[1]
+        if n == 4:
+            x = args[3]
+            if isinstance(x, _Jet):
+                row = ufunc_row(UNARY_INDEX, unary_cache_key, unary_cache_row, ufunc)
+                if row >= 0:
+                    return unary_op(row, <_Jet>x)
+        else:
+            x = args[3]
+            y = args[4]
+            if ufunc is NP_MATMUL:
+                result = constant_matmul_jet(x, y)
+                if result is not None:
+                    return result
+            row = ufunc_row(BINARY_INDEX, binary_cache_key, binary_cache_row, ufunc)
+            if row >= 0:
+                return binary_op(row, x, y)
+    return dj_call_general(self, args, kwds)
+
+
+dj_entry_general = (<PyTypeObject_call*>_UfuncEntry).tp_call
+(<PyTypeObject_call*>_UfuncEntry).tp_call = <ternaryfunc>entry_call
 
 
 # ------------------------------------------------------------------ the types
@@ -735,6 +842,32 @@ cdef extern from "Python.h":
 for _jet_type in (_Jet, DualArray, HyperDualArray):
     if (<PyTypeObject*>_jet_type).tp_as_sequence != NULL:
         (<PyTypeObject*>_jet_type).tp_as_sequence.sq_item = NULL
+
+
+# A small buffer a dying jet alone owned goes to src_c/array_cache.h for reuse:
+# jet_dealloc offers it, then runs Cython's deallocator (which releases the jet's
+# reference and keeps the object on the free list). A slot rather than a
+# __dealloc__ method, which Cython wraps in saving and restoring the error state.
+cdef extern from *:
+    ctypedef void (*destructor)(PyObject*)
+    ctypedef struct PyTypeObject_dealloc "PyTypeObject":
+        destructor tp_dealloc
+    ctypedef struct JetFields "struct __pyx_obj_7dualjac_5_core__Jet":
+        PyObject* buf
+
+cdef destructor JET_DEALLOC = (<PyTypeObject_dealloc*>_Jet).tp_dealloc
+
+
+cdef void jet_dealloc(PyObject* o) noexcept:
+    cdef PyObject* buf = (<JetFields*>o).buf
+    if buf != NULL and buf != <PyObject*>None:
+        dj_ac_stash(buf)
+    JET_DEALLOC(o)
+
+
+for _jet_type in (_Jet, DualArray, HyperDualArray):
+    if (<PyTypeObject_dealloc*>_jet_type).tp_dealloc == JET_DEALLOC:
+        (<PyTypeObject_dealloc*>_jet_type).tp_dealloc = jet_dealloc
 
 
 # ------------------------------------------------------------------ construction
@@ -1264,8 +1397,8 @@ cdef cnp.ndarray join_c(list bufs, int axis, bint new_axis):
     _shape_buf[axis] = total
     for d in range(axis + (0 if new_axis else 1), nd):
         _shape_buf[d + (1 if new_axis else 0)] = first.shape[d]
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf,
-                                             first.descr.type_num, 0)
+    cdef cnp.ndarray out = new_buffer(nd + (1 if new_axis else 0), _shape_buf,
+                                      first.descr.type_num)
     cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(first)
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = out.size // outer if outer else 0
@@ -1282,6 +1415,9 @@ cdef object NP_STACK = np.stack
 cdef object NP_CONCATENATE = np.concatenate
 
 
+cdef str AXIS_KEYWORD = "axis"
+
+
 cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
     jets of one level and dtype, with a Python int axis and no other argument:
@@ -1295,6 +1431,8 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     cdef Py_ssize_t offset = 0, chunk, itemsize
     cdef int nd, rnd, d, typenum
     cdef PyObject* found
+    cdef PyObject* key
+    cdef Py_ssize_t pos = 0
     cdef object axis_obj, seq, item
     cdef _Jet proto, j
     cdef cnp.ndarray fb, b, out
@@ -1303,9 +1441,14 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
         if not kwargs:
             axis_obj = 0
         else:
-            found = PyDict_GetItem(kwargs, "axis")
-            if found == NULL or len(kwargs) != 1:
+            if PyDict_GET_SIZE(<PyObject*>kwargs) != 1:
                 return None
+            # the one keyword: a call site's "axis" is the interned string itself
+            PyDict_Next(kwargs, &pos, &key, &found)
+            if key != <PyObject*>AXIS_KEYWORD:
+                found = PyDict_GetItem(kwargs, "axis")
+                if found == NULL:
+                    return None
             axis_obj = <object>found
     elif nargs == 2 and not kwargs:
         axis_obj = args[1]
@@ -1355,7 +1498,7 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     _shape_buf[ax] = total
     for d in range(ax + (0 if new_axis else 1), nd):
         _shape_buf[d + (1 if new_axis else 0)] = fb.shape[d]
-    out = cnp.PyArray_EMPTY(nd + (1 if new_axis else 0), _shape_buf, typenum, 0)
+    out = new_buffer(nd + (1 if new_axis else 0), _shape_buf, typenum)
     itemsize = cnp.PyArray_ITEMSIZE(fb)
     cdef char* dst = <char*>cnp.PyArray_DATA(out)
     row = cnp.PyArray_SIZE(out) // outer if outer else 0
@@ -1408,7 +1551,7 @@ cdef cnp.ndarray seed_buffer(cnp.ndarray v, Py_ssize_t K, Py_ssize_t first, Py_s
     c.hi = hi
     c.row_len = period if period else m
     c.f64 = typenum == cnp.NPY_DOUBLE
-    cdef cnp.ndarray buf = cnp.PyArray_EMPTY(v.ndim + 1, shape_with(v, K), typenum, 0)
+    cdef cnp.ndarray buf = new_buffer(v.ndim + 1, shape_with(v, K), typenum)
     c.buf = <char*>cnp.PyArray_DATA(buf)
     run_ranges(seed_range, &c, m, m * K)
     return buf
@@ -1702,7 +1845,7 @@ cdef object unary_op(int idx, _Jet a):
     cdef Py_ssize_t K = src.shape[src.ndim - 1]
     cdef Py_ssize_t sa
     src = readable(src, &sa)
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(src.ndim, src.shape, cnp.PyArray_TYPE(src), 0)
+    cdef cnp.ndarray out = new_buffer(src.ndim, src.shape, cnp.PyArray_TYPE(src))
     cdef KernelCall call
     call.binary = 0
     call.order = a.order
@@ -1830,6 +1973,19 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
             return unary_op(special, a)
     cdef cnp.ndarray abuf = a.buf, cval
     cdef Py_ssize_t K = abuf.shape[abuf.ndim - 1], sa = K, sc = 1
+    cdef cnp.ndarray out
+    cdef ScalarOperand scalar
+    if (type(c) is float or type(c) is int or type(c) is bool) and \
+            scalar_operand(c, cnp.PyArray_TYPE(abuf), &scalar):
+        # The constant as the jet's dtype in a C variable (stride 0): what the
+        # 0-d array below would hold, without making one.
+        abuf = readable(abuf, &sa)
+        out = empty_result(abuf)
+        if swapped:
+            run_binary_data(idx, 2, a, <char*>&scalar, 0, <char*>cnp.PyArray_DATA(abuf), sa, out)
+        else:
+            run_binary_data(idx, 1, a, <char*>cnp.PyArray_DATA(abuf), sa, <char*>&scalar, 0, out)
+        return new_like(a, out)
     if type(c) is float or type(c) is int or type(c) is bool:
         # Python scalars are 'weak' (NEP 50): the result keeps the jet's dtype.
         cval = cnp.PyArray_EMPTY(0, NULL, cnp.PyArray_TYPE(abuf), 0)
@@ -1863,11 +2019,10 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
     else:
         abuf = contiguous(abuf)
     cval = contiguous(cval)
-    cdef cnp.ndarray out
     if sa:
         out = empty_result(abuf)
     else:
-        out = cnp.PyArray_EMPTY(cval.ndim + 1, shape_with(cval, K), cnp.PyArray_TYPE(abuf), 0)
+        out = new_buffer(cval.ndim + 1, shape_with(cval, K), cnp.PyArray_TYPE(abuf))
     if swapped:
         run_binary(idx, 2, a, cval, sc, abuf, sa, out)
     else:
@@ -1915,12 +2070,15 @@ cdef inline cnp.ndarray contiguous(cnp.ndarray a):
 
 cdef inline cnp.ndarray empty_result(cnp.ndarray like):
     """A C-contiguous array of like's shape and dtype."""
-    return cnp.PyArray_EMPTY(like.ndim, like.shape, cnp.PyArray_TYPE(like), 0)
+    return new_buffer(like.ndim, like.shape, cnp.PyArray_TYPE(like))
 
 
 cdef inline cnp.ndarray readable(cnp.ndarray buf, Py_ssize_t* stride):
     """buf as a kernel can read it, with its element stride in *stride: itself
     when its elements are equally spaced, else a contiguous copy."""
+    if cnp.PyArray_IS_C_CONTIGUOUS(buf):            # element_stride's answer for these
+        stride[0] = buf.shape[buf.ndim - 1]
+        return buf
     stride[0] = element_stride(buf)
     if stride[0] >= 0:
         return buf
@@ -1944,9 +2102,60 @@ cdef tuple broadcast_with_constant(cnp.ndarray a, cnp.ndarray c):
             np.ascontiguousarray(np.broadcast_to(c, shape)))
 
 
+ctypedef union ScalarOperand:
+    double f64
+    float f32
+
+
+cdef extern from "Python.h":
+    double PyFloat_AS_DOUBLE(object) noexcept
+    long long PyLong_AsLongLongAndOverflow(object, int*) noexcept
+
+
+cdef inline bint scalar_operand(object c, int typenum, ScalarOperand* out) noexcept:
+    """A Python float / int / bool as a float64 or float32 constant, when the
+    conversion is exact or rounds once, as NumPy's assignment to a 0-d array of
+    that dtype does; False (nothing raised) for any other case (an int beyond
+    2**53, or 2**24 for float32, a float that overflows float32), which then
+    takes the 0-d array path and NumPy's own conversion, warnings and errors."""
+    cdef double v
+    cdef long long i
+    cdef int overflow = 0
+    if type(c) is float:
+        v = PyFloat_AS_DOUBLE(c)
+    elif type(c) is bool:
+        v = 1.0 if c is True else 0.0
+    else:
+        i = PyLong_AsLongLongAndOverflow(c, &overflow)   # no error for an exact int
+        if overflow:
+            return False
+        if typenum == cnp.NPY_DOUBLE:
+            if i > 9007199254740992 or i < -9007199254740992:
+                return False
+        elif i > 16777216 or i < -16777216:
+            return False
+        v = <double>i
+    if typenum == cnp.NPY_DOUBLE:
+        out.f64 = v
+        return True
+    if typenum != cnp.NPY_FLOAT:
+        return False
+    out.f32 = <float>v
+    if isinf(out.f32) and not isinf(v):
+        return False
+    return True
+
+
 cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t sx,
                      cnp.ndarray y, Py_ssize_t sy, cnp.ndarray out) except *:
     """Call the kernel of row idx; variant 0 jj, 1 jc, 2 cj."""
+    run_binary_data(idx, variant, level, <char*>cnp.PyArray_DATA(x), sx,
+                    <char*>cnp.PyArray_DATA(y), sy, out)
+
+
+cdef void run_binary_data(int idx, int variant, _Jet level, char* x, Py_ssize_t sx,
+                          char* y, Py_ssize_t sy, cnp.ndarray out) except *:
+    """run_binary on the operands' data (a jet buffer's, or a C constant's)."""
     cdef KernelCall call
     cdef int order = level.order
     call.binary = 1
@@ -1958,9 +2167,9 @@ cdef void run_binary(int idx, int variant, _Jet level, cnp.ndarray x, Py_ssize_t
     else:
         call.fn = <void*>(B1_f32[variant][idx] if order == 1 else
                           B2_f32[variant][idx] if order == 2 else B3_f32[variant][idx])
-    call.a = <char*>cnp.PyArray_DATA(x)
+    call.a = x
     call.sa = sx
-    call.b = <char*>cnp.PyArray_DATA(y)
+    call.b = y
     call.sb = sy
     call.o = <char*>cnp.PyArray_DATA(out)
     call.K = out.shape[out.ndim - 1]

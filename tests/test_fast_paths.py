@@ -430,3 +430,184 @@ def _upgrade_store(z, p):
     out[0] = p * z[0]          # a hyper-dual stored into a dual: upgraded in place
     out[1] = p * z[1]
     return out
+
+
+# ---------------------------------------------------------------- the entry's C call slot
+
+def test_ufunc_entry_call_slot_matches_its_general_wrapper():
+    """The entry's tp_call (C) takes plain calls of table ufuncs itself and gives the
+    rest to Cython's __call__ wrapper, still reachable as _UfuncEntry.__call__: both
+    answer every call the same, results and errors."""
+    entry = _core._Jet.__array_ufunc__
+    general = type(entry).__call__
+    a, b = jets_for("dual", np.float64, (3,), 2)
+    h = jets_for("hyper", np.float32, (2,), 1)[0]
+
+    class Method(str):
+        pass
+
+    calls = [
+        ((a, np.sin, "__call__", a), {}), ((a, np.exp, "__call__", h), {}),
+        ((a, np.multiply, "__call__", a, b), {}), ((a, np.multiply, "__call__", a, 2.0), {}),
+        ((a, np.multiply, "__call__", 2, a), {}), ((a, np.arctan2, "__call__", a, h), {}),
+        ((a, np.matmul, "__call__", np.eye(3), a), {}), ((a, np.matmul, "__call__", a, a), {}),
+        ((a, np.sin, Method("__call__"), a), {}), ((a, np.sin, "__call__", np.ones(2)), {}),
+        ((a, np.sin, "__call__", a), {"out": (np.zeros_like(a),)}),
+        ((a, np.sin, "__call__", a), {"dtype": np.float64}),
+        ((a, np.add, "reduce", a), {}), ((a, np.add, "__call__", a), {}),
+        ((a, np.sin, "__call__", a, a), {}), ((a, np.floor_divide, "__call__", a, 2.0), {}),
+        ((a, np.gcd, "__call__", a, 2), {}), ((a, np.sin, b"__call__", a), {}),
+        ((a, np.sin, "__call_", a), {}), ((a, np.sin, "__call__"), {}), ((a, np.sin), {}),
+        ((), {}), ((a, np.sin, "__call__", a, a, a), {}), ((a, "sin", "__call__", a), {}),
+    ]
+    for args, kw in calls:
+        same_outcome(lambda: entry(*args, **kw), lambda: general(entry, *args, **kw))
+    with pytest.raises(TypeError):
+        entry(a, np.sin, "__call__", a, **{"bogus": 1})
+
+
+# ---------------------------------------------------------------- Python scalar operands
+
+def _as_zero_d(c, dtype):
+    """The 0-d array binary_jc's general path makes of a Python scalar."""
+    cv = np.empty((), dtype)
+    cv[()] = c
+    return cv
+
+
+SCALARS = [0.0, -0.0, 1.5, 0.1, -2.75, 1e300, -1e300, 3.4028235e38, 3.4028236e38, 1e-50,
+           5e-324, float("inf"), float("-inf"), float("nan"), True, False, 0, 1, -7,
+           2**24, 2**24 + 1, -(2**24) - 1, 2**53, 2**53 + 1, -(2**53) - 1, 2**62 + 1,
+           2**63, -(2**63), 10**400, -(10**400)]
+
+
+@pytest.mark.parametrize("kind", ["dual", "hyper", "symmetric"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_python_scalar_operands_match_the_zero_d_array_path(kind, dtype, shape):
+    """a (op) c for a Python float / int / bool converts c in C (when the conversion is
+    exact, or one rounding for float32): bit for bit what the 0-d array of the jet's
+    dtype gives, and the same errors and warnings where it declines."""
+    import warnings
+    a = jets_for(kind, dtype, shape, 1)[0]
+    views = [a, a[::-1] if shape else a, a.T]
+    ops = [np.add, np.subtract, np.multiply, np.divide, np.power, np.arctan2, np.maximum,
+           np.hypot]
+    for x in views:
+        for c in SCALARS:
+            for op in ops:
+                for swapped in (False, True):
+                    def fast():
+                        with warnings.catch_warnings(record=True) as w:
+                            warnings.simplefilter("always")
+                            r = op(c, x) if swapped else op(x, c)
+                        return r, [str(m.message) for m in w]
+
+                    def general():
+                        with warnings.catch_warnings(record=True) as w:
+                            warnings.simplefilter("always")
+                            cv = _as_zero_d(c, dtype)
+                            r = op(cv, x) if swapped else op(x, cv)
+                        return r, [str(m.message) for m in w]
+                    fa, ga = outcome(fast), outcome(general)
+                    if isinstance(fa, tuple) and len(fa) == 2 and isinstance(fa[1], list):
+                        assert isinstance(ga[1], list), (c, op, ga)
+                        same(fa[0], ga[0])
+                        assert fa[1] == ga[1]
+                    else:
+                        assert fa == ga, (c, op, swapped)
+    # the operators take the same path as the ufuncs
+    for c in (2.0, 3, True, 0.1):
+        same(a * c, np.multiply(a, _as_zero_d(c, dtype)))
+        same(c - a, np.subtract(_as_zero_d(c, dtype), a))
+        same(a / c, np.divide(a, _as_zero_d(c, dtype)))
+
+
+# ---------------------------------------------------------------- reused buffers
+
+def test_reused_buffers_give_the_same_results():
+    """Small jet buffers are reused (src_c/array_cache.h): every result is the same with
+    the cache on and off, and a reused buffer is never one still in use."""
+    x = np.array([1.2, 0.7, 0.4])
+    xx = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def sph(v):
+        r, theta, phi = v[..., 0], v[..., 1], v[..., 2]
+        s = r * np.sin(theta)
+        return np.stack([s * np.cos(phi), s * np.sin(phi), r * np.cos(theta)], axis=-1)
+
+    calls = [lambda: dj.jacobian(sph, x), lambda: dj.jacobian(lambda v: v * v * v, xx),
+             lambda: dj.jacobian(lambda v: dj.jacobian(lambda w: w * w * w, v), xx),
+             lambda: dj.hessian(lambda v: np.sum(np.sin(v) * v), x),
+             lambda: dj.jacobian(lambda v: np.concatenate([v * 2.0, 1.0 - v]), x)]
+    try:
+        _core.array_cache(False)
+        expected = [call() for call in calls]
+        assert _core.array_cache() == 0
+        _core.array_cache(True)
+        for _ in range(3):
+            for call, e in zip(calls, expected):
+                same(call(), e)
+        assert _core.array_cache() > 0
+    finally:
+        _core.array_cache(True)
+    # results kept alive are not reused: later operations do not change them
+    t = _core.seed_dual(x, 3, 11, 1)
+    kept = [np.sin(t) * 2.0 for _ in range(40)]
+    copies = [k.buf.copy() for k in kept]
+    for _ in range(40):
+        np.cos(t) * 3.0
+    for k, c in zip(kept, copies):
+        assert np.array_equal(k.buf, c)
+
+
+def test_buffers_seen_elsewhere_are_not_reused():
+    """A buffer with another reference, a weak reference, a base, other flags, strides or
+    dtype instance, or above the size limit, is released, never reused."""
+    import weakref
+    t = _core.seed_dual(np.array([1.0, 2.0]), 2, 11, 1)
+    _core.array_cache(False)
+    _core.array_cache(True)
+    try:
+        y = np.sin(t)
+        held = y.buf
+        del y
+        assert _core.array_cache() == 0          # still referenced
+        y = np.sin(t)
+        ref = weakref.ref(y.buf)
+        del y
+        assert _core.array_cache() == 0 and ref() is None
+        y = np.sin(t)
+        y.buf.flags.writeable = False
+        del y
+        assert _core.array_cache() == 0
+        big = _core.seed_dual(np.ones(200), 2, 11, 1, 0, 0, 2)
+        y = np.sin(big)                           # 200 x 3 doubles: above the limit
+        del y
+        assert _core.array_cache() == 0
+        view = _core.make_dual(np.ones((4, 3))[::2], 11, 1)
+        del view
+        assert _core.array_cache() == 0
+        y = np.sin(t)
+        del y
+        assert _core.array_cache() == 1
+        assert held.flags.writeable
+    finally:
+        _core.array_cache(True)
+
+
+def test_join_axis_keyword_spellings():
+    """The join's one keyword found by identity with the interned "axis", or by value."""
+    jets = jets_for("dual", np.float64, (2, 3))
+    built = "".join(["ax", "is"])
+    assert built == "axis"
+
+    class Key(str):
+        pass
+
+    for kw in ({"axis": 1}, {built: 1}, {Key("axis"): 1}, {built: -1}, {"axes": 1},
+               {built: 1, "dtype": None}):
+        for func, general in ((np.stack, _numpy.stack), (np.concatenate, _numpy.concatenate)):
+            same_outcome(lambda: func(jets, **kw), lambda: general(jets, **kw))
+            same_outcome(lambda: _core._Jet.__array_function__(jets[0], func, (), (jets,), kw),
+                         lambda: general(jets, **kw))
