@@ -157,6 +157,38 @@ def python_floor(timing: Timing) -> float:
     return time_call(lambda: (mul(a, a), mul(a, a), mul(a, a)), timing)[0]
 
 
+class NullDuck:
+    """A duck array whose every operation returns itself at once (trivial Python hooks).
+
+    f evaluated on it costs only f's own Python and NumPy's override dispatch
+    (__array_ufunc__ / __array_function__), with no derivative work at all: a floor
+    for any library that runs the user's NumPy code on its own array type, as
+    dualjac does (jax.jit runs a compiled trace instead and pays neither).
+    """
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return self
+
+    def __array_function__(self, func, types, args, kwargs):
+        return self
+
+    def __getitem__(self, key):
+        return self
+
+    def _self(self, *other):
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _self
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _self
+    __neg__ = _self
+
+
+def dispatch_floor(case, timing: Timing) -> float:
+    """f on a NullDuck: NumPy's dispatch and f's Python, once (see NullDuck)."""
+    f, duck = case.bind(np), NullDuck()
+    return time_call(lambda: f(duck), timing)[0]
+
+
 def copy_bandwidth(nbytes=256 * 2**20, repeats=7) -> float:
     """np.copyto bandwidth in GB/s, counting bytes read + bytes written, far beyond L3."""
     src = np.ones(nbytes // 8)
@@ -233,14 +265,15 @@ def f_time(case, timing) -> float:
     return time_call(lambda: f(x), timing)[0]
 
 
-def report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth):
+def report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth, duck_times):
     names = [p.name for p in peers]
     get = lambda c, p: results.get((c.name, p))
 
-    print_table("per-call median, microseconds (f_numpy: one plain NumPy evaluation of f)",
-                ["case", "f_numpy"] + names,
-                [[c.name, fmt_us(f_times[c.name])] + [cell_time(get(c, p)) for p in names]
-                 for c in cases])
+    print_table("per-call median, microseconds (f_numpy: one plain NumPy evaluation of f; "
+                "f_duck: f on a duck array that does nothing, the dispatch floor)",
+                ["case", "f_numpy", "f_duck"] + names,
+                [[c.name, fmt_us(f_times[c.name]), fmt_us(duck_times[c.name])]
+                 + [cell_time(get(c, p)) for p in names] for c in cases])
 
     have_base = any(get(c, baseline) and get(c, baseline).status == "ok" for c in cases)
     if have_base:
@@ -304,10 +337,10 @@ def report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, ban
                         rows)
 
     if baseline == "dualjac" and have_base:
-        print_targets(cases, results, floor_s)
+        print_targets(cases, results, floor_s, duck_times)
 
 
-def print_targets(cases, results, floor_s):
+def print_targets(cases, results, floor_s, duck_times):
     """PERFORMANCE.md's targets, as PASS / FAIL lines, for the cells that were measured."""
     lines = []
     for peer, need_all, need_small in (("jax_jit", 1.0, 2.0), ("tf_eager", 1000.0, 1000.0)):
@@ -323,6 +356,14 @@ def print_targets(cases, results, floor_s):
     if b and b.status == "ok":
         lines.append(f"  info  seed_cube_2x2 dualjac = {fmt_ratio(b.median_s / floor_s)} x the "
                      f"floor of 3 ufunc calls on 4 elements ({fmt_us(floor_s)} us); target about 1")
+    for c in cases:
+        b, r = results.get((c.name, "dualjac")), results.get((c.name, "jax_jit"))
+        if c.small and b and r and b.status == "ok" and r.status == "ok":
+            budget = r.median_s / 2
+            lines.append(f"  info  {c.name}: 2x jax_jit means <= {fmt_us(budget)} us; f on a do-nothing "
+                         f"duck array alone takes {fmt_us(duck_times[c.name])} us "
+                         f"({fmt_ratio(duck_times[c.name] / budget)} of it), dualjac "
+                         f"{fmt_ratio(b.median_s / duck_times[c.name])} x that floor")
     print("\ntargets (PERFORMANCE.md):\n" + "\n".join(lines))
 
 
@@ -488,14 +529,15 @@ def main(argv=None):
         print(f"floor: 3 NumPy ufunc calls on a 4-element array = {fmt_us(floor_s)} us")
         results, f_first = run_cases(cases, peers, timing, log)
         f_times = {c.name: f_time(c, timing) for c in cases}
+        duck_times = {c.name: dispatch_floor(c, timing) for c in cases}
         baseline = args.baseline
         if not any(r.peer == baseline and r.status == "ok" for r in results.values()):
             alt = next((p.name for p in peers if p.name != baseline and any(
                 r.peer == p.name and r.status == "ok" for r in results.values())), None)
             print(f"\n(no {baseline} results: ratios are against {alt})")
             baseline = alt
-        report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth)
-        report.update(floor_s=floor_s, f_numpy_s=f_times, f_numpy_first_s=f_first,
+        report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth, duck_times)
+        report.update(floor_s=floor_s, f_numpy_s=f_times, f_numpy_first_s=f_first, f_duck_s=duck_times,
                       results=[asdict(r) for r in results.values()])
         if args.plot:
             plot(cases, peers, results, args.plot)
