@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import platform
@@ -157,30 +158,24 @@ def python_floor(timing: Timing) -> float:
     return time_call(lambda: (mul(a, a), mul(a, a), mul(a, a)), timing)[0]
 
 
-class NullDuck:
-    """A duck array whose every operation returns itself at once (trivial Python hooks).
+class NullDuck(itertools.chain):
+    """A duck array whose every operation returns a new NullDuck at once.
 
-    f evaluated on it costs only f's own Python and NumPy's override dispatch
-    (__array_ufunc__ / __array_function__), with no derivative work at all: a floor
-    for any library that runs the user's NumPy code on its own array type, as
-    dualjac does (jax.jit runs a compiled trace instead and pays neither).
+    f evaluated on it costs only f's own Python, NumPy's override dispatch
+    (__array_ufunc__ / __array_function__) and one object per operation, with no
+    derivative work at all: a floor for any library that runs the user's NumPy code
+    on its own array type, as dualjac does (jax.jit runs a compiled trace instead
+    and pays neither). The hooks are the class itself, so no Python code runs in
+    them: itertools.chain's constructor (C) accepts any positional arguments and
+    stores them without looking at them.
     """
+    __slots__ = ()
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return self
 
-    def __array_function__(self, func, types, args, kwargs):
-        return self
-
-    def __getitem__(self, key):
-        return self
-
-    def _self(self, *other):
-        return self
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _self
-    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _self
-    __neg__ = _self
+for _hook in ("__array_ufunc__", "__array_function__", "__getitem__", "__neg__",
+              "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__"):
+    setattr(NullDuck, _hook, NullDuck)
 
 
 def dispatch_floor(case, timing: Timing) -> float:

@@ -48,6 +48,7 @@ cdef extern from "readout.h" nogil:
                              Py_ssize_t m, double* dst, Py_ssize_t dst_stride)
     void dj_read_rows_float(const float* src, const Py_ssize_t* position, Py_ssize_t width,
                             Py_ssize_t m, float* dst, Py_ssize_t dst_stride)
+    void dj_prefetch_write(const void* p, Py_ssize_t nbytes)
 
 # Sources with at least this many elements (rows x row size) are deferred (0: never).
 cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 1024
@@ -978,6 +979,8 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
     cdef const real* b
     cdef Py_ssize_t sa, sb
     cdef Step* st
+    cdef char* ahead = NULL
+    cdef Py_ssize_t ahead_left = 0, ahead_piece = 0
     if scratch == NULL:
         P.failed = 1
         return
@@ -1004,7 +1007,15 @@ cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noex
             for e in range(m):
                 for s in range(K):
                     dst[s * cs + e] = src[e * stride + s]
+        if P.consecutive:      # this chunk's output, a piece before each step
+            ahead = <char*>(<real*>P.out + start * P.width)
+            ahead_left = m * P.width * <Py_ssize_t>sizeof(real)
+            ahead_piece = (ahead_left // max(P.nsteps, 1) + 63) & ~63
         for i in range(P.nsteps):
+            if ahead_left > 0:
+                dj_prefetch_write(ahead, min(ahead_piece, ahead_left))
+                ahead += ahead_piece
+                ahead_left -= ahead_piece
             st = &P.steps[i]
             if st.pair == PAIR_DONE:
                 continue

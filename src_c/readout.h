@@ -16,6 +16,14 @@
 
 #include <Python.h>
 
+/* Prefetch for writing the cache lines of [p, p + nbytes): a chunk's slice of the
+ * output, requested in pieces while the chunk's steps run, so that fetching the
+ * lines for ownership overlaps the arithmetic instead of stalling the read-out. */
+static inline void dj_prefetch_write(const void *p, Py_ssize_t nbytes) {
+    const char *c = (const char *)p;
+    for (Py_ssize_t i = 0; i < nbytes; i += 64) __builtin_prefetch(c + i, 1, 3);
+}
+
 #define DJ_READ_FIXED(T, W)                                                        \
     static void dj_read_##T##_##W(const T *restrict src, const Py_ssize_t *pos,    \
                                   Py_ssize_t m, T *restrict dst,                   \
