@@ -3,6 +3,7 @@
     PYTHONPATH=. python benchmarks/run.py                       # the eight cases
     PYTHONPATH=. python benchmarks/run.py --quick               # CI smoke: few repeats
     PYTHONPATH=. python benchmarks/run.py --scaling --bandwidth --json out.json
+    PYTHONPATH=. python benchmarks/run.py --peers dualjac,jax_jit --interleave 25
 
 Every peer's result is checked against a float64 reference before it is timed; a wrong
 result is reported as WRONG and not timed. Times are per-call medians in microseconds.
@@ -90,7 +91,9 @@ def relative_error(got, ref) -> float:
     return float(diff.max() / max(np.abs(ref).max(), np.finfo(np.float64).tiny)) if ref.size else 0.0
 
 
-def measure(peer, case, timing: Timing) -> Result:
+def measure(peer, case, timing: Timing, calls=None) -> Result:
+    """peer on case: checked against the reference, then timed; the checked call is
+    kept in calls[case, peer] when calls is given (for --interleave)."""
     res = Result(case.name, peer.name, "ok")
     try:
         call = peer.prepare(case)
@@ -118,7 +121,45 @@ def measure(peer, case, timing: Timing) -> Result:
         res.status = "WRONG"
         return res
     res.median_s, res.repeats, res.number = time_call(call, timing)
+    if calls is not None:
+        calls[case.name, peer.name] = call
     return res
+
+
+def interleaved_ratios(calls, results, cases, baseline, peer_names, rounds, block_s=0.02):
+    """{(case, peer): [peer / baseline time, one per round]}: each round times a block of
+    the baseline's calls and a block of the peer's back to back (in alternating order),
+    each the best of 3 loops of >= block_s, so that both see the same state of a noisy
+    machine; the ratios' spread is then the measurement's own."""
+    out = {}
+    for case in cases:
+        base = calls.get((case.name, baseline))
+        for name in peer_names:
+            other = calls.get((case.name, name))
+            if base is None or other is None or name == baseline:
+                continue
+            blocks = [(fn, max(1, int(block_s / results[case.name, who].median_s)))
+                      for fn, who in ((base, baseline), (other, name))]
+            ratios = []
+            for r in range(rounds):
+                per_call = {}
+                for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+                    fn, number = blocks[k]
+                    per_call[k] = min(timeit.Timer(fn).repeat(3, number)) / number
+                ratios.append(per_call[1] / per_call[0])
+            out[case.name, name] = ratios
+    return out
+
+
+def report_interleaved(ratios, baseline, rounds):
+    rows = []
+    for (case, name), rs in ratios.items():
+        q = statistics.quantiles(rs, n=10) if len(rs) >= 2 else [rs[0]] * 9
+        rows.append([case, name, fmt_ratio(statistics.median(rs)),
+                     f"{fmt_ratio(q[0])}-{fmt_ratio(q[-1])}", fmt_ratio(min(rs)), fmt_ratio(max(rs))])
+    print_table(f"interleaved: peer / {baseline} per round, {rounds} rounds of back-to-back blocks "
+                "(robust to a noisy machine)",
+                ["case", "peer", "median", "10th-90th pct", "min", "max"], rows)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -236,7 +277,7 @@ def peak_memory(call) -> tuple[float, float | None]:
 
 # --------------------------------------------------------------------------- main tables
 
-def run_cases(cases, peers, timing, log):
+def run_cases(cases, peers, timing, log, calls=None):
     """{(case, peer): Result}, and the first-call time of plain f per case."""
     results, f_first = {}, {}
     for case in cases:
@@ -248,7 +289,7 @@ def run_cases(cases, peers, timing, log):
         f_first[case.name] = time.perf_counter() - t0
         case.reference  # computed once per case, outside every peer's timing
         for peer in peers:
-            res = measure(peer, case, timing)
+            res = measure(peer, case, timing, calls)
             results[case.name, peer.name] = res
             log(f"  {case.name:20s} {peer.name:12s} {res.status:6s} "
                 + (f"{fmt_us(res.median_s)} us" if res.status == "ok" else res.note))
@@ -482,6 +523,11 @@ def main(argv=None):
     ap.add_argument("--bandwidth", action="store_true",
                     help="measure np.copyto bandwidth and compare the batch cases with it")
     ap.add_argument("--baseline", default="dualjac", help="denominator of the ratio table")
+    ap.add_argument("--interleave", type=int, default=0, metavar="ROUNDS",
+                    help="also time the baseline and each --interleave-peers peer in ROUNDS "
+                         "rounds of back-to-back blocks and print the ratios' median and spread")
+    ap.add_argument("--interleave-peers", default="jax_jit",
+                    help="peers of the interleaved comparison (default: jax_jit)")
     ap.add_argument("--threads", type=int,
                     help="cap torch / TF / XLA thread pools (1 = stable on a busy machine)")
     ap.add_argument("-v", "--verbose", action="store_true", help="progress lines on stderr")
@@ -522,7 +568,8 @@ def main(argv=None):
     if cases:
         floor_s = python_floor(timing)
         print(f"floor: 3 NumPy ufunc calls on a 4-element array = {fmt_us(floor_s)} us")
-        results, f_first = run_cases(cases, peers, timing, log)
+        calls = {} if args.interleave else None
+        results, f_first = run_cases(cases, peers, timing, log, calls)
         f_times = {c.name: f_time(c, timing) for c in cases}
         duck_times = {c.name: dispatch_floor(c, timing) for c in cases}
         baseline = args.baseline
@@ -534,6 +581,11 @@ def main(argv=None):
         report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, bandwidth, duck_times)
         report.update(floor_s=floor_s, f_numpy_s=f_times, f_numpy_first_s=f_first, f_duck_s=duck_times,
                       results=[asdict(r) for r in results.values()])
+        if args.interleave:
+            ratios = interleaved_ratios(calls, results, cases, baseline,
+                                        args.interleave_peers.split(","), args.interleave)
+            report_interleaved(ratios, baseline, args.interleave)
+            report["interleaved"] = [{"case": c, "peer": p, "ratios": rs} for (c, p), rs in ratios.items()]
         if args.plot:
             plot(cases, peers, results, args.plot)
 
