@@ -185,6 +185,13 @@ def on_buffer(a, buf):
     return a.with_buffer(np.ascontiguousarray(buf))
 
 
+def view_of(a, buf):
+    """a's level over buf, a view of a's buffer where NumPy returns a view (reshape,
+    transpose, ...): kept a view, never made contiguous, so that writes through it
+    reach a (and a's connectivity is shared, see _core's Connectivity)."""
+    return a.with_buffer(buf)
+
+
 def unify(items):
     return _core.unify(list(items))
 
@@ -292,7 +299,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if order != "C":
         raise NotImplementedError("dualjac: reshape supports order='C' only")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return on_buffer(a, a.buf.reshape(shape + (a.ncomponents,)))
+    return view_of(a, a.buf.reshape(shape + (a.ncomponents,)))
 
 
 @implements(np.ravel)
@@ -303,7 +310,7 @@ def ravel(a, order="C"):
 @implements(np.transpose)
 def transpose(a, axes=None):
     axes = tuple(reversed(range(a.ndim))) if axes is None else normalize_axes(axes, a.ndim)
-    return on_buffer(a, a.buf.transpose(axes + (a.ndim,)))
+    return view_of(a, a.buf.transpose(axes + (a.ndim,)))
 
 
 @implements(np.permute_dims) if hasattr(np, "permute_dims") else (lambda f: f)
@@ -313,13 +320,13 @@ def permute_dims(a, axes=None):
 
 @implements(np.swapaxes)
 def swapaxes(a, axis1, axis2):
-    return on_buffer(a, np.swapaxes(a.buf, normalize_axis(axis1, a.ndim),
+    return view_of(a, np.swapaxes(a.buf, normalize_axis(axis1, a.ndim),
                                     normalize_axis(axis2, a.ndim)))
 
 
 @implements(np.moveaxis)
 def moveaxis(a, source, destination):
-    return on_buffer(a, np.moveaxis(a.buf, normalize_axes(source, a.ndim),
+    return view_of(a, np.moveaxis(a.buf, normalize_axes(source, a.ndim),
                                     normalize_axes(destination, a.ndim)))
 
 
@@ -327,20 +334,20 @@ def moveaxis(a, source, destination):
 def squeeze(a, axis=None):
     if axis is None:
         axis = tuple(i for i, n in enumerate(a.shape) if n == 1)
-    return on_buffer(a, np.squeeze(a.buf, normalize_axes(axis, a.ndim)))
+    return view_of(a, np.squeeze(a.buf, normalize_axes(axis, a.ndim)))
 
 
 @implements(np.expand_dims)
 def expand_dims(a, axis):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = normalize_axes(axes, a.ndim + len(axes))
-    return on_buffer(a, np.expand_dims(a.buf, axes))
+    return view_of(a, np.expand_dims(a.buf, axes))
 
 
 @implements(np.broadcast_to)
 def broadcast_to(a, shape, subok=False):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return on_buffer(a, np.broadcast_to(a.buf, shape + (a.ncomponents,)))
+    return view_of(a, np.broadcast_to(a.buf, shape + (a.ncomponents,)))
 
 
 @implements(np.copy)
@@ -350,7 +357,7 @@ def copy(a, order="K", subok=False):
 
 @implements(np.flip)
 def flip(a, axis=None):
-    return on_buffer(a, np.flip(a.buf, normalize_axes(axis, a.ndim)))
+    return view_of(a, np.flip(a.buf, normalize_axes(axis, a.ndim)))
 
 
 @implements(np.roll)
@@ -477,7 +484,7 @@ def tile(a, reps):
 @implements(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):
     d = np.diagonal(a.buf, offset, normalize_axis(axis1, a.ndim), normalize_axis(axis2, a.ndim))
-    return on_buffer(a, np.moveaxis(d, -1, -2))  # NumPy puts the diagonal last
+    return view_of(a, np.moveaxis(d, -1, -2))  # NumPy puts the diagonal last
 
 
 # ---------------------------------------------------------------- linear

@@ -693,11 +693,10 @@ cdef object banded_concatenate(tuple args, dict kwargs):
             bufs.append(embedded(b.local, b.offsets, <Py_ssize_t>shifts[i], union).buf)
         else:
             bufs.append(values_embedded(b.local, len(union)))
-        deps1 |= b.local.deps1
-        deps2 |= b.local.deps2
+        deps1 |= jdeps1(b.local)
+        deps2 |= jdeps2(b.local)
     cdef _Jet local = new_level_like(proto, join_c(bufs, <int>ax, False), len(union))
-    local.deps1 = deps1
-    local.deps2 = deps2
+    set_deps(local, deps1, deps2)
     return banded_with(first, local, place_view(first, first.zero + c, nd + 1, dims, strides),
                        union)
 
@@ -723,8 +722,8 @@ cdef bint place_fits(BandedJet b, Py_ssize_t c, int nd, cnp.npy_intp* dims, cnp.
 cdef _Jet new_level_like(_Jet proto, cnp.ndarray buf, Py_ssize_t nl):
     """A local jet of proto's level over buf, of nl local seeds."""
     if proto.order == 1:
-        return dual_over(buf, proto.tag1, proto.deps1)
-    return symmetric_over(buf, nl, proto.tag1, proto.tag2, proto.deps1)
+        return dual_over(buf, proto.tag1, jdeps1(proto))
+    return symmetric_over(buf, nl, proto.tag1, proto.tag2, jdeps1(proto))
 
 
 cdef bint derivatives_are_zero(_Jet local):
@@ -992,7 +991,7 @@ cdef object banded_jacobian_sweep(f, cnp.ndarray a, bint zero, finish):
         out = densified(y)
     if type(out) is DualArray:
         d = <_Jet>out
-        if d.tag1 == tag and d.deps1:
+        if d.tag1 == tag and jdeps1(d):
             return tangent_as(d, d.shape + (<object>a).shape)
     return finish(out, tag, a, zero)
 

@@ -36,6 +36,12 @@ Connectivity
 ``deps1`` / ``deps2`` are bit masks of the sources (per level) an array was
 computed from; they are OR-ed by every operation. A bit that is clear means
 "not connected" (TF's None), whatever the numeric derivative is.
+
+Connectivity belongs to memory, not to a Python object: a jet whose buffer is a
+view of another jet's memory (a slice, a reshape, a transpose ...) keeps a
+reference to that memory's jet (``owner``) and reads and writes the owner's
+masks. A write through any view (``v[:] = ...``, ``v += ...``, ``out=v``) is
+thereby seen by every other view of the same memory, as NumPy's values are.
 """
 
 from types import MethodType
@@ -392,9 +398,21 @@ cdef class _Jet:
     cdef readonly int order
     cdef readonly Py_ssize_t n1, n2
     cdef readonly long long tag1, tag2
-    cdef public uint64_t deps1, deps2
+    cdef uint64_t conn1, conn2      # connectivity, when this jet owns its memory
+    cdef _Jet owner                 # the jet whose memory this one views, or None
+    cdef Py_ssize_t nviews          # live jets that view this one's memory
 
     __array_priority__ = 1000.0
+
+    @property
+    def deps1(self):
+        """Bit mask of the outer level's sources this array's memory depends on."""
+        return jdeps1(self)
+
+    @property
+    def deps2(self):
+        """Bit mask of the inner level's sources this array's memory depends on."""
+        return jdeps2(self)
 
     # -- shape and values
     @property
@@ -545,25 +563,28 @@ cdef class _Jet:
     def __abs__(self):
         return unary_op(I_ABS, self)
 
-    # In-place operators update this array (NumPy aliasing semantics).
+    # In-place operators update this array (NumPy aliasing semantics): they never
+    # return NotImplemented, which would make Python rebind the name to a new
+    # array and silently drop the update for every other name of this memory.
     def __iadd__(self, other):
-        return self._assign_result(binary_op(I_ADD, self, other), "+=")
+        return self._assign_result(binary_op(I_ADD, self, in_place_operand(other)), "+=")
 
     def __isub__(self, other):
-        return self._assign_result(binary_op(I_SUB, self, other), "-=")
+        return self._assign_result(binary_op(I_SUB, self, in_place_operand(other)), "-=")
 
     def __imul__(self, other):
-        return self._assign_result(binary_op(I_MUL, self, other), "*=")
+        return self._assign_result(binary_op(I_MUL, self, in_place_operand(other)), "*=")
 
     def __itruediv__(self, other):
-        return self._assign_result(binary_op(I_DIV, self, other), "/=")
+        return self._assign_result(binary_op(I_DIV, self, in_place_operand(other)), "/=")
 
     def __ipow__(self, other):
-        return self._assign_result(binary_op(I_POW, self, other), "**=")
+        return self._assign_result(binary_op(I_POW, self, in_place_operand(other)), "**=")
 
     def _assign_result(self, result, str op):
         if result is NotImplemented:
-            return result
+            raise TypeError(f"dualjac: `x {op} y` cannot update the dual array x in place "
+                            "with this operand; write `x = x op y` if a new array is meant.")
         cdef _Jet r = <_Jet>result
         if (<object>r.buf).shape[:-1] != (<object>self.buf).shape[:-1]:
             raise ValueError(
@@ -572,8 +593,7 @@ cdef class _Jet:
         if not same_level(self, r):
             raise_level_in_place(self, r)
         self.buf[...] = r.buf
-        self.deps1 |= r.deps1
-        self.deps2 |= r.deps2
+        add_deps(self, jdeps1(r), jdeps2(r))
         return self
 
     # -- comparisons compare values and give plain bool arrays
@@ -615,8 +635,7 @@ cdef class _Jet:
                 raise_level_in_place(self, v)
                 v = lift_to(v, self)
             self.buf[k] = v.buf
-            self.deps1 |= v.deps1
-            self.deps2 |= v.deps2
+            add_deps(self, jdeps1(v), jdeps2(v))
         else:
             self.buf[k] = constant_buffer(value, self, self.buf.dtype)
 
@@ -624,10 +643,8 @@ cdef class _Jet:
     def with_buffer(self, cnp.ndarray buf, deps1=None, deps2=None):
         """A jet of this one's type, tags and seeds over ``buf`` (S + (K,))."""
         cdef _Jet j = new_like(self, buf)
-        if deps1 is not None:
-            j.deps1 = deps1
-        if deps2 is not None:
-            j.deps2 = deps2
+        if deps1 is not None or deps2 is not None:
+            set_deps(j, jdeps1(j) if deps1 is None else deps1, jdeps2(j) if deps2 is None else deps2)
         return j
 
     def level(self):
@@ -854,12 +871,17 @@ cdef extern from *:
         destructor tp_dealloc
     ctypedef struct JetFields "struct __pyx_obj_7dualjac_5_core__Jet":
         PyObject* buf
+        PyObject* owner
+        Py_ssize_t nviews
 
 cdef destructor JET_DEALLOC = (<PyTypeObject_dealloc*>_Jet).tp_dealloc
 
 
 cdef void jet_dealloc(PyObject* o) noexcept:
     cdef PyObject* buf = (<JetFields*>o).buf
+    cdef PyObject* owner = (<JetFields*>o).owner
+    if owner != NULL and owner != <PyObject*>None:
+        (<JetFields*>owner).nviews -= 1
     if buf != NULL and buf != <PyObject*>None:
         dj_ac_stash(buf)
     JET_DEALLOC(o)
@@ -894,20 +916,73 @@ cdef inline int init_jet(_Jet j, cnp.ndarray buf, int order, Py_ssize_t n1, Py_s
     j.n2 = n2
     j.tag1 = tag1
     j.tag2 = tag2
-    j.deps1 = deps1
-    j.deps2 = deps2
+    j.conn1 = deps1      # a new jet owns its connectivity until attach_view
+    j.conn2 = deps2
     return 0
 
 
+cdef object in_place_operand(object other):
+    """The operand of an in-place operator on a dense jet: a banded or deferred
+    jet as the dense jet it stands for, so the update lands in this memory."""
+    if type(other) is BandedJet or type(other) is DeferredJet:
+        return dense_tree(other)
+    return other
+
+
 cdef inline _Jet new_like(_Jet proto, cnp.ndarray buf):
+    """A jet of proto's level over buf; a view of proto's memory shares its
+    connectivity (see Connectivity above)."""
     cdef _Jet j
     if proto.order == 1:
         j = DualArray.__new__(DualArray)
     else:
         j = HyperDualArray.__new__(HyperDualArray)
     init_jet(j, buf, proto.order, proto.n1, proto.n2, proto.tag1, proto.tag2,
-             proto.deps1, proto.deps2)
+             jdeps1(proto), jdeps2(proto))
+    if memory_of(buf) == memory_of(proto.buf):
+        attach_view(j, proto)
     return j
+
+
+cdef inline PyObject* memory_of(cnp.ndarray a):
+    """The array that owns a's memory (NumPy points every view's base at it), or
+    the foreign object that does."""
+    cdef PyObject* o = <PyObject*>a
+    cdef PyObject* base = cnp.PyArray_BASE(a)
+    while base != NULL:
+        if not cnp.PyArray_Check(<object>base):
+            return base
+        o = base
+        base = cnp.PyArray_BASE(<cnp.ndarray>base)
+    return o
+
+
+cdef inline void attach_view(_Jet view, _Jet proto):
+    cdef _Jet owner = proto.owner if proto.owner is not None else proto
+    view.owner = owner
+    owner.nviews += 1
+
+
+cdef inline uint64_t jdeps1(_Jet j):
+    return j.owner.conn1 if j.owner is not None else j.conn1
+
+
+cdef inline uint64_t jdeps2(_Jet j):
+    return j.owner.conn2 if j.owner is not None else j.conn2
+
+
+cdef inline void set_deps(_Jet j, uint64_t d1, uint64_t d2):
+    if j.owner is not None:
+        j = j.owner
+    j.conn1 = d1
+    j.conn2 = d2
+
+
+cdef inline void add_deps(_Jet j, uint64_t d1, uint64_t d2):
+    if j.owner is not None:
+        j = j.owner
+    j.conn1 |= d1
+    j.conn2 |= d2
 
 
 cdef inline DualArray dual_over(cnp.ndarray buf, long long tag, uint64_t deps):
@@ -1123,7 +1198,7 @@ cdef HyperDualArray inner_seeded(DualArray outer, long long tag, uint64_t deps):
         for i in range(m):
             (<float*>b)[i * K + 1 + n1 + i] = 1
     cdef HyperDualArray j = HyperDualArray.__new__(HyperDualArray)
-    init_jet(j, buf, 2, n1, n2, outer.tag1, tag, outer.deps1, deps)
+    init_jet(j, buf, 2, n1, n2, outer.tag1, tag, jdeps1(outer), deps)
     return j
 
 
@@ -1153,7 +1228,7 @@ cdef DualArray inner_derivative_shaped(HyperDualArray y, cnp.ndarray src, int nd
     else:
         inner_derivative_loop(<float*>cnp.PyArray_DATA(src), <float*>cnp.PyArray_DATA(out),
                               m, n1, n2, K)
-    return dual_over(out, y.tag1, y.deps1)
+    return dual_over(out, y.tag1, jdeps1(y))
 
 
 cdef void inner_derivative_loop(const real* y, real* out, Py_ssize_t m, Py_ssize_t n1,
@@ -1298,7 +1373,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
         out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
         if type(out) is DualArray:
             y = <_Jet>out
-            if y.tag1 == tag and y.deps1:
+            if y.tag1 == tag and jdeps1(y):
                 ybuf = contiguous(y.buf)
                 return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
         return finish(out, tag, x, zero)
@@ -1313,7 +1388,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
         out = f(inner_seeded(<DualArray>src, tag, 1))
         if type(out) is HyperDualArray:
             y = <_Jet>out
-            if y.tag2 == tag and y.tag1 == src.tag1 and y.deps2:
+            if y.tag2 == tag and y.tag1 == src.tag1 and jdeps2(y):
                 ybuf = contiguous(y.buf)
                 return inner_derivative_shaped(<HyperDualArray>y, ybuf,
                                                jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
@@ -1479,8 +1554,8 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
         b = j.buf
         if not same_level(proto, j) or b.descr.type_num != typenum or b.ndim != nd:
             return None
-        deps1 |= j.deps1
-        deps2 |= j.deps2
+        deps1 |= jdeps1(j)
+        deps2 |= jdeps2(j)
         bufs.append(contiguous(b))
     for i in range(count):
         b = <cnp.ndarray>bufs[i]
@@ -1509,8 +1584,7 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
                     outer, chunk, itemsize)
         offset += chunk
     cdef _Jet result = new_like(proto, out)
-    result.deps1 = deps1
-    result.deps2 = deps2
+    set_deps(result, deps1, deps2)
     return result
 
 
@@ -1657,11 +1731,19 @@ cdef void raise_level_in_place(_Jet a, _Jet other) except *:
     cdef _Jet level = join_level(a, other)
     if same_level(a, level):
         return
+    if a.owner is not None or a.nviews:
+        raise ValueError(
+            f"dualjac: cannot store a {level_name(other)} into a {level_name(a)} that "
+            "shares its memory with other arrays (a slice, reshape or other view of it, "
+            "or it is one): its buffer must grow to hold the new seeds, and the other "
+            "views would not see the write. Create the array at the higher level, e.g. "
+            "np.zeros_like(value) for the value you store, or take the views after "
+            "storing.")
     cdef _Jet lifted = lift_to(a, level)
     a.buf = lifted.buf
     a.order, a.n1, a.n2 = lifted.order, lifted.n1, lifted.n2
     a.tag1, a.tag2 = lifted.tag1, lifted.tag2
-    a.deps1, a.deps2 = lifted.deps1, lifted.deps2
+    set_deps(a, jdeps1(lifted), jdeps2(lifted))
     new_type = type(lifted)       # a static type: no reference counting needed
     Py_SET_TYPE(a, <PyTypeObject_*>new_type)
 
@@ -1691,7 +1773,7 @@ cdef _Jet lift_to(_Jet a, _Jet level):
     src = 1
     for slot, (tag, n) in enumerate(((a.tag1, a.n1), (a.tag2, a.n2))[:a.order]):
         buf[..., starts[tag]:starts[tag] + n] = a.buf[..., src:src + n]
-        deps[0 if tag == level.tag1 else 1] |= (a.deps1, a.deps2)[slot]
+        deps[0 if tag == level.tag1 else 1] |= (jdeps1(a), jdeps2(a))[slot]
         src += n
     if a.order == 2:  # the cross block, at the top-left of the level's
         cross = buf[..., 1 + N1 + N2:].reshape(shape + (N1, N2))
@@ -1751,8 +1833,8 @@ def unify(items):
         raise TypeError("dualjac: unify needs at least one dual array")
     if uniform:
         for item in items:
-            deps1 |= (<_Jet>item).deps1
-            deps2 |= (<_Jet>item).deps2
+            deps1 |= jdeps1((<_Jet>item))
+            deps2 |= jdeps2((<_Jet>item))
         return proto, [(<_Jet>item).buf for item in items], deps1, deps2
     dtype = np.result_type(*[(<_Jet>x).buf.dtype if isinstance(x, _Jet) else x for x in items])
     check_float_dtype(dtype)
@@ -1760,8 +1842,8 @@ def unify(items):
     for item in items:
         if isinstance(item, _Jet):
             j = lift_to(<_Jet>item, proto)
-            deps1 |= j.deps1
-            deps2 |= j.deps2
+            deps1 |= jdeps1(j)
+            deps2 |= jdeps2(j)
             bufs.append(j.buf if j.buf.dtype == dtype else j.buf.astype(dtype))
         else:
             bufs.append(constant_buffer(item, proto, dtype))
@@ -1960,8 +2042,7 @@ cdef object binary_jj(int idx, _Jet a, _Jet b):
     cdef cnp.ndarray out = empty_result(abuf if sa else bbuf)
     run_binary(idx, 0, a, abuf, sa, bbuf, sb, out)
     cdef _Jet r = new_like(a, out)
-    r.deps1 = a.deps1 | b.deps1
-    r.deps2 = a.deps2 | b.deps2
+    set_deps(r, jdeps1(a) | jdeps1(b), jdeps2(a) | jdeps2(b))
     return r
 
 

@@ -336,8 +336,8 @@ cdef DeferredJet seed_input(object array, _Jet level, object make_dense, object 
     d.sweep = sweep
     d.row = -1
     d.variant = -1
-    d.deps1 = level.deps1
-    d.deps2 = level.deps2
+    d.deps1 = jdeps1(level)
+    d.deps2 = jdeps2(level)
     set_seed_views(d, array, seed_map_of((<object>array).shape))
     return d
 
@@ -677,8 +677,7 @@ cdef _Jet computed(DeferredJet d):
         out = run_graph(d, READ_JET, d.shape + (K,))
         cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
         d.dense = new_like(d.level, out)
-        d.dense.deps1 = d.deps1
-        d.dense.deps2 = d.deps2
+        set_deps(d.dense, d.deps1, d.deps2)
         d.a = d.b = None      # the graph below is no longer needed
         d.pending = 0
     return d.dense
