@@ -1,0 +1,201 @@
+"""NumPy's view and alias semantics for every jet kind: a write through any view
+or alias (slice, reshape, transpose, `out=`, an in-place operator on a name bound
+elsewhere or passed to a function) is seen by every other view of that memory,
+with its derivatives and its connectivity. Sizes cover dense jets, banded jets
+(dj.jacobian >= 64 elements, dj.hessian >= 12) and deferred jets (batch
+transforms >= 1024 elements). Witnesses: analytic Jacobians and complex step."""
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from witness import complex_step_jacobian
+
+
+def method_of_lines_slices(y):
+    h = len(y) // 2
+    dydt = np.zeros_like(y)
+    du, dv = dydt[:h], dydt[h:]
+    du[:] = -y[:h] * y[h:]
+    dv[:] = y[:h] ** 2
+    return dydt
+
+
+def method_of_lines_reshape(y):
+    h = len(y) // 2
+    dydt = np.zeros_like(y)
+    du, dv = dydt.reshape(2, -1)
+    du[:] = -y[:h] * y[h:]
+    dv[:] = y[:h] ** 2
+    return dydt
+
+
+def method_of_lines_jacobian(y):
+    h = len(y) // 2
+    u, v = y[:h], y[h:]
+    J = np.zeros((len(y), len(y)))
+    J[np.arange(h), np.arange(h)] = -v
+    J[np.arange(h), h + np.arange(h)] = -u
+    J[h + np.arange(h), np.arange(h)] = 2 * u
+    return J
+
+
+@pytest.mark.parametrize("n", [6, 100, 400])
+@pytest.mark.parametrize("rhs", [method_of_lines_slices, method_of_lines_reshape])
+def test_views_of_an_output_filled_in_place(rhs, n):
+    y = np.linspace(0.5, 1.5, n)
+    np.testing.assert_allclose(dj.jacobian(rhs, y), method_of_lines_jacobian(y), rtol=1e-15)
+    value, J = dj.value_and_jacobian(rhs, y)
+    np.testing.assert_allclose(J, method_of_lines_jacobian(y), rtol=1e-15)
+    np.testing.assert_allclose(value, rhs(y), rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [5, 100])
+def test_in_place_update_through_a_view_connects_the_base(n):
+    def f(z):
+        out = np.zeros_like(z)
+        tail = out[1:]
+        tail += z[:-1] ** 2
+        return out
+
+    z = np.linspace(1.0, 2.0, n)
+    expected = np.zeros((n, n))
+    expected[np.arange(1, n), np.arange(n - 1)] = 2 * z[:-1]
+    np.testing.assert_allclose(dj.jacobian(f, z), expected, rtol=1e-15)
+
+
+def accumulate(buffer, value):
+    buffer += value
+
+
+def squares_through_a_function(z):
+    out = np.zeros_like(z)
+    accumulate(out, z ** 2)
+    return out
+
+
+@pytest.mark.parametrize("n", [5, 64, 130])
+def test_in_place_operator_on_an_argument_jacobian(n):
+    z = np.linspace(1.0, 2.0, n)
+    np.testing.assert_allclose(dj.jacobian(squares_through_a_function, z), np.diag(2 * z),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [4, 12, 20])
+def test_in_place_operator_on_an_argument_hessian(n):
+    z = np.linspace(1.0, 2.0, n)
+    H = dj.hessian(lambda v: np.sum(squares_through_a_function(v) ** 2), z)
+    np.testing.assert_allclose(H, np.diag(12 * z ** 2), rtol=1e-14)
+
+
+@pytest.mark.parametrize("rows", [4, 400, 5000])
+def test_in_place_operator_on_an_argument_batch(rows):
+    x = np.random.default_rng(0).random((rows, 3)) + 1.0
+    expected = np.einsum("bi,ij->bij", 2 * x, np.eye(3))
+    np.testing.assert_allclose(dj.batch_jacobian(squares_through_a_function, x), expected,
+                               rtol=1e-15)
+    H = dj.batch_hessian(lambda v: np.sum(squares_through_a_function(v), axis=-1), x)
+    np.testing.assert_allclose(H, np.broadcast_to(2 * np.eye(3), (rows, 3, 3)), rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [5, 100])
+def test_in_place_on_a_view_after_a_full_copy(n):
+    def f(y):
+        out = np.zeros_like(y)
+        out[:] = y
+        tail = out[1:]
+        tail += 2 * y[1:]
+        return out
+
+    y = np.linspace(1.0, 2.0, n)
+    expected = np.diag(np.r_[1.0, 3.0 * np.ones(n - 1)])
+    np.testing.assert_allclose(dj.jacobian(f, y), expected, rtol=1e-15)
+    np.testing.assert_allclose(dj.value_and_jacobian(f, y)[1], expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [4, 80])
+def test_a_view_taken_before_a_write_sees_it(n):
+    def f(z):
+        out = np.zeros_like(z)
+        flat = out.reshape(-1)         # taken before any write
+        columns = out.T
+        out[::2] = np.sin(z[::2])
+        columns[1::2] = np.exp(z[1::2])
+        return flat
+
+    z = np.linspace(0.1, 1.0, n)
+    witness = complex_step_jacobian(f, z)
+    np.testing.assert_allclose(dj.jacobian(f, z), witness, rtol=1e-14)
+
+
+def test_out_argument_into_a_view():
+    def f(z):
+        out = np.zeros((2, z.size), z.dtype, like=z)
+        np.multiply(z, z, out=out[1])
+        np.sin(z, out=out[0])
+        return out
+
+    z = np.linspace(0.1, 1.0, 5)
+    np.testing.assert_allclose(dj.jacobian(f, z), complex_step_jacobian(f, z), rtol=1e-14)
+
+
+def test_connectivity_belongs_to_the_memory():
+    """An array written through one view is connected as a whole, as a TF tensor
+    built by concatenation is: a slice of the untouched part has derivative zero,
+    not None."""
+    def f(z):
+        out = np.zeros_like(z)
+        out[1:] = z[1:]
+        return out[:1]
+
+    np.testing.assert_array_equal(dj.jacobian(f, np.ones(3)), np.zeros((1, 3)))
+    assert dj.jacobian(lambda z: np.zeros_like(z)[:1], np.ones(3)) is None
+
+
+def test_read_only_views_refuse_writes_as_numpy_does():
+    def write_into(view_of):
+        def f(z):
+            view_of(z)[...] = 1.0
+            return z
+        return f
+
+    for view_of in (lambda z: np.broadcast_to(z, (2, 3)), lambda z: np.diagonal(z.reshape(1, 3))):
+        with pytest.raises(ValueError, match="read-only"):
+            view_of(np.ones(3))[...] = 1.0
+        with pytest.raises(ValueError, match="read-only"):
+            dj.jacobian(write_into(view_of), np.ones(3))
+
+
+def test_in_place_operator_never_rebinds():
+    class Foreign:
+        def __radd__(self, other):
+            return "rebound"
+
+    def f(z):
+        out = np.zeros_like(z)
+        out += Foreign()
+        return out
+
+    with pytest.raises(TypeError, match="in place|cannot combine"):
+        dj.jacobian(f, np.ones(3))
+
+
+def test_storing_an_outer_value_into_a_view_raises():
+    """A write that needs a wider buffer (seeds of an outer transform) cannot
+    reach the other views of the memory: refused, never dropped."""
+    def inner(x, p):
+        out = np.zeros_like(x)
+        out[0] = p[0] * x[0]           # no views: the array grows in place
+        return out
+
+    def inner_through_a_view(x, p):
+        out = np.zeros_like(x)
+        head = out[:1]
+        head[...] = p[0] * x[:1]
+        return out
+
+    x0, p0 = np.array([2.0, 3.0]), np.array([5.0])
+    nested = dj.jacobian(lambda p: dj.jacobian(lambda x: inner(x, p), x0), p0)
+    np.testing.assert_allclose(nested[0, 0], [1.0])
+    with pytest.raises(ValueError, match="shares its memory"):
+        dj.jacobian(lambda p: dj.jacobian(lambda x: inner_through_a_view(x, p), x0), p0)
