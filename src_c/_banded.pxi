@@ -245,7 +245,7 @@ cdef class BandedJet:
     def __iadd__(self, other):
         raise write_error(self, "an in-place operator")
 
-    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+    __isub__ = __imul__ = __itruediv__ = __ipow__ = __ifloordiv__ = __imod__ = __imatmul__ = __iadd__
 
     # -- indexing: basic keys keep the band; any other densifies
     def __getitem__(self, key):

@@ -581,6 +581,15 @@ cdef class _Jet:
     def __ipow__(self, other):
         return self._assign_result(binary_op(I_POW, self, in_place_operand(other)), "**=")
 
+    def __ifloordiv__(self, other):
+        return self._assign_result(np.floor_divide(self, in_place_operand(other)), "//=")
+
+    def __imod__(self, other):
+        return self._assign_result(np.remainder(self, in_place_operand(other)), "%=")
+
+    def __imatmul__(self, other):
+        return self._assign_result(np.matmul(self, in_place_operand(other)), "@=")
+
     def _assign_result(self, result, str op):
         if result is NotImplemented:
             raise TypeError(f"dualjac: `x {op} y` cannot update the dual array x in place "

@@ -279,6 +279,15 @@ cdef class DeferredJet:
     def __ipow__(self, other):
         raise deferred_write_error(self, "an in-place operator")
 
+    def __ifloordiv__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __imod__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __imatmul__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
     # -- indexing: the source's views stay inputs; anything else is computed first
     def __getitem__(self, key):
         if self.row == -1:

@@ -199,3 +199,39 @@ def test_storing_an_outer_value_into_a_view_raises():
     np.testing.assert_allclose(nested[0, 0], [1.0])
     with pytest.raises(ValueError, match="shares its memory"):
         dj.jacobian(lambda p: dj.jacobian(lambda x: inner_through_a_view(x, p), x0), p0)
+
+
+@pytest.mark.parametrize("n", [4, 70])
+def test_every_in_place_operator_updates_the_memory(n):
+    def f(z):
+        out = np.zeros_like(z) + 3.0
+        alias = out
+        alias += z
+        alias -= 0.5 * z
+        alias *= z
+        alias /= 2.0 + z
+        alias **= 2
+        alias %= 7.0                 # values below 7 here: the identity
+        steps = np.zeros_like(z) + z
+        alias = steps
+        alias //= 0.25               # a step: derivative 0
+        return out + steps
+
+    z = np.linspace(0.1, 1.0, n)
+    witness = complex_step_jacobian(lambda v: ((3.0 + v - 0.5 * v) * v / (2.0 + v)) ** 2, z)
+    np.testing.assert_allclose(dj.jacobian(f, z), witness, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(dj.value_and_jacobian(f, z)[0], f(z))
+
+
+def test_in_place_matmul_updates_the_memory():
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def f(z):
+        out = np.zeros((2, 2), like=z) + z
+        alias = out
+        alias @= W
+        return out
+
+    z = np.array([0.5, 2.0])
+    np.testing.assert_allclose(dj.jacobian(f, z), complex_step_jacobian(lambda v: (np.zeros((2, 2)) + v) @ W, z),
+                               rtol=1e-15)
