@@ -185,20 +185,25 @@ def on_value_shape(a, numpy_call, buffer_call):
     NumPy rejects the user's shape or axes there, numpy_call's error for a plain
     array of a's shape is raised instead: a message must be about the user's
     array, never show the component axis (size n * K, an extra axis)."""
+    return on_value_shapes((a.shape,), numpy_call, buffer_call)
+
+
+def on_value_shapes(shapes, numpy_call, buffer_call):
+    """on_value_shape for a NumPy call on several arrays, of these shapes."""
     try:
         return buffer_call()
-    except (ValueError, TypeError, IndexError) as buffer_error:
-        value_error = error_of(numpy_call, a.shape)
+    except (ValueError, TypeError, IndexError):
+        value_error = error_of(numpy_call, shapes)
         if value_error is None:
             raise
         raise value_error from None
 
 
-def error_of(numpy_call, shape):
-    """The exception numpy_call raises on a plain array of this shape (None if none):
-    a read-only broadcast of one byte, so that it takes no memory."""
+def error_of(numpy_call, shapes):
+    """The exception numpy_call raises on plain arrays of these shapes (None if
+    none): read-only broadcasts of one byte, so that they take no memory."""
     try:
-        numpy_call(np.broadcast_to(np.zeros((), np.int8), shape))
+        numpy_call(*[np.broadcast_to(np.zeros((), np.int8), shape) for shape in shapes])
     except Exception as error:           # NumPy's own error, whatever its type
         return error
     return None
@@ -474,7 +479,8 @@ def where_(condition, x=None, y=None):
     if not is_jet(x) and not is_jet(y):
         return np.where(cond, x, y)       # only the condition was dual: values decide
     proto, (bx, by), d1, d2 = unify([x, y])
-    return jet_from(proto, np.where(cond[..., None], bx, by), d1, d2)
+    return jet_from(proto, on_value_shapes((cond.shape, np.shape(x), np.shape(y)), np.where,
+                                           lambda: np.where(cond[..., None], bx, by)), d1, d2)
 
 
 @implements(np.take)

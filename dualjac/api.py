@@ -723,9 +723,9 @@ def _check_direction_structure(x, v, who, where=""):
                         f"of x{where}'s shape (the same structure as x for structured x).")
     if isinstance(x, dict):
         if not isinstance(v, dict) or set(v) != set(x):
-            got = sorted(map(repr, v)) if isinstance(v, dict) else type(v).__name__
+            got = sorted(v, key=repr) if isinstance(v, dict) else type(v).__name__
             raise ValueError(f"dualjac.{who}: v{where} must be a dict with x{where}'s keys "
-                             f"{sorted(map(repr, x))}, got {got}.")
+                             f"{sorted(x, key=repr)}, got {got}.")
         for key in x:
             _check_direction_structure(x[key], v[key], who, f"{where}[{key!r}]")
     elif isinstance(x, (list, tuple)):

@@ -213,6 +213,18 @@ def test_good_count_arguments_give_the_witness(name, good):
                                rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("bad, error", BAD_COUNTS, ids=lambda v: repr(v))
+def test_gradient_tape_checks_parallel_iterations(bad, error):
+    with dj.GradientTape(persistent=True) as tape:
+        x = tape.watch(BATCH)
+        y = np.sin(x)
+    for method in (tape.jacobian, tape.batch_jacobian):
+        with pytest.raises(error, match="parallel_iterations must be a positive integer"):
+            method(y, x, parallel_iterations=bad)
+    np.testing.assert_allclose(tape.batch_jacobian(y, x, parallel_iterations=2),
+                               np.stack([np.diag(np.cos(row)) for row in BATCH]), rtol=1e-15)
+
+
 def test_rows_per_chunk_minus_one_no_longer_returns_uninitialised_rows():
     with pytest.raises(ValueError, match="rows_per_chunk"):
         dj.batch_jacobian(batch_sin, BATCH, rows_per_chunk=-1)
@@ -316,7 +328,7 @@ def test_hvp_with_a_right_direction_matches_the_witness():
 
 STRUCTURAL = {
     "reshape": lambda z: z.reshape(4, 3, 7),
-    "np.reshape -1": lambda z: np.reshape(z, (5, -1)),
+    "np.reshape -1": lambda z: np.reshape(z, (11, -1)),
     "broadcast_to": lambda z: np.broadcast_to(z, (3, 2)),
     "tile": lambda z: np.tile(z, (2, -1)),
     "moveaxis": lambda z: np.moveaxis(z, 0, 4),
@@ -328,7 +340,21 @@ STRUCTURAL = {
     "squeeze": lambda z: np.squeeze(z, 0),
     "repeat": lambda z: np.repeat(z, 2, axis=3),
     "diagonal": lambda z: np.diagonal(z, 0, 0, 3),
+    "too many indices": lambda z: z[:, :, 0],
+    "boolean index": lambda z: z[np.ones((2, 2, 2, 2), bool)],
+    "where": lambda z: np.where(np.ones(4, bool), z, 0.0),
+    "set item of another shape": lambda z: set_item(z, 0, np.ones(5)),
+    "set item, a jet of another shape": lambda z: set_item(z, 0, z[:, :2] * 2.0),
+    "set item, too many indices": lambda z: set_item(z, (0, 0, 0), 1.0),
+    "set a slice into a bigger array": lambda z: set_item(z, slice(None), np.tile(z, (2, 1))),
 }
+
+
+def set_item(z, key, value):
+    """out[key] = value on a copy of z (a jet's copy is writable in every kind)."""
+    out = np.zeros(z.shape, like=z) + z
+    out[key] = value
+    return out
 
 # How each jet kind is made: (transform, source)
 JET_KINDS = {
