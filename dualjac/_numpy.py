@@ -20,6 +20,7 @@ silently derivative-free result.
 """
 
 import functools
+import math
 import string
 from collections import Counter
 
@@ -495,8 +496,10 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 def take_along_axis(arr, indices, axis):
     if axis is None:
         arr, axis = ravel(arr), 0
-    idx = np.asarray(indices)[..., None]
-    return on_buffer(arr, np.take_along_axis(arr.buf, idx, axis=normalize_axis(axis, arr.ndim)))
+    idx = np.asarray(indices)
+    return on_buffer(arr, on_value_shape(
+        arr, lambda v: np.take_along_axis(v, idx, axis),
+        lambda: np.take_along_axis(arr.buf, idx[..., None], axis=normalize_axis(axis, arr.ndim))))
 
 
 @implements(np.repeat)
@@ -583,7 +586,8 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     axes = normalize_axes(axis, a.ndim)
     kept = [i for i in range(a.ndim) if i not in axes]
     t = transpose(a, tuple(axes) + tuple(kept))
-    t = reshape(t, (-1,) + tuple(a.shape[i] for i in kept))
+    # (the reduced size spelled out: -1 is ambiguous when a kept axis is empty)
+    t = reshape(t, (math.prod(a.shape[i] for i in axes),) + tuple(a.shape[i] for i in kept))
     if t.shape[0] == 0:           # the empty product is 1 (zero derivative, still connected)
         one = np.zeros((1,) + t.shape[1:] + (t.ncomponents,), t.dtype)
         one[..., 0] = 1
@@ -606,7 +610,7 @@ def _select(a, axis, keepdims, arg_function):
     axes = normalize_axes(axis, a.ndim)
     kept = [i for i in range(a.ndim) if i not in axes]
     t = transpose(a, tuple(kept) + tuple(axes))
-    t = reshape(t, tuple(a.shape[i] for i in kept) + (-1,))
+    t = reshape(t, tuple(a.shape[i] for i in kept) + (math.prod(a.shape[i] for i in axes),))
     if t.shape[-1] == 0:
         raise ValueError("zero-size array to reduction operation which has no identity")
     index = arg_function(t.buf[..., 0], axis=-1)[..., None]

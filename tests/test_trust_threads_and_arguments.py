@@ -16,6 +16,7 @@
 
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -270,6 +271,23 @@ def test_gradient_and_hessian_of_an_empty_source():
     assert y == 1.0 and g.shape == (0,) and H.shape == (0, 0)
 
 
+def test_mean_of_an_empty_source_is_numpys_nan_with_its_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value, J = dj.value_and_jacobian(np.mean, np.ones(0))
+    assert any("Mean of empty slice" in str(w.message) for w in caught)
+    assert np.isnan(value) and J.shape == (0,)
+
+
+@pytest.mark.parametrize("reduction", [np.prod, np.max, np.min, np.sum])
+@pytest.mark.parametrize("transform", ["batch_jacobian", "batch_hessian", "jacobian"])
+def test_reductions_over_a_batch_of_no_rows(reduction, transform):
+    x = np.ones((0, 3))
+    result = getattr(dj, transform)(lambda z: reduction(z, axis=1), x)
+    shape = {"batch_jacobian": (0, 3), "batch_hessian": (0, 3, 3), "jacobian": (0, 0, 3)}
+    assert result.shape == shape[transform]
+
+
 # ---------------------------------------------------------------- jvp / hvp directions
 
 def quadratic(z):
@@ -340,6 +358,7 @@ STRUCTURAL = {
     "squeeze": lambda z: np.squeeze(z, 0),
     "repeat": lambda z: np.repeat(z, 2, axis=3),
     "diagonal": lambda z: np.diagonal(z, 0, 0, 3),
+    "take_along_axis": lambda z: np.take_along_axis(z, np.zeros((3, 2, 1), int), axis=1),
     "too many indices": lambda z: z[:, :, 0],
     "boolean index": lambda z: z[np.ones((2, 2, 2, 2), bool)],
     "where": lambda z: np.where(np.ones(4, bool), z, 0.0),
