@@ -378,7 +378,7 @@ def chunks(n, parallel_iterations):
             return ((0, n),)
         size = CHUNK_SIZE
     else:
-        size = _count(parallel_iterations, "parallel_iterations", "jacobian")
+        size = parallel_iterations      # a positive int: every transform checks it (_count)
     return [(lo, min(lo + size, n)) for lo in range(0, max(n, 1), size)] if n else [(0, 0)]
 
 

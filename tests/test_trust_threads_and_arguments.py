@@ -166,7 +166,8 @@ def batch_sin(z):
 
 
 COUNT_ARGUMENTS = {
-    "batch_jacobian rows_per_chunk": lambda k: dj.batch_jacobian(batch_sin, BATCH, rows_per_chunk=k),
+    "batch_jacobian rows_per_chunk":
+        lambda k: dj.batch_jacobian(batch_sin, BATCH, rows_per_chunk=k),
     "batch_jacobian workers": lambda k: dj.batch_jacobian(batch_sin, BATCH, workers=k),
     "batch_jacobian parallel_iterations":
         lambda k: dj.batch_jacobian(batch_sin, BATCH, parallel_iterations=k),
