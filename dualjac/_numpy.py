@@ -20,6 +20,7 @@ silently derivative-free result.
 """
 
 import functools
+import math
 import string
 from collections import Counter
 
@@ -180,6 +181,35 @@ def jet_from(proto, buf, deps1, deps2):
     return proto.with_buffer(np.ascontiguousarray(buf), deps1, deps2)
 
 
+def on_value_shape(a, numpy_call, buffer_call):
+    """buffer_call(): NumPy on a's buffer (a's axes and the component axis). When
+    NumPy rejects the user's shape or axes there, numpy_call's error for a plain
+    array of a's shape is raised instead: a message must be about the user's
+    array, never show the component axis (size n * K, an extra axis)."""
+    return on_value_shapes((a.shape,), numpy_call, buffer_call)
+
+
+def on_value_shapes(shapes, numpy_call, buffer_call):
+    """on_value_shape for a NumPy call on several arrays, of these shapes."""
+    try:
+        return buffer_call()
+    except (ValueError, TypeError, IndexError):
+        value_error = error_of(numpy_call, shapes)
+        if value_error is None:
+            raise
+        raise value_error from None
+
+
+def error_of(numpy_call, shapes):
+    """The exception numpy_call raises on plain arrays of these shapes (None if
+    none): read-only broadcasts of one byte, so that they take no memory."""
+    try:
+        numpy_call(*[np.broadcast_to(np.zeros((), np.int8), shape) for shape in shapes])
+    except Exception as error:           # NumPy's own error, whatever its type
+        return error
+    return None
+
+
 def on_buffer(a, buf):
     """a's level and connectivity over a new buffer (a structural or linear result)."""
     return a.with_buffer(np.ascontiguousarray(buf))
@@ -299,7 +329,8 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if order != "C":
         raise NotImplementedError("dualjac: reshape supports order='C' only")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return view_of(a, a.buf.reshape(shape + (a.ncomponents,)))
+    return view_of(a, on_value_shape(a, lambda v: np.reshape(v, shape),
+                                       lambda: a.buf.reshape(shape + (a.ncomponents,))))
 
 
 @implements(np.ravel)
@@ -309,8 +340,11 @@ def ravel(a, order="C"):
 
 @implements(np.transpose)
 def transpose(a, axes=None):
-    axes = tuple(reversed(range(a.ndim))) if axes is None else normalize_axes(axes, a.ndim)
-    return view_of(a, a.buf.transpose(axes + (a.ndim,)))
+    if axes is None:
+        return view_of(a, a.buf.transpose(tuple(reversed(range(a.ndim))) + (a.ndim,)))
+    return view_of(a, on_value_shape(
+        a, lambda v: np.transpose(v, axes),
+        lambda: a.buf.transpose(normalize_axes(axes, a.ndim) + (a.ndim,))))
 
 
 @implements(np.permute_dims) if hasattr(np, "permute_dims") else (lambda f: f)
@@ -320,34 +354,40 @@ def permute_dims(a, axes=None):
 
 @implements(np.swapaxes)
 def swapaxes(a, axis1, axis2):
-    return view_of(a, np.swapaxes(a.buf, normalize_axis(axis1, a.ndim),
-                                    normalize_axis(axis2, a.ndim)))
+    return view_of(a, on_value_shape(
+        a, lambda v: np.swapaxes(v, axis1, axis2),
+        lambda: np.swapaxes(a.buf, normalize_axis(axis1, a.ndim), normalize_axis(axis2, a.ndim))))
 
 
 @implements(np.moveaxis)
 def moveaxis(a, source, destination):
-    return view_of(a, np.moveaxis(a.buf, normalize_axes(source, a.ndim),
-                                    normalize_axes(destination, a.ndim)))
+    return view_of(a, on_value_shape(
+        a, lambda v: np.moveaxis(v, source, destination),
+        lambda: np.moveaxis(a.buf, normalize_axes(source, a.ndim),
+                            normalize_axes(destination, a.ndim))))
 
 
 @implements(np.squeeze)
 def squeeze(a, axis=None):
     if axis is None:
         axis = tuple(i for i, n in enumerate(a.shape) if n == 1)
-    return view_of(a, np.squeeze(a.buf, normalize_axes(axis, a.ndim)))
+    return view_of(a, on_value_shape(a, lambda v: np.squeeze(v, axis),
+                                       lambda: np.squeeze(a.buf, normalize_axes(axis, a.ndim))))
 
 
 @implements(np.expand_dims)
 def expand_dims(a, axis):
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
-    axes = normalize_axes(axes, a.ndim + len(axes))
-    return view_of(a, np.expand_dims(a.buf, axes))
+    return view_of(a, on_value_shape(
+        a, lambda v: np.expand_dims(v, axis),
+        lambda: np.expand_dims(a.buf, normalize_axes(axes, a.ndim + len(axes)))))
 
 
 @implements(np.broadcast_to)
 def broadcast_to(a, shape, subok=False):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return view_of(a, np.broadcast_to(a.buf, shape + (a.ncomponents,)))
+    return view_of(a, on_value_shape(a, lambda v: np.broadcast_to(v, shape),
+                                       lambda: np.broadcast_to(a.buf, shape + (a.ncomponents,))))
 
 
 @implements(np.copy)
@@ -447,7 +487,8 @@ def where_(condition, x=None, y=None):
     if not is_jet(x) and not is_jet(y):
         return np.where(cond, x, y)       # only the condition was dual: values decide
     proto, (bx, by), d1, d2 = unify([x, y])
-    return jet_from(proto, np.where(cond[..., None], bx, by), d1, d2)
+    return jet_from(proto, on_value_shapes((cond.shape, np.shape(x), np.shape(y)), np.where,
+                                           lambda: np.where(cond[..., None], bx, by)), d1, d2)
 
 
 @implements(np.take)
@@ -462,15 +503,19 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 def take_along_axis(arr, indices, axis):
     if axis is None:
         arr, axis = ravel(arr), 0
-    idx = np.asarray(indices)[..., None]
-    return on_buffer(arr, np.take_along_axis(arr.buf, idx, axis=normalize_axis(axis, arr.ndim)))
+    idx = np.asarray(indices)
+    return on_buffer(arr, on_value_shape(
+        arr, lambda v: np.take_along_axis(v, idx, axis),
+        lambda: np.take_along_axis(arr.buf, idx[..., None], axis=normalize_axis(axis, arr.ndim))))
 
 
 @implements(np.repeat)
 def repeat(a, repeats, axis=None):
     if axis is None:
         a, axis = ravel(a), 0
-    return on_buffer(a, np.repeat(a.buf, repeats, axis=normalize_axis(axis, a.ndim)))
+    return on_buffer(a, on_value_shape(
+        a, lambda v: np.repeat(v, repeats, axis=axis),
+        lambda: np.repeat(a.buf, repeats, axis=normalize_axis(axis, a.ndim))))
 
 
 @implements(np.tile)
@@ -478,12 +523,16 @@ def tile(a, reps):
     reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
     ndim = max(a.ndim, len(reps))
     a = reshape(a, (1,) * (ndim - a.ndim) + a.shape)
-    return on_buffer(a, np.tile(a.buf, (1,) * (ndim - len(reps)) + reps + (1,)))
+    return on_buffer(a, on_value_shape(
+        a, lambda v: np.tile(v, reps),
+        lambda: np.tile(a.buf, (1,) * (ndim - len(reps)) + reps + (1,))))
 
 
 @implements(np.diagonal)
 def diagonal(a, offset=0, axis1=0, axis2=1):
-    d = np.diagonal(a.buf, offset, normalize_axis(axis1, a.ndim), normalize_axis(axis2, a.ndim))
+    d = on_value_shape(a, lambda v: np.diagonal(v, offset, axis1, axis2),
+                       lambda: np.diagonal(a.buf, offset, normalize_axis(axis1, a.ndim),
+                                           normalize_axis(axis2, a.ndim)))
     return view_of(a, np.moveaxis(d, -1, -2))  # NumPy puts the diagonal last
 
 
@@ -544,9 +593,12 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     axes = normalize_axes(axis, a.ndim)
     kept = [i for i in range(a.ndim) if i not in axes]
     t = transpose(a, tuple(axes) + tuple(kept))
-    t = reshape(t, (-1,) + tuple(a.shape[i] for i in kept))
-    if t.shape[0] == 0:
-        t = ones_like(t[:1])
+    # (the reduced size spelled out: -1 is ambiguous when a kept axis is empty)
+    t = reshape(t, (math.prod(a.shape[i] for i in axes),) + tuple(a.shape[i] for i in kept))
+    if t.shape[0] == 0:           # the empty product is 1 (zero derivative, still connected)
+        one = np.zeros((1,) + t.shape[1:] + (t.ncomponents,), t.dtype)
+        one[..., 0] = 1
+        t = on_buffer(t, one)
     while t.shape[0] > 1:
         half = t.shape[0] // 2
         head = t[:half] * t[half:2 * half]
@@ -565,7 +617,7 @@ def _select(a, axis, keepdims, arg_function):
     axes = normalize_axes(axis, a.ndim)
     kept = [i for i in range(a.ndim) if i not in axes]
     t = transpose(a, tuple(kept) + tuple(axes))
-    t = reshape(t, tuple(a.shape[i] for i in kept) + (-1,))
+    t = reshape(t, tuple(a.shape[i] for i in kept) + (math.prod(a.shape[i] for i in axes),))
     if t.shape[-1] == 0:
         raise ValueError("zero-size array to reduction operation which has no identity")
     index = arg_function(t.buf[..., 0], axis=-1)[..., None]

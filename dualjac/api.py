@@ -15,6 +15,7 @@ import enum
 import math
 import operator
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -108,6 +109,23 @@ def _zero_mode(unconnected_gradients):
     if isinstance(unconnected_gradients, UnconnectedGradients):
         return unconnected_gradients is _ZERO
     raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
+
+
+def _count(value, name, who):
+    """A count argument (parallel_iterations, rows_per_chunk, workers): a positive
+    integer, or None for the default; anything else is an error naming it."""
+    if value is None:
+        return None
+    problem = f"dualjac.{who}: {name} must be a positive integer or None, got {value!r}"
+    if isinstance(value, bool):          # an int to Python, but never a count
+        raise TypeError(problem)
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{problem} ({type(value).__name__})") from None
+    if count < 1:
+        raise ValueError(problem)
+    return count
 
 
 def stop_gradient(x):
@@ -360,10 +378,7 @@ def chunks(n, parallel_iterations):
             return ((0, n),)
         size = CHUNK_SIZE
     else:
-        size = int(parallel_iterations)
-        if size < 1:
-            raise ValueError(f"parallel_iterations must be a positive integer, got "
-                             f"{parallel_iterations!r}")
+        size = parallel_iterations      # a positive int: every transform checks it (_count)
     return [(lo, min(lo + size, n)) for lo in range(0, max(n, 1), size)] if n else [(0, 0)]
 
 
@@ -411,6 +426,7 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
+    parallel_iterations = _count(parallel_iterations, "parallel_iterations", "jacobian")
     if parallel_iterations is None:
         # The compiled entry (bottom of this file) has tried _core.jacobian_one, the
         # common case in C, before calling this.
@@ -460,6 +476,7 @@ def _finish_one_source(y, tag, x, zero):
 
 def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """(f(x), jacobian(f, x)) from the same sweep."""
+    parallel_iterations = _count(parallel_iterations, "parallel_iterations", "value_and_jacobian")
     zero = _zero_mode(unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
         _structure_bytes(x, parallel_iterations), sweep, f, x, parallel_iterations, "jacobian")
@@ -478,6 +495,7 @@ def _structure_bytes(x, parallel_iterations):
 
 def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """TF's tape.gradient: d sum(f(x)) / dx, shaped like x (per leaf)."""
+    parallel_iterations = _count(parallel_iterations, "parallel_iterations", "gradient")
     zero = _zero_mode(unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
         _structure_bytes(x, parallel_iterations), sweep,
@@ -510,6 +528,9 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
     evaluated a second time, on ordinary jets, if it writes into a jet.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
+    parallel_iterations = _count(parallel_iterations, "parallel_iterations", "batch_jacobian")
+    rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_jacobian")
+    workers = _count(workers, "workers", "batch_jacobian")
     x = _core.dense_leaf(x)    # a stand-in jet of an outer transform, as the jet it stands for
     source = x if isinstance(x, _Jet) else native(np.asarray(x))
     source_shape = tuple(source.shape)
@@ -588,19 +609,21 @@ def _split_rows(batch, rows_per_chunk, workers):
 
 
 _executors = {}
+_executors_lock = threading.Lock()
+# Set on a thread while it runs a block of in_row_blocks: a transform nested in f
+# then runs its own blocks on that thread. Waiting for the shared pool from one of
+# its own threads could deadlock (every worker waiting for blocks queued behind it).
+_in_row_block = threading.local()
 
 
 def in_row_blocks(transform, source, rows_per_chunk, workers):
     """transform(rows) on consecutive blocks of rows, on `workers` threads, joined
     along the batch axis (valid because rows are independent)."""
-    batch, workers = source.shape[0], max(int(workers or 1), 1)
-    rows = int(rows_per_chunk) if rows_per_chunk else -(-batch // workers)
+    batch, workers = source.shape[0], workers or 1
+    rows = rows_per_chunk or -(-batch // workers)
     blocks = [source[i:i + rows] for i in range(0, batch, max(rows, 1))]
-    if workers > 1 and len(blocks) > 1:
-        if workers not in _executors:
-            from concurrent.futures import ThreadPoolExecutor
-            _executors[workers] = ThreadPoolExecutor(workers, thread_name_prefix="dualjac")
-        results = list(_executors[workers].map(transform, blocks))
+    if workers > 1 and len(blocks) > 1 and not getattr(_in_row_block, "active", False):
+        results = list(_executor(workers).map(_as_row_block(transform), blocks))
     else:
         results = [transform(block) for block in blocks]
     if isinstance(results[0], _Jet):      # nested in another transform
@@ -611,6 +634,25 @@ def in_row_blocks(transform, source, rows_per_chunk, workers):
         out[start:start + block.shape[0]] = block
         start += block.shape[0]
     return out
+
+
+def _executor(workers):
+    """The pool of `workers` threads that in_row_blocks shares between calls."""
+    with _executors_lock:
+        if workers not in _executors:
+            from concurrent.futures import ThreadPoolExecutor
+            _executors[workers] = ThreadPoolExecutor(workers, thread_name_prefix="dualjac")
+        return _executors[workers]
+
+
+def _as_row_block(transform):
+    def run(block):
+        _in_row_block.active = True
+        try:
+            return transform(block)
+        finally:
+            _in_row_block.active = False
+    return run
 
 
 def _check_rows_independent(f, source, result, rows):
@@ -656,6 +698,7 @@ def check_batch(y, source_shape):
 
 def jvp(f, x, v):
     """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
+    _check_direction_structure(x, v, "jvp")
     leaves, rebuild = flatten(x)
     directions, _ = flatten(v)
     if len(directions) != len(leaves):
@@ -670,6 +713,41 @@ def jvp(f, x, v):
         return value, np.zeros(np.shape(value.buf[..., 0] if isinstance(value, _Jet) else value),
                                _dtype_of(value))
     return value, (d[..., 0] if not isinstance(d, _Jet) else d.with_buffer(d.buf[..., 0, :]))
+
+
+def _check_direction_structure(x, v, who, where=""):
+    """v (a direction) must nest as x does: the same dict keys (leaves are paired
+    by sorted key), list and tuple lengths, and no None where x has an array."""
+    if v is None:
+        raise TypeError(f"dualjac.{who}: v{where} is None; pass the direction, an array "
+                        f"of x{where}'s shape (the same structure as x for structured x).")
+    if isinstance(x, dict):
+        if not isinstance(v, dict) or set(v) != set(x):
+            got = sorted(v, key=repr) if isinstance(v, dict) else type(v).__name__
+            raise ValueError(f"dualjac.{who}: v{where} must be a dict with x{where}'s keys "
+                             f"{sorted(x, key=repr)}, got {got}.")
+        for key in x:
+            _check_direction_structure(x[key], v[key], who, f"{where}[{key!r}]")
+    elif isinstance(x, (list, tuple)):
+        if not isinstance(v, (list, tuple)) or len(v) != len(x):
+            got = f"length {len(v)}" if isinstance(v, (list, tuple)) else type(v).__name__
+            raise ValueError(f"dualjac.{who}: v{where} must be a list or tuple of "
+                             f"{len(x)} directions, as x{where} is; got {got}.")
+        for k, (xk, vk) in enumerate(zip(x, v)):
+            _check_direction_structure(xk, vk, who, f"{where}[{k}]")
+    else:
+        _check_direction_shape(x, v, who, where)
+
+
+def _check_direction_shape(leaf, direction, who, where=""):
+    shape, got = _shape_of(leaf), _shape_of(direction)
+    if got != shape:
+        raise ValueError(f"dualjac.{who}: v{where} must have x{where}'s shape {shape}, "
+                         f"got {got}.")
+
+
+def _shape_of(a):
+    return tuple(a.shape) if isinstance(a, (_Jet, BandedJet, DeferredJet)) else np.shape(a)
 
 
 def _seed_direction(leaf, direction, tag, bit):
@@ -804,9 +882,8 @@ def value_gradient_hessian(f, x):
 def hvp(f, x, v):
     """Hessian-vector product H v of a scalar f: one sweep with n + 1 seeds."""
     array = _plain_source(x, "dj.hvp")
+    _check_direction_structure(array, v, "hvp")
     direction = np.asarray(v, dtype=array.dtype).reshape(-1, 1)
-    if direction.shape[0] != array.size:
-        raise ValueError(f"dualjac.hvp: v must have x's shape {array.shape}")
     identity = np.eye(array.size, dtype=array.dtype)
     y, _, d12 = _second_order_sweep(f, array, identity, direction, "hvp")
     if y.shape != ():
@@ -819,6 +896,8 @@ def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     Hessians with prod(X) seeds shared by all rows (cost linear in b).
     rows_per_chunk / workers, and deferred jets for large sources, as in batch_jacobian
     (f must accept any number of rows)."""
+    rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_hessian")
+    workers = _count(workers, "workers", "batch_hessian")
     array = _plain_source(x, "dj.batch_hessian")
     if array.ndim < 2:
         raise ValueError(f"Shape {array.shape} must have rank at least 2")

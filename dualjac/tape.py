@@ -150,6 +150,7 @@ class GradientTape:
         parallel_iterations is accepted and has no effect: the derivatives were
         computed when the tape recorded (dj.jacobian(..., parallel_iterations=k)
         re-evaluates f in chunks of k seeds instead)."""
+        api._count(parallel_iterations, "parallel_iterations", "GradientTape.jacobian")
         self._begin(experimental_use_pfor)
         zero = api._zero_mode(unconnected_gradients)
         target = api.as_target(target, "GradientTape.jacobian")
@@ -190,6 +191,7 @@ class GradientTape:
         [b, Y..., X...]. Per-row seeds if source was watched with batch=True;
         otherwise correct too, reading the diagonal blocks of the full Jacobian.
         Unconnected gives zeros, as in TF."""
+        api._count(parallel_iterations, "parallel_iterations", "GradientTape.batch_jacobian")
         self._begin(experimental_use_pfor)
         api._zero_mode(unconnected_gradients)
         target = api.as_target(target, "GradientTape.batch_jacobian")

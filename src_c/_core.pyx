@@ -630,7 +630,10 @@ cdef class _Jet:
     def __getitem__(self, key):
         cdef object view = basic_view(self.buf, key)
         if view is None:
-            view = self.buf[component_key(key)]
+            try:
+                view = self.buf[component_key(key)]
+            except IndexError as error:
+                raise value_shape_error(error, self.shape, key) from None
         return new_like(self, <cnp.ndarray>view)
 
     def __setitem__(self, key, value):
@@ -643,10 +646,16 @@ cdef class _Jet:
             if not same_level(self, v):
                 raise_level_in_place(self, v)
                 v = lift_to(v, self)
-            self.buf[k] = v.buf
+            try:
+                self.buf[k] = v.buf
+            except (IndexError, ValueError) as error:
+                raise value_shape_error(error, self.shape, key, v.shape) from None
             add_deps(self, jdeps1(v), jdeps2(v))
         else:
-            self.buf[k] = constant_buffer(value, self, self.buf.dtype)
+            try:
+                self.buf[k] = constant_buffer(value, self, self.buf.dtype)
+            except (IndexError, ValueError) as error:
+                raise value_shape_error(error, self.shape, key, np.shape(value)) from None
 
     # -- construction helpers used by the dispatch layer
     def with_buffer(self, cnp.ndarray buf, deps1=None, deps2=None):
@@ -2372,6 +2381,21 @@ cdef object basic_view(cnp.ndarray buf, object key):
         cnp.PyArray_FLAGS(buf) & ~cnp.NPY_ARRAY_OWNDATA, NULL)
     cnp.set_array_base(view, buf)
     return view
+
+
+cdef object value_shape_error(object error, tuple shape, object key, object value_shape=None):
+    """The error NumPy raises for x[key] (or x[key] = a value of value_shape) on a
+    plain array x of a jet's shape: error, raised on the jet's buffer, counts or
+    shows its component axis. error itself when NumPy takes the plain version."""
+    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
+    try:
+        if value_shape is None:
+            probe[key]
+        else:
+            probe[key] = np.broadcast_to(np.zeros((), np.int8), value_shape)
+    except Exception as value_error:
+        return value_error
+    return error
 
 
 cdef object component_key(object key):

@@ -37,8 +37,12 @@
 #     DeferredJet refuses writes: inside its transform a write raises NeedsDense
 #     or NumPy's read-only ValueError, and the transform evaluates f again on
 #     ordinary jets (as for banded jets, _banded.pxi).
+#   - f may share its deferred jets between threads: building a program and
+#     publishing a computed node hold one lock, and a program runs on its own
+#     state (run_graph).
 
 from libc.stdlib cimport malloc, free
+import threading
 
 cdef extern from "thread_pool.h" nogil:
     void* dj_thread_scratch(size_t nbytes)
@@ -449,9 +453,13 @@ cdef object math_prod(tuple shape):
 
 cdef _Jet input_jet(DeferredJet d):
     """The jet an input stands for, seeding (a part of) the source if it must."""
+    cdef _Jet dense
     if d.dense is None:
-        d.dense = d.make_dense() if d.parent is None else computed(d.parent)[d.key]
-        cnp.PyArray_CLEARFLAGS(d.dense.buf, cnp.NPY_ARRAY_WRITEABLE)
+        with GRAPH_LOCK:             # seeded once, whichever thread asks first
+            if d.dense is None:
+                dense = d.make_dense() if d.parent is None else computed(d.parent)[d.key]
+                cnp.PyArray_CLEARFLAGS(dense.buf, cnp.NPY_ARRAY_WRITEABLE)
+                d.dense = dense
     return d.dense
 
 
@@ -684,12 +692,23 @@ cdef _Jet computed(DeferredJet d):
     if d.dense is None:
         K = d.level.buf.shape[d.level.buf.ndim - 1]
         out = run_graph(d, READ_JET, d.shape + (K,))
-        cnp.PyArray_CLEARFLAGS(out, cnp.NPY_ARRAY_WRITEABLE)
-        d.dense = new_like(d.level, out)
-        set_deps(d.dense, d.deps1, d.deps2)
-        d.a = d.b = None      # the graph below is no longer needed
-        d.pending = 0
+        if out is None:
+            return d.dense
+        cnp.PyArray_CLEARFLAGS(<cnp.ndarray>out, cnp.NPY_ARRAY_WRITEABLE)
+        with GRAPH_LOCK:
+            if d.dense is None:   # (else another thread computed it meanwhile: the same values)
+                publish(d, out)
     return d.dense
+
+
+cdef void publish(DeferredJet d, object out) except *:
+    """d's computed jet is out; the graph below d is no longer needed (GRAPH_LOCK held:
+    a program being built elsewhere may be reading d's operands)."""
+    cdef _Jet dense = new_like(d.level, out)
+    set_deps(dense, d.deps1, d.deps2)
+    d.dense = dense
+    d.a = d.b = None
+    d.pending = 0
 
 
 def deferred_derivatives(y, long long tag1, long long tag2, tuple shape):
@@ -726,19 +745,53 @@ cdef object dense_tree(object x):
 
 
 cdef Py_ssize_t BUILDS = 0      # programs built so far (DeferredJet.mark)
+cdef object GRAPH_LOCK = threading.RLock()     # see run_graph
 
 
-cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
+cdef object run_graph(DeferredJet root, int readout, tuple shape):
     """Run root's pending graph as a chunked program (see the design comment),
-    writing what `readout` says into a new array of ``shape``."""
-    cdef list roots = list(root.a) if root.row == STACKED else [root]
+    writing what `readout` says into a new array of ``shape``; None when another
+    thread computed root meanwhile (its jet is root.dense then).
+
+    Pending nodes may be shared between threads (f may start threads, or hand
+    its jets to them), and building a program writes into the nodes it reads
+    (mark, number) and seeds inputs, while publishing a result drops its
+    operands: both hold GRAPH_LOCK. The program then runs outside it, on its
+    own Program, the buffers it keeps, and each thread's own scratch."""
     cdef list order = [], inputs = [], constants = [], keep = []
+    cdef Program P
+    P.steps = NULL
+    P.gathers = NULL
+    P.results = NULL
+    P.constants = NULL
+    P.positions = NULL
+    try:
+        with GRAPH_LOCK:
+            if root.dense is not None:
+                return None
+            out = build_program(&P, root, readout, shape, order, inputs, constants, keep)
+        run_program_parts(&P, root.count // P.nresults, root.count * P.K * (P.nsteps + 1))
+        if P.failed:
+            raise MemoryError("dualjac: no memory for a deferred program's scratch")
+    finally:
+        free(P.steps)
+        free(P.gathers)
+        free(P.constants)
+        free(P.results)
+        free(P.positions)
+    return out
+
+
+cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple shape,
+                               list order, list inputs, list constants, list keep):
+    """Fill P for root's graph (order, inputs, constants and keep receive what
+    it reads, to keep alive while it runs) and return its output array."""
+    cdef list roots = list(root.a) if root.row == STACKED else [root]
     cdef Py_ssize_t i
     cdef cnp.ndarray buf
     number_values(roots, order, inputs)
     cdef _Jet level = root.level
     cdef cnp.ndarray lbuf = level.buf
-    cdef Program P
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
     P.K = lbuf.shape[lbuf.ndim - 1]
     P.n = level.n1
@@ -751,44 +804,32 @@ cdef cnp.ndarray run_graph(DeferredJet root, int readout, tuple shape):
     P.steps = <Step*>malloc(max(P.nsteps, 1) * sizeof(Step))
     P.gathers = <Gather*>malloc(max(P.ngathers, 1) * sizeof(Gather))
     P.results = <Result*>malloc(P.nresults * sizeof(Result))
-    P.constants = NULL
-    P.positions = NULL
-    try:
-        if P.steps == NULL or P.gathers == NULL or P.results == NULL:
-            raise MemoryError()
-        assign_slots(&P, roots, order, inputs, constants, keep, level.order)
-        P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
-        if P.constants == NULL:
-            raise MemoryError()
-        for i in range(len(constants)):
-            buf = <cnp.ndarray>constants[i]
-            P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
-            P.constants[i].stride = 0 if buf.ndim == 0 else 1
-        for i in range(P.nresults):
-            P.results[i].index = i
-            P.results[i].parts = P.nresults
-            P.results[i].inner = root.b if root.row == STACKED else 1
-        # Chunk: the program's scratch (every slot, K components) about SCRATCH_TARGET.
-        P.chunk = SCRATCH_TARGET // (P.slots * P.K * P.itemsize)
-        P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
-        P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
-        out = np.empty(shape, lbuf.dtype)
-        if out.size != root.count * (P.K if readout == READ_JET else
-                                     P.K - 1 if readout == READ_TANGENT else P.n * P.n):
-            raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
-        P.out = <char*>cnp.PyArray_DATA(out)
-        P.readout = readout
-        P.positions = readout_positions(&P)
-        P.consecutive = P.nresults == 1 or P.results[0].inner == 1
-        run_program_parts(&P, (<DeferredJet>roots[0]).count, root.count * P.K * (P.nsteps + 1))
-        if P.failed:
-            raise MemoryError("dualjac: no memory for a deferred program's scratch")
-    finally:
-        free(P.steps)
-        free(P.gathers)
-        free(P.constants)
-        free(P.results)
-        free(P.positions)
+    if P.steps == NULL or P.gathers == NULL or P.results == NULL:
+        raise MemoryError()
+    assign_slots(P, roots, order, inputs, constants, keep, level.order)
+    P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
+    if P.constants == NULL:
+        raise MemoryError()
+    for i in range(len(constants)):
+        buf = <cnp.ndarray>constants[i]
+        P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
+        P.constants[i].stride = 0 if buf.ndim == 0 else 1
+    for i in range(P.nresults):
+        P.results[i].index = i
+        P.results[i].parts = P.nresults
+        P.results[i].inner = root.b if root.row == STACKED else 1
+    # Chunk: the program's scratch (every slot, K components) about SCRATCH_TARGET.
+    P.chunk = SCRATCH_TARGET // (P.slots * P.K * P.itemsize)
+    P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
+    P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
+    out = np.empty(shape, lbuf.dtype)
+    if out.size != root.count * (P.K if readout == READ_JET else
+                                 P.K - 1 if readout == READ_TANGENT else P.n * P.n):
+        raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
+    P.out = <char*>cnp.PyArray_DATA(out)
+    P.readout = readout
+    P.positions = readout_positions(P)
+    P.consecutive = P.nresults == 1 or P.results[0].inner == 1
     return out
 
 

@@ -392,7 +392,10 @@ def test_indexing_fast_path_matches_numpy_indexing(shape, kind):
     for key in KEYS:
         a, b = outcome(lambda: x[key]), outcome(lambda: general_getitem(x, key))
         if isinstance(a, tuple) or isinstance(b, tuple):
-            assert a == b, key
+            # An error is NumPy's for a plain array of x's shape (the buffer's would
+            # count the component axis), the buffer's where a plain array takes the key.
+            plain = outcome(lambda: np.zeros(x.shape)[key])
+            assert a == (plain if isinstance(plain, tuple) else b), key
         else:
             same_view(a, b, x)
 
