@@ -42,7 +42,7 @@ cdef int TRANSFORM_HESSIAN = 5
 cdef tuple MAKER_NAMES = (
     "an unknown transform", "dj.DualArray(value, tangent)", "another process",
     "dj.jacobian", "dj.batch_jacobian", "dj.hessian", "dj.batch_hessian", "dj.jvp",
-    "dj.hvp", "dj.GradientTape", "dj.value_gradient_hessian")
+    "dj.hvp", "dj.GradientTape", "dj.value_gradient_hessian", "dj.gradient")
 assert len(MAKER_NAMES) <= 1 << MAKER_BITS
 cdef dict MAKER_CODES = {name: code for code, name in enumerate(MAKER_NAMES)}
 
