@@ -251,6 +251,7 @@ cdef class BandedJet:
         raise write_error(self, "an in-place operator")
 
     __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+    __ifloordiv__ = __imod__ = __imatmul__ = __iadd__
 
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a densified copy.

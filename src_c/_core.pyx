@@ -29,7 +29,8 @@ Every transform call draws a fresh integer tag; a DualArray carries one
 (``tag1``), a HyperDualArray two (``tag1 < tag2``: outer, inner). Operands of
 different levels are lifted to a common one (Dual(t) with Dual(u) -> Hyper(t, u))
 so derivatives of different transforms never mix (no perturbation confusion).
-A third distinct tag raises NotImplementedError.
+A third distinct tag raises NotImplementedError. Tags are live only while their
+transform runs; where levels meet, jets of other tags must be live (_tags.pxi).
 
 Connectivity
 ------------
@@ -560,6 +561,17 @@ cdef class _Jet:
 
     def __ipow__(self, other):
         return self._assign_result(binary_op(I_POW, self, other), "**=")
+
+    # (without these Python would rebind x to a new array, and a write through a
+    # view, `v = out[1:]; v %= 1`, would never reach out)
+    def __ifloordiv__(self, other):
+        return self._assign_result(np.floor_divide(self, other), "//=")
+
+    def __imod__(self, other):
+        return self._assign_result(np.remainder(self, other), "%=")
+
+    def __imatmul__(self, other):
+        return self._assign_result(np.matmul(self, other), "@=")
 
     def _assign_result(self, result, str op):
         if result is NotImplemented:

@@ -293,6 +293,15 @@ cdef class DeferredJet:
     def __ipow__(self, other):
         raise deferred_write_error(self, "an in-place operator")
 
+    def __ifloordiv__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __imod__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
+    def __imatmul__(self, other):
+        raise deferred_write_error(self, "an in-place operator")
+
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a computed copy.
         raise deferred_write_error(self, "sort() (in place)")

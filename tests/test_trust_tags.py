@@ -435,3 +435,41 @@ def test_sort_in_place_of_banded_and_deferred_jets_is_not_dropped():
     for kind in ("BandedJet", "DeferredJet"):
         with pytest.raises(TypeError, match="outside the transform"):
             jet_of_kind(kind).sort()
+
+
+def write_through_view(op):
+    """out's values after `v = out[:]; v <op>= c`: ndarray semantics update out."""
+    def f(z):
+        out = z * 1.0
+        view = out[:]
+        if op == "%":
+            view %= 1.0
+        else:
+            view //= 2.0
+        return out * z
+    return f
+
+
+@pytest.mark.parametrize("n", JACOBIAN_SIZES)
+def test_floordiv_and_mod_in_place_write_through_views(n):
+    x = point(n) + 1.0
+    value, J = dj.value_and_jacobian(write_through_view("%"), x)
+    np.testing.assert_allclose(value, (x % 1.0) * x)
+    np.testing.assert_allclose(J, np.diag(x + x % 1.0))      # d/dx [(x mod 1) x]
+    value, J = dj.value_and_jacobian(write_through_view("//"), x)
+    np.testing.assert_allclose(value, np.floor(x / 2.0) * x)
+    np.testing.assert_allclose(J, np.diag(np.floor(x / 2.0)))
+
+
+def test_matmul_in_place_writes_through_views():
+    M = np.array([[1.0, 2.0], [-0.5, 3.0]])
+
+    def f(z):
+        out = z.reshape(2, 2) * 1.0
+        view = out[:]
+        view @= M
+        return out.ravel()
+
+    x = point(4)
+    np.testing.assert_allclose(dj.jacobian(f, x),
+                               complex_step_jacobian(lambda z: (z.reshape(2, 2) @ M).ravel(), x))
