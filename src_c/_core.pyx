@@ -760,6 +760,12 @@ cdef class _Jet:
         # Tags are per process: see "pickling" in src_c/_tags.pxi.
         return jet_reduction(self)
 
+    def __copy__(self):          # as ndarray's: a copy of the data, not a view
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
     def __repr__(self):
         return (f"{type(self).__name__}(value={np.array2string(self.buf[..., 0], separator=', ')}, "
                 f"{self._seed_description()}, dtype={self.buf.dtype})")

@@ -261,12 +261,31 @@ cdef long long local_tag(object origin, long long tag):
 def unpickle_jet(type kind, cnp.ndarray buf, int order, Py_ssize_t n1, Py_ssize_t n2,
                  long long tag1, long long tag2, uint64_t deps1, uint64_t deps2,
                  object origin):
+    check_pickled_layout(kind, buf, order, n1, n2)
     cdef _Jet j = <_Jet>kind.__new__(kind)
     cdef long long local1 = local_tag(origin, tag1), local2 = local_tag(origin, tag2)
     if tag2 and local2 < local1:   # mapped out of order: keep the outer level first
         local2 = local_tag_after(origin, tag2, local1)
     init_jet(j, buf, order, n1, n2, local1, local2, deps1, deps2)
     return j
+
+
+cdef int check_pickled_layout(type kind, cnp.ndarray buf, int order, Py_ssize_t n1,
+                              Py_ssize_t n2) except -1:
+    """The kernels trust a jet's layout: a pickle that does not match is refused."""
+    cdef Py_ssize_t K
+    if order == 1 and kind is DualArray:
+        K = 1 + n1
+    elif order == 2 and kind is HyperDualArray:
+        K = 1 + n1 + n2 + n1 * n2
+    elif order == 3 and kind is HyperDualArray and n1 == n2:
+        K = 1 + n1 + n1 * (n1 + 1) // 2
+    else:
+        raise ValueError(f"dualjac: not a pickled jet ({kind.__name__}, order {order})")
+    if buf.ndim < 1 or buf.shape[buf.ndim - 1] != K or n1 < 0 or n2 < 0:
+        raise ValueError(f"dualjac: a pickled jet's buffer has {(<object>buf).shape[-1:]} "
+                         f"components, its level needs {K}")
+    return 0
 
 
 cdef long long local_tag_after(object origin, long long tag, long long floor):

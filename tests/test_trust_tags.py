@@ -473,3 +473,17 @@ def test_matmul_in_place_writes_through_views():
     x = point(4)
     np.testing.assert_allclose(dj.jacobian(f, x),
                                complex_step_jacobian(lambda z: (z.reshape(2, 2) @ M).ravel(), x))
+
+
+def test_copy_of_a_jet_copies_its_data_as_ndarray_does():
+    a = dj.DualArray(point(3), np.eye(3))
+    for b in (copy.copy(a), copy.deepcopy(a)):
+        b[0] = 7.0
+        assert a.value[0] == 0.5 and b.value[0] == 7.0
+
+
+def test_a_pickle_whose_buffer_does_not_fit_its_level_is_refused():
+    with pytest.raises(ValueError, match="components"):
+        _core.unpickle_jet(dj.DualArray, np.zeros((3, 2)), 1, 3, 0, 0, 0, 1, 0, None)
+    with pytest.raises(ValueError, match="not a pickled jet"):
+        _core.unpickle_jet(dj.DualArray, np.zeros((3, 4)), 2, 3, 0, 0, 0, 1, 0, None)
