@@ -706,6 +706,7 @@ def _seed_hyper(source, directions1, directions2, tag1, tag2):
 def _plain_source(x, who):
     x = _core.dense_leaf(x)
     if isinstance(x, _Jet):
+        _core.check_source(x, 0, who)    # a stale or foreign jet: that, not nesting
         raise NotImplementedError(
             f"dualjac: {who} inside another transform would need third derivatives; "
             "dualjac supports two levels of nesting (hyper-dual numbers). Differentiate "

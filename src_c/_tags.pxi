@@ -203,9 +203,14 @@ cdef int check_source_jet(_Jet a, long long ours) except -1:
     return 0
 
 
-def check_source(object a, long long ours):
+def check_source(object a, long long ours, str where=None):
+    """A source jet of the transform of tag `ours` (0: not drawn yet, then `where`
+    names it) must be live or standalone."""
+    cdef long long bad
     if isinstance(a, _Jet):
-        check_source_jet(<_Jet>a, ours)
+        bad = unusable((<_Jet>a).tag1, (<_Jet>a).tag2, ours, 0)
+        if bad:
+            raise unusable_tag_error(bad, where or maker_name(ours))
 
 
 def check_target(object y, long long ours):

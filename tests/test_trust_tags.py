@@ -487,3 +487,11 @@ def test_a_pickle_whose_buffer_does_not_fit_its_level_is_refused():
         _core.unpickle_jet(dj.DualArray, np.zeros((3, 2)), 1, 3, 0, 0, 0, 1, 0, None)
     with pytest.raises(ValueError, match="not a pickled jet"):
         _core.unpickle_jet(dj.DualArray, np.zeros((3, 4)), 2, 3, 0, 0, 0, 1, 0, None)
+
+
+@pytest.mark.parametrize("second_order", [dj.hessian, dj.batch_hessian, dj.value_gradient_hessian])
+def test_stale_source_of_a_second_order_transform_is_called_stale(second_order):
+    x = point(6).reshape(2, 3)
+    kept = kept_from(dj.jacobian, x)
+    with pytest.raises(TypeError, match="a jet from a dj.jacobian call that has returned was used in dj"):
+        second_order(lambda z: np.sum(z * z), kept)
