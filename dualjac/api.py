@@ -216,6 +216,7 @@ def seed(array, n, tag, bit, first=0, lo=0, hi=-1, period=0):
     nested in another transform) becomes a hyper-dual with our seeds second."""
     if not isinstance(array, _Jet):
         return _core.seed_dual(array, n, tag, bit, first, lo, hi, period)
+    _core.check_source(array, tag)     # a jet of a live outer transform, or refused
     if isinstance(array, HyperDualArray):
         raise NotImplementedError(
             "dualjac: a transform nested two deep inside other transforms would need "
@@ -264,8 +265,11 @@ def derivative_at(y, tag):
 
     The derivatives have element shape y.shape + (n,): a plain array, or a
     DualArray in the other level's seeds when y is a hyper-dual. (None, 0)
-    when y does not depend on this transform's seeds at all.
+    when y does not depend on this transform's seeds at all. A jet y that no
+    transform may read (stale, foreign, or built with the constructor inside
+    this transform) is refused here, not read as unconnected.
     """
+    _core.check_target(y, tag)
     if isinstance(y, DualArray):
         if y.tag1 == tag:
             return y.buf[..., 1:], y.deps1
@@ -390,13 +394,13 @@ def sweep(f, x, parallel_iterations, who, post=None):
     pieces = [SeedPieces(s.size) for s in sources]
     target, deps = None, 0
     for lo, hi in chunks(n, parallel_iterations):
-        tag = _core.new_tag()
-        y = as_target(f(rebuild([seed_chunk(s, tag, lo, hi) for s in sources])), who)
-        if post is not None:
-            y = post(y)
-        d, deps = derivative_at(y, tag)
-        if target is None:
-            target = value_at(y, tag)
+        with _core.LiveTags("dj." + who) as tag:
+            y = as_target(f(rebuild([seed_chunk(s, tag, lo, hi) for s in sources])), who)
+            if post is not None:
+                y = post(y)
+            d, deps = derivative_at(y, tag)
+            if target is None:
+                target = value_at(y, tag)
         for source, collected in zip(sources, pieces):
             a, b = max(lo, source.offset), min(hi, source.offset + source.size)
             if d is not None and source.differentiable and a < b:
@@ -455,11 +459,11 @@ _core.set_fast_path_limits(CHUNK_THRESHOLD, LARGE_SWEEP_BYTES)
 def _jacobian_of_one_array(f, x, zero):
     """One float array, one sweep, one copy out, under the block cache (the
     largest sources of the unchunked case; _core.jacobian_one takes the others)."""
-    tag = _core.new_tag()
-    y = f(_core.seed_dual(x, x.size, tag, 1))
-    if type(y) is DualArray and y.tag1 == tag and y.deps1:
-        return _core.tangent_as(y, y.shape + x.shape)
-    return _finish_one_source(y, tag, x, zero)
+    with _core.LiveTags("dj.jacobian") as tag:
+        y = f(_core.seed_dual(x, x.size, tag, 1))
+        if type(y) is DualArray and y.tag1 == tag and y.deps1:
+            return _core.tangent_as(y, y.shape + x.shape)
+        return _finish_one_source(y, tag, x, zero)
 
 
 def _finish_one_source(y, tag, x, zero):
@@ -552,26 +556,26 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     differentiable = Source(source, 0, 0).differentiable
     pieces, target_shape = SeedPieces(m), None
     for lo, hi in chunks(m, parallel_iterations):
-        tag = _core.new_tag()
-        y = _core.NEEDS_DENSE
-        if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
-                and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
-            source = _core.own_copy(source)   # see _deferred_sweep
-            result, y = _deferred_sweep(f, source, lambda rows: seed(rows, m, tag, 1, 0, 0, m, m),
-                                        (tag, 0), row_shape)
-            if result is not None:
-                if check_independence:
-                    _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
-                return result
-        if y is _core.NEEDS_DENSE:
-            y = f(seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source)
-        y = as_target(y, "batch_jacobian")
-        check_batch(y, source_shape)
-        d, deps = derivative_at(y, tag)
-        if target_shape is None:       # (only the shape and dtype: no copy of the value)
-            target_shape, target_dtype = _shape(y), _dtype_of(y)
-        if d is not None:
-            pieces.add(d, lo, hi)
+        with _core.LiveTags("dj.batch_jacobian") as tag:
+            y = _core.NEEDS_DENSE
+            if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
+                    and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
+                source = _core.own_copy(source)   # see _deferred_sweep
+                result, y = _deferred_sweep(f, source, lambda rows: seed(rows, m, tag, 1, 0, 0, m, m),
+                                            (tag, 0), row_shape)
+                if result is not None:
+                    if check_independence:
+                        _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
+                    return result
+            if y is _core.NEEDS_DENSE:
+                y = f(seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source)
+            y = as_target(y, "batch_jacobian")
+            check_batch(y, source_shape)
+            d, deps = derivative_at(y, tag)
+            if target_shape is None:       # (only the shape and dtype: no copy of the value)
+                target_shape, target_dtype = _shape(y), _dtype_of(y)
+            if d is not None:
+                pieces.add(d, lo, hi)
     shape = target_shape + row_shape
     if not pieces:
         return np.zeros(shape, target_dtype)
@@ -659,9 +663,9 @@ def _check_rows_independent(f, source, result, rows):
     """Full seeds for the first `rows` rows: every other row of f(x) must have
     zero derivative with respect to them, and the diagonal blocks must agree."""
     batch, m = source.shape[0], int(np.prod(source.shape[1:], dtype=np.int64))
-    tag = _core.new_tag()
-    y = f(seed(source, rows * m, tag, 1, 0, 0, rows * m))
-    d, _ = derivative_at(y, tag)
+    with _core.LiveTags("dj.batch_jacobian") as tag:
+        y = f(seed(source, rows * m, tag, 1, 0, 0, rows * m))
+        d, _ = derivative_at(y, tag)
     if d is None or isinstance(d, _Jet):
         return
     full = d.reshape(d.shape[:-1] + (rows, m))             # [b, Y..., rows, m]
@@ -703,12 +707,12 @@ def jvp(f, x, v):
     directions, _ = flatten(v)
     if len(directions) != len(leaves):
         raise ValueError("dualjac.jvp: v must have the same structure as x")
-    tag = _core.new_tag()
-    seeded = [_seed_direction(leaf, direction, tag, 1 << min(i, 63))
-              for i, (leaf, direction) in enumerate(zip(leaves, directions))]
-    y = as_target(f(rebuild(seeded)), "jvp")
-    d, _ = derivative_at(y, tag)
-    value = value_at(y, tag)
+    with _core.LiveTags("dj.jvp") as tag:
+        seeded = [_seed_direction(leaf, direction, tag, 1 << min(i, 63))
+                  for i, (leaf, direction) in enumerate(zip(leaves, directions))]
+        y = as_target(f(rebuild(seeded)), "jvp")
+        d, _ = derivative_at(y, tag)
+        value = value_at(y, tag)
     if d is None:
         return value, np.zeros(np.shape(value.buf[..., 0] if isinstance(value, _Jet) else value),
                                _dtype_of(value))
@@ -754,6 +758,7 @@ def _seed_direction(leaf, direction, tag, bit):
     leaf = _core.dense_leaf(leaf)   # a stand-in jet of an outer transform, as the jet it stands for
     array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
     Source(array, 0, 0)  # dtype checks
+    _core.check_source(array, tag)
     value = np.array(array.buf[..., 0]) if isinstance(array, _Jet) else array
     direction = np.broadcast_to(np.asarray(direction, dtype=value.dtype), value.shape)
     ours = _core.make_dual(np.ascontiguousarray(np.stack([value, direction], -1)), tag, bit)
@@ -779,6 +784,7 @@ def _seed_hyper(source, directions1, directions2, tag1, tag2):
 def _plain_source(x, who):
     x = _core.dense_leaf(x)
     if isinstance(x, _Jet):
+        _core.check_source(x, 0, who)    # a stale or foreign jet: that, not nesting
         raise NotImplementedError(
             f"dualjac: {who} inside another transform would need third derivatives; "
             "dualjac supports two levels of nesting (hyper-dual numbers). Differentiate "
@@ -792,15 +798,16 @@ def _plain_source(x, who):
 def _second_order_sweep(f, x, directions1, directions2, who):
     """Evaluate f once on hyper-duals; return (target, d1, d12) with d1 of shape
     Y + (n1,) and d12 of shape Y + (n1, n2), zeros if f(x) does not depend on x."""
-    tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = as_target(f(_seed_hyper(x, directions1, directions2, tag1, tag2)), who)
-    n1, n2 = directions1.shape[1], directions2.shape[1]
-    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        return np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n1]), np.array(y.d12)
-    return _unconnected_second_order(y, n1, n2, who)
+    with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
+        y = as_target(f(_seed_hyper(x, directions1, directions2, tag1, tag2)), who)
+        n1, n2 = directions1.shape[1], directions2.shape[1]
+        if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+            return np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n1]), np.array(y.d12)
+        return _unconnected_second_order(y, n1, n2, tag2, who)
 
 
-def _unconnected_second_order(y, n1, n2, who):
+def _unconnected_second_order(y, n1, n2, tag, who):
+    _core.check_target(y, tag)    # a stale, foreign or misplaced jet: its own error
     if isinstance(y, _Jet):
         raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform")
     y = np.asarray(y)
@@ -819,9 +826,9 @@ def _hessian_sweep(f, array, period, who):
         parts = _banded_hessian_sweep(f, array, who)
         if parts is not None:
             return parts
-    tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = f(_core.seed_symmetric(array, tag1, tag2, 1, period))
-    return _hessian_parts(y, tag1, tag2, period if period else array.size, who)
+    with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
+        y = f(_core.seed_symmetric(array, tag1, tag2, 1, period))
+        return _hessian_parts(y, tag1, tag2, period if period else array.size, who)
 
 
 def _hessian_parts(y, tag1, tag2, n, who):
@@ -832,22 +839,22 @@ def _hessian_parts(y, tag1, tag2, n, who):
         shape = tuple(y.shape)
         return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
                 _core.unpack_symmetric(y, shape + (n, n)))
-    return _unconnected_second_order(y, n, n, who)
+    return _unconnected_second_order(y, n, n, tag2, who)
 
 
 def _banded_hessian_sweep(f, array, who):
     """_hessian_sweep on a banded source (src_c/_banded.pxi): each element carries
     only the seeds it can depend on. None when f must run on dense jets."""
-    tag1, tag2 = _core.new_tag(), _core.new_tag()
-    y = _core.run_banded(f, _core.seed_banded(array, tag1, tag2))
-    if y is _core.NEEDS_DENSE:
-        return None
-    n = array.size
-    if isinstance(y, BandedJet) and (y.local.tag1, y.local.tag2) == (tag1, tag2):
-        shape = tuple(y.shape)
-        grad, H = _core.banded_hessian(y, shape + (n, n))
-        return np.array(y.local.buf[..., 0]), grad, H
-    return _hessian_parts(y, tag1, tag2, n, who)
+    with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
+        y = _core.run_banded(f, _core.seed_banded(array, tag1, tag2))
+        if y is _core.NEEDS_DENSE:
+            return None
+        n = array.size
+        if isinstance(y, BandedJet) and (y.local.tag1, y.local.tag2) == (tag1, tag2):
+            shape = tuple(y.shape)
+            grad, H = _core.banded_hessian(y, shape + (n, n))
+            return np.array(y.local.buf[..., 0]), grad, H
+        return _hessian_parts(y, tag1, tag2, n, who)
 
 
 def hessian(f, x):
@@ -911,7 +918,11 @@ def _batch_hessian_sweep(f, array, m):
     """batch_hessian's one sweep; the result is read out inside the block-cache
     scope too, so its buffer is a reused block (a fresh one page-faults in:
     1e4 rows of 3 variables, 31 -> ~10 us)."""
-    tag1, tag2 = _core.new_tag(), _core.new_tag()
+    with _core.LiveTags("dj.batch_hessian", 2) as (tag1, tag2):
+        return _batch_hessian_read(f, array, m, tag1, tag2)
+
+
+def _batch_hessian_read(f, array, m, tag1, tag2):
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
     if _core.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
@@ -927,6 +938,7 @@ def _batch_hessian_sweep(f, array, m):
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         return _core.unpack_symmetric(y, shape)
+    _core.check_target(y, tag2)
     return np.zeros(shape, _dtype_of(y))
 
 

@@ -57,7 +57,11 @@ class GradientTape:
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
         self._persistent = persistent
-        self._tag = api.new_tag()
+        # The tape's seeds are read for as long as the tape exists: its tag is live
+        # until then (jets kept longer are refused where they meet other jets).
+        self._tag = api.new_tag("dj.GradientTape")
+        _core.hold_tag(self._tag)
+        weakref.finalize(self, _core.release_tag, self._tag)
         self._seeds = 0           # seeds handed out so far
         self._count = 0           # sources watched so far
         self._records = {}        # id(array) -> _Watched (originals, seeded arrays, aliases)

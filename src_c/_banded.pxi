@@ -153,6 +153,11 @@ cdef class BandedJet:
     def tolist(self):
         raise loss_error(".tolist()")
 
+    def __reduce__(self):
+        # Pickled as the dense jet it stands for: a band only means something
+        # next to the other jets of its sweep.
+        return jet_reduction(densified(self))
+
     def __bool__(self):
         return bool(self.local.buf[..., 0])
 
@@ -245,7 +250,12 @@ cdef class BandedJet:
     def __iadd__(self, other):
         raise write_error(self, "an in-place operator")
 
-    __isub__ = __imul__ = __itruediv__ = __ipow__ = __ifloordiv__ = __imod__ = __imatmul__ = __iadd__
+    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
+    __ifloordiv__ = __imod__ = __imatmul__ = __iadd__
+
+    def sort(self, axis=-1, kind=None, order=None):
+        # In place, as ndarray.sort (and DualArray.sort): never on a densified copy.
+        raise write_error(self, "sort() (in place)")
 
     # -- indexing: basic keys keep the band; any other densifies
     def __getitem__(self, key):
@@ -976,12 +986,16 @@ cdef object write_error(BandedJet b, str what):
 
 cdef object banded_jacobian_sweep(f, cnp.ndarray a, bint zero, finish):
     """jacobian_one's sweep on a banded source; NEEDS_DENSE if f must run dense."""
-    global _tag_counter
-    _tag_counter += 1
-    cdef long long tag = _tag_counter
+    cdef long long tag = hold_new_tag(TRANSFORM_JACOBIAN)
+    try:
+        return banded_jacobian_read(run_banded(f, seed_banded(a, tag, 0)), tag, a, zero, finish)
+    finally:
+        release(tag)
+
+
+cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a, bint zero, finish):
     cdef BandedJet y
     cdef _Jet d
-    out = run_banded(f, seed_banded(a, tag, 0))
     if out is NEEDS_DENSE:
         return out
     if type(out) is BandedJet:

@@ -29,7 +29,8 @@ Every transform call draws a fresh integer tag; a DualArray carries one
 (``tag1``), a HyperDualArray two (``tag1 < tag2``: outer, inner). Operands of
 different levels are lifted to a common one (Dual(t) with Dual(u) -> Hyper(t, u))
 so derivatives of different transforms never mix (no perturbation confusion).
-A third distinct tag raises NotImplementedError.
+A third distinct tag raises NotImplementedError. Tags are live only while their
+transform runs; where levels meet, jets of other tags must be live (_tags.pxi).
 
 Connectivity
 ------------
@@ -779,6 +780,16 @@ cdef class _Jet:
     def argmin(self, axis=None):
         return np.argmin(self.buf[..., 0], axis=axis)
 
+    def __reduce__(self):
+        # Tags are per process: see "pickling" in src_c/_tags.pxi.
+        return jet_reduction(self)
+
+    def __copy__(self):          # as ndarray's: a copy of the data, not a view
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
     def __repr__(self):
         return (f"{type(self).__name__}(value={np.array2string(self.buf[..., 0], separator=', ')}, "
                 f"{self._seed_description()}, dtype={self.buf.dtype})")
@@ -789,6 +800,17 @@ cdef class DualArray(_Jet):
 
     ``value`` has shape S, ``tangent`` has shape S + (n,) (seeds last).
     Created by the transforms (``dj.jacobian`` ...) or ``DualArray(value, tangent)``.
+
+    ``DualArray(value, tangent)`` is forward mode by hand, outside transforms:
+    every operation carries ``tangent`` (n directions of the user's choosing)
+    along. Such a jet may be a transform's source or a constant of its f when
+    built before the transform started (its directions are then an outer level:
+    ``dj.jacobian(f, DualArray(x, t))`` is the Jacobian's derivative along t).
+    Built inside a transform's f, its tangent cannot be along the transform's
+    seeds (dualjac cannot know what it means), so combining it with the
+    transform's jets, or returning it from f, raises a TypeError: compute with
+    NumPy functions of the jets f receives, ``dj.stop_gradient`` for constants,
+    or ``dj.jvp`` for a directional derivative.
     """
 
     def __init__(self, value, tangent):
@@ -807,7 +829,7 @@ cdef class DualArray(_Jet):
         buf = np.empty(value.shape + (1 + n,), value.dtype)
         buf[..., 0] = value
         buf[..., 1:] = tangent
-        init_jet(self, buf, 1, n, 0, new_tag(), 0, 1, 0)
+        init_jet(self, buf, 1, n, 0, draw_tag(STANDALONE), 0, 1, 0)
 
     @property
     def tangent(self):
@@ -912,14 +934,7 @@ for _jet_type in (_Jet, DualArray, HyperDualArray):
 
 # ------------------------------------------------------------------ construction
 
-cdef long long _tag_counter = 0
-
-
-def new_tag():
-    """A fresh tag; tags increase, so a transform started later is 'inner'."""
-    global _tag_counter
-    _tag_counter += 1
-    return _tag_counter
+include "_tags.pxi"
 
 
 cdef inline int init_jet(_Jet j, cnp.ndarray buf, int order, Py_ssize_t n1, Py_ssize_t n2,
@@ -1368,7 +1383,6 @@ cpdef object jacobian_one(f, x, bint zero, finish):
     DualArray. Reads the common result (a jet at this tag, connected) straight
     into the Jacobian; anything else goes to finish(y, tag, x, zero), the
     general reading. NO_FAST_PATH, before calling f, when x is not this case."""
-    global _tag_counter
     cdef cnp.ndarray a, ybuf
     cdef Py_ssize_t m
     cdef long long tag
@@ -1386,31 +1400,36 @@ cpdef object jacobian_one(f, x, bint zero, finish):
                 return out
         if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
             return NO_FAST_PATH
-        _tag_counter += 1
-        tag = _tag_counter
-        out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
-        if type(out) is DualArray:
-            y = <_Jet>out
-            if y.tag1 == tag and jdeps1(y):
-                ybuf = contiguous(y.buf)
-                return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
-        return finish(out, tag, x, zero)
+        tag = hold_new_tag(TRANSFORM_JACOBIAN)
+        try:
+            out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
+            if type(out) is DualArray:
+                y = <_Jet>out
+                if y.tag1 == tag and jdeps1(y):
+                    ybuf = contiguous(y.buf)
+                    return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
+            return finish(out, tag, x, zero)
+        finally:
+            release(tag)
     if type(x) is DualArray:
         src = <_Jet>x
         ybuf = src.buf
         m = ybuf.size // ybuf.shape[ybuf.ndim - 1] if ybuf.shape[ybuf.ndim - 1] else 0
         if m > FAST_MAX_SEEDS:
             return NO_FAST_PATH
-        _tag_counter += 1
-        tag = _tag_counter
-        out = f(inner_seeded(<DualArray>src, tag, 1))
-        if type(out) is HyperDualArray:
-            y = <_Jet>out
-            if y.tag2 == tag and y.tag1 == src.tag1 and jdeps2(y):
-                ybuf = contiguous(y.buf)
-                return inner_derivative_shaped(<HyperDualArray>y, ybuf,
-                                               jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
-        return finish(out, tag, x, zero)
+        tag = hold_new_tag(TRANSFORM_JACOBIAN)
+        try:
+            check_source_jet(src, tag)
+            out = f(inner_seeded(<DualArray>src, tag, 1))
+            if type(out) is HyperDualArray:
+                y = <_Jet>out
+                if y.tag2 == tag and y.tag1 == src.tag1 and jdeps2(y):
+                    ybuf = contiguous(y.buf)
+                    return inner_derivative_shaped(<HyperDualArray>y, ybuf,
+                                                   jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
+            return finish(out, tag, x, zero)
+        finally:
+            release(tag)
     return NO_FAST_PATH
 
 
@@ -1420,7 +1439,6 @@ cpdef object hessian_one(f, x, finish):
     needs no block cache. Reads the common result (a Hessian jet of this sweep)
     straight into f(x).shape + x.shape + x.shape; anything else goes to
     finish(y, tag1, tag2, x). NO_FAST_PATH, before calling f, when x is not this case."""
-    global _tag_counter
     if type(x) is not cnp.ndarray:
         return NO_FAST_PATH
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -1430,18 +1448,24 @@ cpdef object hessian_one(f, x, finish):
     cdef Py_ssize_t m = a.size, K = 1 + m + m * (m + 1) // 2
     cdef long long tag1, tag2
     if 0 < BANDED_MIN_HESSIAN <= m:
-        _tag_counter += 2
-        tag1, tag2 = _tag_counter - 1, _tag_counter
-        out = run_banded(f, seed_banded(a, tag1, tag2))
-        if out is not NEEDS_DENSE:
-            return hessian_read(out, tag1, tag2, a, finish)
+        tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
+        try:
+            out = run_banded(f, seed_banded(a, tag1, tag2))
+            if out is not NEEDS_DENSE:
+                return hessian_read(out, tag1, tag2, a, finish)
+        finally:
+            release(tag1)
+            release(tag2)
     if m * K * 8 >= FAST_MAX_BYTES:
         return NO_FAST_PATH
-    _tag_counter += 2
-    tag1, tag2 = _tag_counter - 1, _tag_counter
+    tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
-    out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
-    return hessian_read(out, tag1, tag2, a, finish)
+    try:
+        out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
+        return hessian_read(out, tag1, tag2, a, finish)
+    finally:
+        release(tag1)
+        release(tag2)
 
 
 cdef object hessian_read(object out, long long tag1, long long tag2, cnp.ndarray a, finish):
@@ -1712,6 +1736,7 @@ cdef _Jet join_level(_Jet a, _Jet b):
     """
     if same_level(a, b):
         return a
+    check_meeting(a, b)             # stale, foreign or misplaced standalone tags
     if a.order == 3 or b.order == 3:
         raise nesting_error(a, b)   # a Hessian sweep meets only its own seeds
     cdef dict groups = seed_groups(a)

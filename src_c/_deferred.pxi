@@ -167,17 +167,31 @@ cdef class DeferredJet:
         raise loss_error("np.asarray / np.array on a dual array (or storing it into "
                          "a plain ndarray)")
 
+    # (raised here, as a DualArray does, without computing the graph first)
     def __float__(self):
-        return float(computed(self))
+        raise loss_error("float()")
 
     def __int__(self):
-        return int(computed(self))
+        raise loss_error("int()")
 
     def __complex__(self):
-        return complex(computed(self))
+        raise loss_error("complex()")
 
     def __index__(self):
-        return computed(self).__index__()
+        raise loss_error("using a dual array as an index")
+
+    def __round__(self, ndigits=None):
+        raise loss_error("round()")
+
+    def item(self, *args):
+        raise loss_error(".item()")
+
+    def tolist(self):
+        raise loss_error(".tolist()")
+
+    def __reduce__(self):
+        # Pickled as the jet it stands for (its graph holds the transform's closures).
+        return jet_reduction(computed(self))
 
     def __bool__(self):
         return bool(computed(self))
@@ -291,6 +305,10 @@ cdef class DeferredJet:
 
     def __imatmul__(self, other):
         raise deferred_write_error(self, "an in-place operator")
+
+    def sort(self, axis=-1, kind=None, order=None):
+        # In place, as ndarray.sort (and DualArray.sort): never on a computed copy.
+        raise deferred_write_error(self, "sort() (in place)")
 
     # -- indexing: the source's views stay inputs; anything else is computed first
     def __getitem__(self, key):
