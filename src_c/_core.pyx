@@ -1234,7 +1234,10 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
     """_shape_buf = ybuf's element shape + src's first src_nd dims; returns the ndim."""
     cdef int d, ny = ybuf.ndim - 1
     if ny + src_nd + 1 > 64:
-        raise ValueError("too many dimensions")
+        raise ValueError(f"dualjac: the derivative of a {ny}-d result with respect to a "
+                         f"{src_nd}-d source has {ny + src_nd} dimensions, more than "
+                         "NumPy's 64 with its seed axis; reshape the source or the result "
+                         "(e.g. x.reshape(-1)) before differentiating")
     for d in range(ny):
         _shape_buf[d] = ybuf.shape[d]
     for d in range(src_nd):
@@ -1514,13 +1517,24 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     return result
 
 
-cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
+cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K) except NULL:
     """a.shape + (K,) in a static buffer (valid until the next call; GIL held)."""
     cdef int d
+    if a.ndim + 1 > 64:
+        raise too_many_dimensions(a.ndim)
     for d in range(a.ndim):
         _shape_buf[d] = a.shape[d]
     _shape_buf[a.ndim] = K
     return _shape_buf
+
+
+def too_many_dimensions(int ndim):
+    """The error for an array whose jet buffer (its shape + the component axis)
+    would pass NumPy's limit of 64 dimensions."""
+    return ValueError(f"dualjac: a {ndim}-d array cannot carry derivatives: its jet "
+                      f"buffer needs {ndim + 1} dimensions (its shape and a seed axis), "
+                      "more than NumPy's maximum of 64; reshape it to fewer dimensions "
+                      "(e.g. x.reshape(-1)) and back inside f")
 
 
 ctypedef struct SeedFill:
