@@ -1266,10 +1266,19 @@ def jacobian_entry(general, finish, zero_mode):
                 zero = zero_mode(unconnected_gradients)
             result = jacobian_one(f, x, zero, finish)
             if result is not NO_FAST_PATH:
-                return result
+                return in_source_dtype(result, x)
         return general(f, x, unconnected_gradients=unconnected_gradients,
                        parallel_iterations=parallel_iterations)
     return jacobian
+
+
+cdef object in_source_dtype(object result, object x):
+    """A plain derivative in its source's dtype (TF's rule: the gradient of a cast
+    is cast back), also when f computed or returned another dtype."""
+    if (type(result) is cnp.ndarray and type(x) is cnp.ndarray
+            and (<cnp.ndarray>result).descr.type_num != (<cnp.ndarray>x).descr.type_num):
+        return result.astype(x.dtype)
+    return result
 
 
 cpdef object jacobian_one(f, x, bint zero, finish):
