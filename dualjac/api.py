@@ -165,6 +165,8 @@ class Source:
     def __init__(self, leaf, index, offset):
         leaf = _core.dense_leaf(leaf)
         self.array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
+        if self.array.ndim >= 64:    # its jet buffer would need a 65th axis
+            raise _core.too_many_dimensions(self.array.ndim)
         self.shape = tuple(self.array.shape)
         self.size = math.prod(self.shape)
         self.bit = 1 << min(index, 63)   # connectivity bit (sources past 63 share one)
