@@ -795,9 +795,9 @@ def _banded_hessian_sweep(f, array, who):
 def hessian(f, x):
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
-    H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C
+    H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C, in x's dtype
     if H is not _NO_FAST_PATH:
-        return in_dtype(H, x.dtype)
+        return H
     array = _plain_source(x, "dj.hessian")
     y, _, H = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
                                f, array, 0, "hessian")

@@ -1353,14 +1353,14 @@ cpdef object hessian_one(f, x, finish):
         tag1, tag2 = _tag_counter - 1, _tag_counter
         out = run_banded(f, seed_banded(a, tag1, tag2))
         if out is not NEEDS_DENSE:
-            return hessian_read(out, tag1, tag2, a, finish)
+            return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
     if m * K * 8 >= FAST_MAX_BYTES:
         return NO_FAST_PATH
     _tag_counter += 2
     tag1, tag2 = _tag_counter - 1, _tag_counter
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
     out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
-    return hessian_read(out, tag1, tag2, a, finish)
+    return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
 
 
 cdef object hessian_read(object out, long long tag1, long long tag2, cnp.ndarray a, finish):
