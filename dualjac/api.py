@@ -344,10 +344,11 @@ def shaped(d, shape):
     return np.ascontiguousarray(d).reshape(shape)
 
 
-def unconnected(zero, shape, y, dtype=None):
+def unconnected(zero, shape, y):
+    """TF's unconnected_gradients="zero": zeros in the target's dtype (TF_PARITY.md)."""
     if not zero:
         return None
-    return np.zeros(shape, dtype=derivative_dtype(dtype, y))
+    return np.zeros(shape, dtype=_dtype_of(y))
 
 
 def derivative_dtype(source_dtype, y):
@@ -419,7 +420,7 @@ def assemble(sources, target, pieces, deps, zero):
             else:  # an empty source: nothing to seed, but connected
                 results.append(np.zeros(out_shape, dtype))
         else:
-            results.append(unconnected(zero, out_shape, target, source.array.dtype))
+            results.append(unconnected(zero, out_shape, target))
     return results
 
 
@@ -571,9 +572,9 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         if d is not None:
             pieces.add(d, lo, hi)
     shape = target_shape + row_shape
+    if not pieces:       # unconnected: TF's zeros in the target's dtype
+        return np.zeros(shape, target_dtype)
     dtype = source.dtype if differentiable else target_dtype
-    if not pieces:
-        return np.zeros(shape, dtype)
     if isinstance(y, DualArray) and y.tag1 == tag and hi - lo == m == y.n1:
         result = _core.tangent_as(y, shape)   # one sweep: one C copy (NumPy's strided copy is 8x slower)
     else:

@@ -162,7 +162,7 @@ class GradientTape:
             shape = target_shape + _shape(leaf)
             dtype = api.derivative_dtype(_dtype(leaf), target)
             if not self._connected(record, d, deps, target, leaf):
-                results.append(api.unconnected(zero, shape, target, dtype))
+                results.append(api.unconnected(zero, shape, target))
                 continue
             if record.batch:
                 raise ValueError(
@@ -204,7 +204,7 @@ class GradientTape:
         record = self._lookup(source)
         dtype = api.derivative_dtype(_dtype(source), target)
         if not self._connected(record, d, deps, target, source):
-            return np.zeros(shape, dtype)
+            return np.zeros(shape, _dtype(target))     # TF: unconnected zeros in the target's dtype
         block = api.seed_block(d, record.start, record.stop, dtype)
         if not record.batch:
             block = _batch_diagonal(block, batch)

@@ -1266,7 +1266,7 @@ def jacobian_entry(general, finish, zero_mode):
                 zero = zero_mode(unconnected_gradients)
             result = jacobian_one(f, x, zero, finish)
             if result is not NO_FAST_PATH:
-                return in_source_dtype(result, x)
+                return result
         return general(f, x, unconnected_gradients=unconnected_gradients,
                        parallel_iterations=parallel_iterations)
     return jacobian
@@ -1274,7 +1274,8 @@ def jacobian_entry(general, finish, zero_mode):
 
 cdef object in_source_dtype(object result, object x):
     """A plain derivative in its source's dtype (TF's rule: the gradient of a cast
-    is cast back), also when f computed or returned another dtype."""
+    is cast back), also when f computed or returned another dtype. Only for
+    connected results: TF's unconnected zeros have the target's dtype."""
     if (type(result) is cnp.ndarray and type(x) is cnp.ndarray
             and (<cnp.ndarray>result).descr.type_num != (<cnp.ndarray>x).descr.type_num):
         return result.astype(x.dtype)
@@ -1312,7 +1313,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
             y = <_Jet>out
             if y.tag1 == tag and y.deps1:
                 ybuf = contiguous(y.buf)
-                return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
+                return in_source_dtype(tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim)), a)
         return finish(out, tag, x, zero)
     if type(x) is DualArray:
         src = <_Jet>x
