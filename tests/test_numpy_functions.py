@@ -539,7 +539,7 @@ def test_second_derivative(case):
 def test_second_derivative_float32(case):
     x = case.x.astype(np.float32)
     hess = dj.jacobian(lambda z: dj.jacobian(case.g, z), x)
-    assert hess.dtype == np.asarray(case.g(x)).dtype
+    assert hess.dtype == np.float32     # the source's dtype (TF's rule)
     want = witness_hessian(case, x.astype(np.float64))
     assert_close(hess, want, 1e-3, 1e-4)
 
