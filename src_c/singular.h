@@ -21,6 +21,8 @@
 #define DUALJAC_SINGULAR_H
 
 #include <Python.h>
+#include <stdint.h>
+#include <string.h>
 
 /* v - v is 0 for finite v, NaN for inf and NaN (no -ffast-math in this build). */
 #define DJ_FINITE(v) ((v) - (v) == 0)
@@ -30,6 +32,29 @@
 #else
 #define DJ_UNLIKELY(c) (c)
 #endif
+
+/* The SoA kernels test a whole chunk in their loop over elements by OR-ing
+ * these bits: adding one to an all-ones exponent (inf, NaN) carries into the
+ * sign bit, any other exponent does not. Integer operations of the value's own
+ * width keep that loop vectorized; a floating-point test accumulated into a
+ * flag (&=, &&) stopped GCC vectorizing it (the value pass of x * y ran scalar). */
+typedef uint64_t dj_bits_f64;
+typedef uint32_t dj_bits_f32;
+
+static inline dj_bits_f64 dj_nonfinite_bits_f64(double v) {
+    dj_bits_f64 u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7FF0000000000000ull) + (1ull << 52);
+}
+
+static inline dj_bits_f32 dj_nonfinite_bits_f32(float v) {
+    dj_bits_f32 u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x7F800000u) + (1u << 23);
+}
+
+#define DJ_ANY_NONFINITE_f64(bits) ((bits) >> 63)
+#define DJ_ANY_NONFINITE_f32(bits) ((bits) >> 31)
 
 #define DJ_SINGULAR_FUNCTIONS(T, SFX)                                                      \
 /* c * t, but 0 when either factor is exactly 0: a zero is structural. */                  \
