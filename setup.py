@@ -19,7 +19,8 @@ extension = Extension(
     depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
              "src_c/_tags.pxi", "src_c/_banded.pxi", "src_c/_deferred.pxi",
              "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
-             "src_c/vecmath.h", "src_c/readout.h", "src_c/array_cache.h"],
+             "src_c/vecmath.h", "src_c/readout.h", "src_c/array_cache.h",
+             "src_c/singular.h"],
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # -fno-math-errno lets the compiler share libm calls inside a kernel

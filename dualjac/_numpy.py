@@ -668,7 +668,11 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
 @implements(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector and matrix norms as compositions (so second order comes free).
-    The spectral and nuclear norms need singular values: not yet supported."""
+    The spectral and nuclear norms need singular values: not yet supported.
+    At x = 0 the 2-norm has no derivative: the tangents of sum(x*x) are exact
+    zeros there, so sqrt's infinite slope meets structural zeros and the
+    gradient is 0 (the smallest subgradient, like |x| at 0) with an infinite
+    Hessian diagonal; JAX and TF give NaN (inf * 0)."""
     if axis is None:
         if ord is None:
             return np.sqrt(sum_(x * x, axis=None, keepdims=keepdims))
@@ -733,6 +737,10 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
 @implements(np.std)
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
         correction=None):
+    """sqrt(var). Where the variance is exactly 0 with exactly-zero tangents (a
+    length-1 axis: std is identically 0 there) the derivative is 0: sqrt's
+    infinite slope times a structural zero (src_c/singular.h); TF gives 0 off
+    its diagonal and NaN on it, JAX NaN."""
     return np.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
                        where=where, mean=mean, correction=correction))
 

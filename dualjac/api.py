@@ -183,6 +183,8 @@ class Source:
     def __init__(self, leaf, index, offset):
         leaf = _core.dense_leaf(leaf)
         self.array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
+        if self.array.ndim >= 64:    # its jet buffer would need a 65th axis
+            raise _core.too_many_dimensions(self.array.ndim)
         self.shape = tuple(self.array.shape)
         self.size = math.prod(self.shape)
         self.bit = 1 << min(index, 63)   # connectivity bit (sources past 63 share one)
@@ -365,9 +367,26 @@ def shaped(d, shape):
 
 
 def unconnected(zero, shape, y):
+    """TF's unconnected_gradients="zero": zeros in the target's dtype (TF_PARITY.md)."""
     if not zero:
         return None
     return np.zeros(shape, dtype=_dtype_of(y))
+
+
+def derivative_dtype(source_dtype, y):
+    """TF's rule: a derivative has its source's dtype, whatever dtype f computes
+    or returns in (the gradient of a cast is cast back). y's dtype for a source
+    that is not float32 / float64 (or not known)."""
+    if source_dtype is not None and np.dtype(source_dtype).char in "fd":
+        return np.dtype(source_dtype)
+    return _dtype_of(y)
+
+
+def in_dtype(d, dtype):
+    """A plain derivative array in dtype (jets of a nested transform stay as they are)."""
+    if isinstance(d, np.ndarray) and d.dtype != dtype:
+        return d.astype(dtype)
+    return d
 
 
 def _dtype_of(y):
@@ -413,11 +432,12 @@ def assemble(sources, target, pieces, deps, zero):
     shape = np.shape(target.buf[..., 0] if isinstance(target, _Jet) else target)
     for source, collected in zip(sources, pieces):
         out_shape = shape + source.shape
+        dtype = derivative_dtype(source.array.dtype, target)
         if source.differentiable and deps & source.bit:
             if collected:
-                results.append(shaped(collected.result(), out_shape))
+                results.append(in_dtype(shaped(collected.result(), out_shape), dtype))
             else:  # an empty source: nothing to seed, but connected
-                results.append(np.zeros(out_shape, _dtype_of(target)))
+                results.append(np.zeros(out_shape, dtype))
         else:
             results.append(unconnected(zero, out_shape, target))
     return results
@@ -462,7 +482,7 @@ def _jacobian_of_one_array(f, x, zero):
     with _core.LiveTags("dj.jacobian") as tag:
         y = f(_core.seed_dual(x, x.size, tag, 1))
         if type(y) is DualArray and y.tag1 == tag and y.deps1:
-            return _core.tangent_as(y, y.shape + x.shape)
+            return in_dtype(_core.tangent_as(y, y.shape + x.shape), x.dtype)
         return _finish_one_source(y, tag, x, zero)
 
 
@@ -566,7 +586,7 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
                 if result is not None:
                     if check_independence:
                         _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
-                    return result
+                    return in_dtype(result, source.dtype)
             if y is _core.NEEDS_DENSE:
                 y = f(seed(source, hi - lo, tag, 1, 0, lo, hi, m) if differentiable else source)
             y = as_target(y, "batch_jacobian")
@@ -577,15 +597,16 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
             if d is not None:
                 pieces.add(d, lo, hi)
     shape = target_shape + row_shape
-    if not pieces:
+    if not pieces:       # unconnected: TF's zeros in the target's dtype
         return np.zeros(shape, target_dtype)
+    dtype = source.dtype if differentiable else target_dtype
     if isinstance(y, DualArray) and y.tag1 == tag and hi - lo == m == y.n1:
         result = _core.tangent_as(y, shape)   # one sweep: one C copy (NumPy's strided copy is 8x slower)
     else:
         result = shaped(pieces.result(), shape)
     if check_independence and differentiable:
         _check_rows_independent(f, source, result, _rows_to_check(check_independence, source_shape))
-    return result
+    return in_dtype(result, dtype)
 
 
 def _deferred_sweep(f, array, seeder, tags, derivative_shape):
@@ -860,13 +881,13 @@ def _banded_hessian_sweep(f, array, who):
 def hessian(f, x):
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
-    H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C
+    H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C, in x's dtype
     if H is not _NO_FAST_PATH:
         return H
     array = _plain_source(x, "dj.hessian")
     y, _, H = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
                                f, array, 0, "hessian")
-    return H.reshape(y.shape + array.shape + array.shape)
+    return in_dtype(H.reshape(y.shape + array.shape + array.shape), array.dtype)
 
 
 def _finish_hessian(y, tag1, tag2, array):
@@ -883,7 +904,8 @@ def value_gradient_hessian(f, x):
     if y.shape != ():
         raise ValueError(f"dualjac.value_gradient_hessian: f must return a scalar, got shape "
                          f"{y.shape}; use dj.hessian for array outputs.")
-    return y, d1.reshape(array.shape), d12.reshape(array.shape + array.shape)
+    return (y, in_dtype(d1.reshape(array.shape), array.dtype),
+            in_dtype(d12.reshape(array.shape + array.shape), array.dtype))
 
 
 def hvp(f, x, v):
@@ -895,7 +917,7 @@ def hvp(f, x, v):
     y, _, d12 = _second_order_sweep(f, array, identity, direction, "hvp")
     if y.shape != ():
         raise ValueError(f"dualjac.hvp: f must return a scalar, got shape {y.shape}")
-    return d12[..., 0].reshape(array.shape)
+    return in_dtype(d12[..., 0].reshape(array.shape), array.dtype)
 
 
 def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
@@ -930,16 +952,16 @@ def _batch_hessian_read(f, array, m, tag1, tag2):
         H, y = _deferred_sweep(f, array, lambda rows: _core.seed_symmetric(rows, tag1, tag2, 1, m),
                                (tag1, tag2), row_shape + row_shape)
         if H is not None:
-            return H
+            return in_dtype(H, array.dtype)
     if y is _core.NEEDS_DENSE:
         y = f(_core.seed_symmetric(array, tag1, tag2, 1, m))
     y = as_target(y, "batch_hessian")
     check_batch(y, array.shape)
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        return _core.unpack_symmetric(y, shape)
+        return in_dtype(_core.unpack_symmetric(y, shape), array.dtype)
     _core.check_target(y, tag2)
-    return np.zeros(shape, _dtype_of(y))
+    return np.zeros(shape, array.dtype)
 
 
 # dj.jacobian's common case (one small array, default arguments) without a Python

@@ -157,8 +157,11 @@ BINARY = (
            domain_y=(0.3, 3.0)),
     # x**y. d/dy uses log(x): defined as 0 where x <= 0 (TF and JAX do the same),
     # so a constant exponent never meets log(0) and x**2 at 0 has derivative 0.
-    Binary("power", "pow(x, y)", "y*pow(x, y - 1)", "(f*log(x) if x > 0 else 0)",
-           "y*(y - 1)*pow(x, y - 2)",
+    # d/dx is 0 for y = 0 (x**0 is the constant 1) and d2/dx2 for y in {0, 1}
+    # (x**1 is linear): the general formulas would be 0 * pow(0, -1) = NaN at x = 0.
+    Binary("power", "pow(x, y)", "(0 if y == 0 else y*pow(x, y - 1))",
+           "(f*log(x) if x > 0 else 0)",
+           "(0 if (y == 0 or y == 1) else y*(y - 1)*pow(x, y - 2))",
            "(pow(x, y - 1)*(1 + y*log(x)) if x > 0 else 0)",
            "(f*log(x)*log(x) if x > 0 else 0)",
            domain_x=(0.2, 3.0), domain_y=(-2.0, 2.5)),

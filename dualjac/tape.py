@@ -165,6 +165,7 @@ class GradientTape:
         for leaf in leaves:
             record = self._lookup(leaf)
             shape = target_shape + _shape(leaf)
+            dtype = api.derivative_dtype(_dtype(leaf), target)
             if not self._connected(record, d, deps, target, leaf):
                 results.append(api.unconnected(zero, shape, target))
                 continue
@@ -173,8 +174,8 @@ class GradientTape:
                     "dualjac: this source was watched with batch=True (per-row seeds), which "
                     "gives tape.batch_jacobian only; watch it with batch=False for "
                     "tape.jacobian.")
-            results.append(self._finish(api.shaped(
-                api.seed_block(d, record.start, record.stop, _dtype(target)), shape)))
+            results.append(api.in_dtype(self._finish(api.shaped(
+                api.seed_block(d, record.start, record.stop, dtype), shape)), dtype))
         return rebuild(results)
 
     def gradient(self, target, sources, output_gradients=None,
@@ -207,12 +208,13 @@ class GradientTape:
         shape = _shape(target) + row_shape
         d, deps = api.derivative_at(target, self._tag)
         record = self._lookup(source)
+        dtype = api.derivative_dtype(_dtype(source), target)
         if not self._connected(record, d, deps, target, source):
-            return np.zeros(shape, _dtype(target))
-        block = api.seed_block(d, record.start, record.stop, _dtype(target))
+            return np.zeros(shape, _dtype(target))     # TF: unconnected zeros in the target's dtype
+        block = api.seed_block(d, record.start, record.stop, dtype)
         if not record.batch:
             block = _batch_diagonal(block, batch)
-        return self._finish(api.shaped(block, shape))
+        return api.in_dtype(self._finish(api.shaped(block, shape)), dtype)
 
     # -- helpers
     def _connected(self, record, d, deps, target, leaf):

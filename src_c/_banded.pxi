@@ -1001,12 +1001,13 @@ cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a, bint 
     if type(out) is BandedJet:
         y = <BandedJet>out
         if y.local.order == 1 and y.local.tag1 == tag:
-            return banded_jacobian(y, (<object>y.place).shape[:-1] + (<object>a).shape)
+            return in_source_dtype(
+                banded_jacobian(y, (<object>y.place).shape[:-1] + (<object>a).shape), a)
         out = densified(y)
     if type(out) is DualArray:
         d = <_Jet>out
         if d.tag1 == tag and jdeps1(d):
-            return tangent_as(d, d.shape + (<object>a).shape)
+            return in_source_dtype(tangent_as(d, d.shape + (<object>a).shape), a)
     return finish(out, tag, a, zero)
 
 

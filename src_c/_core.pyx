@@ -1342,7 +1342,10 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
     """_shape_buf = ybuf's element shape + src's first src_nd dims; returns the ndim."""
     cdef int d, ny = ybuf.ndim - 1
     if ny + src_nd + 1 > 64:
-        raise ValueError("too many dimensions")
+        raise ValueError(f"dualjac: the derivative of a {ny}-d result with respect to a "
+                         f"{src_nd}-d source has {ny + src_nd} dimensions, more than "
+                         "NumPy's 64 with its seed axis; reshape the source or the result "
+                         "(e.g. x.reshape(-1)) before differentiating")
     for d in range(ny):
         _shape_buf[d] = ybuf.shape[d]
     for d in range(src_nd):
@@ -1377,6 +1380,16 @@ def jacobian_entry(general, finish, zero_mode):
     return jacobian
 
 
+cdef object in_source_dtype(object result, object x):
+    """A plain derivative in its source's dtype (TF's rule: the gradient of a cast
+    is cast back), also when f computed or returned another dtype. Only for
+    connected results: TF's unconnected zeros have the target's dtype."""
+    if (type(result) is cnp.ndarray and type(x) is cnp.ndarray
+            and (<cnp.ndarray>result).descr.type_num != (<cnp.ndarray>x).descr.type_num):
+        return result.astype(x.dtype)
+    return result
+
+
 cpdef object jacobian_one(f, x, bint zero, finish):
     """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
     native float32 / float64 ndarray, or (nested in another transform) a
@@ -1407,7 +1420,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
                 y = <_Jet>out
                 if y.tag1 == tag and jdeps1(y):
                     ybuf = contiguous(y.buf)
-                    return tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim))
+                    return in_source_dtype(tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim)), a)
             return finish(out, tag, x, zero)
         finally:
             release(tag)
@@ -1452,7 +1465,7 @@ cpdef object hessian_one(f, x, finish):
         try:
             out = run_banded(f, seed_banded(a, tag1, tag2))
             if out is not NEEDS_DENSE:
-                return hessian_read(out, tag1, tag2, a, finish)
+                return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
         finally:
             release(tag1)
             release(tag2)
@@ -1462,7 +1475,7 @@ cpdef object hessian_one(f, x, finish):
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
     try:
         out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
-        return hessian_read(out, tag1, tag2, a, finish)
+        return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
     finally:
         release(tag1)
         release(tag2)
@@ -1630,13 +1643,24 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     return result
 
 
-cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K):
+cdef cnp.npy_intp* shape_with(cnp.ndarray a, Py_ssize_t K) except NULL:
     """a.shape + (K,) in a static buffer (valid until the next call; GIL held)."""
     cdef int d
+    if a.ndim + 1 > 64:
+        raise too_many_dimensions(a.ndim)
     for d in range(a.ndim):
         _shape_buf[d] = a.shape[d]
     _shape_buf[a.ndim] = K
     return _shape_buf
+
+
+def too_many_dimensions(int ndim):
+    """The error for an array whose jet buffer (its shape + the component axis)
+    would pass NumPy's limit of 64 dimensions."""
+    return ValueError(f"dualjac: a {ndim}-d array cannot carry derivatives: its jet "
+                      f"buffer needs {ndim + 1} dimensions (its shape and a seed axis), "
+                      "more than NumPy's maximum of 64; reshape it to fewer dimensions "
+                      "(e.g. x.reshape(-1)) and back inside f")
 
 
 ctypedef struct SeedFill:

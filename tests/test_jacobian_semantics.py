@@ -129,9 +129,12 @@ def test_dtype_is_preserved(dtype):
 
 
 def test_float32_source_with_float64_constant_promotes_like_numpy():
+    # The value promotes as in NumPy; the Jacobian has the source's dtype (TF's rule).
     x = np.ones(2, np.float32)
-    assert dj.jacobian(lambda x: x * np.ones(2), x).dtype == np.float64   # array: strong
-    assert dj.jacobian(lambda x: x * 2.0, x).dtype == np.float32          # Python float: weak
+    value, J = dj.value_and_jacobian(lambda x: x * np.ones(2), x)
+    assert value.dtype == np.float64 and J.dtype == np.float32        # array: strong
+    value, J = dj.value_and_jacobian(lambda x: x * 2.0, x)
+    assert value.dtype == np.float32 and J.dtype == np.float32        # Python float: weak
 
 
 def test_complex_and_half_sources_are_rejected_clearly():
