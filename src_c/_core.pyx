@@ -2042,8 +2042,9 @@ cdef Py_ssize_t element_stride(cnp.ndarray buf):
             last = d
     if last < 0:
         return K
-    if step % itemsize:
-        return -1
+    if step == 0 or step % itemsize:
+        return -1     # (0: a broadcast view, many elements in one place; a stride of
+                      # 0 tells the kernels "one operand for all", so it is copied)
     return step // itemsize
 
 

@@ -235,3 +235,29 @@ def test_in_place_matmul_updates_the_memory():
     z = np.array([0.5, 2.0])
     np.testing.assert_allclose(dj.jacobian(f, z), complex_step_jacobian(lambda v: (np.zeros((2, 2)) + v) @ W, z),
                                rtol=1e-15)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_broadcast_views_as_operands(n):
+    """A broadcast view repeats its elements with stride 0; the kernels read a
+    stride of 0 as "one operand for all", so such a view must be read as the array
+    it stands for, in every operand position and derivative order."""
+    def f(x):
+        wide = np.broadcast_to(x, (2, n))
+        return np.sum(wide * x[0]) + np.sum(x[0] * wide) + np.sum(1.5 + wide)
+
+    x = np.linspace(0.3, 0.9, n)
+    witness = complex_step_jacobian(f, x)
+    np.testing.assert_allclose(dj.jacobian(f, x), witness, rtol=1e-14)
+    expected_hessian = np.zeros((n, n))
+    expected_hessian[0] += 4.0
+    expected_hessian[:, 0] += 4.0
+    np.testing.assert_allclose(dj.hessian(f, x), expected_hessian, rtol=1e-14)
+
+    def per_row(z):        # 2 z0 sum(z) for each row
+        wide = np.broadcast_to(z[:, None, :], (len(z), 2, n))
+        return np.sum(wide * z[:, None, :1], axis=(1, 2))
+
+    rows = np.tile(x, (3, 1))
+    np.testing.assert_allclose(dj.batch_hessian(per_row, rows),
+                               np.broadcast_to(expected_hessian / 2, (3, n, n)), rtol=1e-14)
