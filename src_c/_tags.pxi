@@ -30,6 +30,9 @@
 # transforms' seeding of a jet source) and where a transform reads a result
 # that is not its own common case: operations of one level never pay for them.
 
+from cpython.mem cimport PyMem_Realloc
+
+
 cdef enum:
     MAKER_BITS = 4
 cdef long long MAKER_MASK = (1 << MAKER_BITS) - 1
@@ -47,8 +50,46 @@ assert len(MAKER_NAMES) <= 1 << MAKER_BITS
 cdef dict MAKER_CODES = {name: code for code, name in enumerate(MAKER_NAMES)}
 
 cdef long long _tag_serial = 0
-# The tags of the transforms running now (any thread) and of the tapes alive.
-cdef set LIVE_TAGS = set()
+
+# The tags of the transforms running now (any thread) and of the tapes alive: a
+# plain C array (every transform adds and removes its tags, and a Python set
+# would cost a PyLong and a hash each time). Few are live at once; newest last,
+# so a transform's release usually finds its tag at the end. GIL held throughout.
+cdef long long* LIVE = NULL
+cdef Py_ssize_t LIVE_COUNT = 0, LIVE_CAPACITY = 0
+
+
+cdef int live_add(long long tag) except -1:
+    global LIVE, LIVE_CAPACITY, LIVE_COUNT
+    cdef long long* grown
+    if LIVE_COUNT == LIVE_CAPACITY:
+        grown = <long long*>PyMem_Realloc(LIVE, (2 * LIVE_CAPACITY + 16) * sizeof(long long))
+        if grown == NULL:
+            raise MemoryError()
+        LIVE, LIVE_CAPACITY = grown, 2 * LIVE_CAPACITY + 16
+    LIVE[LIVE_COUNT] = tag
+    LIVE_COUNT += 1
+    return 0
+
+
+cdef inline void live_discard(long long tag) noexcept:
+    global LIVE_COUNT
+    cdef Py_ssize_t i = LIVE_COUNT - 1
+    while i >= 0:
+        if LIVE[i] == tag:
+            LIVE_COUNT -= 1
+            LIVE[i] = LIVE[LIVE_COUNT]
+            return
+        i -= 1
+
+
+cdef inline bint is_live_tag(long long tag) noexcept:
+    cdef Py_ssize_t i = LIVE_COUNT - 1
+    while i >= 0:
+        if LIVE[i] == tag:
+            return True
+        i -= 1
+    return False
 
 
 cdef inline long long draw_tag(int maker) noexcept:
@@ -60,12 +101,12 @@ cdef inline long long draw_tag(int maker) noexcept:
 
 cdef inline long long hold_new_tag(int maker) except? -1:
     cdef long long tag = draw_tag(maker)
-    LIVE_TAGS.add(tag)
+    live_add(tag)
     return tag
 
 
 cdef inline void release(long long tag) noexcept:
-    LIVE_TAGS.discard(tag)
+    live_discard(tag)
 
 
 cdef int maker_code(str maker) except -1:
@@ -83,7 +124,7 @@ def new_tag(maker="dj.DualArray(value, tangent)"):
 
 def hold_tag(long long tag):
     """Make tag live (a GradientTape's, for as long as the tape exists)."""
-    LIVE_TAGS.add(tag)
+    live_add(tag)
 
 
 def release_tag(long long tag):
@@ -91,7 +132,7 @@ def release_tag(long long tag):
 
 
 def is_live(long long tag):
-    return tag in LIVE_TAGS
+    return is_live_tag(tag)
 
 
 cdef class LiveTags:
@@ -152,7 +193,7 @@ cdef object unusable_tag_error(long long tag, str where):
 
 cdef inline bint usable_alone(long long tag):
     """Is tag a live transform's or a standalone jet's (no tag: 0, also fine)?"""
-    return tag == 0 or (tag & MAKER_MASK) == STANDALONE or tag in LIVE_TAGS
+    return tag == 0 or (tag & MAKER_MASK) == STANDALONE or is_live_tag(tag)
 
 
 cdef long long unusable(long long t1, long long t2, long long t3, long long t4) except -1:
@@ -182,7 +223,7 @@ cdef str user_of(_Jet a, _Jet b):
     """The transform whose jets meet here, for messages: the newest live tag's."""
     cdef long long newest = 0
     for t in (a.tag1, a.tag2, b.tag1, b.tag2):
-        if t in LIVE_TAGS and t > newest:
+        if is_live_tag(t) and t > newest:
             newest = t
     return maker_name(newest) if newest else "an operation with a jet of another tag"
 
