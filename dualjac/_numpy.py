@@ -588,6 +588,10 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     """Pairwise products along the axis: exact at any order, and right at zeros
     (unlike exp(sum(log)))."""
     reject_out(out, "np.prod")
+    # NumPy's own value (its order of products): a pairwise product can differ in
+    # the last bit, which an ill-conditioned f (sin of a large product) magnifies.
+    start = {} if initial is None else {"initial": initial}
+    values = np.prod(a.buf[..., 0], axis=axis, keepdims=keepdims, where=where, **start)
     if where is not True:
         a = where_(where, a, 1.0)
     axes = normalize_axes(axis, a.ndim)
@@ -608,6 +612,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
         result = reshape(result, tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
     if initial is not None:
         result = result * initial
+    result = _with_values(result, values)
     return astype(result, dtype) if dtype is not None else result
 
 

@@ -63,9 +63,9 @@ def set_num_threads(n):
     the environment variable DUALJAC_NUM_THREADS. Only kernels over more than
     2**15 numbers are split, each element is computed by the same code whatever
     the split, so results are bit-identical for every n."""
-    n = operator.index(n)
-    if n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    n = _count(n, "n (a number of threads)", "set_num_threads")
+    if n is None:
+        raise TypeError("dualjac.set_num_threads: n must be a positive integer, got None")
     _core.set_num_threads(n)
 
 
@@ -108,7 +108,8 @@ def _zero_mode(unconnected_gradients):
         return unconnected_gradients == "zero"
     if isinstance(unconnected_gradients, UnconnectedGradients):
         return unconnected_gradients is _ZERO
-    raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r}")
+    raise ValueError(f"Unknown value for unconnected_gradients: {unconnected_gradients!r} "
+                     "(TF's message); use 'none', 'zero' or dj.UnconnectedGradients.NONE / .ZERO.")
 
 
 def _count(value, name, who):
@@ -198,6 +199,7 @@ class Source:
                           f"got {dtype}", stacklevel=4)
         elif not self.differentiable:
             raise TypeError(f"dualjac: sources must be float32 or float64 arrays, got {dtype} "
+                            f"(from {type(leaf).__name__}) "
                             "(complex and half precision are not supported).")
 
 
@@ -450,6 +452,7 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
+    check_callable(f, "jacobian")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "jacobian")
     if parallel_iterations is None:
         # The compiled entry (bottom of this file) has tried _core.jacobian_one, the
@@ -500,6 +503,7 @@ def _finish_one_source(y, tag, x, zero):
 
 def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """(f(x), jacobian(f, x)) from the same sweep."""
+    check_callable(f, "value_and_jacobian")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "value_and_jacobian")
     zero = _zero_mode(unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
@@ -519,6 +523,7 @@ def _structure_bytes(x, parallel_iterations):
 
 def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     """TF's tape.gradient: d sum(f(x)) / dx, shaped like x (per leaf)."""
+    check_callable(f, "gradient")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "gradient")
     zero = _zero_mode(unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
@@ -554,6 +559,8 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
     _zero_mode(unconnected_gradients)  # validate the spelling
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "batch_jacobian")
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_jacobian")
+    check_independence = _independence_rows(check_independence)
+    check_callable(f, "batch_jacobian")
     workers = _count(workers, "workers", "batch_jacobian")
     x = _core.dense_leaf(x)    # a stand-in jet of an outer transform, as the jet it stands for
     source = x if isinstance(x, _Jet) else native(np.asarray(x))
@@ -625,8 +632,22 @@ def _deferred_sweep(f, array, seeder, tags, derivative_shape):
 
 
 def _rows_to_check(check_independence, source_shape):
-    rows = 3 if check_independence is True else int(check_independence)
+    rows = 3 if check_independence is True else check_independence
     return min(rows, source_shape[0])
+
+
+def _independence_rows(check_independence):
+    """check_independence: False / True (3 rows) / a positive number of rows."""
+    if check_independence is None or isinstance(check_independence, bool):
+        return bool(check_independence)
+    return _count(check_independence, "check_independence (True, False or a number of rows)",
+                  "batch_jacobian")
+
+
+def check_callable(f, who):
+    if not callable(f):
+        raise TypeError(f"dualjac.{who}: f must be a function of x, got {type(f).__name__} "
+                        f"({f!r:.60}); pass the function itself, e.g. dj.{who}(f, x).")
 
 
 def _split_rows(batch, rows_per_chunk, workers):
@@ -723,6 +744,7 @@ def check_batch(y, source_shape):
 
 def jvp(f, x, v):
     """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
+    check_callable(f, "jvp")
     _check_direction_structure(x, v, "jvp")
     leaves, rebuild = flatten(x)
     directions, _ = flatten(v)
@@ -881,6 +903,7 @@ def _banded_hessian_sweep(f, array, who):
 def hessian(f, x):
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
+    check_callable(f, "hessian")
     H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C, in x's dtype
     if H is not _NO_FAST_PATH:
         return H
@@ -898,6 +921,7 @@ def _finish_hessian(y, tag1, tag2, array):
 
 def value_gradient_hessian(f, x):
     """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
+    check_callable(f, "value_gradient_hessian")
     array = _plain_source(x, "dj.value_gradient_hessian")
     y, d1, d12 = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
                                   f, array, 0, "value_gradient_hessian")
@@ -910,6 +934,7 @@ def value_gradient_hessian(f, x):
 
 def hvp(f, x, v):
     """Hessian-vector product H v of a scalar f: one sweep with n + 1 seeds."""
+    check_callable(f, "hvp")
     array = _plain_source(x, "dj.hvp")
     _check_direction_structure(array, v, "hvp")
     direction = np.asarray(v, dtype=array.dtype).reshape(-1, 1)
@@ -925,6 +950,7 @@ def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
     Hessians with prod(X) seeds shared by all rows (cost linear in b).
     rows_per_chunk / workers, and deferred jets for large sources, as in batch_jacobian
     (f must accept any number of rows)."""
+    check_callable(f, "batch_hessian")
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_hessian")
     workers = _count(workers, "workers", "batch_hessian")
     array = _plain_source(x, "dj.batch_hessian")

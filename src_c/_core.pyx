@@ -1365,7 +1365,7 @@ def jacobian_entry(general, finish, zero_mode):
     def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
         cdef object result
         cdef bint zero
-        if parallel_iterations is None:
+        if parallel_iterations is None and callable(f):   # (general names a bad f)
             if unconnected_gradients is NONE_SPELLING:
                 zero = False
             elif unconnected_gradients is ZERO_SPELLING:

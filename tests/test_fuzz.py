@@ -219,7 +219,14 @@ def test_jacobian_matches_complex_step(case):
     assert value32.dtype == np.float32, "the composition itself promotes (a test bug)"
     y32, J32 = dj.value_and_jacobian(f32, x32, unconnected_gradients="zero")
     assert J32.dtype == np.float32 and y32.dtype == np.float32
-    assert_close(J32, witness_jacobian(tree, x32, np.float32), RTOL32, "float32 jacobian")
+    # (only where float32 can hold the answer: sin of a product near 1e6, say, is
+    # ill-conditioned there, its float32 value already far from the float64 one)
+    value64 = plain_value(tree, x32.astype(np.float64), np.float64)
+    with np.errstate(all="ignore"):
+        conditioned = np.allclose(value32, value64, rtol=RTOL32 / 10, atol=RTOL32 / 10, equal_nan=True)
+    note(f"float32 value {'close to' if conditioned else 'far from'} the float64 one")
+    if conditioned:
+        assert_close(J32, witness_jacobian(tree, x32, np.float32), RTOL32, "float32 jacobian")
 
     # mixed: float32 x, float64 constants: NumPy's promotion decides the value's
     # dtype; the Jacobian has the source's (TF's rule: a cast's gradient is cast

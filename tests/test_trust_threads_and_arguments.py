@@ -412,3 +412,58 @@ def test_reshape_message_of_the_reported_case():
     with banded_from(1):
         with pytest.raises(ValueError, match=r"size 42 into shape \(4,3,7\)$"):
             dj.jacobian(lambda z: z.reshape(4, 3, 7), np.ones(42))
+
+
+# ---------------------------------------------------------------- f, x and flags
+
+TRANSFORMS_OF_F = {
+    "jacobian": lambda f: dj.jacobian(f, np.ones(3)),
+    "value_and_jacobian": lambda f: dj.value_and_jacobian(f, np.ones(3)),
+    "gradient": lambda f: dj.gradient(f, np.ones(3)),
+    "jvp": lambda f: dj.jvp(f, np.ones(3), np.ones(3)),
+    "hessian": lambda f: dj.hessian(f, np.ones(3)),
+    "value_gradient_hessian": lambda f: dj.value_gradient_hessian(f, np.ones(3)),
+    "hvp": lambda f: dj.hvp(f, np.ones(3), np.ones(3)),
+    "batch_jacobian": lambda f: dj.batch_jacobian(f, np.ones((2, 3))),
+    "batch_hessian": lambda f: dj.batch_hessian(f, np.ones((2, 3))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS_OF_F))
+def test_f_must_be_callable(name):
+    with pytest.raises(TypeError, match=rf"dualjac\.{name}: f must be a function of x, got int"):
+        TRANSFORMS_OF_F[name](3)
+
+
+@pytest.mark.parametrize("x", [None, "abc"], ids=["None", "str"])
+def test_a_source_that_is_not_an_array_is_named(x):
+    with pytest.raises(TypeError, match=f"float32 or float64 arrays.*from {type(x).__name__}"):
+        dj.jacobian(lambda z: z, x)
+
+
+@pytest.mark.parametrize("flag", ["yes", -1, 0, 2.5])
+def test_check_independence_is_true_false_or_a_row_count(flag):
+    with pytest.raises((TypeError, ValueError), match="check_independence"):
+        dj.batch_jacobian(lambda z: z * z, np.ones((3, 2)), check_independence=flag)
+
+
+@pytest.mark.parametrize("flag, rows", [(True, 3), (2, 2), (False, 0)])
+def test_check_independence_accepted_values(flag, rows):
+    x = np.arange(1.0, 7.0).reshape(3, 2)
+    expected = np.einsum("bi,ij->bij", 2 * x, np.eye(2))
+    np.testing.assert_array_equal(dj.batch_jacobian(lambda z: z * z, x, check_independence=flag),
+                                  expected)
+    if rows:
+        with pytest.raises(ValueError, match="rows are not independent"):
+            dj.batch_jacobian(lambda z: z * z[::-1], x, check_independence=flag)
+
+
+@pytest.mark.parametrize("n", ["2", 0, None, 1.5])
+def test_set_num_threads_names_its_argument(n):
+    with pytest.raises((TypeError, ValueError), match="set_num_threads"):
+        dj.set_num_threads(n)
+
+
+def test_unconnected_gradients_says_what_is_accepted():
+    with pytest.raises(ValueError, match="use 'none', 'zero'"):
+        dj.jacobian(lambda z: z, np.ones(2), unconnected_gradients="zeros")
