@@ -745,6 +745,8 @@ def check_batch(y, source_shape):
 def jvp(f, x, v):
     """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
     check_callable(f, "jvp")
+    if not isinstance(x, (dict, list, tuple)) and isinstance(v, (list, tuple)):
+        v = np.asarray(v)     # one array's direction, spelled as a list of numbers
     _check_direction_structure(x, v, "jvp")
     leaves, rebuild = flatten(x)
     directions, _ = flatten(v)

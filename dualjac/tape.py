@@ -185,6 +185,10 @@ class GradientTape:
         self._begin()
         target = api.as_target(target, "GradientTape.gradient")
         if output_gradients is not None:
+            if np.shape(output_gradients) != tuple(np.shape(_values(target))):
+                raise ValueError(
+                    "dualjac.GradientTape.gradient: output_gradients must have the target's "
+                    f"shape {tuple(np.shape(_values(target)))}, got {np.shape(output_gradients)}.")
             target = target * output_gradients
         total = np.sum(target) if isinstance(target, _Jet) else np.sum(np.asarray(target))
         self._used = False   # jacobian below is the same single use
@@ -256,3 +260,8 @@ def _batch_diagonal(block, batch):
         return block.with_buffer(np.ascontiguousarray(buf))
     block = block.reshape(block.shape[:-1] + (batch, -1))
     return np.moveaxis(block, -2, 1)[rows, rows]
+
+
+def _values(target):
+    """The target's plain values (a jet's or an array's), for its shape."""
+    return target.value if isinstance(target, _Jet) else target

@@ -467,3 +467,22 @@ def test_set_num_threads_names_its_argument(n):
 def test_unconnected_gradients_says_what_is_accepted():
     with pytest.raises(ValueError, match="use 'none', 'zero'"):
         dj.jacobian(lambda z: z, np.ones(2), unconnected_gradients="zeros")
+
+
+def test_tape_gradient_output_gradients_must_match_the_target():
+    x = np.array([1.0, 2.0, 3.0])
+    with dj.GradientTape(persistent=True) as tape:
+        watched = tape.watch(x)
+        y = watched ** 2
+    weights = np.array([1.0, 0.5, 2.0])
+    np.testing.assert_allclose(tape.gradient(y, watched, output_gradients=weights), 2 * x * weights)
+    with pytest.raises(ValueError, match=r"output_gradients must have the target's shape \(3,\), got \(4,\)"):
+        tape.gradient(y, watched, output_gradients=np.ones(4))
+
+
+def test_jvp_direction_of_one_array_may_be_a_list():
+    x = np.array([1.0, 2.0, 3.0])
+    value, tangent = dj.jvp(lambda z: np.sin(z), x, [1.0, 0.0, 2.0])
+    np.testing.assert_allclose(tangent, np.cos(x) * [1.0, 0.0, 2.0], rtol=1e-15)
+    with pytest.raises(ValueError, match=r"v must have x's shape \(3,\), got \(2,\)"):
+        dj.jvp(lambda z: z, x, [1.0, 2.0])
