@@ -1,4 +1,4 @@
-"""`python -m dualjac`: the seed document's two examples and a short speed table.
+"""`python -m dualjac`: two small examples and a short speed table.
 
 The full benchmark, with every peer side by side, is benchmarks/run.py.
 """

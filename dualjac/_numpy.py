@@ -49,7 +49,7 @@ def no_rule_error(name, what="function"):
     return TypeError(
         f"dualjac: {name} has no derivative rule for dual arrays, so it cannot be "
         f"applied without silently dropping derivatives. Rewrite it with supported "
-        f"NumPy calls (see the README's table of supported functions), or apply it to "
+        f"NumPy calls (see docs/semantics.md for the supported functions), or apply it to "
         f"x.value if you mean to differentiate nothing through it. Unsupported {what}: {name}.")
 
 

@@ -4,7 +4,7 @@ Every transform is one forward sweep (or one per seed chunk): draw a fresh
 tag, seed the sources (identity along the flattened source index, seeds last,
 as JAX's jacfwd does), call f once, and read the derivative off the result's
 buffer at this transform's tag. Shapes and unconnected-gradient semantics are
-TensorFlow's ``GradientTape.jacobian`` / ``batch_jacobian`` (TF_PARITY.md).
+TensorFlow's ``GradientTape.jacobian`` / ``batch_jacobian`` (docs/semantics.md).
 
 Nesting: if a source is already a dual array (we are inside another transform),
 it is lifted to a hyper-dual whose second seed set is ours, and what we return
@@ -24,7 +24,7 @@ from . import _core
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
-# swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, README): above
+# swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, docs/performance.md): above
 # ~128 seeds, chunks of 64 are several times faster (intermediates stay small:
 # in cache, and below the sizes glibc returns to the OS and page-faults back on
 # every call) and peak memory drops from ~6x to ~1x the Jacobian's size.
@@ -369,7 +369,7 @@ def shaped(d, shape):
 
 
 def unconnected(zero, shape, y):
-    """TF's unconnected_gradients="zero": zeros in the target's dtype (TF_PARITY.md)."""
+    """TF's unconnected_gradients="zero": zeros in the target's dtype (docs/semantics.md)."""
     if not zero:
         return None
     return np.zeros(shape, dtype=_dtype_of(y))
@@ -550,10 +550,10 @@ def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=No
 
     rows_per_chunk=c evaluates f on c rows at a time, and workers=k on k threads
     at once (large kernels release the GIL): f must accept any number of rows.
-    Measured (README): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
+    Measured (docs/performance.md): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
 
     Sources of >= dj.set_deferred_threshold() elements reach f as a DeferredJet:
-    its elementwise work runs later, in chunks (README, "Deferred jets"); f is
+    its elementwise work runs later, in chunks (docs/structure.md, "Deferred jets"); f is
     evaluated a second time, on ordinary jets, if it writes into a jet.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling

@@ -1,4 +1,4 @@
-"""dj.jacobian's contract, row by row of TF_PARITY.md's jacobian table.
+"""dj.jacobian's contract, row by row of TF's jacobian rules (docs/semantics.md).
 
 Values are checked against complex-step derivatives of the same function
 (tests/witness.py); the rules on shapes, structures and None slots are TF's.

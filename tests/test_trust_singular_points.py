@@ -210,7 +210,7 @@ def test_batch_transforms_in_source_dtype(f, source_dtype, rows):
 
 
 def test_unconnected_zeros():
-    # TF's unconnected_gradients="zero" gives the target's dtype (TF_PARITY.md);
+    # TF's unconnected_gradients="zero" gives the target's dtype (docs/semantics.md);
     # a Hessian, connected or not, has the source's (jax.hessian's rule).
     x = np.ones(3, np.float32)
     J = dj.jacobian(lambda z: np.ones(2), x, unconnected_gradients="zero")

@@ -1,4 +1,4 @@
-"""Loading the TensorFlow reference cases (tests/data, copied from shared/tf_reference).
+"""Loading the TensorFlow reference cases (tests/data: outputs recorded from TensorFlow).
 
 Each case was produced by TensorFlow 2.21's GradientTape; its 'src' is a lambda
 over a namespace `np` = numpy plus np.stop_gradient and np.linalg_norm.
