@@ -662,8 +662,9 @@ cdef class _Jet:
     def with_buffer(self, cnp.ndarray buf, deps1=None, deps2=None):
         """A jet of this one's type, tags and seeds over ``buf`` (S + (K,))."""
         cdef _Jet j = new_like(self, buf)
-        if deps1 is not None or deps2 is not None:
-            set_deps(j, jdeps1(j) if deps1 is None else deps1, jdeps2(j) if deps2 is None else deps2)
+        # (a view's connectivity is its memory's: explicit masks are for new memory only)
+        if j.owner is None and (deps1 is not None or deps2 is not None):
+            set_deps(j, j.conn1 if deps1 is None else deps1, j.conn2 if deps2 is None else deps2)
         return j
 
     def level(self):
