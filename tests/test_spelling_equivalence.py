@@ -138,3 +138,27 @@ def test_batch_hessian(shape, computation):
         return lambda z: np.sum(spelling(edge, step, z) ** 2, axis=-1)
 
     assert_second_order_agrees(dj.batch_hessian, per_row, x, x[-1], f"batch_hessian, shape {shape}")
+
+
+# Per-row reductions broadcast back: keepdims, [..., None] and expand_dims.
+REDUCTION_SPELLINGS = {
+    "keepdims": lambda z: z / np.sum(z * z, axis=-1, keepdims=True),
+    "newaxis": lambda z: z / np.sum(z * z, axis=-1)[..., None],
+    "expand_dims": lambda z: z / np.expand_dims(np.sum(z * z, axis=-1), -1),
+    "einsum": lambda z: z / np.einsum("...i,...i->...", z, z)[..., None],
+}
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (400, 4)])   # eager; deferred (>= 1024 elements)
+def test_reductions_broadcast_back_agree(shape):
+    x = np.random.default_rng(1).random(shape) + 0.2
+    rows = [0, shape[0] - 1]
+    witness = [complex_step_jacobian(REDUCTION_SPELLINGS["keepdims"], x[i]) for i in rows]
+    for name, f in REDUCTION_SPELLINGS.items():
+        got = dj.batch_jacobian(f, x)
+        for i, expected in zip(rows, witness):
+            assert_close(got[i], expected, f"batch_jacobian row {i}, {name}")
+        assert_close(dj.jacobian(f, x[0]), witness[0], f"jacobian, {name}")
+        H = dj.batch_hessian(lambda z: np.sum(f(z), axis=-1), x)
+        assert_close(H[-1], witness_hessian(lambda r: np.sum(f(r)), x[-1]),
+                     f"batch_hessian, {name}", rtol=1e-6, atol=1e-6)
