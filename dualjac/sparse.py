@@ -249,18 +249,18 @@ def sparse_jacobian(f, x, format="csr"):
 
 # ---------------------------------------------------------------- Hessians
 
-def trace_separable(f, x, args):
-    """Trace f for its Hessian pattern, and for the sums of local terms it ends in:
-    (recording, list of (coefficient, term pattern array), constant) or terms None when f's
-    result is not such a sum."""
-    recording = Recording(x.size, second_order=True)
+def trace_separable(f, x, args, second_order=True):
+    """Trace f (for its Hessian pattern, if second_order) and for the sums of local terms it
+    ends in: (recording, list of (coefficient, term pattern array), constant), terms None
+    when f's result is not such a sum."""
+    recording = Recording(x.size, second_order)
     traced = source(x, recording)
     try:
         with _separable.intercepting(lambda a: isinstance(a, PatternArray)
                                      and a.recording is recording):
             y = f(traced, *args)
     except _separable.NotSeparable:
-        recording = Recording(x.size, second_order=True)
+        recording = Recording(x.size, second_order)
         y = f(source(x, recording), *args)
     if isinstance(y, _separable.PartialSum):
         return recording, [(c, lift(a, recording)) for c, a in y.terms], y.constant
@@ -352,12 +352,41 @@ class SparseHessian:
         return value, gradient, self._matrix(data, x)
 
 
+def separable_gradient(f, x):
+    """(f(x), gradient) of a scalar f that ends in a sum of local terms, from one dual sweep
+    with one seed per color of the terms; None when f is not such a sum."""
+    _, terms, _ = trace_separable(f, x, (), second_order=False)
+    if terms is None:
+        return None
+    plan = _TermsPlan(terms, None, None)
+    seeds = coloring.seed_matrix(plan.colors, x.dtype)
+    c = seeds.shape[1]
+    with _core.LiveTags("dj.gradient") as tag:
+        buf = np.empty(x.shape + (1 + c,), x.dtype)
+        buf[..., 0] = x
+        buf[..., 1:] = seeds.reshape(x.shape + (c,))
+        ours = lambda a: isinstance(a, DualArray) and a.tag1 == tag
+        try:
+            with _separable.intercepting(ours):
+                y = f(_core.make_dual(buf, tag, 1))
+        except _separable.NotSeparable:
+            return None
+        if (not isinstance(y, _separable.PartialSum) or not all(ours(a) for _, a in y.terms)
+                or [a.shape for _, a in y.terms] != plan.shapes):
+            return None
+        value = y.constant + sum(k * float(np.sum(a.buf[..., 0])) for k, a in y.terms)
+        d1 = np.concatenate([a.buf[..., 1:].reshape(-1, c) * k for k, a in y.terms])
+    gradient = np.bincount(plan.gradient_to, weights=d1.ravel()[plan.gradient_from],
+                           minlength=x.size)
+    return np.asarray(value, x.dtype)[()], gradient.astype(x.dtype).reshape(x.shape)
+
+
 class _TermsPlan:
     """Where each term element's compressed derivatives go: with the terms' columns colored,
     an element's seed of color a stands for the one source of that color it depends on."""
 
     def __init__(self, terms, sparsity, layout):
-        n = sparsity.shape[0]
+        n = terms[0][1].recording.n if terms else 0
         self.shapes = [a.shape for _, a in terms]
         deps = np.concatenate([a.deps.ravel() for _, a in terms]) if terms else no_deps(0)
         rows, cols = bit_rows(deps, n)
@@ -369,6 +398,10 @@ class _TermsPlan:
         self.n = n
         has = source_of >= 0
         self.gradient_from, self.gradient_to = np.flatnonzero(has), source_of[has]
+        if layout is not None:
+            self._hessian_plan(has, source_of, layout)
+
+    def _hessian_plan(self, has, source_of, layout):
         pair = has[:, :, None] & has[:, None, :]
         i = np.broadcast_to(source_of[:, :, None], pair.shape)[pair]
         j = np.broadcast_to(source_of[:, None, :], pair.shape)[pair]
