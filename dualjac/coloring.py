@@ -117,12 +117,14 @@ def _check_order(order, allowed):
         raise ValueError(f"order must be one of {allowed}; got {order!r}")
 
 
-def _neighbor_lists(graph):
-    """Adjacency lists (Python lists: the greedy loops index them one vertex at a
-    time, where lists are several times faster than NumPy scalars)."""
-    indices = graph.indices.tolist()
-    bounds = graph.indptr.tolist()
-    return [indices[start:stop] for start, stop in zip(bounds, bounds[1:])]
+def _adjacency(graph):
+    """A csr graph as Python lists (indices, bounds): the neighbors of v are
+    indices[bounds[v]:bounds[v + 1]]. The greedy loops visit one vertex at a
+    time, where Python lists are several times faster than NumPy scalars; the
+    loops slice a vertex's neighbors when they need them, since 1e5 short lists
+    kept alive would cost more to build (and to garbage-collect) than the
+    slices."""
+    return graph.indices.tolist(), graph.indptr.tolist()
 
 
 def _without_diagonal(structure):
@@ -144,18 +146,17 @@ def _entries(structure):
 # Vertex orders
 # --------------------------------------------------------------------------
 
-def _largest_first(neighbors):
+def _largest_first(indices, bounds):
     """Vertices by decreasing degree, ties in natural order."""
-    degrees = np.fromiter(map(len, neighbors), dtype=np.int64, count=len(neighbors))
-    return np.argsort(-degrees, kind="stable").tolist()
+    return np.argsort(-np.diff(bounds), kind="stable").tolist()
 
 
-def _smallest_last(neighbors):
+def _smallest_last(indices, bounds):
     """Matula & Beck: repeatedly remove a vertex of least remaining degree; color
     in the reverse order of removal (each vertex then has few colored neighbors
     when it is colored)."""
-    n = len(neighbors)
-    degree = [len(nbrs) for nbrs in neighbors]
+    n = len(bounds) - 1
+    degree = np.diff(bounds).tolist()
     buckets = [dict() for _ in range(max(degree, default=0) + 1)]
     for v in range(n):
         buckets[degree[v]][v] = None
@@ -170,7 +171,7 @@ def _smallest_last(neighbors):
         v, _ = buckets[lowest].popitem()
         removed[v] = True
         removal.append(v)
-        for w in neighbors[v]:
+        for w in indices[bounds[v]:bounds[v + 1]]:
             if not removed[w]:
                 del buckets[degree[w]][w]
                 degree[w] -= 1
@@ -179,60 +180,70 @@ def _smallest_last(neighbors):
 
 
 _STATIC_ORDERS = {"largest_first": _largest_first, "smallest_last": _smallest_last,
-                  "natural": lambda neighbors: range(len(neighbors))}
+                  "natural": lambda indices, bounds: range(len(bounds) - 1)}
 
 
 # --------------------------------------------------------------------------
 # Distance-1 greedy coloring (of the column intersection graph)
+#
+# The greedy loops run one vertex at a time in Python; a set of colors is kept
+# as the bits of a Python int (bit c set: color c present), which makes union,
+# membership and "smallest color not present" single integer operations.
 # --------------------------------------------------------------------------
 
-def _smallest_color_not_in(forbidden):
-    color = 0
-    while color in forbidden:
-        color += 1
-    return color
+def _lowest_clear_bit(mask):
+    """The smallest color absent from a color mask."""
+    return (~mask & (mask + 1)).bit_length() - 1
 
 
-def _greedy(neighbors, order):
+def _colors_of(bits):
+    return np.array([bit.bit_length() - 1 for bit in bits], dtype=np.int64)
+
+
+def _greedy(indices, bounds, order):
     """Each vertex in `order` takes the smallest color none of its colored
-    neighbors has (uncolored ones read as -1, never a color)."""
-    color = [-1] * len(neighbors)
+    neighbors has. bit[v] is 1 << color of v, 0 while v is uncolored."""
+    bit = [0] * (len(bounds) - 1)
     for v in order:
-        color[v] = _smallest_color_not_in(set(map(color.__getitem__, neighbors[v])))
-    return color
+        forbidden = 0
+        for w in indices[bounds[v]:bounds[v + 1]]:
+            forbidden |= bit[w]
+        bit[v] = 1 << _lowest_clear_bit(forbidden)
+    return _colors_of(bit)
 
 
-def _dsatur(neighbors):
+def _dsatur(indices, bounds):
     """Greedy in saturation order (Brelaz): next is an uncolored vertex whose
     colored neighbors show the most distinct colors. On stencils this follows
     the grid like a wave and finds the optimal 5 colors of the 2-D 5-point
-    stencil, where every static order needs 6 or 7.
+    stencil, where the static orders need up to 7.
 
     Vertices wait in one bucket per saturation (insertion-ordered dicts, popped
     from the end: among equally saturated vertices the one reached last goes
     first, which keeps the wave compact); vertex 0 starts."""
-    n = len(neighbors)
-    color = [-1] * n
-    seen = [set() for _ in range(n)]
-    buckets = [dict.fromkeys(range(n - 1, -1, -1))]
+    n = len(bounds) - 1
+    bit = [0] * n
+    seen = [0] * n          # mask of the colors among v's colored neighbors
+    saturation = [0] * n    # number of bits of seen[v]
+    most = int(np.diff(bounds).max(initial=0))
+    buckets = [dict.fromkeys(range(n - 1, -1, -1))] + [{} for _ in range(most + 1)]
     top = 0
     for _ in range(n):
         while not buckets[top]:
             top -= 1
         v, _ = buckets[top].popitem()
-        new = _smallest_color_not_in(seen[v])
-        color[v] = new
-        for w in neighbors[v]:
-            colors_near_w = seen[w]
-            if color[w] < 0 and new not in colors_near_w:
-                saturation = len(colors_near_w)
-                del buckets[saturation][w]
-                colors_near_w.add(new)
-                if saturation + 1 == len(buckets):
-                    buckets.append({})
-                buckets[saturation + 1][w] = None
-                top = max(top, saturation + 1)
-    return color
+        new = 1 << _lowest_clear_bit(seen[v])
+        bit[v] = new
+        for w in indices[bounds[v]:bounds[v + 1]]:
+            if not bit[w] and not seen[w] & new:
+                level = saturation[w]
+                del buckets[level][w]
+                seen[w] |= new
+                saturation[w] = level + 1
+                buckets[level + 1][w] = None
+                if level >= top:
+                    top = level + 1
+    return _colors_of(bit)
 
 
 def column_coloring(pattern, order="dsatur"):
@@ -248,12 +259,10 @@ def column_coloring(pattern, order="dsatur"):
     structure = _as_pattern(pattern)
     intersection = (structure.T @ structure).tocsr()
     intersection.sort_indices()
-    neighbors = _neighbor_lists(intersection)
+    indices, bounds = _adjacency(intersection)
     if order == "dsatur":
-        colors = _dsatur(neighbors)
-    else:
-        colors = _greedy(neighbors, _STATIC_ORDERS[order](neighbors))
-    return np.array(colors, dtype=np.int64)
+        return _dsatur(indices, bounds)
+    return _greedy(indices, bounds, _STATIC_ORDERS[order](indices, bounds))
 
 
 def row_coloring(pattern, order="dsatur"):
@@ -276,40 +285,50 @@ def seed_matrix(colors, dtype=np.float64):
 # Star coloring (Hessians)
 # --------------------------------------------------------------------------
 
-def _greedy_star(neighbors, order):
+def _greedy_star(indices, bounds, order):
     """Greedy star coloring in `order`: each vertex v takes the smallest color
     that makes no path on four vertices through v two-colored, given the colors
     already placed (the rule of Gebremedhin, Manne & Pothen 2007, with per-vertex
-    color tallies in place of their explicit 2-colored stars).
+    color masks in place of their explicit 2-colored stars).
 
-    tally[x][c] counts the colored neighbors of x with color c. Giving v the
-    color of x forms the two-colored path
-      v - w - x - y  when x has a second neighbor y of w's color
-                     (tally[x][color[w]] >= 2), and
-      x - w - v - w' when v has two neighbors w, w' of one color
-                     (tally[v][color[w]] >= 2: v would be the hub of their star);
-    these, with v's neighbors' colors, are exactly the forbidden colors."""
-    n = len(neighbors)
-    color = [-1] * n
-    tally = [{} for _ in range(n)]
+    twice[x] marks the colors held by at least two colored neighbors of x
+    (once[x]: by at least one). Giving v the color of x forms the two-colored path
+      v - w - x - y  when x has a second neighbor y of w's color (twice[x]), and
+      x - w - v - w' when v has two neighbors w, w' of one color (twice[v]: v
+                     would be the hub of their star, so no neighbor of w may
+                     take v's color);
+    these, with v's neighbors' colors, are exactly the forbidden colors.
+    bit[x] is 1 << color of x, 0 while x is uncolored."""
+    n = len(bounds) - 1
+    bit = [0] * n
+    once = [0] * n
+    twice = [0] * n
     for v in order:
-        forbidden = set()
-        tally_v = tally[v]
-        for w in neighbors[v]:
-            color_w = color[w]
-            if color_w < 0:
+        forbidden = 0
+        twice_v = twice[v]
+        neighbors_v = indices[bounds[v]:bounds[v + 1]]
+        for w in neighbors_v:
+            bit_w = bit[w]
+            if not bit_w:
                 continue
-            forbidden.add(color_w)
-            v_would_be_hub = tally_v[color_w] >= 2
-            for x in neighbors[w]:
-                color_x = color[x]
-                if color_x >= 0 and x != v and (v_would_be_hub or tally[x][color_w] >= 2):
-                    forbidden.add(color_x)
-        new = _smallest_color_not_in(forbidden)
-        color[v] = new
-        for w in neighbors[v]:
-            tally[w][new] = tally[w].get(new, 0) + 1
-    return color
+            forbidden |= bit_w
+            neighbors_w = indices[bounds[w]:bounds[w + 1]]
+            if twice_v & bit_w:
+                for x in neighbors_w:
+                    if x != v:
+                        forbidden |= bit[x]
+            else:
+                for x in neighbors_w:
+                    if twice[x] & bit_w:
+                        forbidden |= bit[x]
+        new = 1 << _lowest_clear_bit(forbidden)
+        bit[v] = new
+        for w in neighbors_v:
+            if once[w] & new:
+                twice[w] |= new
+            else:
+                once[w] |= new
+    return _colors_of(bit)
 
 
 def star_coloring(pattern, order="largest_first"):
@@ -323,9 +342,8 @@ def star_coloring(pattern, order="largest_first"):
     order: "largest_first" (default), "smallest_last" or "natural"."""
     _check_order(order, STAR_ORDERS)
     graph = _without_diagonal(_as_symmetric_pattern(pattern))
-    neighbors = _neighbor_lists(graph)
-    colors = _greedy_star(neighbors, _STATIC_ORDERS[order](neighbors))
-    return np.array(colors, dtype=np.int64)
+    indices, bounds = _adjacency(graph)
+    return _greedy_star(indices, bounds, _STATIC_ORDERS[order](indices, bounds))
 
 
 # --------------------------------------------------------------------------
@@ -371,17 +389,31 @@ def decompress_columns(compressed, pattern, colors, format="csr"):
     return _in_format(jacobian, format)
 
 
-def _same_color_counts(structure, colors, rows, cols):
-    """For each k: how many entries of row rows[k] of the pattern have the color
-    of column cols[k] (one sort of the pattern's (row, color) keys)."""
-    if len(rows) == 0:
-        return np.zeros(0, dtype=np.int64)
-    num_colors = _num_colors(colors)
-    entry_rows, entry_cols = _entries(structure)
-    distinct, counts = np.unique(entry_rows * num_colors + colors[entry_cols], return_counts=True)
-    wanted = rows * num_colors + colors[cols]
-    position = np.minimum(np.searchsorted(distinct, wanted), len(distinct) - 1)
-    return np.where(distinct[position] == wanted, counts[position], 0)
+class _RowColorCounts:
+    """How many entries of each row of a pattern have each color: a dense
+    (row, color) table when it is not much larger than the pattern (O(nnz)),
+    else the sorted distinct (row, color) keys with their counts."""
+
+    def __init__(self, structure, colors):
+        self.colors = colors
+        self.num_colors = max(_num_colors(colors), 1)
+        rows, cols = _entries(structure)
+        keys = rows * self.num_colors + colors[cols]
+        size = structure.shape[0] * self.num_colors
+        if size <= 4 * len(keys) + 4096:
+            self.distinct, self.counts = None, np.bincount(keys, minlength=size)
+        else:
+            self.distinct, self.counts = np.unique(keys, return_counts=True)
+
+    def __call__(self, rows, cols):
+        """For each k: the entries of row rows[k] with the color of column cols[k]."""
+        wanted = rows * self.num_colors + self.colors[cols]
+        if self.distinct is None:
+            return self.counts[wanted]
+        if len(self.distinct) == 0:
+            return np.zeros(len(wanted), dtype=np.int64)
+        position = np.minimum(np.searchsorted(self.distinct, wanted), len(self.distinct) - 1)
+        return np.where(self.distinct[position] == wanted, self.counts[position], 0)
 
 
 def decompress_symmetric(compressed, pattern, colors, format="csr"):
@@ -402,8 +434,9 @@ def decompress_symmetric(compressed, pattern, colors, format="csr"):
     rows = np.repeat(np.arange(n), np.diff(structure.indptr))
     cols = structure.indices
     lower, upper = np.maximum(rows, cols), np.minimum(rows, cols)
-    direct = _same_color_counts(structure, colors, lower, upper) == 1
-    mirrored = _same_color_counts(structure, colors, upper, lower) == 1
+    same_color_in_row = _RowColorCounts(structure, colors)
+    direct = same_color_in_row(lower, upper) == 1
+    mirrored = same_color_in_row(upper, lower) == 1
     unrecoverable = ~(direct | mirrored)
     if unrecoverable.any():
         k = int(np.argmax(unrecoverable))
@@ -450,8 +483,8 @@ def _check_star(structure, colors):
         i, j = int(rows[same[0]]), int(cols[same[0]])
         raise ValueError(f"vertices {i} and {j} are adjacent (H[{i}, {j}] is in the pattern) "
                          f"and both have color {colors[i]} (use star_coloring(pattern))")
-    ambiguous = ((_same_color_counts(graph, colors, rows, cols) >= 2)
-                 & (_same_color_counts(graph, colors, cols, rows) >= 2))
+    same_color_in_row = _RowColorCounts(graph, colors)
+    ambiguous = (same_color_in_row(rows, cols) >= 2) & (same_color_in_row(cols, rows) >= 2)
     if ambiguous.any():
         k = int(np.argmax(ambiguous))
         i, j = int(rows[k]), int(cols[k])
