@@ -86,24 +86,39 @@ def random_values_on(pattern, rng, symmetric=False):
 # Column coloring: counts with closed forms
 # --------------------------------------------------------------------------
 
+@pytest.mark.parametrize("order", coloring.COLUMN_ORDERS)
 @pytest.mark.parametrize("width", range(1, 8))
-@pytest.mark.parametrize("shape", [(30, 30), (40, 30), (30, 40), (300, 300)])
-def test_band_of_width_w_needs_w_colors(width, shape):
-    # A full row holds w columns, so w colors are needed; i mod w shows w suffice.
-    pattern = band(*shape, width)
-    colors = coloring.column_coloring(pattern)
-    assert colors.dtype == np.int64 and colors.shape == (shape[1],)
-    assert colors.max() + 1 == width
-    assert_columns_orthogonal(pattern, colors)
+def test_band_of_width_w_needs_w_colors(width, order):
+    # A full row holds w columns, so w colors are needed; j mod w shows w suffice.
+    for shape in [(30, 30), (40, 30), (30, 40), (300, 300)]:
+        pattern = band(*shape, width)
+        colors = coloring.column_coloring(pattern, order=order)
+        assert colors.dtype == np.int64 and colors.shape == (shape[1],)
+        assert colors.max() + 1 == width
+        assert_columns_orthogonal(pattern, colors)
 
 
+@pytest.mark.parametrize("order", ["auto", "dsatur", "smallest_last"])
 @pytest.mark.parametrize("k", [5, 20, 60])
-def test_five_point_stencil_needs_five_colors(k):
+def test_five_point_stencil_needs_five_colors(k, order):
     # Each row is a plus of 5 columns (so >= 5); (a + 2 b) mod 5 shows 5 suffice.
     pattern = five_point_stencil(k)
-    colors = coloring.column_coloring(pattern)
+    colors = coloring.column_coloring(pattern, order=order)
     assert colors.max() + 1 == 5
     assert_columns_orthogonal(pattern, colors)
+
+
+def test_auto_order_falls_back_to_largest_first_on_costly_patterns(monkeypatch):
+    rng = np.random.default_rng(8)
+    pattern = random_pattern(rng, 60, 50, 0.2)
+    monkeypatch.setattr(coloring, "DSATUR_PAIR_LIMIT", 0)
+    colors = coloring.column_coloring(pattern)
+    assert np.array_equal(colors, coloring.column_coloring(pattern, order="largest_first"))
+    assert_columns_orthogonal(pattern, colors)
+    stencil = five_point_stencil(20)
+    assert np.array_equal(coloring.column_coloring(stencil),
+                          coloring.column_coloring(stencil, order="largest_first"))
+    assert coloring.column_coloring(band(50, 50, 4)).max() + 1 == 4
 
 
 @pytest.mark.parametrize("order", coloring.COLUMN_ORDERS)
