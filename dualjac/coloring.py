@@ -472,6 +472,20 @@ class _RowColorCounts:
         return np.where(self.distinct[position] == wanted, self.counts[position], 0)
 
 
+def _raise_unrecoverable(lower, upper, colors):
+    """Name an entry H[i, j] that decompression cannot read, and why (an
+    off-diagonal one: a diagonal entry fails only with an off-diagonal one)."""
+    k = int(np.argmax(lower != upper))
+    i, j = int(lower[k]), int(upper[k])
+    if colors[i] == colors[j]:
+        reason = f"vertices {i} and {j} are adjacent and both have color {colors[i]}"
+    else:
+        reason = (f"row {i} has another entry of color {colors[j]} and row {j} another of "
+                  f"color {colors[i]}")
+    raise ValueError(f"H[{i}, {j}] cannot be recovered: {reason}, so colors is not a star "
+                     f"coloring of this pattern (use star_coloring(pattern))")
+
+
 def decompress_symmetric(compressed, pattern, colors, format="csr"):
     """The symmetric n x n Hessian H from compressed = H @ seed_matrix(colors)
     (n x c), for a star coloring of pattern (symmetrized, diagonal included).
@@ -495,12 +509,7 @@ def decompress_symmetric(compressed, pattern, colors, format="csr"):
     mirrored = same_color_in_row(upper, lower) == 1
     unrecoverable = ~(direct | mirrored)
     if unrecoverable.any():
-        k = int(np.argmax(unrecoverable))
-        i, j = int(lower[k]), int(upper[k])
-        raise ValueError(
-            f"H[{i}, {j}] cannot be recovered: row {i} has another entry of color "
-            f"{colors[j]} and row {j} another of color {colors[i]}, so colors is not a star "
-            f"coloring of this pattern (use star_coloring(pattern))")
+        _raise_unrecoverable(lower[unrecoverable], upper[unrecoverable], colors)
     values = np.where(direct, compressed[lower, colors[upper]], compressed[upper, colors[lower]])
     hessian = sp.csr_array((values, cols, structure.indptr), shape=(n, n))
     return _in_format(hessian, format)

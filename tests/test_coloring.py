@@ -439,8 +439,10 @@ def test_check_coloring_names_a_two_colored_path():
         coloring.check_coloring(path, [0, 1, 1, 0], kind="star")
     with pytest.raises(ValueError, match=r"the path 0 - 1 - 2 - 3 uses only colors"):
         coloring.check_coloring(path, [0, 1, 0, 1], kind="star")
-    with pytest.raises(ValueError, match=r"H\[2, 1\] cannot be recovered"):
+    with pytest.raises(ValueError, match=r"H\[2, 1\] cannot be recovered: row 2 has another"):
         coloring.decompress_symmetric(np.zeros((4, 2)), path, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"H\[1, 0\] cannot be recovered: vertices 1 and 0 are"):
+        coloring.decompress_symmetric(np.zeros((3, 1)), np.ones((3, 3)), [0, 0, 0])
 
 
 def test_bad_arguments_are_named():
