@@ -131,6 +131,8 @@ def apply_function(recording, func, args, kwargs):
 
 
 def _map(tree, leaf):
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):   # slogdet's, eigh's results
+        return type(tree)(*(_map(t, leaf) for t in tree))
     if isinstance(tree, (list, tuple)):
         return type(tree)(_map(t, leaf) for t in tree)
     if isinstance(tree, dict):
