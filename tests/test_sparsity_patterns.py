@@ -453,8 +453,8 @@ def test_1d_stencil_spellings_have_the_band(name):
 def five_point(shape, periodic=False):
     """The 5-point stencil on a grid (C order), built from 1-D bands by Kronecker sums."""
     rows, cols = shape
-    a = sp.diags([1, 1, 1], [-1, 0, 1], shape=(rows, rows)).tolil()
-    b = sp.diags([1, 1, 1], [-1, 0, 1], shape=(cols, cols)).tolil()
+    a = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(rows, rows)).tolil()
+    b = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(cols, cols)).tolil()
     if periodic:
         a[0, -1] = a[-1, 0] = b[0, -1] = b[-1, 0] = 1
     return (sp.kron(a, sp.eye(cols)) + sp.kron(sp.eye(rows), b)).toarray() != 0
