@@ -162,7 +162,7 @@ class SparseJacobian:
             self._prepare_if_changed(x, args)
         for attempt in range(2):
             value, d = compressed_sweep(self.f, x, self._seeds_for(x.dtype), args, "SparseJacobian")
-            compressed = d.reshape(value.size, -1)
+            compressed = d.reshape(value.size, d.shape[-1])   # -1 is ambiguous when empty
             if value.shape == self.out_shape and not self._outside_pattern(compressed):
                 return value, self._decompress(compressed, value.shape, x)
             self._prepare(x, args)      # f's structure changed: find the pattern again
