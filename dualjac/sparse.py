@@ -145,11 +145,14 @@ class SparseJacobian:
         self._seeds = {}
         self._allowed = np.zeros((y.size, max(self.ncolors, 1)), bool)
         self._allowed[rows, self.colors[cols]] = True
-        self._layout = _Layout(self.sparsity, self.colors, self.format)
+        self._layout = _Layout(self.sparsity, self.colors, self.format, self.ncolors + 1)
+        self._probe = _probe_direction(x.size)
 
     def _seeds_for(self, dtype):
+        """One seed per color, then the probe direction (see ``_probe_agrees``)."""
         if dtype not in self._seeds:
-            self._seeds[dtype] = coloring.seed_matrix(self.colors, dtype)
+            colors = coloring.seed_matrix(self.colors, dtype)
+            self._seeds[dtype] = np.column_stack([colors, self._probe.astype(dtype)])
         return self._seeds[dtype]
 
     def __call__(self, x, *args):
@@ -164,35 +167,60 @@ class SparseJacobian:
             value, d = compressed_sweep(self.f, x, self._seeds_for(x.dtype), args, "SparseJacobian")
             compressed = d.reshape(value.size, d.shape[-1])   # -1 is ambiguous when empty
             if value.shape == self.out_shape and not self._outside_pattern(compressed):
-                return value, self._decompress(compressed, value.shape, x)
-            self._prepare(x, args)      # f's structure changed: find the pattern again
+                data = self._layout.data(compressed)
+                # A disagreeing probe is a changed structure, or rounding: a new trace tells.
+                if self._probe_agrees(data, compressed[:, -1]) or not self._prepare_if_changed(
+                        x, args):
+                    return value, self._decompress(data, value.shape, x)
+            else:
+                self._prepare(x, args)      # f's structure changed: find the pattern again
         raise RuntimeError("dualjac.SparseJacobian: f's derivatives do not match the pattern "
                            "found by tracing it at the same x; f may depend on state that "
                            "changes between calls. Use dj.jacobian for such an f.")
 
     def _prepare_if_changed(self, x, args):
+        """Trace f again; whether its pattern (or output shape) differs from the old one."""
         old = (self.sparsity, self.out_shape)
         self._prepare(x, args)
-        if old[1] == self.out_shape and _same_structure(old[0], self.sparsity):
-            return
+        return not (old[1] == self.out_shape and _same_structure(old[0], self.sparsity))
 
     def _outside_pattern(self, compressed):
-        return bool(np.any(compressed[~self._allowed[:, :compressed.shape[1]]] != 0))
+        c = self.ncolors
+        return bool(np.any(compressed[:, :c][~self._allowed[:, :c]] != 0))
 
-    def _decompress(self, compressed, out_shape, x):
-        J = self._layout.matrix(compressed)
+    def _probe_agrees(self, data, probe):
+        """Whether J v, from the decompressed entries, is the derivative along v that f
+        computed. Columns of one color share a seed, so a dependence f gained through state
+        the trace cannot see (a closure, a global) may land on an allowed (row, color) and
+        be decompressed into the wrong column; along a direction with distinct weights it
+        cannot go unnoticed."""
+        terms = data * self._probe[self._layout.cols]
+        rows, m = self._layout.rows, probe.size
+        got = np.bincount(rows, weights=terms, minlength=m)
+        scale = np.bincount(rows, weights=np.abs(terms), minlength=m) + np.abs(probe)
+        tolerance = 64 * np.finfo(probe.dtype).eps * scale
+        return not np.any(np.abs(got - probe) > tolerance)    # NaN, inf: not a disagreement
+
+    def _decompress(self, data, out_shape, x):
+        J = self._layout.matrix_from_data(data)
         return J.reshape(out_shape + x.shape) if self.format == "dense" else J
+
+
+def _probe_direction(n):
+    """Fixed pseudo-random weights in [1, 2): no two columns alike, none near zero."""
+    return np.random.default_rng(n).uniform(1.0, 2.0, n)
 
 
 class _Layout:
     """Where each stored entry of the result comes from in the compressed m x c block:
     decompression is then one gather (J[i, j] = B[i, colors[j]]), computed once per pattern."""
 
-    def __init__(self, pattern, colors, format):
+    def __init__(self, pattern, colors, format, stride=None):
         self.format, self.shape = format, pattern.shape
         ordered = pattern.tocsc() if format == "csc" else pattern.tocsr()
         ordered.sort_indices()
-        ncolors = int(colors.max()) + 1 if colors.size else 1
+        # stride: the compressed block's row length (its colors, and any extra seeds after)
+        ncolors = stride or (int(colors.max()) + 1 if colors.size else 1)
         if format == "csc":
             rows = ordered.indices
             cols = np.repeat(np.arange(self.shape[1]), np.diff(ordered.indptr))
@@ -217,8 +245,11 @@ class _Layout:
         return np.where(found & (keys[order][at] == wanted), order[at], -1) if found else (
             np.full(np.shape(i), -1, np.int64))
 
+    def data(self, compressed):
+        return compressed.ravel()[self.gather]
+
     def matrix(self, compressed):
-        return self.matrix_from_data(compressed.ravel()[self.gather])
+        return self.matrix_from_data(self.data(compressed))
 
     def matrix_from_data(self, data):
         sparse = _sparse()
