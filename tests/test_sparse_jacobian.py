@@ -289,3 +289,22 @@ def test_threads_with_their_own_prepared_jacobians_agree_with_serial():
     for k, want in enumerate(serial):
         for got in results[k]:
             np.testing.assert_array_equal(got, want)
+
+
+def test_one_evaluation_per_call_when_nothing_changed():
+    """The structure check costs one extra seed, not a trace: f runs once per call, also
+    when f's derivatives cancel to rounding noise (exp(x) * exp(-x) - 1)."""
+    calls = [0]
+
+    def f(z):
+        calls[0] += 1
+        return np.exp(z) * np.exp(-z[::-1])[::-1] - 1 + broyden(z)
+
+    x = RNG.standard_normal(40)
+    S = dj.SparseJacobian(f, x)
+    for _ in range(3):
+        x = RNG.standard_normal(40)
+        calls[0] = 0
+        J = S(x).toarray()
+        assert calls[0] == 1
+        np.testing.assert_allclose(J, complex_step_jacobian(f, x), rtol=1e-13, atol=1e-14)
