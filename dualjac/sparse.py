@@ -363,8 +363,10 @@ class SparseHessian:
             if shapes != self.plan.shapes:
                 return None
             value = y.constant + sum(c_ * float(np.sum(a.buf[..., 0])) for c_, a in y.terms)
-            d1 = np.concatenate([a.buf[..., 1:1 + c].reshape(-1, c) * k for k, a in y.terms])
-            d12 = np.concatenate([np.asarray(a.d12).reshape(-1, c, c) * k for k, a in y.terms])
+            # explicit sizes: -1 is ambiguous for empty terms
+            d1 = np.concatenate([a.buf[..., 1:1 + c].reshape(a.size, c) * k for k, a in y.terms])
+            d12 = np.concatenate([np.asarray(a.d12).reshape(a.size, c, c) * k
+                                  for k, a in y.terms])
         assembled = self.plan.assemble(d1, d12, x)
         if assembled is None:
             return None
