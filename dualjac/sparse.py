@@ -293,6 +293,8 @@ def trace_separable(f, x, args):
     except _separable.NotSeparable:
         recording = Recording(x.size, second_order=True)
         y = f(source(x, recording), *args)
+    if isinstance(y, (tuple, list, dict)):   # before lift: it would unpack a PartialSum
+        raise TypeError("dualjac: f must return one array (stack several outputs into one).")
     if isinstance(y, _separable.PartialSum):
         return recording, [(c, lift(a, recording)) for c, a in y.terms], y.constant
     y = lift(y, recording)
