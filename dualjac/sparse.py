@@ -327,6 +327,16 @@ class SparseHessian:
         self._layout = _Layout(self.sparsity, np.zeros(x.size, np.int64), self.format)
         self.plan = None if terms is None else _TermsPlan(terms, self.sparsity, self._layout)
         self.ncolors = self.plan.ncolors if self.plan else x.size
+        self._probe = _probe_direction(x.size)
+
+    def _prepare_if_changed(self, x, args):
+        """Trace f again; whether its Hessian pattern or its terms differ from the old ones."""
+        old_sparsity, old_plan = self.sparsity, self.plan
+        self._prepare(x, args)
+        if (old_plan is None) != (self.plan is None) or not _same_structure(old_sparsity,
+                                                                          self.sparsity):
+            return True
+        return old_plan is not None and not old_plan.same_terms(self.plan)
 
     def __call__(self, x, *args):
         return self.value_gradient_hessian(x, *args)[2]
@@ -341,9 +351,13 @@ class SparseHessian:
             if self.plan is None:
                 return self._through_dense(x, args)
             parts = self._separable_sweep(x, args)
-            if parts is not None:
-                return parts
-            self._prepare(x, args)
+            if parts is None:
+                self._prepare(x, args)
+                continue
+            result, agrees = parts
+            # A disagreeing probe is a changed structure, or rounding: a new trace tells.
+            if agrees or not self._prepare_if_changed(x, args):
+                return result
         raise RuntimeError("dualjac.SparseHessian: f's terms do not match the ones found by "
                            "tracing it at the same x; f may depend on state that changes "
                            "between calls. Use dj.hessian for such an f.")
@@ -351,8 +365,9 @@ class SparseHessian:
     def _separable_sweep(self, x, args):
         seeds = coloring.seed_matrix(self.plan.colors, x.dtype)
         c = seeds.shape[1]
+        with_probe = np.column_stack([seeds, self._probe.astype(x.dtype)])
         with _core.LiveTags("dj.hessian", 2) as (tag1, tag2):
-            seeded = api._seed_hyper(x, seeds, seeds, tag1, tag2)
+            seeded = api._seed_hyper(x, with_probe, with_probe, tag1, tag2)
             ours = lambda a: isinstance(a, HyperDualArray) and (a.tag1, a.tag2) == (tag1, tag2)
             try:
                 with _separable.intercepting(ours):
@@ -366,15 +381,38 @@ class SparseHessian:
                 return None
             value = y.constant + sum(c_ * float(np.sum(a.buf[..., 0])) for c_, a in y.terms)
             # explicit sizes: -1 is ambiguous for empty terms
-            d1 = np.concatenate([a.buf[..., 1:1 + c].reshape(a.size, c) * k for k, a in y.terms])
-            d12 = np.concatenate([np.asarray(a.d12).reshape(a.size, c, c) * k
+            d1 = np.concatenate([a.buf[..., 1:2 + c].reshape(a.size, c + 1) * k
+                                 for k, a in y.terms])
+            d12 = np.concatenate([np.asarray(a.d12).reshape(a.size, c + 1, c + 1) * k
                                   for k, a in y.terms])
-        assembled = self.plan.assemble(d1, d12, x)
+        assembled = self.plan.assemble(d1[:, :c], d12[:, :c, :c], x)
         if assembled is None:
             return None
         gradient, data = assembled
+        agrees = self._probe_agrees(gradient, data, d1[:, c], d12[:, c])
         return (np.asarray(value, x.dtype)[()], gradient.reshape(x.shape),
-                self._matrix(data, x))
+                self._matrix(data, x)), agrees
+
+    def _probe_agrees(self, gradient, data, probe_d1, probe_d12):
+        """Whether g . v, v' H S and v' H v (S: the seeds), from the assembled gradient and
+        Hessian, are what f's terms computed along the probe v (a seed on both levels; see
+        SparseJacobian._probe_agrees)."""
+        v, rows, cols, n = self._probe, self._layout.rows, self._layout.cols, self._probe.size
+        c = probe_d12.shape[-1] - 1
+        terms = data * v[cols]
+        vHv, vHv_scale = terms @ v[rows], np.abs(terms) @ v[rows]
+        probe_vv, probe_d12 = probe_d12[:, c], probe_d12[:, :c]
+        per_color = lambda w: np.bincount(self.plan.colors, weights=w, minlength=c)[:c]
+        Hv = per_color(np.bincount(rows, weights=terms, minlength=n))
+        Hv_scale = per_color(np.bincount(rows, weights=np.abs(terms), minlength=n))
+        eps = 64 * np.finfo(gradient.dtype).eps
+        ok_h = np.abs(Hv - probe_d12.sum(axis=0)) <= eps * (
+            Hv_scale + np.abs(probe_d12).sum(axis=0))
+        ok_g = abs(gradient @ v - probe_d1.sum()) <= eps * (
+            np.abs(gradient) @ v + np.abs(probe_d1).sum())
+        ok_vv = abs(vHv - probe_vv.sum()) <= eps * (vHv_scale + np.abs(probe_vv).sum())
+        return bool(np.all(ok_h | np.isnan(Hv)) and (ok_g or np.isnan(probe_d1.sum()))
+                    and (ok_vv or np.isnan(vHv)))
 
     def _matrix(self, data, x):
         H = self._layout.matrix_from_data(data)
@@ -413,6 +451,10 @@ class _TermsPlan:
         self.hessian_from, self.hessian_to = flat[inside], position[inside]
         self.outside = flat[~inside]       # pairs f's elements cannot make: exact zeros
         self.nnz = layout.nnz
+        self.pattern = pattern
+
+    def same_terms(self, other):
+        return self.shapes == other.shapes and _same_structure(self.pattern, other.pattern)
 
     def assemble(self, d1, d12, x):
         d12 = d12.ravel()
