@@ -294,3 +294,20 @@ def test_threads_with_their_own_prepared_hessians_agree_with_serial():
             assert v == value
             np.testing.assert_array_equal(g, gradient)
             np.testing.assert_array_equal(h.toarray(), H.toarray())
+
+
+def test_one_evaluation_per_call_when_nothing_changed():
+    """The structure check is a probe seed, not a trace: f runs once per call."""
+    calls = [0]
+
+    def f(z):
+        calls[0] += 1
+        return rosenbrock(z) + np.sum(np.exp(z) * np.exp(-z))
+
+    S = dj.SparseHessian(f, RNG.standard_normal(50))
+    for _ in range(3):
+        x = RNG.standard_normal(50)
+        calls[0] = 0
+        H = S(x).toarray()
+        assert calls[0] == 1
+        np.testing.assert_allclose(H, rosenbrock_hessian(x), rtol=1e-12, atol=1e-11)
