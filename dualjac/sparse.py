@@ -145,11 +145,14 @@ class SparseJacobian:
         self._seeds = {}
         self._allowed = np.zeros((y.size, max(self.ncolors, 1)), bool)
         self._allowed[rows, self.colors[cols]] = True
-        self._layout = _Layout(self.sparsity, self.colors, self.format)
+        self._layout = _Layout(self.sparsity, self.colors, self.format, self.ncolors + 1)
+        self._probe = _probe_direction(x.size)
 
     def _seeds_for(self, dtype):
+        """One seed per color, then the probe direction (see ``_probe_agrees``)."""
         if dtype not in self._seeds:
-            self._seeds[dtype] = coloring.seed_matrix(self.colors, dtype)
+            colors = coloring.seed_matrix(self.colors, dtype)
+            self._seeds[dtype] = np.column_stack([colors, self._probe.astype(dtype)])
         return self._seeds[dtype]
 
     def __call__(self, x, *args):
@@ -162,37 +165,62 @@ class SparseJacobian:
             self._prepare_if_changed(x, args)
         for attempt in range(2):
             value, d = compressed_sweep(self.f, x, self._seeds_for(x.dtype), args, "SparseJacobian")
-            compressed = d.reshape(value.size, -1)
+            compressed = d.reshape(value.size, d.shape[-1])   # -1 is ambiguous when empty
             if value.shape == self.out_shape and not self._outside_pattern(compressed):
-                return value, self._decompress(compressed, value.shape, x)
-            self._prepare(x, args)      # f's structure changed: find the pattern again
+                data = self._layout.data(compressed)
+                # A disagreeing probe is a changed structure, or rounding: a new trace tells.
+                if self._probe_agrees(data, compressed[:, -1]) or not self._prepare_if_changed(
+                        x, args):
+                    return value, self._decompress(data, value.shape, x)
+            else:
+                self._prepare(x, args)      # f's structure changed: find the pattern again
         raise RuntimeError("dualjac.SparseJacobian: f's derivatives do not match the pattern "
                            "found by tracing it at the same x; f may depend on state that "
                            "changes between calls. Use dj.jacobian for such an f.")
 
     def _prepare_if_changed(self, x, args):
+        """Trace f again; whether its pattern (or output shape) differs from the old one."""
         old = (self.sparsity, self.out_shape)
         self._prepare(x, args)
-        if old[1] == self.out_shape and _same_structure(old[0], self.sparsity):
-            return
+        return not (old[1] == self.out_shape and _same_structure(old[0], self.sparsity))
 
     def _outside_pattern(self, compressed):
-        return bool(np.any(compressed[~self._allowed[:, :compressed.shape[1]]] != 0))
+        c = self.ncolors
+        return bool(np.any(compressed[:, :c][~self._allowed[:, :c]] != 0))
 
-    def _decompress(self, compressed, out_shape, x):
-        J = self._layout.matrix(compressed)
+    def _probe_agrees(self, data, probe):
+        """Whether J v, from the decompressed entries, is the derivative along v that f
+        computed. Columns of one color share a seed, so a dependence f gained through state
+        the trace cannot see (a closure, a global) may land on an allowed (row, color) and
+        be decompressed into the wrong column; along a direction with distinct weights it
+        cannot go unnoticed."""
+        terms = data * self._probe[self._layout.cols]
+        rows, m = self._layout.rows, probe.size
+        got = np.bincount(rows, weights=terms, minlength=m)
+        scale = np.bincount(rows, weights=np.abs(terms), minlength=m) + np.abs(probe)
+        tolerance = 64 * np.finfo(probe.dtype).eps * scale
+        return not np.any(np.abs(got - probe) > tolerance)    # NaN, inf: not a disagreement
+
+    def _decompress(self, data, out_shape, x):
+        J = self._layout.matrix_from_data(data)
         return J.reshape(out_shape + x.shape) if self.format == "dense" else J
+
+
+def _probe_direction(n):
+    """Fixed pseudo-random weights in [1, 2): no two columns alike, none near zero."""
+    return np.random.default_rng(n).uniform(1.0, 2.0, n)
 
 
 class _Layout:
     """Where each stored entry of the result comes from in the compressed m x c block:
     decompression is then one gather (J[i, j] = B[i, colors[j]]), computed once per pattern."""
 
-    def __init__(self, pattern, colors, format):
+    def __init__(self, pattern, colors, format, stride=None):
         self.format, self.shape = format, pattern.shape
         ordered = pattern.tocsc() if format == "csc" else pattern.tocsr()
         ordered.sort_indices()
-        ncolors = int(colors.max()) + 1 if colors.size else 1
+        # stride: the compressed block's row length (its colors, and any extra seeds after)
+        ncolors = stride or (int(colors.max()) + 1 if colors.size else 1)
         if format == "csc":
             rows = ordered.indices
             cols = np.repeat(np.arange(self.shape[1]), np.diff(ordered.indptr))
@@ -217,8 +245,11 @@ class _Layout:
         return np.where(found & (keys[order][at] == wanted), order[at], -1) if found else (
             np.full(np.shape(i), -1, np.int64))
 
+    def data(self, compressed):
+        return compressed.ravel()[self.gather]
+
     def matrix(self, compressed):
-        return self.matrix_from_data(compressed.ravel()[self.gather])
+        return self.matrix_from_data(self.data(compressed))
 
     def matrix_from_data(self, data):
         sparse = _sparse()
@@ -262,6 +293,8 @@ def trace_separable(f, x, args, second_order=True):
     except _separable.NotSeparable:
         recording = Recording(x.size, second_order)
         y = f(source(x, recording), *args)
+    if isinstance(y, (tuple, list, dict)):   # before lift: it would unpack a PartialSum
+        raise TypeError("dualjac: f must return one array (stack several outputs into one).")
     if isinstance(y, _separable.PartialSum):
         return recording, [(c, lift(a, recording)) for c, a in y.terms], y.constant
     y = lift(y, recording)
@@ -294,6 +327,16 @@ class SparseHessian:
         self._layout = _Layout(self.sparsity, np.zeros(x.size, np.int64), self.format)
         self.plan = None if terms is None else _TermsPlan(terms, self.sparsity, self._layout)
         self.ncolors = self.plan.ncolors if self.plan else x.size
+        self._probe = _probe_direction(x.size)
+
+    def _prepare_if_changed(self, x, args):
+        """Trace f again; whether its Hessian pattern or its terms differ from the old ones."""
+        old_sparsity, old_plan = self.sparsity, self.plan
+        self._prepare(x, args)
+        if (old_plan is None) != (self.plan is None) or not _same_structure(old_sparsity,
+                                                                          self.sparsity):
+            return True
+        return old_plan is not None and not old_plan.same_terms(self.plan)
 
     def __call__(self, x, *args):
         return self.value_gradient_hessian(x, *args)[2]
@@ -308,9 +351,13 @@ class SparseHessian:
             if self.plan is None:
                 return self._through_dense(x, args)
             parts = self._separable_sweep(x, args)
-            if parts is not None:
-                return parts
-            self._prepare(x, args)
+            if parts is None:
+                self._prepare(x, args)
+                continue
+            result, agrees = parts
+            # A disagreeing probe is a changed structure, or rounding: a new trace tells.
+            if agrees or not self._prepare_if_changed(x, args):
+                return result
         raise RuntimeError("dualjac.SparseHessian: f's terms do not match the ones found by "
                            "tracing it at the same x; f may depend on state that changes "
                            "between calls. Use dj.hessian for such an f.")
@@ -318,8 +365,9 @@ class SparseHessian:
     def _separable_sweep(self, x, args):
         seeds = coloring.seed_matrix(self.plan.colors, x.dtype)
         c = seeds.shape[1]
+        with_probe = np.column_stack([seeds, self._probe.astype(x.dtype)])
         with _core.LiveTags("dj.hessian", 2) as (tag1, tag2):
-            seeded = api._seed_hyper(x, seeds, seeds, tag1, tag2)
+            seeded = api._seed_hyper(x, with_probe, with_probe, tag1, tag2)
             ours = lambda a: isinstance(a, HyperDualArray) and (a.tag1, a.tag2) == (tag1, tag2)
             try:
                 with _separable.intercepting(ours):
@@ -332,14 +380,39 @@ class SparseHessian:
             if shapes != self.plan.shapes:
                 return None
             value = y.constant + sum(c_ * float(np.sum(a.buf[..., 0])) for c_, a in y.terms)
-            d1 = np.concatenate([a.buf[..., 1:1 + c].reshape(-1, c) * k for k, a in y.terms])
-            d12 = np.concatenate([np.asarray(a.d12).reshape(-1, c, c) * k for k, a in y.terms])
-        assembled = self.plan.assemble(d1, d12, x)
+            # explicit sizes: -1 is ambiguous for empty terms
+            d1 = np.concatenate([a.buf[..., 1:2 + c].reshape(a.size, c + 1) * k
+                                 for k, a in y.terms])
+            d12 = np.concatenate([np.asarray(a.d12).reshape(a.size, c + 1, c + 1) * k
+                                  for k, a in y.terms])
+        assembled = self.plan.assemble(d1[:, :c], d12[:, :c, :c], x)
         if assembled is None:
             return None
         gradient, data = assembled
+        agrees = self._probe_agrees(gradient, data, d1[:, c], d12[:, c])
         return (np.asarray(value, x.dtype)[()], gradient.reshape(x.shape),
-                self._matrix(data, x))
+                self._matrix(data, x)), agrees
+
+    def _probe_agrees(self, gradient, data, probe_d1, probe_d12):
+        """Whether g . v, v' H S and v' H v (S: the seeds), from the assembled gradient and
+        Hessian, are what f's terms computed along the probe v (a seed on both levels; see
+        SparseJacobian._probe_agrees)."""
+        v, rows, cols, n = self._probe, self._layout.rows, self._layout.cols, self._probe.size
+        c = probe_d12.shape[-1] - 1
+        terms = data * v[cols]
+        vHv, vHv_scale = terms @ v[rows], np.abs(terms) @ v[rows]
+        probe_vv, probe_d12 = probe_d12[:, c], probe_d12[:, :c]
+        per_color = lambda w: np.bincount(self.plan.colors, weights=w, minlength=c)[:c]
+        Hv = per_color(np.bincount(rows, weights=terms, minlength=n))
+        Hv_scale = per_color(np.bincount(rows, weights=np.abs(terms), minlength=n))
+        eps = 64 * np.finfo(gradient.dtype).eps
+        ok_h = np.abs(Hv - probe_d12.sum(axis=0)) <= eps * (
+            Hv_scale + np.abs(probe_d12).sum(axis=0))
+        ok_g = abs(gradient @ v - probe_d1.sum()) <= eps * (
+            np.abs(gradient) @ v + np.abs(probe_d1).sum())
+        ok_vv = abs(vHv - probe_vv.sum()) <= eps * (vHv_scale + np.abs(probe_vv).sum())
+        return bool(np.all(ok_h | np.isnan(Hv)) and (ok_g or np.isnan(probe_d1.sum()))
+                    and (ok_vv or np.isnan(vHv)))
 
     def _matrix(self, data, x):
         H = self._layout.matrix_from_data(data)
@@ -411,6 +484,10 @@ class _TermsPlan:
         self.hessian_from, self.hessian_to = flat[inside], position[inside]
         self.outside = flat[~inside]       # pairs f's elements cannot make: exact zeros
         self.nnz = layout.nnz
+        self.pattern = pattern
+
+    def same_terms(self, other):
+        return self.shapes == other.shapes and _same_structure(self.pattern, other.pattern)
 
     def assemble(self, d1, d12, x):
         d12 = d12.ravel()
