@@ -1,0 +1,356 @@
+"""Derivative callables in SciPy's own signatures.
+
+    jac = dj.ode_jacobian(fun, t0, y0, args)             # solve_ivp(..., jac=jac, args=args)
+    jac = dj.least_squares_jacobian(fun, x0, args)       # least_squares(fun, x0, jac=jac, args=args)
+    obj = dj.Objective(fun, x0, args)                    # minimize(obj.fun, x0, jac=obj.jac,
+                                                         #          hess=obj.hess, args=args)
+
+Each prepares once (the sparsity pattern from one tracer run of the user's function,
+the column coloring when the result is sparse) and then differentiates at every
+point the solver asks for. docs/scipy.md describes the choices made here.
+"""
+
+import numpy as np
+
+from . import api
+
+
+
+def _sparse():
+    """dualjac.sparse, imported when first needed: it needs SciPy, which dualjac does not."""
+    try:
+        from . import sparse
+    except ImportError:
+        from . import _sparse_stand_in as sparse
+    return sparse
+
+
+# "auto" picks a sparse result below this density of the pattern, from this many columns
+# on: smaller or denser Jacobians factorize faster as dense arrays in SciPy's solvers.
+SPARSE_DENSITY = 0.1
+SPARSE_MIN_COLUMNS = 100
+
+
+# ---------------------------------------------------------------- argument checks
+
+def _check_callable(fun, who):
+    if not callable(fun):
+        raise TypeError(f"dualjac.{who}: fun must be callable, got {type(fun).__name__}")
+
+
+def _float_vector(x, name, who):
+    """x as the 1-D float64 array SciPy's solvers iterate on."""
+    array = np.asarray(x)
+    if array.dtype.kind in "biu":
+        raise TypeError(f"dualjac.{who}: {name} has the integer dtype {array.dtype}; derivatives "
+                        f"need a floating point: pass np.asarray({name}, dtype=float)")
+    if array.dtype.kind != "f" or array.dtype.itemsize < 4:
+        raise TypeError(f"dualjac.{who}: {name} must be a float32 or float64 array, got dtype "
+                        f"{array.dtype}; pass np.asarray({name}, dtype=float)")
+    if array.ndim > 1:
+        raise ValueError(f"dualjac.{who}: {name} must be 1-D (SciPy's solvers work on a vector), "
+                         f"got shape {array.shape}; pass {name}.ravel() and reshape inside fun")
+    return np.array(array, dtype=np.float64).reshape(-1)
+
+
+def _check_args(args, who):
+    if not isinstance(args, tuple):
+        raise TypeError(f"dualjac.{who}: args must be a tuple, got {type(args).__name__}; "
+                        f"write args=({args!r},) for one extra argument")
+    return args
+
+
+def _wants_sparse(choice, pattern, who, argument="sparse"):
+    """True for a sparse result: the user's choice, or "auto"'s reading of the pattern."""
+    if choice is True or choice is False:
+        return choice
+    if choice != "auto":
+        raise ValueError(f"dualjac.{who}: {argument} must be True, False or 'auto', got {choice!r}")
+    rows, columns = pattern.shape
+    density = pattern.nnz / max(rows * columns, 1)
+    return columns >= SPARSE_MIN_COLUMNS and density < SPARSE_DENSITY
+
+
+def _output_size(value, who):
+    return int(np.size(value))
+
+
+def _refuse_new_shape(expected, got, who):
+    raise ValueError(f"dualjac.{who}: fun returned shape {got} where it returned {expected} when "
+                     f"the Jacobian was prepared; a solver needs a fixed output size: prepare a "
+                     f"new dualjac.{who} for the new problem")
+
+
+# ---------------------------------------------------------------- Jacobians
+
+class _PreparedJacobian:
+    """The Jacobian of f(x, *extra) with respect to a 1-D x as a 2-D (m, n) array or
+    sparse matrix: pattern found once, then one sweep per call (colored when sparse)."""
+
+    def __init__(self, f, x0, sparse, sparse_format, who):
+        self._f = f
+        self._who = who
+        self.sparsity = _sparse().jacobian_sparsity(f, x0)
+        self.shape = self.sparsity.shape
+        self.sparse = _wants_sparse(sparse, self.sparsity, who)
+        self._format = sparse_format
+        self._prepared = _sparse().SparseJacobian(f, x0, format=sparse_format) if self.sparse else None
+        # Dense results are one dense sweep of n seeds: no coloring needed.
+        self.ncolors = self._prepared.ncolors if self.sparse else self.shape[1]
+
+    def __call__(self, x, *extra):
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.shape[1],):
+            raise ValueError(f"dualjac.{self._who}: x has shape {x.shape}, the Jacobian was "
+                             f"prepared for shape ({self.shape[1]},)")
+        if self.sparse:
+            J = self._prepared(x, *extra)
+        else:
+            J = api.jacobian(lambda z: self._f(z, *extra), x, unconnected_gradients="zero")
+            J = J.reshape(-1, x.size)
+        if J.shape != self.shape:
+            _refuse_new_shape((self.shape[0],), (J.shape[0],), self._who)
+        return J
+
+    def describe(self):
+        kind = f"sparse {self._format}, {self.ncolors} colors" if self.sparse else "dense"
+        rows, columns = self.shape
+        return f"({rows} x {columns}, {kind}, pattern density {self.sparsity.nnz / max(rows * columns, 1):.3g})"
+
+
+class OdeJacobian:
+    """jac(t, y, *args) for scipy.integrate.solve_ivp: d fun(t, y, *args) / d y.
+    Sparse results are csc_array (what BDF and Radau factorize); dense ones 2-D arrays
+    (LSODA takes only those). `.sparsity` is the csr bool pattern (solve_ivp's
+    `jac_sparsity`), `.ncolors` the number of seeds one call sweeps."""
+
+    def __init__(self, fun, t0, y0, args=(), sparse="auto"):
+        _check_callable(fun, "ode_jacobian")
+        args = _check_args(args, "ode_jacobian")
+        y0 = _float_vector(y0, "y0", "ode_jacobian")
+        t0 = float(t0)
+
+        def rhs(y, t=t0, extra=args):    # t enters as a plain float, never differentiated
+            return fun(t, y, *extra)
+
+        self._jacobian = _PreparedJacobian(rhs, y0, sparse, "csc", "ode_jacobian")
+        if self._jacobian.shape[0] != y0.size:
+            raise ValueError(f"dualjac.ode_jacobian: fun(t0, y0) has {self._jacobian.shape[0]} "
+                             f"elements, y0 {y0.size}; an ODE's right-hand side has y's size")
+
+    sparsity = property(lambda self: self._jacobian.sparsity)
+    ncolors = property(lambda self: self._jacobian.ncolors)
+    sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csc_array")
+
+    def __call__(self, t, y, *args):
+        return self._jacobian(y, float(t), args)
+
+    def __repr__(self):
+        return f"dualjac.ode_jacobian{self._jacobian.describe()}"
+
+
+def ode_jacobian(fun, t0, y0, args=(), sparse="auto"):
+    """jac(t, y, *args) for solve_ivp(fun, t_span, y0, jac=jac, args=args): the Jacobian
+    of fun(t, y, *args) with respect to y. sparse: True (csc_array), False (2-D ndarray)
+    or "auto" (sparse for 100 or more unknowns and a pattern density below 0.1; the
+    choice is `jac.sparse`). The pattern is found once, from fun(t0, y0, *args)."""
+    return OdeJacobian(fun, t0, y0, args, sparse)
+
+
+class LeastSquaresJacobian:
+    """jac(x, *args, **kwargs) for scipy.optimize.least_squares: d fun(x) / d x as an
+    (m, n) csr_array (tr_solver="lsmr" and "exact" both take it) or 2-D ndarray."""
+
+    def __init__(self, fun, x0, args=(), kwargs=None, sparse="auto"):
+        _check_callable(fun, "least_squares_jacobian")
+        args = _check_args(args, "least_squares_jacobian")
+        kwargs = {} if kwargs is None else dict(kwargs)
+        x0 = _float_vector(x0, "x0", "least_squares_jacobian")
+
+        def residuals(x, extra=args, keywords=kwargs):
+            return fun(x, *extra, **keywords)
+
+        self._jacobian = _PreparedJacobian(residuals, x0, sparse, "csr", "least_squares_jacobian")
+
+    sparsity = property(lambda self: self._jacobian.sparsity)
+    ncolors = property(lambda self: self._jacobian.ncolors)
+    sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csr_array")
+
+    def __call__(self, x, *args, **kwargs):
+        return self._jacobian(x, args, kwargs)
+
+    def __repr__(self):
+        return f"dualjac.least_squares_jacobian{self._jacobian.describe()}"
+
+
+def least_squares_jacobian(fun, x0, args=(), kwargs=None, sparse="auto"):
+    """jac(x, *args, **kwargs) for least_squares(fun, x0, jac=jac, args=args, kwargs=kwargs).
+    sparse: True (csr_array), False (2-D ndarray) or "auto" (sparse for 100 or more
+    parameters and a pattern density below 0.1); `.sparsity` is the csr bool pattern."""
+    return LeastSquaresJacobian(fun, x0, args, kwargs, sparse)
+
+
+# ---------------------------------------------------------------- minimize
+
+class _Point:
+    """What one sweep learned at one x (and args): value, gradient, maybe the Hessian."""
+
+    def __init__(self, x, args, value, gradient, hessian=None):
+        self.x = x
+        self.args = args
+        self.value = value
+        self.gradient = gradient
+        self.hessian = hessian
+        self.products = 0           # hessp calls answered here by dj.hvp
+
+    def matches(self, x, args):
+        return (np.array_equal(self.x, x) and len(self.args) == len(args)
+                and all(_same_argument(a, b) for a, b in zip(self.args, args)))
+
+
+def _same_argument(kept, given):
+    """The args of a cached point: the same objects, and arrays still holding the values
+    they held (an array mutated in place between calls is a new problem)."""
+    if isinstance(kept, tuple):          # (object, copy of its values) for arrays
+        return kept[0] is given and np.array_equal(kept[1], given)
+    return kept is given
+
+
+def _keep_arguments(args):
+    return tuple((a, np.array(a)) if isinstance(a, np.ndarray) else a for a in args)
+
+
+class Objective:
+    """fun / jac / hess / hessp for scipy.optimize.minimize, from shared sweeps.
+
+    A call at a new x runs one sweep and caches it: value and gradient together, and
+    the Hessian with them in the same hyper-dual sweep once the solver has asked for a
+    Hessian (hess, or hessp twice at one x); minimize's fun-then-jac-then-hess calls
+    at one point then cost one sweep. x is compared by value (a copy is kept), so a
+    result is never that of another x. hessian: "sparse" (csr_array), "dense" (2-D
+    ndarray) or "auto" (sparse for 100 or more unknowns and a pattern density below 0.1).
+    `.sweeps` counts the sweeps run, `.evaluations` the calls answered.
+    """
+
+    def __init__(self, fun, x0, args=(), hessian="auto"):
+        _check_callable(fun, "Objective")
+        self._fun = fun
+        self._args = _check_args(args, "Objective")
+        self._x0 = _float_vector(x0, "x0", "Objective")
+        if hessian not in ("auto", "sparse", "dense"):
+            raise ValueError(f"dualjac.Objective: hessian must be 'auto', 'sparse' or 'dense', "
+                             f"got {hessian!r}")
+        self._hessian_choice = hessian
+        self._sparse_hessian = None     # the prepared SparseHessian, made at the first Hessian
+        self._hessian_format = None     # "sparse" or "dense", decided at the first Hessian
+        self._hessian_wanted = False
+        self._point = None
+        self.sweeps = 0
+        self.evaluations = 0
+
+    # -- SciPy's signatures
+
+    def fun(self, x, *args):
+        self.evaluations += 1
+        return float(self._at(x, args, self._hessian_wanted).value)
+
+    def jac(self, x, *args):
+        self.evaluations += 1
+        return self._at(x, args, self._hessian_wanted).gradient.copy()
+
+    def hess(self, x, *args):
+        self.evaluations += 1
+        self._hessian_wanted = True
+        hessian = self._at(x, args, True).hessian
+        return hessian.copy()
+
+    def hessp(self, x, p, *args):
+        """H @ p: from the Hessian cached at x when there is one; otherwise dj.hvp (one
+        sweep of n + 1 seeds) the first time at x; from the second product at the same x
+        on (a CG loop), the Hessian is computed once and multiplied."""
+        self.evaluations += 1
+        p = np.asarray(p, dtype=np.float64).reshape(-1)
+        if p.size != self._x0.size:
+            raise ValueError(f"dualjac.Objective.hessp: p has {p.size} elements, x "
+                             f"{self._x0.size}")
+        point = self._cached(x, args)
+        if point is not None and (point.hessian is not None or point.products > 0):
+            return self._at(x, args, True).hessian @ p
+        if point is not None:
+            point.products += 1
+        self.sweeps += 1
+        return np.asarray(api.hvp(self._scalar(args), self._as_point(x), p)).reshape(-1)
+
+    @property
+    def hessian_format(self):
+        """"sparse" or "dense" once a Hessian has been computed, else None."""
+        return self._hessian_format
+
+    # -- the cache
+
+    def _cached(self, x, args):
+        x = self._as_point(x)
+        if self._point is not None and self._point.matches(x, args):
+            return self._point
+        return None
+
+    def _at(self, x, args, with_hessian):
+        point = self._cached(x, args)
+        if point is not None and (point.hessian is not None or not with_hessian):
+            return point
+        x = self._as_point(x).copy()     # a copy: the solver may reuse its array
+        self._point = self._sweep(x, args, with_hessian)
+        return self._point
+
+    def _as_point(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if x.size != self._x0.size:
+            raise ValueError(f"dualjac.Objective: x has {x.size} elements, x0 had "
+                             f"{self._x0.size}; prepare a new Objective for a new problem")
+        return x.reshape(-1)
+
+    def _sweep(self, x, args, with_hessian):
+        self.sweeps += 1
+        if with_hessian:
+            value, gradient, hessian = self._value_gradient_hessian(x, args)
+        else:
+            value, gradient = api.value_and_jacobian(self._scalar(args), x,
+                                                     unconnected_gradients="zero")
+            hessian = None
+        return _Point(x, _keep_arguments(args), value, np.asarray(gradient).reshape(-1), hessian)
+
+    def _scalar(self, args):
+        fun = self._fun
+
+        def objective(z, extra=args):
+            y = fun(z, *extra)
+            if np.shape(y) != ():
+                raise ValueError(f"dualjac.Objective: fun must return a scalar, got shape "
+                                 f"{np.shape(y)}; return np.sum(...) of the terms, or use "
+                                 f"dualjac.least_squares_jacobian for a vector of residuals")
+            return y
+        return objective
+
+    def _value_gradient_hessian(self, x, args):
+        if self._hessian_format is None:
+            self._prepare_hessian(args)
+        if self._hessian_format == "dense":
+            value, gradient, hessian = api.value_gradient_hessian(self._scalar(args), x)
+            return value, gradient, hessian.reshape(x.size, x.size)
+        return self._sparse_hessian.value_gradient_hessian(x, args)
+
+    def _prepare_hessian(self, args):
+        objective = self._scalar(self._args)
+        choice = self._hessian_choice
+        if choice == "auto":
+            pattern = _sparse().hessian_sparsity(objective, self._x0)
+            choice = "sparse" if _wants_sparse("auto", pattern, "Objective") else "dense"
+        if choice == "sparse":
+            # The objective's first argument after x is args, as SparseHessian passes it.
+            self._sparse_hessian = _sparse().SparseHessian(objective, self._x0, format="csr")
+        self._hessian_format = choice
+
+    @property
+    def sparsity(self):
+        """The Hessian's csr bool pattern (from one tracer run of fun at x0)."""
+        return _sparse().hessian_sparsity(self._scalar(self._args), self._x0)
