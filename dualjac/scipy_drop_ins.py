@@ -13,6 +13,9 @@ point the solver asks for. docs/scipy.md describes the choices made here.
 import numpy as np
 
 from . import api
+from ._core import BandedJet, DeferredJet, DualArray
+
+_JETS = (BandedJet, DeferredJet, DualArray)
 
 
 
@@ -193,7 +196,7 @@ def least_squares_jacobian(fun, x0, args=(), kwargs=None, sparse="auto"):
 # ---------------------------------------------------------------- minimize
 
 class _Point:
-    """What one sweep learned at one x (and args): value, gradient, maybe the Hessian."""
+    """What the sweeps at one x (and args) found: value, gradient, maybe the Hessian."""
 
     def __init__(self, x, args, value, gradient, hessian=None):
         self.x = x
@@ -201,7 +204,6 @@ class _Point:
         self.value = value
         self.gradient = gradient
         self.hessian = hessian
-        self.products = 0           # hessp calls answered here by dj.hvp
 
     def matches(self, x, args):
         return (np.array_equal(self.x, x) and len(self.args) == len(args)
@@ -210,26 +212,41 @@ class _Point:
 
 def _same_argument(kept, given):
     """The args of a cached point: the same objects, and arrays still holding the values
-    they held (an array mutated in place between calls is a new problem)."""
-    if isinstance(kept, tuple):          # (object, copy of its values) for arrays
-        return kept[0] is given and np.array_equal(kept[1], given)
+    they held (an array changed in place between calls is a new problem)."""
+    if isinstance(kept, _KeptArray):
+        return kept.array is given and np.array_equal(kept.values, given)
     return kept is given
 
 
+class _KeptArray:
+    def __init__(self, array):
+        self.array = array
+        self.values = array.copy()
+
+
 def _keep_arguments(args):
-    return tuple((a, np.array(a)) if isinstance(a, np.ndarray) else a for a in args)
+    return tuple(_KeptArray(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _value_of(y):
+    """The plain value of f's output, whichever jet kind carries it."""
+    if isinstance(y, _JETS):
+        y = y.value
+    return float(np.asarray(y))
 
 
 class Objective:
     """fun / jac / hess / hessp for scipy.optimize.minimize, from shared sweeps.
 
-    A call at a new x runs one sweep and caches it: value and gradient together, and
-    the Hessian with them in the same hyper-dual sweep once the solver has asked for a
-    Hessian (hess, or hessp twice at one x); minimize's fun-then-jac-then-hess calls
-    at one point then cost one sweep. x is compared by value (a copy is kept), so a
-    result is never that of another x. hessian: "sparse" (csr_array), "dense" (2-D
-    ndarray) or "auto" (sparse for 100 or more unknowns and a pattern density below 0.1).
-    `.sweeps` counts the sweeps run, `.evaluations` the calls answered.
+    A call at a new x runs one sweep and caches what it gives: value and gradient
+    together (a first-order sweep), or value, gradient and Hessian together (one
+    hyper-dual or colored sweep) once the solver has asked for a Hessian, so
+    minimize's fun-then-jac-then-hess at one point costs one sweep. x is compared by
+    value (a copy is kept), args by identity (arrays also by value): a result is never
+    that of another point. hessian: "sparse" (csr_array), "dense" (2-D ndarray) or
+    "auto" (sparse for 100 or more unknowns and a pattern density below 0.1).
+    `.sweeps` counts the evaluations of fun this object ran (tracer runs aside),
+    `.evaluations` the calls it answered.
     """
 
     def __init__(self, fun, x0, args=(), hessian="auto"):
@@ -241,8 +258,8 @@ class Objective:
             raise ValueError(f"dualjac.Objective: hessian must be 'auto', 'sparse' or 'dense', "
                              f"got {hessian!r}")
         self._hessian_choice = hessian
-        self._sparse_hessian = None     # the prepared SparseHessian, made at the first Hessian
-        self._hessian_format = None     # "sparse" or "dense", decided at the first Hessian
+        self._pattern = None            # the Hessian's pattern, traced when first needed
+        self._sparse_hessian = None     # the prepared SparseHessian (sparse format only)
         self._hessian_wanted = False
         self._point = None
         self.sweeps = 0
@@ -252,7 +269,7 @@ class Objective:
 
     def fun(self, x, *args):
         self.evaluations += 1
-        return float(self._at(x, args, self._hessian_wanted).value)
+        return self._at(x, args, self._hessian_wanted).value
 
     def jac(self, x, *args):
         self.evaluations += 1
@@ -261,30 +278,39 @@ class Objective:
     def hess(self, x, *args):
         self.evaluations += 1
         self._hessian_wanted = True
-        hessian = self._at(x, args, True).hessian
-        return hessian.copy()
+        return self._at(x, args, True).hessian.copy()
 
     def hessp(self, x, p, *args):
-        """H @ p: from the Hessian cached at x when there is one; otherwise dj.hvp (one
-        sweep of n + 1 seeds) the first time at x; from the second product at the same x
-        on (a CG loop), the Hessian is computed once and multiplied."""
+        """H @ p from the Hessian at x (cached, or computed and cached now) when the
+        Hessian is sparse (density below 0.1: one colored sweep costs less than one
+        dj.hvp); otherwise dj.hvp, one sweep of n + 1 seeds per product (a dense
+        Hessian costs n / 2 times that)."""
         self.evaluations += 1
         p = np.asarray(p, dtype=np.float64).reshape(-1)
         if p.size != self._x0.size:
-            raise ValueError(f"dualjac.Objective.hessp: p has {p.size} elements, x "
-                             f"{self._x0.size}")
+            raise ValueError(f"dualjac.Objective.hessp: p has {p.size} elements, x0 "
+                             f"{self._x0.size}; p is a direction in x's space")
         point = self._cached(x, args)
-        if point is not None and (point.hessian is not None or point.products > 0):
+        if point is not None and point.hessian is not None:
+            return point.hessian @ p
+        if self._hessian_is_sparse():
             return self._at(x, args, True).hessian @ p
-        if point is not None:
-            point.products += 1
         self.sweeps += 1
         return np.asarray(api.hvp(self._scalar(args), self._as_point(x), p)).reshape(-1)
 
     @property
     def hessian_format(self):
-        """"sparse" or "dense" once a Hessian has been computed, else None."""
-        return self._hessian_format
+        """"sparse" or "dense": how hess returns the Hessian."""
+        if self._hessian_choice == "auto":
+            return "sparse" if _wants_sparse("auto", self.sparsity, "Objective") else "dense"
+        return self._hessian_choice
+
+    @property
+    def sparsity(self):
+        """The Hessian's csr bool pattern (one tracer run of fun at x0, when first needed)."""
+        if self._pattern is None:
+            self._pattern = _sparse().hessian_sparsity(self._scalar(self._args), self._x0)
+        return self._pattern
 
     # -- the cache
 
@@ -314,10 +340,21 @@ class Objective:
         if with_hessian:
             value, gradient, hessian = self._value_gradient_hessian(x, args)
         else:
-            value, gradient = api.value_and_jacobian(self._scalar(args), x,
-                                                     unconnected_gradients="zero")
-            hessian = None
-        return _Point(x, _keep_arguments(args), value, np.asarray(gradient).reshape(-1), hessian)
+            (value, gradient), hessian = self._value_and_gradient(x, args), None
+        return _Point(x, _keep_arguments(args), _value_of(value),
+                      np.asarray(gradient, dtype=np.float64).reshape(-1), hessian)
+
+    def _value_and_gradient(self, x, args):
+        """dj.jacobian's sweep, the value read off its output: dj.value_and_jacobian
+        sweeps sources of over 128 elements in chunks (2.2 ms against 23 us at n = 1000)."""
+        outputs = []
+        objective = self._scalar(args)
+
+        def recording(z):
+            outputs.append(objective(z))
+            return outputs[-1]
+        gradient = api.jacobian(recording, x, unconnected_gradients="zero")
+        return outputs[-1], gradient     # the last run: a write into a jet makes f run twice
 
     def _scalar(self, args):
         fun = self._fun
@@ -332,25 +369,14 @@ class Objective:
         return objective
 
     def _value_gradient_hessian(self, x, args):
-        if self._hessian_format is None:
-            self._prepare_hessian(args)
-        if self._hessian_format == "dense":
+        if self.hessian_format == "dense":
             value, gradient, hessian = api.value_gradient_hessian(self._scalar(args), x)
             return value, gradient, hessian.reshape(x.size, x.size)
+        if self._sparse_hessian is None:
+            self._sparse_hessian = _sparse().SparseHessian(self._scalar(self._args), self._x0,
+                                                           format="csr")
         return self._sparse_hessian.value_gradient_hessian(x, args)
 
-    def _prepare_hessian(self, args):
-        objective = self._scalar(self._args)
-        choice = self._hessian_choice
-        if choice == "auto":
-            pattern = _sparse().hessian_sparsity(objective, self._x0)
-            choice = "sparse" if _wants_sparse("auto", pattern, "Objective") else "dense"
-        if choice == "sparse":
-            # The objective's first argument after x is args, as SparseHessian passes it.
-            self._sparse_hessian = _sparse().SparseHessian(objective, self._x0, format="csr")
-        self._hessian_format = choice
-
-    @property
-    def sparsity(self):
-        """The Hessian's csr bool pattern (from one tracer run of fun at x0)."""
-        return _sparse().hessian_sparsity(self._scalar(self._args), self._x0)
+    def _hessian_is_sparse(self):
+        pattern = self.sparsity
+        return pattern.nnz < SPARSE_DENSITY * pattern.shape[0] * pattern.shape[1]

@@ -216,7 +216,7 @@ def test_least_squares_dense_small_fit():
 # ---------------------------------------------------------------- minimize
 
 class CountingRosenbrock:
-    """Rosenbrock that counts its evaluations (each sweep or tracer run is one)."""
+    """Rosenbrock that counts its evaluations (a sweep, a plain call or a tracer run)."""
 
     def __init__(self):
         self.calls = 0
@@ -226,27 +226,50 @@ class CountingRosenbrock:
         return rosenbrock(x)
 
 
-@pytest.mark.parametrize("method, n, uses", [
-    ("trust-constr", 100, ("jac", "hess")),
-    ("Newton-CG", 50, ("jac", "hessp")),
-    ("BFGS", 10, ("jac",)),
-    ("trust-exact", 20, ("jac", "hess")),
+class Requests:
+    """The points at which a solver asked each kind of question."""
+
+    def __init__(self, objective, kinds):
+        self.points = {kind: set() for kind in kinds}
+        self.methods = {kind: self._recording(kind, getattr(objective, kind)) for kind in kinds}
+
+    def _recording(self, kind, method):
+        def asked(x, *rest):
+            self.points[kind].add(np.asarray(x, dtype=float).tobytes())
+            return method(x, *rest)
+        return asked
+
+    def distinct(self, *kinds):
+        return len(set().union(*(self.points[kind] for kind in kinds)))
+
+
+@pytest.mark.parametrize("method, n, hessian", [
+    ("trust-constr", 100, "hess"),
+    ("trust-exact", 20, "hess"),
+    ("Newton-CG", 50, "hessp"),
+    ("BFGS", 10, None),
 ])
-def test_minimize_rosenbrock(method, n, uses):
+def test_minimize_rosenbrock_one_sweep_per_point(method, n, hessian):
     fun = CountingRosenbrock()
-    objective = dj.Objective(fun, np.zeros(n), hessian="sparse" if method == "trust-constr" else "dense")
-    options = {name: getattr(objective, name) for name in uses}
-    x0 = np.full(n, 0.5)
+    objective = dj.Objective(fun, np.zeros(n))
+    kinds = ("fun", "jac") + ((hessian,) if hessian else ())
+    requests = Requests(objective, kinds)
     tight = {"trust-constr": {"gtol": 1e-10, "xtol": 1e-12}, "Newton-CG": {"xtol": 1e-10}}
-    extra = {"options": tight[method]} if method in tight else {}
-    result = optimize.minimize(objective.fun, x0, method=method, **options, **extra)
+    result = optimize.minimize(requests.methods["fun"], np.full(n, 0.5), method=method,
+                               options=tight.get(method, {}),
+                               **{kind: requests.methods[kind] for kind in kinds[1:]})
     np.testing.assert_allclose(result.x, np.ones(n), atol=1e-5)
-    answered = result.nfev + result.get("njev", 0) + result.get("nhev", 0)
-    assert objective.evaluations >= answered
-    # Every call of fun is a sweep or the pattern's tracer run (two for a sparse Hessian),
-    # and the cache answers fun-then-jac(-then-hess) at one x from one sweep.
-    assert fun.calls == objective.sweeps + (2 if method == "trust-constr" else 0)
-    assert objective.sweeps < objective.evaluations
+    points = requests.distinct(*kinds)
+    if hessian == "hess":     # first-order at the first point, until a Hessian is asked for
+        expected = points + 1
+    elif hessian == "hessp":  # a sparse Hessian: built once where products are asked for
+        expected = points + requests.distinct("hessp")
+    else:
+        expected = points
+    assert objective.sweeps == expected < objective.evaluations
+    assert 0 <= fun.calls - objective.sweeps <= 2          # the Hessian pattern's tracer runs
+    if method == "trust-constr":
+        assert objective.hessian_format == "sparse"
 
 
 def test_objective_derivatives_are_scipys():
@@ -275,15 +298,25 @@ def test_objective_never_returns_another_points_results():
                                rtol=1e-13)
 
 
-def test_objective_hessp_builds_the_hessian_for_a_cg_loop():
+def test_objective_hessp_hessian_once_when_sparse_hvp_when_dense():
     n = 40
     x = np.linspace(-0.5, 1.2, n)
-    objective = dj.Objective(rosenbrock, x, hessian="dense")
-    objective.jac(x)
-    products = [objective.hessp(x, np.eye(n)[i]) for i in range(3)]
-    # one gradient sweep, one dj.hvp, then one Hessian sweep for the rest
-    assert objective.sweeps == 3
+    directions = np.eye(n)[:3]
+    banded = dj.Objective(rosenbrock, x)
+    banded.jac(x)
+    products = [banded.hessp(x, p) for p in directions]
+    assert banded.sweeps == 2          # the gradient's, then the Hessian's for all products
     np.testing.assert_allclose(np.stack(products), optimize.rosen_hess(x)[:3], rtol=1e-13)
+
+    def coupled(z):                    # a dense Hessian: 2 (1 1^T) sum(z^2) + ... analytic
+        return np.sum(z) ** 2 * np.sum(z ** 2)
+    full = dj.Objective(coupled, x)
+    full.jac(x)
+    s, q = np.sum(x), np.sum(x ** 2)
+    hessian = 2 * q * np.ones((n, n)) + 4 * s * (x[:, None] + x[None, :]) + 2 * s ** 2 * np.eye(n)
+    for p in directions:
+        np.testing.assert_allclose(full.hessp(x, p), hessian @ p, rtol=1e-13)
+    assert full.sweeps == 1 + 3        # the gradient's, then one dj.hvp per product
 
 
 def test_objective_args_and_auto_hessian():
