@@ -10,6 +10,8 @@ the column coloring when the result is sparse) and then differentiates at every
 point the solver asks for. docs/scipy.md describes the choices made here.
 """
 
+import threading
+
 import numpy as np
 
 from . import api
@@ -21,10 +23,7 @@ _JETS = (BandedJet, DeferredJet, DualArray)
 
 def _sparse():
     """dualjac.sparse, imported when first needed: it needs SciPy, which dualjac does not."""
-    try:
-        from . import sparse
-    except ImportError:
-        from . import _sparse_stand_in as sparse
+    from . import sparse
     return sparse
 
 
@@ -86,57 +85,77 @@ def _refuse_new_shape(expected, got, who):
 
 # ---------------------------------------------------------------- Jacobians
 
-class _PreparedJacobian:
-    """The Jacobian of f(x, *extra) with respect to a 1-D x as a 2-D (m, n) array or
-    sparse matrix: pattern found once, then one sweep per call (colored when sparse)."""
+class _CallContext:
+    """What a call passes besides x and args (solve_ivp's t, least_squares' kwargs). One
+    object for all calls: SparseJacobian keeps its pattern while its extra arguments are
+    the same, and t changes at every call (a t that changes f's structure is still
+    caught: a derivative outside the pattern makes SparseJacobian trace f again)."""
 
-    def __init__(self, f, x0, sparse, sparse_format, who):
-        self._f = f
-        self._who = who
-        self.sparsity = _sparse().jacobian_sparsity(f, x0)
+    def __init__(self, t=None, kwargs=None):
+        self.t = t
+        self.kwargs = kwargs
+        self.lock = threading.Lock()     # one call at a time sets and reads the fields
+
+
+class _PreparedJacobian:
+    """The Jacobian of f(x, context, *args) with respect to a 1-D x as a 2-D (m, n)
+    array or sparse matrix: pattern found once, then one sweep per call (colored when
+    sparse)."""
+
+    def __init__(self, f, x0, context, args, sparse, sparse_format, who):
+        self._f, self._context, self._who, self._format = f, context, who, sparse_format
+        self.sparsity = _sparse().jacobian_sparsity(lambda x: f(x, context, *args), x0)
         self.shape = self.sparsity.shape
         self.sparse = _wants_sparse(sparse, self.sparsity, who)
-        self._format = sparse_format
-        self._prepared = _sparse().SparseJacobian(f, x0, format=sparse_format) if self.sparse else None
-        # Dense results are one dense sweep of n seeds: no coloring needed.
+        self._prepared = None
+        if self.sparse:
+            self._prepared = _sparse().SparseJacobian(f, x0, format=sparse_format,
+                                                      args=(context,) + args)
+        # A dense result is one sweep of n seeds: no coloring.
         self.ncolors = self._prepared.ncolors if self.sparse else self.shape[1]
 
-    def __call__(self, x, *extra):
+    def __call__(self, x, args):
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.shape[1],):
             raise ValueError(f"dualjac.{self._who}: x has shape {x.shape}, the Jacobian was "
                              f"prepared for shape ({self.shape[1]},)")
         if self.sparse:
-            J = self._prepared(x, *extra)
+            J = self._prepared(x, self._context, *args)
         else:
-            J = api.jacobian(lambda z: self._f(z, *extra), x, unconnected_gradients="zero")
-            J = J.reshape(-1, x.size)
+            J = api.jacobian(lambda z: self._f(z, self._context, *args), x,
+                             unconnected_gradients="zero").reshape(-1, x.size)
         if J.shape != self.shape:
-            _refuse_new_shape((self.shape[0],), (J.shape[0],), self._who)
+            raise ValueError(f"dualjac.{self._who}: fun returned {J.shape[0]} elements where it "
+                             f"returned {self.shape[0]} when the Jacobian was prepared; a solver "
+                             f"needs a fixed output size: prepare a new dualjac.{self._who} for "
+                             f"the new problem")
         return J
 
     def describe(self):
-        kind = f"sparse {self._format}, {self.ncolors} colors" if self.sparse else "dense"
         rows, columns = self.shape
+        kind = f"sparse {self._format}, {self.ncolors} colors" if self.sparse else "dense"
         return f"({rows} x {columns}, {kind}, pattern density {self.sparsity.nnz / max(rows * columns, 1):.3g})"
+
+
+def _ode_right_hand_side(fun):
+    def rhs(y, context, *args):       # t enters as a plain float, never differentiated
+        return fun(context.t, y, *args)
+    return rhs
 
 
 class OdeJacobian:
     """jac(t, y, *args) for scipy.integrate.solve_ivp: d fun(t, y, *args) / d y.
     Sparse results are csc_array (what BDF and Radau factorize); dense ones 2-D arrays
     (LSODA takes only those). `.sparsity` is the csr bool pattern (solve_ivp's
-    `jac_sparsity`), `.ncolors` the number of seeds one call sweeps."""
+    `jac_sparsity`), `.ncolors` the number of seeds one call sweeps, `.sparse` the choice."""
 
     def __init__(self, fun, t0, y0, args=(), sparse="auto"):
         _check_callable(fun, "ode_jacobian")
         args = _check_args(args, "ode_jacobian")
         y0 = _float_vector(y0, "y0", "ode_jacobian")
-        t0 = float(t0)
-
-        def rhs(y, t=t0, extra=args):    # t enters as a plain float, never differentiated
-            return fun(t, y, *extra)
-
-        self._jacobian = _PreparedJacobian(rhs, y0, sparse, "csc", "ode_jacobian")
+        self._context = _CallContext(t=float(t0))
+        self._jacobian = _PreparedJacobian(_ode_right_hand_side(fun), y0, self._context, args,
+                                           sparse, "csc", "ode_jacobian")
         if self._jacobian.shape[0] != y0.size:
             raise ValueError(f"dualjac.ode_jacobian: fun(t0, y0) has {self._jacobian.shape[0]} "
                              f"elements, y0 {y0.size}; an ODE's right-hand side has y's size")
@@ -146,7 +165,9 @@ class OdeJacobian:
     sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csc_array")
 
     def __call__(self, t, y, *args):
-        return self._jacobian(y, float(t), args)
+        with self._context.lock:
+            self._context.t = float(t)
+            return self._jacobian(y, args)
 
     def __repr__(self):
         return f"dualjac.ode_jacobian{self._jacobian.describe()}"
@@ -160,27 +181,32 @@ def ode_jacobian(fun, t0, y0, args=(), sparse="auto"):
     return OdeJacobian(fun, t0, y0, args, sparse)
 
 
+def _residuals(fun):
+    def residuals(x, context, *args):
+        return fun(x, *args, **context.kwargs)
+    return residuals
+
+
 class LeastSquaresJacobian:
     """jac(x, *args, **kwargs) for scipy.optimize.least_squares: d fun(x) / d x as an
-    (m, n) csr_array (tr_solver="lsmr" and "exact" both take it) or 2-D ndarray."""
+    (m, n) csr_array (tr_solver="lsmr" takes it) or 2-D ndarray."""
 
     def __init__(self, fun, x0, args=(), kwargs=None, sparse="auto"):
         _check_callable(fun, "least_squares_jacobian")
         args = _check_args(args, "least_squares_jacobian")
-        kwargs = {} if kwargs is None else dict(kwargs)
         x0 = _float_vector(x0, "x0", "least_squares_jacobian")
-
-        def residuals(x, extra=args, keywords=kwargs):
-            return fun(x, *extra, **keywords)
-
-        self._jacobian = _PreparedJacobian(residuals, x0, sparse, "csr", "least_squares_jacobian")
+        self._context = _CallContext(kwargs={} if kwargs is None else dict(kwargs))
+        self._jacobian = _PreparedJacobian(_residuals(fun), x0, self._context, args, sparse,
+                                           "csr", "least_squares_jacobian")
 
     sparsity = property(lambda self: self._jacobian.sparsity)
     ncolors = property(lambda self: self._jacobian.ncolors)
     sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csr_array")
 
     def __call__(self, x, *args, **kwargs):
-        return self._jacobian(x, args, kwargs)
+        with self._context.lock:
+            self._context.kwargs = kwargs
+            return self._jacobian(x, args)
 
     def __repr__(self):
         return f"dualjac.least_squares_jacobian{self._jacobian.describe()}"
@@ -235,6 +261,17 @@ def _value_of(y):
     return float(np.asarray(y))
 
 
+def _scalar_objective(fun):
+    def objective(z, *args):
+        y = fun(z, *args)
+        if np.shape(y) != ():
+            raise ValueError(f"dualjac.Objective: fun must return a scalar, got shape "
+                             f"{np.shape(y)}; return np.sum(...) of the terms, or use "
+                             f"dualjac.least_squares_jacobian for a vector of residuals")
+        return y
+    return objective
+
+
 class Objective:
     """fun / jac / hess / hessp for scipy.optimize.minimize, from shared sweeps.
 
@@ -251,14 +288,13 @@ class Objective:
 
     def __init__(self, fun, x0, args=(), hessian="auto"):
         _check_callable(fun, "Objective")
-        self._fun = fun
+        self._objective = _scalar_objective(fun)
         self._args = _check_args(args, "Objective")
         self._x0 = _float_vector(x0, "x0", "Objective")
         if hessian not in ("auto", "sparse", "dense"):
             raise ValueError(f"dualjac.Objective: hessian must be 'auto', 'sparse' or 'dense', "
                              f"got {hessian!r}")
         self._hessian_choice = hessian
-        self._pattern = None            # the Hessian's pattern, traced when first needed
         self._sparse_hessian = None     # the prepared SparseHessian (sparse format only)
         self._hessian_wanted = False
         self._point = None
@@ -307,10 +343,16 @@ class Objective:
 
     @property
     def sparsity(self):
-        """The Hessian's csr bool pattern (one tracer run of fun at x0, when first needed)."""
-        if self._pattern is None:
-            self._pattern = _sparse().hessian_sparsity(self._scalar(self._args), self._x0)
-        return self._pattern
+        """The Hessian's csr bool pattern, traced at x0 when first needed."""
+        return self._prepared_hessian().sparsity
+
+    def _prepared_hessian(self):
+        """The SparseHessian of fun, prepared once: its pattern decides "auto" and the
+        sparse Hessians come from it."""
+        if self._sparse_hessian is None:
+            self._sparse_hessian = _sparse().SparseHessian(self._objective, self._x0,
+                                                           format="csr", args=self._args)
+        return self._sparse_hessian
 
     # -- the cache
 
@@ -357,25 +399,14 @@ class Objective:
         return outputs[-1], gradient     # the last run: a write into a jet makes f run twice
 
     def _scalar(self, args):
-        fun = self._fun
-
-        def objective(z, extra=args):
-            y = fun(z, *extra)
-            if np.shape(y) != ():
-                raise ValueError(f"dualjac.Objective: fun must return a scalar, got shape "
-                                 f"{np.shape(y)}; return np.sum(...) of the terms, or use "
-                                 f"dualjac.least_squares_jacobian for a vector of residuals")
-            return y
-        return objective
+        """fun with args bound, as the one-argument transforms take it."""
+        return lambda z: self._objective(z, *args)
 
     def _value_gradient_hessian(self, x, args):
         if self.hessian_format == "dense":
             value, gradient, hessian = api.value_gradient_hessian(self._scalar(args), x)
             return value, gradient, hessian.reshape(x.size, x.size)
-        if self._sparse_hessian is None:
-            self._sparse_hessian = _sparse().SparseHessian(self._scalar(self._args), self._x0,
-                                                           format="csr")
-        return self._sparse_hessian.value_gradient_hessian(x, args)
+        return self._prepared_hessian().value_gradient_hessian(x, *args)
 
     def _hessian_is_sparse(self):
         pattern = self.sparsity
