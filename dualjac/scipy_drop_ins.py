@@ -20,7 +20,6 @@ from ._core import BandedJet, DeferredJet, DualArray
 _JETS = (BandedJet, DeferredJet, DualArray)
 
 
-
 def _sparse():
     """dualjac.sparse, imported when first needed: it needs SciPy, which dualjac does not."""
     from . import sparse
@@ -71,16 +70,6 @@ def _wants_sparse(choice, pattern, who, argument="sparse"):
     rows, columns = pattern.shape
     density = pattern.nnz / max(rows * columns, 1)
     return columns >= SPARSE_MIN_COLUMNS and density < SPARSE_DENSITY
-
-
-def _output_size(value, who):
-    return int(np.size(value))
-
-
-def _refuse_new_shape(expected, got, who):
-    raise ValueError(f"dualjac.{who}: fun returned shape {got} where it returned {expected} when "
-                     f"the Jacobian was prepared; a solver needs a fixed output size: prepare a "
-                     f"new dualjac.{who} for the new problem")
 
 
 # ---------------------------------------------------------------- Jacobians
@@ -295,7 +284,7 @@ class Objective:
             raise ValueError(f"dualjac.Objective: hessian must be 'auto', 'sparse' or 'dense', "
                              f"got {hessian!r}")
         self._hessian_choice = hessian
-        self._sparse_hessian = None     # the prepared SparseHessian (sparse format only)
+        self._sparse_hessian = None     # the prepared SparseHessian: pattern, sparse Hessians
         self._hessian_wanted = False
         self._point = None
         self.sweeps = 0
