@@ -468,7 +468,7 @@ class _TermsPlan:
         self.ncolors = c = int(self.colors.max()) + 1 if self.colors.size else 1
         source_of = np.full((deps.size, c), -1, np.int64)
         source_of[rows, self.colors[cols]] = cols
-        self.n = n
+        self.n, self.pattern = n, pattern
         has = source_of >= 0
         self.gradient_from, self.gradient_to = np.flatnonzero(has), source_of[has]
         if layout is not None:
@@ -484,7 +484,6 @@ class _TermsPlan:
         self.hessian_from, self.hessian_to = flat[inside], position[inside]
         self.outside = flat[~inside]       # pairs f's elements cannot make: exact zeros
         self.nnz = layout.nnz
-        self.pattern = pattern
 
     def same_terms(self, other):
         return self.shapes == other.shapes and _same_structure(self.pattern, other.pattern)
