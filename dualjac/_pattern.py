@@ -29,7 +29,7 @@ element, all pairs interact), which is never wrong, only less sparse.
 
 import numpy as np
 
-from . import _numpy, rules
+from . import _numpy
 
 
 class Recording:
@@ -368,11 +368,13 @@ def deps_of(x):
     return x.deps if isinstance(x, PatternArray) else no_deps(np.shape(x))
 
 
-def source(x, trace, first=0):
-    """x as a traced source: element j (C order) depends on source element first + j."""
-    deps = np.empty(x.size, dtype=object)
-    deps[:] = [1 << (first + j) for j in range(x.size)]
-    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), trace)
+def source(x, recording, lo=0, hi=None):
+    """x as a traced source: element j (C order) of [lo, hi) depends on itself, as bit
+    j - lo; the other elements are constants in this run (see _tracing.blocks)."""
+    hi = x.size if hi is None else hi
+    deps = np.zeros(x.size, dtype=object)
+    deps[lo:hi] = [1 << j for j in range(hi - lo)]
+    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), recording)
 
 
 # ---------------------------------------------------------------- reading patterns
