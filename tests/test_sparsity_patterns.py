@@ -612,3 +612,38 @@ def test_prepared_jacobian_follows_a_branch_that_flips():
         J = S(x).toarray()
         np.testing.assert_array_equal(J, complex_step_jacobian(f, x))
         np.testing.assert_array_equal(S.sparsity.toarray(), J != 0)
+
+
+# ---------------------------------------------------------------- tracing in blocks of sources
+
+def periodic_energy(z):
+    """A sum of local terms with a periodic neighbour: pairs across any block boundary."""
+    return np.sum((np.roll(z, 1) - z) ** 2 * z) + 0.5 * np.sum(np.exp(z[::3]))
+
+
+def two_d_stencil(z):
+    u = np.pad(z.reshape(6, 7), 1)
+    return (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4 * u[1:-1, 1:-1]
+            ) * z.reshape(6, 7)
+
+
+@pytest.mark.parametrize("block", [1, 5, 16])
+def test_patterns_traced_in_blocks_of_sources_are_the_whole_pattern(monkeypatch, block):
+    """Large sources are traced a block of sources at a time (small bitsets); the blocks'
+    patterns together are the one-run pattern, and the results do not change."""
+    from dualjac import _tracing
+    x = np.linspace(0.2, 1.1, 42)
+    whole_j, whole_h = pattern(two_d_stencil, x), hpattern(periodic_energy, x)
+    H = dj.sparse_hessian(periodic_energy, x).toarray()
+    monkeypatch.setattr(_tracing, "TRACE_BLOCK", block)
+    assert np.array_equal(pattern(two_d_stencil, x), whole_j)
+    blocked_h = hpattern(periodic_energy, x)
+    # Block runs cannot see pairs across blocks: the pattern of a sum of terms is then
+    # every pair within a term element, a superset of the pairs the one run records.
+    assert not np.any(whole_h & ~blocked_h)
+    np.testing.assert_allclose(dj.sparse_jacobian(two_d_stencil, x).toarray(),
+                               complex_step_jacobian(two_d_stencil, x).reshape(42, 42),
+                               rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(dj.sparse_hessian(periodic_energy, x).toarray(), H,
+                               rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(H, dj.hessian(periodic_energy, x), rtol=1e-13, atol=1e-13)
