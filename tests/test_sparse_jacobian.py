@@ -308,3 +308,14 @@ def test_one_evaluation_per_call_when_nothing_changed():
         J = S(x).toarray()
         assert calls[0] == 1
         np.testing.assert_allclose(J, complex_step_jacobian(f, x), rtol=1e-13, atol=1e-14)
+
+
+def test_the_examples_in_docs_sparsity_run():
+    """docs/sparsity.md's examples check their own results: run them as they are."""
+    import pathlib
+    import re
+    docs = pathlib.Path(__file__).resolve().parent.parent / "docs" / "sparsity.md"
+    blocks = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, str(docs), "exec"), {})
