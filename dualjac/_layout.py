@@ -58,11 +58,11 @@ class Layout:
     """Where each stored entry of the result comes from in the compressed m x c block:
     decompression is then one gather (J[i, j] = B[i, colors[j]]), computed once per pattern."""
 
-    def __init__(self, pattern, colors, format, stride=None):
+    def __init__(self, pattern, colors, format, stride=None, offset=0):
         self.format, self.shape = format, pattern.shape
         ordered = pattern.tocsc() if format == "csc" else pattern.tocsr()
         ordered.sort_indices()
-        # stride: the compressed block's row length (its colors, and any extra seeds after)
+        # stride: the compressed block's row length; offset: its first color's column
         ncolors = stride or (int(colors.max()) + 1 if colors.size else 1)
         if format == "csc":
             rows = ordered.indices
@@ -72,7 +72,7 @@ class Layout:
             cols = ordered.indices
         self.rows, self.cols = rows, cols
         self.indices, self.indptr = ordered.indices.copy(), ordered.indptr.copy()
-        self.gather = rows * ncolors + colors[cols]
+        self.gather = rows * ncolors + offset + colors[cols]
 
     @property
     def nnz(self):
@@ -89,7 +89,7 @@ class Layout:
             np.full(np.shape(i), -1, np.int64))
 
     def data(self, compressed):
-        return compressed.ravel()[self.gather]
+        return np.take(compressed.ravel(), self.gather)
 
     def matrix(self, compressed):
         return self.matrix_from_data(self.data(compressed))

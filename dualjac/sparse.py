@@ -44,8 +44,8 @@ def hessian_sparsity(f, x):
 # ---------------------------------------------------------------- compressed sweeps
 
 def compressed_sweep(f, x, seeds, args, who):
-    """f once on duals seeded with the columns of ``seeds`` (x.size x c):
-    (f's value, its derivative along the seeds, shape f(x).shape + (c,))."""
+    """f once on duals seeded with the columns of ``seeds`` (x.size x c): (f's value, the
+    output's buffer as an m x (1 + c) block: the value, then the derivative along each seed)."""
     c = seeds.shape[1]
     with _core.LiveTags("dj.jacobian") as tag:   # the maker named in messages about escaped jets
         buf = np.empty(x.shape + (1 + c,), x.dtype)
@@ -57,8 +57,11 @@ def compressed_sweep(f, x, seeds, args, who):
     if isinstance(value, DualArray) or d is not None and not isinstance(d, np.ndarray):
         raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform.")
     if d is None:
-        d = np.zeros(value.shape + (c,), x.dtype)
-    return value, d
+        block = np.zeros((value.size, 1 + c), x.dtype)
+        block[:, 0] = value.ravel()
+    else:
+        block = np.ascontiguousarray(y.buf).reshape(value.size, 1 + c)
+    return value, block
 
 
 class SparseJacobian:
@@ -86,10 +89,16 @@ class SparseJacobian:
         self.in_shape, self.in_dtype, self.out_shape = x.shape, x.dtype, pattern.out_shape
         self.args = args
         self._seeds = {}
-        self._allowed = np.zeros((pattern.shape[0], max(self.ncolors, 1)), bool)
-        self._allowed[rows, self.colors[cols]] = True
-        self._layout = Layout(self.sparsity, self.colors, self.format, self.ncolors + 1)
+        # The (row, color) slots of the compressed block no entry of the pattern uses, as
+        # flat indices into the block.
+        # (The block is f's output buffer: the value, a column per color, the probe.)
+        allowed = np.zeros((pattern.shape[0], self.ncolors + 2), bool)
+        allowed[rows, 1 + self.colors[cols]] = True
+        allowed[:, [0, -1]] = True
+        self._outside = np.flatnonzero(~allowed)
+        self._layout = Layout(self.sparsity, self.colors, self.format, self.ncolors + 2, 1)
         self._probe = probe_direction(x.size)
+        self._probe_weights = self._probe[self._layout.cols]
 
     def _seeds_for(self, dtype):
         """One seed per color, then the probe direction (see ``_probe_agrees``)."""
@@ -107,12 +116,12 @@ class SparseJacobian:
                 or not same_args(args, self.args)):
             self._prepare_if_changed(x, args)
         for attempt in range(2):
-            value, d = compressed_sweep(self.f, x, self._seeds_for(x.dtype), args, "SparseJacobian")
-            compressed = d.reshape(value.size, d.shape[-1])   # -1 is ambiguous when empty
-            if value.shape == self.out_shape and not self._outside_pattern(compressed):
-                data = self._layout.data(compressed)
+            value, block = compressed_sweep(self.f, x, self._seeds_for(x.dtype), args,
+                                            "SparseJacobian")
+            if value.shape == self.out_shape and not self._outside_pattern(block):
+                data = self._layout.data(block)
                 # A disagreeing probe is a changed structure, or rounding: a new trace tells.
-                if self._probe_agrees(data, compressed[:, -1]) or not self._prepare_if_changed(
+                if self._probe_agrees(data, block[:, -1]) or not self._prepare_if_changed(
                         x, args):
                     return value, self._decompress(data, value.shape, x)
             else:
@@ -128,8 +137,7 @@ class SparseJacobian:
         return not (old[1] == self.out_shape and same_structure(old[0], self.sparsity))
 
     def _outside_pattern(self, compressed):
-        c = self.ncolors
-        return bool(np.any(compressed[:, :c][~self._allowed[:, :c]] != 0))
+        return bool(np.any(np.take(compressed.ravel(), self._outside) != 0))
 
     def _probe_agrees(self, data, probe):
         """Whether J v, from the decompressed entries, is the derivative along v that f
@@ -137,7 +145,7 @@ class SparseJacobian:
         the trace cannot see (a closure, a global) may land on an allowed (row, color) and
         be decompressed into the wrong column; along a direction with distinct weights it
         cannot go unnoticed."""
-        terms = data * self._probe[self._layout.cols]
+        terms = data * self._probe_weights
         rows, m = self._layout.rows, probe.size
         got = np.bincount(rows, weights=terms, minlength=m)
         scale = np.bincount(rows, weights=np.abs(terms), minlength=m) + np.abs(probe)
