@@ -139,33 +139,75 @@ class SparseHessian:
         return value, gradient, self._matrix(data, x)
 
 
-def separable_gradient(f, x):
-    """(f(x), gradient) of a scalar f that ends in a sum of local terms, from one dual sweep
-    with one seed per color of the terms; None when f is not such a sum."""
-    terms = Terms(f, x, second_order=False)
-    if not terms.separable:
-        return None
-    plan = _TermsPlan(terms, x.size, None)
-    seeds = coloring.seed_matrix(plan.colors, x.dtype)
-    c = seeds.shape[1]
-    with _core.LiveTags("dj.gradient") as tag:
-        buf = np.empty(x.shape + (1 + c,), x.dtype)
-        buf[..., 0] = x
-        buf[..., 1:] = seeds.reshape(x.shape + (c,))
-        ours = lambda a: isinstance(a, DualArray) and a.tag1 == tag
-        try:
-            with _separable.intercepting(ours):
-                y = f(_core.make_dual(buf, tag, 1))
-        except _separable.NotSeparable:
+class SparseGradient:
+    """The gradient of a scalar f that ends in a sum of local terms, prepared once: each call
+    is one dual sweep with a seed per color of the terms (O(n) for local terms), plus a probe
+    seed checked per term element, so that a change of f's structure the trace cannot see
+    (a closure, a global) is found and f traced again. ``separable`` is False (and calls
+    return None) when f is not such a sum."""
+
+    def __init__(self, f, x):
+        self.f = f
+        self._prepare(x)
+
+    def _prepare(self, x):
+        terms = Terms(self.f, x, second_order=False)
+        self.separable, self.value_dependent = terms.separable, terms.value_dependent
+        self.in_shape, self.in_dtype = x.shape, x.dtype
+        if not self.separable:
+            return
+        self.plan = _TermsPlan(terms, x.size, None)
+        probe = probe_direction(x.size)
+        self._seeds = np.column_stack([coloring.seed_matrix(self.plan.colors, x.dtype),
+                                       probe.astype(x.dtype)])
+        # Along the probe, element k's derivative is sum_a d_k[a] probe[source of color a].
+        self._probe_of_color = np.where(self.plan.source_of >= 0,
+                                        probe[np.maximum(self.plan.source_of, 0)], 0.0)
+
+    def __call__(self, x):
+        """(f(x), gradient), or None when f is not a sum of local terms."""
+        if x.shape != self.in_shape or x.dtype != self.in_dtype or self.value_dependent:
+            self._prepare(x)
+        for attempt in range(2):
+            if not self.separable:
+                return None
+            found = self._sweep(x)
+            if found is not None:
+                return found
+            self._prepare(x)
+        raise RuntimeError("dualjac: f's terms do not match the ones found by tracing it at "
+                           "the same x; f may depend on state that changes between calls.")
+
+    def _sweep(self, x):
+        c = self._seeds.shape[1]
+        with _core.LiveTags("dj.gradient") as tag:
+            buf = np.empty(x.shape + (1 + c,), x.dtype)
+            buf[..., 0] = x
+            buf[..., 1:] = self._seeds.reshape(x.shape + (c,))
+            ours = lambda a: isinstance(a, DualArray) and a.tag1 == tag  # noqa: E731
+            try:
+                with _separable.intercepting(ours):
+                    y = self.f(_core.make_dual(buf, tag, 1))
+            except _separable.NotSeparable:
+                return None
+            if (not isinstance(y, _separable.PartialSum) or not all(ours(a) for _, a in y.terms)
+                    or [a.shape for _, a in y.terms] != self.plan.shapes):
+                return None
+            value = y.constant + sum(k * float(np.sum(a.buf[..., 0])) for k, a in y.terms)
+            d = np.concatenate([a.buf[..., 1:].reshape(a.size, c) * k for k, a in y.terms])
+        along_probe = d[:, :-1] * self._probe_of_color
+        if not _agrees(along_probe, d[:, -1]):
             return None
-        if (not isinstance(y, _separable.PartialSum) or not all(ours(a) for _, a in y.terms)
-                or [a.shape for _, a in y.terms] != plan.shapes):
-            return None
-        value = y.constant + sum(k * float(np.sum(a.buf[..., 0])) for k, a in y.terms)
-        d1 = np.concatenate([a.buf[..., 1:].reshape(-1, c) * k for k, a in y.terms])
-    gradient = np.bincount(plan.gradient_to, weights=d1.ravel()[plan.gradient_from],
-                           minlength=x.size)
-    return np.asarray(value, x.dtype)[()], gradient.astype(x.dtype).reshape(x.shape)
+        gradient = np.bincount(self.plan.gradient_to, weights=d[:, :-1].ravel()[
+            self.plan.gradient_from], minlength=x.size)
+        return np.asarray(value, x.dtype)[()], gradient.astype(x.dtype).reshape(x.shape)
+
+
+def _agrees(parts, probed):
+    """Whether each element's parts add up to what f computed along the probe, up to
+    rounding (NaN and inf are not disagreements)."""
+    tolerance = 64 * np.finfo(probed.dtype).eps * (np.abs(parts).sum(axis=1) + np.abs(probed))
+    return not np.any(np.abs(parts.sum(axis=1) - probed) > tolerance)
 
 
 class _TermsPlan:
@@ -183,6 +225,7 @@ class _TermsPlan:
         self.n, self.pattern = n, pattern
         has = source_of >= 0
         self.gradient_from, self.gradient_to = np.flatnonzero(has), source_of[has]
+        self.source_of = source_of
         if layout is not None:
             self._hessian_plan(has, source_of, layout)
 

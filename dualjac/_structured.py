@@ -16,6 +16,9 @@ Each step returns the same numbers; they differ only in cost. SciPy is needed fo
 (the coloring works on scipy.sparse patterns); without it, step 2 is skipped.
 """
 
+import threading
+import weakref
+
 import numpy as np
 
 from . import _core
@@ -26,6 +29,9 @@ DENSIFY_LIMIT = 512 << 10       # bytes of a dense jet a banded sweep may still 
 PAYS = 0.5                      # colors / seeds below which a colored sweep is taken
 
 _core.set_densify_limit(DENSIFY_LIMIT)
+
+NOT_WORTH = "no structure worth a colored sweep"
+_cache = threading.local()
 
 
 def _plain_float_array(x, least=STRUCTURED_MIN):
@@ -41,30 +47,77 @@ def _sparse_module():
     return sparse
 
 
+def _prepared(f, kind, x, make):
+    """The prepared object for (f, kind, x's shape and dtype), made once per thread and kept
+    while f lives. Keeping it is safe: every call of a prepared object checks its result
+    against a probe seed and traces f again when f's structure changed. The object does not
+    hold f (f is passed at each call), so that the cache does not keep f alive."""
+    table = getattr(_cache, "table", None)
+    if table is None:
+        table = _cache.table = weakref.WeakKeyDictionary()
+    try:
+        entries = table.setdefault(f, {})
+    except TypeError:            # f cannot be weakly referenced: prepare at every call
+        return make()
+    key = (kind, x.shape, x.dtype.str)
+    if key not in entries:
+        entries[key] = make()
+    return entries[key]
+
+
+def known(f, kind, x):
+    """What an earlier call prepared for (f, kind, x), if it found structure worth using:
+    the transforms then skip the banded attempt, which failed for this f before."""
+    entries = getattr(_cache, "table", {}).get(f) if _plain_float_array(x, 1) else None
+    prepared = entries.get((kind, x.shape, x.dtype.str)) if entries else None
+    return None if prepared is NOT_WORTH else prepared
+
+
+def _run(prepared, f, call, x):
+    """call(prepared, x) with prepared.f = f for the call; None if f turned out to change
+    between calls in ways its trace cannot follow (the dense way then answers)."""
+    prepared.f = f
+    try:
+        return call(prepared, x)
+    except RuntimeError:
+        return None
+    finally:
+        prepared.f = None
+
+
+def _made(prepared):
+    if prepared is not NOT_WORTH:
+        prepared.f = None
+    return prepared
+
+
 def value_and_jacobian(f, x):
     """(f(x), dense Jacobian) from a colored sweep, or None where that does not pay."""
     sparse = _plain_float_array(x) and _sparse_module()
     if not sparse:
         return None
+    prepared = _prepared(f, "jacobian", x, lambda: _made(_jacobian_plan(sparse, f, x)))
+    if prepared is NOT_WORTH:
+        return None
+    if isinstance(prepared, sparse.SparseGradient):
+        return _run(prepared, f, lambda p, z: p(z), x)
+    found = _run(prepared, f, lambda p, z: p.value_and_jacobian(z), x)
+    return None if found is None else (found[0], found[1].astype(x.dtype, copy=False))
+
+
+def _jacobian_plan(sparse, f, x):
     try:
-        prepared = sparse.SparseJacobian(f, x, format="dense")
+        pattern = sparse.JacobianPattern(f, x)
+        if pattern.out_shape == ():
+            # A scalar depends on every source; a sum of local terms still has structure.
+            gradient = sparse.SparseGradient(f, x)
+            return gradient if gradient.separable else NOT_WORTH
+        if pattern.rows.size == 0:
+            return NOT_WORTH     # unconnected or zero derivative: the dense way knows which
+        prepared = sparse.SparseJacobian(f, x, format="dense", _pattern=pattern)
     except Exception:            # f on dual arrays (the dense way) raises what it raises
-        return None
-    if prepared.sparsity.nnz == 0:
-        return None              # unconnected or zero derivative: the dense way knows which
-    if prepared.ncolors > PAYS * x.size:
-        # A scalar depends on every source; a sum of local terms still has structure.
-        return _separable_gradient(sparse, f, x) if prepared.out_shape == () else None
-    value, J = prepared.value_and_jacobian(x)
-    return value, J.astype(x.dtype, copy=False)
-
-
-def _separable_gradient(sparse, f, x):
-    try:
-        result = sparse.separable_gradient(f, x)
-    except Exception:
-        return None
-    return result
+        return NOT_WORTH
+    return prepared if prepared.ncolors <= PAYS * x.size else NOT_WORTH
 
 
 def hessian(f, x):
@@ -73,10 +126,18 @@ def hessian(f, x):
     sparse = _plain_float_array(x, STRUCTURED_MIN_HESSIAN) and _sparse_module()
     if not sparse:
         return None
+    prepared = _prepared(f, "hessian", x, lambda: _made(_hessian_plan(sparse, f, x)))
+    if prepared is NOT_WORTH:
+        return None
+    H = _run(prepared, f, lambda p, z: p(z), x)
+    return None if H is None else H.astype(x.dtype, copy=False)
+
+
+def _hessian_plan(sparse, f, x):
     try:
         prepared = sparse.SparseHessian(f, x, format="dense")
     except Exception:
-        return None
+        return NOT_WORTH
     if prepared.plan is None or prepared.ncolors > PAYS * x.size:
-        return None
-    return prepared(x).astype(x.dtype, copy=False)
+        return NOT_WORTH
+    return prepared

@@ -17,6 +17,7 @@ import operator
 import os
 import threading
 import warnings
+import weakref
 
 import numpy as np
 
@@ -564,12 +565,40 @@ def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     zero = _zero_mode(unconnected_gradients)
     if parallel_iterations is None and type(x) is np.ndarray:
         # One array: the Jacobian of the sum, with its banded and structured ways.
-        return jacobian(lambda z: _sum_target(_one_target(f(z), "gradient")), x,
-                        unconnected_gradients=unconnected_gradients)
+        summed = _sum_of(f)
+        if _structured.known(summed, "jacobian", x) is not None:
+            found = _structured.value_and_jacobian(summed, x)
+            if found is not None:
+                return found[1]
+        return jacobian(summed, x, unconnected_gradients=unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
         _structure_bytes(x, parallel_iterations), sweep,
         f, x, parallel_iterations, "gradient", _sum_target)
     return rebuild(assemble(sources, target, pieces, deps, zero))
+
+
+class _SumOf:
+    """z -> sum(f(z)), one object per f (so that what the transforms prepare for it is
+    found again at the next call), holding f weakly (so that it does not keep f alive)."""
+
+    def __init__(self, f):
+        self.f = weakref.ref(f)
+
+    def __call__(self, z):
+        return _sum_target(_one_target(self.f()(z), "gradient"))
+
+
+_SUMS = weakref.WeakKeyDictionary()
+
+
+def _sum_of(f):
+    try:
+        summed = _SUMS.get(f)
+        if summed is None:
+            summed = _SUMS[f] = _SumOf(f)
+        return summed
+    except TypeError:            # f cannot be weakly referenced
+        return lambda z: _sum_target(_one_target(f(z), "gradient"))
 
 
 def _one_target(y, who):
@@ -580,7 +609,10 @@ def _one_target(y, who):
 
 
 def _sum_target(y):
-    # Jets and tracers sum themselves (a tracer refuses np.asarray).
+    # Jets and tracers sum themselves (a tracer refuses np.asarray); a sum kept apart
+    # (dualjac/_separable.py) is one already.
+    if isinstance(y, _separable.PartialSum):
+        return y
     return np.sum(y) if hasattr(y, "__array_function__") else np.sum(np.asarray(y))
 
 
@@ -954,6 +986,10 @@ def hessian(f, x):
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
     check_callable(f, "hessian")
+    if _structured.known(f, "hessian", x) is not None:
+        H = _structured.hessian(f, x)
+        if H is not None:
+            return H.reshape(np.shape(x) + np.shape(x))
     H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C, in x's dtype
     if H is not _NO_FAST_PATH:
         return H

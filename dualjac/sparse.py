@@ -19,7 +19,7 @@ from . import _core, api, coloring
 from ._core import DualArray
 from ._layout import (FORMATS, Layout, check_format, pattern_matrix, probe_direction,  # noqa: F401
                       same_args, same_structure, source_array)
-from ._tracing import JacobianPattern, Terms
+from ._tracing import JacobianPattern, Terms  # noqa: F401 (JacobianPattern: _structured)
 
 def jacobian_sparsity(f, x):
     """The structural sparsity pattern of d f(x) / d x: a ``scipy.sparse.csr_array`` of bools,
@@ -73,14 +73,14 @@ class SparseJacobian:
     zeros included, so every call has the same structure; or "dense": f(x).shape + x.shape).
     """
 
-    def __init__(self, f, x, *, format="csr", args=()):
+    def __init__(self, f, x, *, format="csr", args=(), _pattern=None):
         api.check_callable(f, "SparseJacobian")
         check_format(format, "SparseJacobian")
         self.f, self.format = f, format
-        self._prepare(source_array(x, "SparseJacobian"), tuple(args))
+        self._prepare(source_array(x, "SparseJacobian"), tuple(args), _pattern)
 
-    def _prepare(self, x, args):
-        pattern = JacobianPattern(self.f, x, args)
+    def _prepare(self, x, args, pattern=None):
+        pattern = pattern or JacobianPattern(self.f, x, args)
         rows, cols = pattern.rows, pattern.cols
         self.sparsity = pattern_matrix(rows, cols, pattern.shape)
         self.colors = coloring.column_coloring(self.sparsity)
@@ -166,7 +166,7 @@ def sparse_jacobian(f, x, format="csr"):
     return SparseJacobian(f, x, format=format)(x)
 
 
-from ._sparse_hessian import SparseHessian, separable_gradient  # noqa: E402,F401 (public here)
+from ._sparse_hessian import SparseGradient, SparseHessian  # noqa: E402,F401 (public here)
 
 
 def sparse_hessian(f, x, format="csr"):
