@@ -285,10 +285,12 @@ def print_report(rows):
     print(markdown_table(["model", "n", "nnz", "colors dj / scipy"] + TIME_COLUMNS, [
         [r["model"], f"{r['n']:,}", f"{r['nnz']:,}", f"{r['dj_colors']} / {r['scipy_groups']}"]
         + [fmt(r["us"].get(c)) for c in TIME_COLUMNS] for r in rows]))
-    print("\nper-call time / dualjac prepared (f numpy: f evaluations per dualjac Jacobian)\n")
-    print(markdown_table(["model", "n", "f evals"] + RATIO_COLUMNS, [
-        [r["model"], f"{r['n']:,}", fmt(r["us"]["dj prepared"] / r["us"]["f numpy"], 1)]
-        + [fmt(r["us"][c] / r["us"]["dj prepared"], 1) if c in r["us"] else "-"
+    print("\nper-call time in evaluations of f (f numpy = 1), and / dualjac prepared\n")
+    print(markdown_table(["model", "n", "dj prepared in f", "scipy 2-point in f"]
+                         + [f"{c} / dj" for c in RATIO_COLUMNS], [
+        [r["model"], f"{r['n']:,}", fmt(r["us"]["dj prepared"] / r["us"]["f numpy"], 1),
+         fmt(r["us"]["scipy 2-point"] / r["us"]["f numpy"], 1)]
+        + [fmt(r["us"][c] / r["us"]["dj prepared"], 2) if c in r["us"] else "-"
            for c in RATIO_COLUMNS] for r in rows]))
     print("\nmax abs difference from dualjac's Jacobian (max |J| in brackets); setup seconds\n")
     for r in rows:
