@@ -234,6 +234,28 @@ def print_report(problem, check, per_call, runs):
     return bool(same)
 
 
+def versions():
+    return dict(machine=platform.machine(), cores=os.cpu_count(),
+                python=platform.python_version(), numpy=np.__version__, scipy=scipy.__version__)
+
+
+def measure(problem):
+    """The checks and per-call times at x0 (one prepared dualjac Jacobian), then both solves
+    (each preparing its own Jacobian, as a user's script would)."""
+    started = time.perf_counter()
+    jac = dj.least_squares_jacobian(residuals, problem.x0, problem.args)
+    prepare_s = time.perf_counter() - started
+    check = check_jacobians(problem, jac)
+    per_call = time_jacobians(problem, jac)
+    per_call["dualjac prepare"] = prepare_s
+    del jac
+    runs = []
+    for choice in ("2-point", "dualjac"):
+        runs.append(solve(problem, choice))
+        print(f"solved with {choice}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+    return check, per_call, runs
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small problem (a few seconds)")
@@ -246,24 +268,13 @@ def main(argv=None):
     n_points = options.points or (1_000 if options.quick else 20_000)
     problem = Problem(n_cameras, n_points, views=options.views)
     print(problem.describe(), file=sys.stderr)
-    started = time.perf_counter()
-    jac = dj.least_squares_jacobian(residuals, problem.x0, problem.args)
-    prepare_s = time.perf_counter() - started
-    check = check_jacobians(problem, jac)
-    per_call = time_jacobians(problem, jac)
-    per_call["dualjac prepare"] = prepare_s
-    del jac
-    runs = []
-    for choice in ("2-point", "dualjac"):
-        runs.append(solve(problem, choice))
-        print(f"solved with {choice}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
-    print(f"\n{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, SciPy {scipy.__version__}")
+    check, per_call, runs = measure(problem)
+    print("\n" + ", ".join(f"{k} {v}" for k, v in versions().items()))
     same = print_report(problem, check, per_call, runs)
     if options.json:
         with open(options.json, "w") as out:
-            json.dump(dict(problem=problem.describe(), check=check, per_call_s=per_call,
-                           runs=runs, same_cost=same), out, indent=1)
+            json.dump(dict(versions=versions(), problem=problem.describe(), check=check,
+                           per_call_s=per_call, runs=runs, same_cost=same), out, indent=1)
 
 
 if __name__ == "__main__":
