@@ -83,6 +83,19 @@ def _warm_up():
 
 _warm_up()
 
+# Sparse Jacobians and Hessians return scipy.sparse arrays: their module (and SciPy) is
+# imported on first use, so that `import dualjac` does not need SciPy.
+_SPARSE_NAMES = ("SparseHessian", "SparseJacobian", "hessian_sparsity", "jacobian_sparsity",
+                 "sparse_hessian", "sparse_jacobian")
+
+
+def __getattr__(name):
+    if name in _SPARSE_NAMES:
+        from . import sparse
+        return getattr(sparse, name)
+    raise AttributeError(f"module 'dualjac' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -91,4 +104,4 @@ __all__ = [
     "hessian", "hvp", "jacobian", "jvp",
     "release_memory", "set_banded_threshold", "set_deferred_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
-]
+] + list(_SPARSE_NAMES)

@@ -26,7 +26,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import _core, rules
+from . import _core, _separable, rules
 from ._core import DualArray, HyperDualArray, _Jet
 
 HANDLED = {}          # NumPy function -> implementation on jets
@@ -546,6 +546,10 @@ SMALL_SUM = 128
 @implements(np.sum)
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.sum")
+    if _separable.ACTIVE[0] and initial is None and where is True and dtype is None:
+        partial = _separable.full_sum(a, a.ndim, axis, keepdims)
+        if partial is not None:
+            return partial
     if (axis is None and not keepdims and initial is None and where is True and dtype is None
             and a.size <= SMALL_SUM):
         return _core.sum_elements(a)
@@ -560,6 +564,10 @@ def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
     reject_out(out, "np.mean")
+    if _separable.ACTIVE[0] and where is True and dtype is None:
+        partial = _separable.full_sum(a, a.ndim, axis, keepdims, 1.0 / max(a.size, 1))
+        if partial is not None:
+            return partial
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
     result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims, where=mask))
@@ -869,6 +877,10 @@ def _letters(n, start=0):
 @implements(np.matmul)
 def matmul(a, b, out=None, **kwargs):
     reject_out(out, "np.matmul")
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
     if is_jet(a) and is_jet(b):
         if a.order == 1 and b.order == 1 and a.level() == b.level():
             # (a b)' = a' b + a b': two matmuls that each keep the buffer layout.
@@ -926,6 +938,10 @@ def _matmul_einsum(a, b):
 @implements(np.dot)
 def dot(a, b, out=None):
     reject_out(out, "np.dot")
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
     na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
     if na == 0 or nb == 0:
         return _scalar_product(a, b)
@@ -947,6 +963,10 @@ def vdot(a, b):
 
 @implements(np.inner)
 def inner(a, b):
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
     na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
     if na == 0 or nb == 0:
         return _scalar_product(a, b)

@@ -1,0 +1,416 @@
+"""Sparsity patterns found by running f once on a tracer.
+
+A ``PatternArray`` holds the values of an array (so that f's own NumPy code, its shapes and
+its branches run as usual) and, per element, the set of source elements it depends on: a
+Python int used as a bitset (bit j set: depends on source element j), in an object array of
+the value's shape. NumPy applies to that object array exactly what it applies to the values:
+structural functions (reshape, slicing, concatenate, pad, roll, ...) move the sets, and views
+stay views, so writes into views of an output array reach the array, as for dual arrays.
+Elementwise functions take the union (``|``) of their operands' sets, reductions the union
+along their axes. The idea is SparseConnectivityTracer.jl's; the sets here are Python ints
+because NumPy's object loops run ``|`` on them in C, for sparse and dense patterns alike.
+
+The pattern is structural, the *global* one: ``x * 0.0`` depends on x, ``np.where(c, a, b)``
+on both a and b, ``max`` on every element it chooses from. It holds for every x as long as
+f's Python control flow takes the same path; a trace records when f looked at values in a way
+that can change the path (comparisons, ``bool()``, ``argmax``, ...), and prepared transforms
+then trace again at every new x (see ``Recording.value_dependent``).
+
+Second order (Hessian patterns, scalar f): a nonlinear operation records which pairs of
+sources interact in it (``Recording.cliques``: all pairs of one set; ``Recording.crosses``: pairs across
+two sets), from the rules table's second partials that are not identically ``"0"``. Their union
+is the Hessian's pattern; an interaction in a value f computes but never uses adds entries that
+come out as exact zeros.
+
+Every NumPy function with a derivative rule for dual arrays has a pattern rule: the exact ones
+below, and for the rest the conservative one (every output element depends on every input
+element, all pairs interact), which is never wrong, only less sparse.
+"""
+
+import numpy as np
+
+from . import _numpy, rules
+
+
+class Recording:
+    """What one run of f on pattern arrays learned besides its output's pattern."""
+
+    def __init__(self, n, second_order=False):
+        self.n = n
+        self.second_order = second_order
+        self.cliques = set()       # bitsets S: S x S is in the Hessian pattern
+        self.crosses = set()       # (A, B): A x B and B x A are
+        self.value_dependent = []  # why the pattern may differ at another x
+
+    def looked_at_values(self, why):
+        if why not in self.value_dependent:
+            self.value_dependent.append(why)
+
+    def clique(self, deps):
+        if self.second_order:
+            self.cliques.update(d for d in np.ravel(deps).tolist() if d)
+
+    def cross(self, a, b):
+        if self.second_order:
+            a, b = np.broadcast_arrays(a, b)
+            self.crosses.update((x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist())
+                                if x and y)
+
+
+def no_deps(shape):
+    return np.zeros(shape, dtype=object)
+
+
+class PatternArray:
+    """An array of values and, per element, the bitset of source elements it depends on."""
+
+    __array_priority__ = 100
+
+    def __init__(self, value, deps, recording):
+        self.value = value
+        self.deps = deps
+        self.recording = recording
+
+    # -- array attributes
+    shape = property(lambda self: self.value.shape)
+    ndim = property(lambda self: self.value.ndim)
+    size = property(lambda self: self.value.size)
+    dtype = property(lambda self: self.value.dtype)
+    T = property(lambda self: np.transpose(self))
+    mT = property(lambda self: np.swapaxes(self, -1, -2))
+
+    def __len__(self):
+        return len(self.value)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        return f"PatternArray({self.value!r})"
+
+    # -- indexing: views of both parts stay views (NumPy's semantics)
+    def __getitem__(self, key):
+        return PatternArray(self.value[key], self.deps[key], self.recording)
+
+    def __setitem__(self, key, item):
+        item = lift(item, self.recording)
+        self.value[key] = item.value
+        self.deps[key] = item.deps
+
+    # -- conversions f may not make: they would drop the dependence
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("dualjac: np.asarray / np.array on a traced array (or storing it into "
+                        "a plain ndarray) would drop its dependence on x. Create arrays that "
+                        "hold results with np.zeros_like(x) or np.zeros(shape, like=x).")
+
+    def _dropped(self, what):
+        raise TypeError(f"dualjac: {what} of a traced array would drop its dependence on x; "
+                        "keep the computation in NumPy arrays.")
+
+    def __float__(self):
+        self._dropped("float()")
+
+    def __int__(self):
+        self._dropped("int()")
+
+    def __index__(self):
+        self._dropped("using it as an index")
+
+    def __complex__(self):
+        self._dropped("complex()")
+
+    def __round__(self, ndigits=None):
+        self._dropped("round()")
+
+    def item(self, *args):
+        self._dropped(".item()")
+
+    def tolist(self):
+        self._dropped(".tolist()")
+
+    def __bool__(self):
+        self.recording.looked_at_values("bool() of a value (Python control flow)")
+        return bool(self.value)
+
+    __hash__ = None
+
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._pattern_rules import apply_ufunc
+        return apply_ufunc(self.recording, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from ._pattern_rules import apply_function
+        return apply_function(self.recording, func, args, kwargs)
+
+    # -- methods, through NumPy's functions (as for dual arrays)
+    def reshape(self, *shape, order="C"):
+        return np.reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order).copy()
+
+    def copy(self, order="C"):
+        return PatternArray(self.value.copy(), self.deps.copy(), self.recording)
+
+    def astype(self, dtype, copy=True):
+        return np.astype(self, dtype)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.trace(self, offset, axis1, axis2, dtype, out)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        self.recording.looked_at_values(".all() of values")
+        return np.all(self.value, axis=axis, out=out, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        self.recording.looked_at_values(".any() of values")
+        return np.any(self.value, axis=axis, out=out, keepdims=keepdims)
+
+    def nonzero(self):
+        self.recording.looked_at_values(".nonzero() of values")
+        return np.nonzero(self.value)
+
+    def argmax(self, axis=None):
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self, axis=axis)
+
+    def sort(self, axis=-1, kind=None, order=None):
+        self[...] = np.sort(self, axis=axis)
+
+    # -- operators
+    def __add__(self, other):
+        return np.add(self, other)
+
+    def __radd__(self, other):
+        return np.add(other, self)
+
+    def __sub__(self, other):
+        return np.subtract(self, other)
+
+    def __rsub__(self, other):
+        return np.subtract(other, self)
+
+    def __mul__(self, other):
+        return np.multiply(self, other)
+
+    def __rmul__(self, other):
+        return np.multiply(other, self)
+
+    def __truediv__(self, other):
+        return np.true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return np.true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return np.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return np.remainder(self, other)
+
+    def __rmod__(self, other):
+        return np.remainder(other, self)
+
+    def __pow__(self, other):
+        return np.power(self, other)
+
+    def __rpow__(self, other):
+        return np.power(other, self)
+
+    def __matmul__(self, other):
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return np.matmul(other, self)
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return np.positive(self)
+
+    def __abs__(self):
+        return np.absolute(self)
+
+    def _in_place(self, result):
+        result = lift(result, self.recording)
+        if result.shape != self.shape:
+            raise ValueError(f"dualjac: an in-place update of an array of shape {self.shape} "
+                             f"with a result of shape {result.shape} (NumPy raises here too).")
+        self.value[...] = result.value
+        self.deps[...] = result.deps
+        return self
+
+    def __iadd__(self, other):
+        return self._in_place(self + other)
+
+    def __isub__(self, other):
+        return self._in_place(self - other)
+
+    def __imul__(self, other):
+        return self._in_place(self * other)
+
+    def __itruediv__(self, other):
+        return self._in_place(self / other)
+
+    def __ipow__(self, other):
+        return self._in_place(self ** other)
+
+    def __ifloordiv__(self, other):
+        return self._in_place(self // other)
+
+    def __imod__(self, other):
+        return self._in_place(self % other)
+
+    def __imatmul__(self, other):
+        return self._in_place(self @ other)
+
+    def __lt__(self, other):
+        return np.less(self, other)
+
+    def __le__(self, other):
+        return np.less_equal(self, other)
+
+    def __gt__(self, other):
+        return np.greater(self, other)
+
+    def __ge__(self, other):
+        return np.greater_equal(self, other)
+
+    def __eq__(self, other):
+        return np.equal(self, other)
+
+    def __ne__(self, other):
+        return np.not_equal(self, other)
+
+
+def lift(x, trace):
+    """x as a pattern array: constants depend on nothing."""
+    if isinstance(x, PatternArray):
+        return x
+    if _numpy.is_jet(x):
+        raise TypeError("dualjac: a dual array of another transform met the sparsity tracer; "
+                        "sparsity detection cannot run inside (or around) other transforms.")
+    value = np.asarray(x)
+    if value.dtype == object:
+        raise TypeError("dualjac: f built an object array (holding traced arrays?); build "
+                        "results with np.stack or np.zeros(n, like=x) and item assignment.")
+    return PatternArray(value, no_deps(value.shape), trace)
+
+
+def value_of(x):
+    return x.value if isinstance(x, PatternArray) else x
+
+
+def deps_of(x):
+    return x.deps if isinstance(x, PatternArray) else no_deps(np.shape(x))
+
+
+def source(x, trace, first=0):
+    """x as a traced source: element j (C order) depends on source element first + j."""
+    deps = np.empty(x.size, dtype=object)
+    deps[:] = [1 << (first + j) for j in range(x.size)]
+    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), trace)
+
+
+# ---------------------------------------------------------------- reading patterns
+
+def bit_rows(deps, n, rows_per_block=2048):
+    """(row, column) indices of the set bits of an object array of bitsets, row by row."""
+    flat = np.ravel(deps).tolist()
+    nbytes = max((n + 7) // 8, 1)
+    rows, cols = [], []
+    for start in range(0, len(flat), rows_per_block):
+        block = flat[start:start + rows_per_block]
+        raw = b"".join(int(d).to_bytes(nbytes, "little") for d in block)
+        bits = np.unpackbits(np.frombuffer(raw, np.uint8).reshape(len(block), nbytes),
+                             axis=1, bitorder="little")[:, :n]
+        r, c = np.nonzero(bits)
+        rows.append(r + start)
+        cols.append(c)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
+
+
+def bits_of(d):
+    """The set bits of one bitset, as an int64 array."""
+    return bit_rows(np.array([d], dtype=object), d.bit_length())[1]
+
+
+def hessian_pairs(trace):
+    """(rows, cols) of the Hessian pattern a second-order trace recorded (both triangles,
+    with the diagonal)."""
+    rows, cols = [np.arange(trace.n)], [np.arange(trace.n)]
+    for clique in trace.cliques:
+        members = bits_of(clique)
+        rows.append(np.repeat(members, members.size))
+        cols.append(np.tile(members, members.size))
+    for a, b in trace.crosses:
+        ma, mb = bits_of(a), bits_of(b)
+        r, c = np.repeat(ma, mb.size), np.tile(mb, ma.size)
+        rows += [r, c]
+        cols += [c, r]
+    return np.concatenate(rows), np.concatenate(cols)
