@@ -312,7 +312,7 @@ def per_call_table(cells, apis):
     """Rows: spellings; columns: per-call microseconds per API, then dualjac's preparation."""
     index, lines = _index(cells), []
     for (family, n), spellings in _groups(cells).items():
-        lines.append(f"\n{family}, n = {n:,} (us per call)")
+        lines.append(f"\n{family}, n = {n:,}: {sc.FAMILIES[family].description} (us per call)")
         lines.append(f"{'spelling':11s}" + "".join(f"{a:>12s}" for a in apis) + f"{'prep us':>10s}{'colors':>7s}")
         for s in spellings:
             row = [index.get((family, n, s, a)) for a in apis]
@@ -368,13 +368,9 @@ def _ratio_row(index, family, n, spellings, apis):
 
 
 def scaling_table(cells):
-    index, lines = _index(cells), []
-    groups = _groups(cells)
-    spellings = next(iter(groups.values()), [])
-    lines.append("prepared sparse Jacobian per call / one plain f(x) call (colors)")
-    for (family, n), names in groups.items():
-        if names != spellings:
-            spellings = names
+    index = _index(cells)
+    lines = ["prepared sparse Jacobian per call / one plain f(x) call (colors)"]
+    for (family, n), names in _groups(cells).items():
         lines.append(f"{family:11s}{n:>8,} " + " ".join(
             f"{s}={_scaling_cell(index, family, n, s)}" for s in names))
     return "\n".join(lines)

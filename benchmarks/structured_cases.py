@@ -17,7 +17,7 @@ optimisation cases, cross-checked against complex step of f and of the gradient.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy
@@ -43,8 +43,7 @@ class Family:
     make_x: Callable                        # n -> input array (its size is ~n)
     pattern: Callable                       # x -> csr bool (rows: f(x).size or x.size)
     gradient: Callable | None = None        # hessian kinds: analytic gradient of flat x
-    notes: str = ""
-    extra: dict = field(default_factory=dict)
+    description: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -158,7 +157,7 @@ BROYDEN = Family(
     "stencil_1d", "jacobian",
     _family_spellings(broyden, SHIFT_SPELLINGS + ("assign", "views")),
     _broyden_x, lambda x: band_pattern(x.size, (-1, 0, 1)),
-    notes="Broyden tridiagonal residual, n unknowns")
+    description="Broyden tridiagonal residual, n unknowns")
 
 
 # --------------------------------------------------------------------------- 2. 2-D stencil
@@ -190,7 +189,7 @@ STENCIL_2D = Family(
     "stencil_2d", "jacobian",
     _family_spellings(reaction_diffusion_2d, SHIFT_SPELLINGS + ("assign", "ghost")),
     _grid_x, lambda x: five_point_pattern(x.shape[0]),
-    notes="Laplacian(u) + u(1-u), 5-point stencil on a k x k grid (n = k^2)")
+    description="Laplacian(u) + u(1-u), 5-point stencil on a k x k grid (n = k^2)")
 
 
 # --------------------------------------------------------------------------- 3. Brusselator
@@ -275,7 +274,7 @@ BRUSSELATOR = Family(
     "brusselator", "jacobian",
     _family_spellings(brusselator, SHIFT_SPELLINGS + ("assign", "views")),
     _bruss_x, lambda x: brusselator_pattern(x.size),
-    notes="1-D Brusselator right-hand side, n = 2N unknowns (u, v interleaved)")
+    description="1-D Brusselator right-hand side, n = 2N unknowns (u, v interleaved)")
 
 
 # --------------------------------------------------------------------------- 4. Hessians
@@ -315,7 +314,7 @@ EXT_ROSENBROCK = Family(
     [Spelling(h, functools.partial(extended_rosenbrock, how=h)) for h in ("strided", "reshape", "take", "split")],
     _rosen_x, lambda x: sp.csr_array(sp.kron(sp.identity(x.size // 2, dtype=bool),
                                              numpy.ones((2, 2), dtype=bool)).astype(bool)),
-    gradient=extended_rosenbrock_gradient, notes="extended Rosenbrock, 2x2 blocks")
+    gradient=extended_rosenbrock_gradient, description="extended Rosenbrock, 2x2 blocks")
 
 
 def grid_energy(u, np=numpy, how="slices"):
@@ -363,7 +362,7 @@ GRID_ENERGY = Family(
     "grid_energy", "hessian",
     [Spelling(h, functools.partial(grid_energy, how=h)) for h in ("slices", "diff", "roll", "flat")],
     _grid_x, lambda x: five_point_pattern(x.shape[0]),
-    gradient=grid_energy_gradient, notes="sum of squared neighbour differences + u^4 on k x k")
+    gradient=grid_energy_gradient, description="sum of squared neighbour differences + u^4 on k x k")
 
 FAMILIES = {f.name: f for f in (BROYDEN, STENCIL_2D, BRUSSELATOR, EXT_ROSENBROCK, GRID_ENERGY)}
 
