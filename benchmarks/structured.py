@@ -464,7 +464,7 @@ def run_ode_family(args, sizes, log):
         spellings, variants = spellings[:1], ("dj_sparse", "scipy_fd")
     records = []
     for unknowns in sizes:
-        repeats = 1 if args.quick or unknowns > ode.DENSE_LIMIT_UNKNOWNS else 3
+        repeats = 1 if args.quick else 2 if unknowns > ode.DENSE_LIMIT_UNKNOWNS else 3
         records += ode.run_ode([unknowns], spellings, repeats, variants, args.jax_python, log)
     return records
 
