@@ -2,7 +2,7 @@
 finite differences with a hand-written pattern and jax.jit's dense transforms, on local
 (stencil) code, each case written in several spellings of the same math.
 
-    PYTHONPATH=. python benchmarks/structured.py                 # everything (~10 min)
+    PYTHONPATH=. python benchmarks/structured.py                 # everything (~20 min)
     PYTHONPATH=. python benchmarks/structured.py --quick         # smoke test (< 1 min)
     PYTHONPATH=. python benchmarks/structured.py --cases stencil_1d,scaling --sizes 1000
     PYTHONPATH=. /path/to/venv-with-jax/bin/python benchmarks/structured.py --json out.json
@@ -163,7 +163,8 @@ def measure(family, n, spelling, api, maker, check, tolerance, timing):
     if cell.first_s > SLOW_CALL_S:
         t0 = time.perf_counter()
         call()
-        cell.median_s, cell.note = time.perf_counter() - t0, "slow: one timed call"
+        cell.median_s = time.perf_counter() - t0
+        cell.note = "; ".join(filter(None, (cell.note, "slow: one timed call")))
     else:
         cell.median_s = time_call(call, timing)
     return cell
