@@ -51,6 +51,7 @@ from .api import (  # noqa: E402
     value_and_jacobian,
     value_gradient_hessian,
 )
+from .scipy_drop_ins import Objective, least_squares_jacobian, ode_jacobian  # noqa: E402
 
 _numpy.install()
 set_num_threads(_api_default_threads())
@@ -104,4 +105,5 @@ __all__ = [
     "hessian", "hvp", "jacobian", "jvp",
     "release_memory", "set_banded_threshold", "set_deferred_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
+    "Objective", "least_squares_jacobian", "ode_jacobian",
 ] + list(_SPARSE_NAMES)

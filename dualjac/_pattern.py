@@ -29,7 +29,7 @@ element, all pairs interact), which is never wrong, only less sparse.
 
 import numpy as np
 
-from . import _numpy, rules
+from . import _numpy
 
 
 class Recording:
@@ -368,49 +368,63 @@ def deps_of(x):
     return x.deps if isinstance(x, PatternArray) else no_deps(np.shape(x))
 
 
-def source(x, trace, first=0):
-    """x as a traced source: element j (C order) depends on source element first + j."""
-    deps = np.empty(x.size, dtype=object)
-    deps[:] = [1 << (first + j) for j in range(x.size)]
-    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), trace)
+def source(x, recording, lo=0, hi=None):
+    """x as a traced source: element j (C order) of [lo, hi) depends on itself, as bit
+    j - lo; the other elements are constants in this run (see _tracing.blocks)."""
+    hi = x.size if hi is None else hi
+    deps = np.zeros(x.size, dtype=object)
+    deps[lo:hi] = [1 << j for j in range(hi - lo)]
+    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), recording)
 
 
 # ---------------------------------------------------------------- reading patterns
 
-def bit_rows(deps, n, rows_per_block=2048):
-    """(row, column) indices of the set bits of an object array of bitsets, row by row."""
+def bit_rows(deps, n, rows_per_block=4096):
+    """(row, column) indices of the set bits of an object array of bitsets, in row order and
+    column order within a row: the bitsets as 64-bit words, only nonzero words unpacked."""
     flat = np.ravel(deps).tolist()
-    nbytes = max((n + 7) // 8, 1)
-    rows, cols = [], []
+    nwords = max((n + 63) // 64, 1)
+    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(flat), rows_per_block):
         block = flat[start:start + rows_per_block]
-        raw = b"".join(int(d).to_bytes(nbytes, "little") for d in block)
-        bits = np.unpackbits(np.frombuffer(raw, np.uint8).reshape(len(block), nbytes),
-                             axis=1, bitorder="little")[:, :n]
-        r, c = np.nonzero(bits)
-        rows.append(r + start)
-        cols.append(c)
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
-
-
-def bits_of(d):
-    """The set bits of one bitset, as an int64 array."""
-    return bit_rows(np.array([d], dtype=object), d.bit_length())[1]
-
-
-def hessian_pairs(trace):
-    """(rows, cols) of the Hessian pattern a second-order trace recorded (both triangles,
-    with the diagonal)."""
-    rows, cols = [np.arange(trace.n)], [np.arange(trace.n)]
-    for clique in trace.cliques:
-        members = bits_of(clique)
-        rows.append(np.repeat(members, members.size))
-        cols.append(np.tile(members, members.size))
-    for a, b in trace.crosses:
-        ma, mb = bits_of(a), bits_of(b)
-        r, c = np.repeat(ma, mb.size), np.tile(mb, ma.size)
-        rows += [r, c]
-        cols += [c, r]
+        raw = b"".join(int(d).to_bytes(8 * nwords, "little") for d in block)
+        words = np.frombuffer(raw, np.dtype("<u8")).reshape(len(block), nwords)
+        r, w = np.nonzero(words)
+        bits = np.unpackbits(np.ascontiguousarray(words[r, w]).view(np.uint8).reshape(-1, 8),
+                             axis=1, bitorder="little")
+        k, b = np.nonzero(bits)
+        rows.append(r[k].astype(np.int64) + start)
+        cols.append(w[k].astype(np.int64) * 64 + b)
     return np.concatenate(rows), np.concatenate(cols)
+
+
+def members(sets, n):
+    """CSR (indptr, indices) of the members of each bitset in a list."""
+    rows, cols = bit_rows(np.array(list(sets) + [0], dtype=object)[:-1], n)
+    indptr = np.zeros(len(sets) + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(sets)), out=indptr[1:])
+    return indptr, cols
+
+
+def block_products(a_ptr, a_idx, b_ptr, b_idx):
+    """Every (i, j) with i in A_k and j in B_k, for each block k of two CSR lists of sets."""
+    sa, sb = np.diff(a_ptr), np.diff(b_ptr)
+    counts = sa * sb
+    block = np.repeat(np.arange(sa.size), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    p, q = np.divmod(within, np.maximum(sb[block], 1))
+    return a_idx[a_ptr[block] + p], b_idx[b_ptr[block] + q]
+
+
+def hessian_pairs(recording):
+    """(rows, cols) of the Hessian pattern a second-order recording holds (both triangles,
+    with the diagonal)."""
+    n = recording.n
+    ptr, idx = members(recording.cliques, n)
+    ci, cj = block_products(ptr, idx, ptr, idx)
+    crosses = list(recording.crosses)
+    a_ptr, a_idx = members([a for a, _ in crosses], n)
+    b_ptr, b_idx = members([b for _, b in crosses], n)
+    xi, xj = block_products(a_ptr, a_idx, b_ptr, b_idx)
+    diagonal = np.arange(n)
+    return (np.concatenate([diagonal, ci, xi, xj]), np.concatenate([diagonal, cj, xj, xi]))

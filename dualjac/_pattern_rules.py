@@ -131,6 +131,8 @@ def apply_function(recording, func, args, kwargs):
 
 
 def _map(tree, leaf):
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):   # slogdet's, eigh's results
+        return type(tree)(*(_map(t, leaf) for t in tree))
     if isinstance(tree, (list, tuple)):
         return type(tree)(_map(t, leaf) for t in tree)
     if isinstance(tree, dict):
@@ -424,7 +426,8 @@ def _trace(recording, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 @rule(np.diff)
 def _diff(recording, a, n=1, axis=-1, prepend=None, append=None):
     if prepend is not None or append is not None:
-        return conservative(recording, np.diff, (a, n, axis), {})
+        ends = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+        return conservative(recording, np.diff, (a, n, axis), ends)
     a = lift(a, recording)
     for _ in range(n):
         a = np.take(a, range(1, a.shape[axis]), axis) - np.take(a, range(a.shape[axis] - 1), axis)

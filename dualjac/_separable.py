@@ -75,6 +75,12 @@ class PartialSum:
         self.terms = terms
         self.constant = constant
 
+    @property
+    def value(self):
+        """The sum's plain value."""
+        return np.asarray(self.constant + sum(c * np.sum(np.asarray(a.value), dtype=float)
+                                              for c, a in self.terms))
+
     def _scaled(self, factor):
         return PartialSum([(c * factor, a) for c, a in self.terms], self.constant * factor)
 

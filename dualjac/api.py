@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from . import _core
+from . import _core, _separable, _structured
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
@@ -462,8 +462,10 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
                 and x.size <= CHUNK_THRESHOLD):
             return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,
                                     f, x, zero)
-    return value_and_jacobian(f, x, unconnected_gradients=unconnected_gradients,
-                              parallel_iterations=parallel_iterations)[1]
+        structured = _structured.value_and_jacobian(f, x)
+        if structured is not None:
+            return structured[1]
+    return _swept(f, x, _zero_mode(unconnected_gradients), parallel_iterations)[1]
 
 
 def _compiled(entry, python_function):
@@ -506,9 +508,43 @@ def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iteration
     check_callable(f, "value_and_jacobian")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "value_and_jacobian")
     zero = _zero_mode(unconnected_gradients)
+    if (parallel_iterations is None and type(x) is np.ndarray and x.dtype.char in "fd"
+            and x.dtype.isnative):
+        found = _value_and_jacobian_of_one_array(f, x, unconnected_gradients)
+        if found is not None:
+            return found
+    return _swept(f, x, zero, parallel_iterations)
+
+
+def _swept(f, x, zero, parallel_iterations):
+    """(f(x), Jacobians) from dense seeds, in chunks for large sources."""
     sources, rebuild, target, pieces, deps = with_block_cache(
         _structure_bytes(x, parallel_iterations), sweep, f, x, parallel_iterations, "jacobian")
     return target, rebuild(assemble(sources, target, pieces, deps, zero))
+
+
+def _value_and_jacobian_of_one_array(f, x, unconnected_gradients):
+    """dj.jacobian's ways (compiled, banded, structured) with f's value read off the
+    output of its last run; None when that output is not a first-order jet of that run."""
+    runs = []
+
+    def recorded(z):
+        runs.append((z, f(z)))
+        return runs[-1][1]
+    J = jacobian(recorded, x, unconnected_gradients=unconnected_gradients)
+    z, y = runs[-1]
+    if isinstance(y, (np.ndarray, np.generic, float, int)):
+        return np.asarray(y), J          # f(x) does not depend on x
+    jets = [a for _, a in y.terms] if isinstance(y, _separable.PartialSum) else [y]
+    seeded = getattr(z, "local", z)
+    if all(isinstance(j, (DualArray, BandedJet)) and _same_run(getattr(j, "local", j), seeded)
+           for j in jets):
+        return np.array(y.value), J
+    return None
+
+
+def _same_run(jet, seeded):
+    return isinstance(seeded, DualArray) and jet.order == 1 and jet.tag1 == seeded.tag1
 
 
 def _structure_bytes(x, parallel_iterations):
@@ -526,14 +562,26 @@ def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     check_callable(f, "gradient")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "gradient")
     zero = _zero_mode(unconnected_gradients)
+    if parallel_iterations is None and type(x) is np.ndarray:
+        # One array: the Jacobian of the sum, with its banded and structured ways.
+        return jacobian(lambda z: _sum_target(_one_target(f(z), "gradient")), x,
+                        unconnected_gradients=unconnected_gradients)
     sources, rebuild, target, pieces, deps = with_block_cache(
         _structure_bytes(x, parallel_iterations), sweep,
         f, x, parallel_iterations, "gradient", _sum_target)
     return rebuild(assemble(sources, target, pieces, deps, zero))
 
 
+def _one_target(y, who):
+    """y, if it is one array (of any kind); as_target's error otherwise."""
+    if y is None or isinstance(y, (tuple, list, dict, str)):
+        as_target(y, who)
+    return y
+
+
 def _sum_target(y):
-    return np.sum(y) if isinstance(y, _Jet) else np.sum(np.asarray(y))
+    # Jets and tracers sum themselves (a tracer refuses np.asarray).
+    return np.sum(y) if hasattr(y, "__array_function__") else np.sum(np.asarray(y))
 
 
 def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None,
@@ -910,6 +958,9 @@ def hessian(f, x):
     if H is not _NO_FAST_PATH:
         return H
     array = _plain_source(x, "dj.hessian")
+    H = _structured.hessian(f, array)
+    if H is not None:
+        return H
     y, _, H = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
                                f, array, 0, "hessian")
     return in_dtype(H.reshape(y.shape + array.shape + array.shape), array.dtype)

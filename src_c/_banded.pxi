@@ -247,11 +247,31 @@ cdef class BandedJet:
     def __setitem__(self, key, value):
         raise write_error(self, "item assignment")
 
+    # Each written out: a cdef class fills a type slot only from its own def (an alias
+    # like `__imod__ = __iadd__` leaves the slot empty, and `x %= y` then rebinds x).
     def __iadd__(self, other):
         raise write_error(self, "an in-place operator")
 
-    __isub__ = __imul__ = __itruediv__ = __ipow__ = __iadd__
-    __ifloordiv__ = __imod__ = __imatmul__ = __iadd__
+    def __isub__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __imul__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __itruediv__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __ipow__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __ifloordiv__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __imod__(self, other):
+        raise write_error(self, "an in-place operator")
+
+    def __imatmul__(self, other):
+        raise write_error(self, "an in-place operator")
 
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a densified copy.
@@ -823,15 +843,15 @@ cdef inline void next_base(Band* band) noexcept nogil:
         d -= 1
 
 
-# A dual jet densified past this many bytes inside its own sweep makes the
-# jacobian run f again the dense way instead, which for large sources sweeps the
-# seeds in chunks (peak memory bounded by the chunk, not by n^2).
+# A banded jet densified past this many bytes inside its own sweep makes the
+# transform run f again another way (dualjac/api.py decides: a colored sweep when the
+# structure pays, else dense seeds in chunks, peak memory bounded by the chunk).
 cdef Py_ssize_t DENSIFY_MAX_BYTES = 32 << 20
 
 
 def set_densify_limit(Py_ssize_t nbytes):
-    """(For tests.) The byte size above which a banded dual is not densified in its
-    sweep; returns the previous limit."""
+    """The byte size above which a banded jet is not densified in its sweep (the
+    transforms set it); returns the previous limit."""
     global DENSIFY_MAX_BYTES
     previous = DENSIFY_MAX_BYTES
     DENSIFY_MAX_BYTES = nbytes
@@ -841,9 +861,9 @@ def set_densify_limit(Py_ssize_t nbytes):
 cdef _Jet densified(BandedJet b):
     """The dense jet b stands for, read-only (see "Writes")."""
     cdef Py_ssize_t K = components(b.local.order, b.n)
-    if (b.local.order == 1 and b.place.size * K * cnp.PyArray_ITEMSIZE(b.local.buf) > DENSIFY_MAX_BYTES
+    if (b.place.size * K * cnp.PyArray_ITEMSIZE(b.local.buf) > DENSIFY_MAX_BYTES
             and in_own_sweep(b)):
-        raise NeedsDense("a banded dual too large to densify")
+        raise NeedsDense("a banded jet too large to densify")
     return dense_of(b, False)
 
 

@@ -13,6 +13,7 @@ import pytest
 import scipy.optimize
 
 import dualjac as dj
+from dualjac._pattern import PatternArray
 from banding import banded_from
 from witness import witness_hessian, witness_jacobian
 
@@ -228,8 +229,9 @@ def test_a_large_densification_runs_f_in_dense_seed_chunks_instead():
         J = dj.jacobian(g, x)
     finally:
         _core.set_densify_limit(previous)
-    # one banded attempt, then 200 seeds in chunks of 64 (api.CHUNK_THRESHOLD < 200)
-    assert calls == [dj.BandedJet] + [dj.DualArray] * 4
+    # one banded attempt, one trace for structure (a dense pattern: 200 colors, no gain),
+    # then 200 seeds in chunks of 64 (api.CHUNK_THRESHOLD < 200)
+    assert calls == [dj.BandedJet, PatternArray] + [dj.DualArray] * 4
     np.testing.assert_allclose(J, W * np.cos(x), rtol=1e-14, atol=1e-14)
 
 

@@ -1,8 +1,9 @@
 """Graph coloring and decompression (dualjac.coloring) against outside witnesses:
 color counts known in closed form (bands, the 5-point stencil, paths, stars),
 validity checked by direct definitions written here (no two columns of one color
-in a row; no two-colored path on four vertices, by enumeration), and exact
-recovery of random matrices from their products with the seed matrix."""
+in a row; no two-colored path on four vertices, by enumeration) and by SciPy's
+sparse finite differences, and exact recovery of random matrices from their
+products with the seed matrix."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -86,24 +87,39 @@ def random_values_on(pattern, rng, symmetric=False):
 # Column coloring: counts with closed forms
 # --------------------------------------------------------------------------
 
+@pytest.mark.parametrize("order", coloring.COLUMN_ORDERS)
 @pytest.mark.parametrize("width", range(1, 8))
-@pytest.mark.parametrize("shape", [(30, 30), (40, 30), (30, 40), (300, 300)])
-def test_band_of_width_w_needs_w_colors(width, shape):
-    # A full row holds w columns, so w colors are needed; i mod w shows w suffice.
-    pattern = band(*shape, width)
-    colors = coloring.column_coloring(pattern)
-    assert colors.dtype == np.int64 and colors.shape == (shape[1],)
-    assert colors.max() + 1 == width
-    assert_columns_orthogonal(pattern, colors)
+def test_band_of_width_w_needs_w_colors(width, order):
+    # A full row holds w columns, so w colors are needed; j mod w shows w suffice.
+    for shape in [(30, 30), (40, 30), (30, 40), (300, 300)]:
+        pattern = band(*shape, width)
+        colors = coloring.column_coloring(pattern, order=order)
+        assert colors.dtype == np.int64 and colors.shape == (shape[1],)
+        assert colors.max() + 1 == width
+        assert_columns_orthogonal(pattern, colors)
 
 
+@pytest.mark.parametrize("order", ["auto", "dsatur", "smallest_last"])
 @pytest.mark.parametrize("k", [5, 20, 60])
-def test_five_point_stencil_needs_five_colors(k):
+def test_five_point_stencil_needs_five_colors(k, order):
     # Each row is a plus of 5 columns (so >= 5); (a + 2 b) mod 5 shows 5 suffice.
     pattern = five_point_stencil(k)
-    colors = coloring.column_coloring(pattern)
+    colors = coloring.column_coloring(pattern, order=order)
     assert colors.max() + 1 == 5
     assert_columns_orthogonal(pattern, colors)
+
+
+def test_auto_order_falls_back_to_largest_first_on_costly_patterns(monkeypatch):
+    rng = np.random.default_rng(8)
+    pattern = random_pattern(rng, 60, 50, 0.2)
+    monkeypatch.setattr(coloring, "DSATUR_PAIR_LIMIT", 0)
+    colors = coloring.column_coloring(pattern)
+    assert np.array_equal(colors, coloring.column_coloring(pattern, order="largest_first"))
+    assert_columns_orthogonal(pattern, colors)
+    stencil = five_point_stencil(20)
+    assert np.array_equal(coloring.column_coloring(stencil),
+                          coloring.column_coloring(stencil, order="largest_first"))
+    assert coloring.column_coloring(band(50, 50, 4)).max() + 1 == 4
 
 
 @pytest.mark.parametrize("order", coloring.COLUMN_ORDERS)
@@ -255,6 +271,25 @@ def test_jacobian_decompresses_exactly_in_every_format(shape, density):
             assert recovered.nnz == pattern.nnz
 
 
+def test_colors_serve_as_scipy_column_groups():
+    # SciPy's sparse finite differences (complex step) with our colors as its
+    # column groups reproduce the analytic Jacobian of f(x) = A x^2 + sin x.
+    from scipy.optimize._numdiff import approx_derivative
+    rng = np.random.default_rng(9)
+    n = 60
+    coupling = sp.csr_array(sp.random_array((n, n), density=0.05, rng=rng)
+                            + sp.eye_array(n))
+    pattern = coupling != 0
+    colors = coloring.column_coloring(pattern)
+    x = rng.standard_normal(n)
+    analytic = coupling.toarray() * (2 * x) + np.diag(np.cos(x))
+    scipy_jacobian = approx_derivative(lambda z: coupling @ z**2 + np.sin(z), x, method="cs",
+                                       sparsity=(pattern, colors))
+    assert np.allclose(scipy_jacobian.toarray(), analytic, rtol=1e-13, atol=1e-13)
+    ours = coloring.decompress_columns(analytic @ coloring.seed_matrix(colors), pattern, colors)
+    assert np.array_equal(ours.toarray(), analytic)
+
+
 def test_decompressed_structure_is_the_pattern_whatever_the_values():
     # Structural entries whose value is 0.0 stay stored, so repeated calls with
     # one pattern give identical structures.
@@ -404,8 +439,10 @@ def test_check_coloring_names_a_two_colored_path():
         coloring.check_coloring(path, [0, 1, 1, 0], kind="star")
     with pytest.raises(ValueError, match=r"the path 0 - 1 - 2 - 3 uses only colors"):
         coloring.check_coloring(path, [0, 1, 0, 1], kind="star")
-    with pytest.raises(ValueError, match=r"H\[2, 1\] cannot be recovered"):
+    with pytest.raises(ValueError, match=r"H\[2, 1\] cannot be recovered: row 2 has another"):
         coloring.decompress_symmetric(np.zeros((4, 2)), path, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"H\[1, 0\] cannot be recovered: vertices 1 and 0 are"):
+        coloring.decompress_symmetric(np.zeros((3, 1)), np.ones((3, 3)), [0, 0, 0])
 
 
 def test_bad_arguments_are_named():

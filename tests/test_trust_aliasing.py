@@ -5,6 +5,8 @@ with its derivatives and its connectivity. Sizes cover dense jets, banded jets
 (dj.jacobian >= 64 elements, dj.hessian >= 12) and deferred jets (batch
 transforms >= 1024 elements). Witnesses: analytic Jacobians and complex step."""
 
+import operator
+
 import numpy as np
 import pytest
 
@@ -261,3 +263,34 @@ def test_broadcast_views_as_operands(n):
     rows = np.tile(x, (3, 1))
     np.testing.assert_allclose(dj.batch_hessian(per_row, rows),
                                np.broadcast_to(expected_hessian / 2, (3, n, n)), rtol=1e-14)
+
+
+C = 1.25
+# op -> (value of `view op= C`, d/dz of (view op= C) * z), with view = z
+IN_PLACE = {
+    "+=": (operator.iadd, lambda z: 2 * z + C),
+    "-=": (operator.isub, lambda z: 2 * z - C),
+    "*=": (operator.imul, lambda z: 2 * C * z),
+    "/=": (operator.itruediv, lambda z: 2 * z / C),
+    "**=": (operator.ipow, lambda z: (C + 1) * z ** C),
+    "//=": (operator.ifloordiv, lambda z: np.floor(z / C)),        # a step: 0 * z
+    "%=": (operator.imod, lambda z: np.mod(z, C) + z),             # d(z mod C) = dz
+}
+
+
+@pytest.mark.parametrize("op", list(IN_PLACE))
+@pytest.mark.parametrize("n", [4, 80])   # 80: f runs on banded jets first (64 and more)
+def test_in_place_operators_through_a_view_of_a_computed_array(op, n):
+    """`view op= C` on a view of an array f computed (a banded jet, at n = 80) updates
+    the array: it never rebinds the name to a new array, leaving the array as it was."""
+    update, derivative = IN_PLACE[op]
+
+    def f(z):
+        out = z * 1.0
+        view = out[:]
+        update(view, C)
+        return out * z
+
+    x = np.linspace(1.6, 2.4, n)          # away from the steps of // and %
+    np.testing.assert_allclose(dj.jacobian(f, x), np.diag(derivative(x)), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(dj.value_and_jacobian(f, x)[0], f(x), rtol=1e-15)

@@ -1,0 +1,211 @@
+"""Hessians (and gradients) of scalar f that end in a sum of local terms.
+
+f(x) = c_1 sum(u_1(x)) + ... + constant, each element of the terms depending on a few
+sources: the terms' columns are colored (``dualjac/coloring.py``) so that within one element
+a color stands for one source; f then runs once on hyper-dual arrays with one seed per
+color on each level, and every element's c x c second derivatives are added up into the
+Hessian's pattern (``_TermsPlan``). ``dualjac/_separable.py`` keeps the sums apart while f runs.
+"""
+
+import numpy as np
+
+from . import _core, _separable, api, coloring
+from ._core import DualArray, HyperDualArray
+from ._layout import (Layout, check_format, dot, pattern_matrix, probe_direction, same_args,
+                      same_structure, source_array)
+from ._tracing import Terms
+
+
+class SparseHessian:
+    """The Hessian of a scalar f(x, *args) as a sparse matrix, prepared once for many calls.
+
+    When f ends in a sum of local terms (``c * np.sum(u) + ...``, also ``mean``, ``dot`` and
+    ``@`` of vectors), each call is one evaluation of f on hyper-dual arrays with ``ncolors``
+    seeds per level, whose per-element second derivatives are added up into the pattern: O(n)
+    for n sources when each term depends on a few of them. Otherwise the Hessian comes from
+    ``dj.hessian`` (dense or banded jets) and is stored in the pattern. ``format``: "csr",
+    "csc", "coo" (symmetric scipy.sparse arrays, both triangles stored) or "dense".
+    """
+
+    def __init__(self, f, x, *, format="csr", args=()):
+        api.check_callable(f, "SparseHessian")
+        check_format(format, "SparseHessian")
+        self.f, self.format = f, format
+        self._prepare(source_array(x, "SparseHessian"), tuple(args))
+
+    def _prepare(self, x, args):
+        terms = Terms(self.f, x, args)
+        self.sparsity = pattern_matrix(terms.hessian_rows, terms.hessian_cols, (x.size, x.size))
+        self.value_dependent = terms.value_dependent
+        self.in_shape, self.in_dtype, self.args = x.shape, x.dtype, args
+        self._layout = Layout(self.sparsity, np.zeros(x.size, np.int64), self.format)
+        self.plan = _TermsPlan(terms, x.size, self._layout) if terms.separable else None
+        self.ncolors = self.plan.ncolors if self.plan else x.size
+        self._probe = probe_direction(x.size)
+
+    def _prepare_if_changed(self, x, args):
+        """Trace f again; whether its Hessian pattern or its terms differ from the old ones."""
+        old_sparsity, old_plan = self.sparsity, self.plan
+        self._prepare(x, args)
+        if (old_plan is None) != (self.plan is None) or not same_structure(old_sparsity,
+                                                                          self.sparsity):
+            return True
+        return old_plan is not None and not old_plan.same_terms(self.plan)
+
+    def __call__(self, x, *args):
+        return self.value_gradient_hessian(x, *args)[2]
+
+    def value_gradient_hessian(self, x, *args):
+        """(f(x), its gradient shaped like x, its Hessian) from one sweep."""
+        x = source_array(x, "SparseHessian")
+        if (x.shape != self.in_shape or x.dtype != self.in_dtype or self.value_dependent
+                or not same_args(args, self.args)):
+            self._prepare(x, args)
+        for attempt in range(2):
+            if self.plan is None:
+                return self._through_dense(x, args)
+            parts = self._separable_sweep(x, args)
+            if parts is None:
+                self._prepare(x, args)
+                continue
+            result, agrees = parts
+            # A disagreeing probe is a changed structure, or rounding: a new trace tells.
+            if agrees or not self._prepare_if_changed(x, args):
+                return result
+        raise RuntimeError("dualjac.SparseHessian: f's terms do not match the ones found by "
+                           "tracing it at the same x; f may depend on state that changes "
+                           "between calls. Use dj.hessian for such an f.")
+
+    def _separable_sweep(self, x, args):
+        seeds = coloring.seed_matrix(self.plan.colors, x.dtype)
+        c = seeds.shape[1]
+        with_probe = np.column_stack([seeds, self._probe.astype(x.dtype)])
+        with _core.LiveTags("dj.hessian", 2) as (tag1, tag2):
+            seeded = api._seed_hyper(x, with_probe, with_probe, tag1, tag2)
+            ours = lambda a: isinstance(a, HyperDualArray) and (a.tag1, a.tag2) == (tag1, tag2)
+            try:
+                with _separable.intercepting(ours):
+                    y = self.f(seeded, *args)
+            except _separable.NotSeparable:
+                return None
+            if not isinstance(y, _separable.PartialSum) or not all(ours(a) for _, a in y.terms):
+                return None
+            shapes = [a.shape for _, a in y.terms]
+            if shapes != self.plan.shapes:
+                return None
+            value = y.constant + sum(c_ * float(np.sum(a.buf[..., 0])) for c_, a in y.terms)
+            # explicit sizes: -1 is ambiguous for empty terms
+            d1 = np.concatenate([a.buf[..., 1:2 + c].reshape(a.size, c + 1) * k
+                                 for k, a in y.terms])
+            d12 = np.concatenate([np.asarray(a.d12).reshape(a.size, c + 1, c + 1) * k
+                                  for k, a in y.terms])
+        assembled = self.plan.assemble(d1[:, :c], d12[:, :c, :c], x)
+        if assembled is None:
+            return None
+        gradient, data = assembled
+        agrees = self._probe_agrees(gradient, data, d1[:, c], d12[:, c])
+        return (np.asarray(value, x.dtype)[()], gradient.reshape(x.shape),
+                self._matrix(data, x)), agrees
+
+    def _probe_agrees(self, gradient, data, probe_d1, probe_d12):
+        """Whether g . v, v' H S and v' H v (S: the seeds), from the assembled gradient and
+        Hessian, are what f's terms computed along the probe v (a seed on both levels; see
+        SparseJacobian._probe_agrees)."""
+        v, rows, cols, n = self._probe, self._layout.rows, self._layout.cols, self._probe.size
+        c = probe_d12.shape[-1] - 1
+        terms = data * v[cols]
+        vHv, vHv_scale = dot(terms, v[rows]), dot(np.abs(terms), v[rows])
+        probe_vv, probe_d12 = probe_d12[:, c], probe_d12[:, :c]
+        per_color = lambda w: np.bincount(self.plan.colors, weights=w, minlength=c)[:c]
+        Hv = per_color(np.bincount(rows, weights=terms, minlength=n))
+        Hv_scale = per_color(np.bincount(rows, weights=np.abs(terms), minlength=n))
+        eps = 64 * np.finfo(gradient.dtype).eps
+        ok_h = np.abs(Hv - probe_d12.sum(axis=0)) <= eps * (
+            Hv_scale + np.abs(probe_d12).sum(axis=0))
+        ok_g = abs(dot(gradient, v) - probe_d1.sum()) <= eps * (
+            dot(np.abs(gradient), v) + np.abs(probe_d1).sum())
+        ok_vv = abs(vHv - probe_vv.sum()) <= eps * (vHv_scale + np.abs(probe_vv).sum())
+        return bool(np.all(ok_h | np.isnan(Hv)) and (ok_g or np.isnan(probe_d1.sum()))
+                    and (ok_vv or np.isnan(vHv)))
+
+    def _matrix(self, data, x):
+        H = self._layout.matrix_from_data(data)
+        return H.reshape(x.shape + x.shape) if self.format == "dense" else H
+
+    def _through_dense(self, x, args):
+        f = (lambda z: self.f(z, *args)) if args else self.f
+        value, gradient, H = api.value_gradient_hessian(f, x)
+        data = H.reshape(x.size, x.size)[self._layout.rows, self._layout.cols]
+        return value, gradient, self._matrix(data, x)
+
+
+def separable_gradient(f, x):
+    """(f(x), gradient) of a scalar f that ends in a sum of local terms, from one dual sweep
+    with one seed per color of the terms; None when f is not such a sum."""
+    terms = Terms(f, x, second_order=False)
+    if not terms.separable:
+        return None
+    plan = _TermsPlan(terms, x.size, None)
+    seeds = coloring.seed_matrix(plan.colors, x.dtype)
+    c = seeds.shape[1]
+    with _core.LiveTags("dj.gradient") as tag:
+        buf = np.empty(x.shape + (1 + c,), x.dtype)
+        buf[..., 0] = x
+        buf[..., 1:] = seeds.reshape(x.shape + (c,))
+        ours = lambda a: isinstance(a, DualArray) and a.tag1 == tag
+        try:
+            with _separable.intercepting(ours):
+                y = f(_core.make_dual(buf, tag, 1))
+        except _separable.NotSeparable:
+            return None
+        if (not isinstance(y, _separable.PartialSum) or not all(ours(a) for _, a in y.terms)
+                or [a.shape for _, a in y.terms] != plan.shapes):
+            return None
+        value = y.constant + sum(k * float(np.sum(a.buf[..., 0])) for k, a in y.terms)
+        d1 = np.concatenate([a.buf[..., 1:].reshape(-1, c) * k for k, a in y.terms])
+    gradient = np.bincount(plan.gradient_to, weights=d1.ravel()[plan.gradient_from],
+                           minlength=x.size)
+    return np.asarray(value, x.dtype)[()], gradient.astype(x.dtype).reshape(x.shape)
+
+
+class _TermsPlan:
+    """Where each term element's compressed derivatives go: with the terms' columns colored,
+    an element's seed of color a stands for the one source of that color it depends on."""
+
+    def __init__(self, terms, n, layout):
+        self.shapes = terms.shapes
+        rows, cols = terms.rows, terms.cols
+        pattern = pattern_matrix(rows, cols, (terms.size, n))
+        self.colors = coloring.column_coloring(pattern)
+        self.ncolors = c = int(self.colors.max()) + 1 if self.colors.size else 1
+        source_of = np.full((terms.size, c), -1, np.int64)
+        source_of[rows, self.colors[cols]] = cols
+        self.n, self.pattern = n, pattern
+        has = source_of >= 0
+        self.gradient_from, self.gradient_to = np.flatnonzero(has), source_of[has]
+        if layout is not None:
+            self._hessian_plan(has, source_of, layout)
+
+    def _hessian_plan(self, has, source_of, layout):
+        pair = has[:, :, None] & has[:, None, :]
+        i = np.broadcast_to(source_of[:, :, None], pair.shape)[pair]
+        j = np.broadcast_to(source_of[:, None, :], pair.shape)[pair]
+        position = layout.position(i, j)
+        inside = position >= 0
+        flat = np.flatnonzero(pair)
+        self.hessian_from, self.hessian_to = flat[inside], position[inside]
+        self.outside = flat[~inside]       # pairs f's elements cannot make: exact zeros
+        self.nnz = layout.nnz
+
+    def same_terms(self, other):
+        return self.shapes == other.shapes and same_structure(self.pattern, other.pattern)
+
+    def assemble(self, d1, d12, x):
+        d12 = d12.ravel()
+        if self.outside.size and np.any(d12[self.outside] != 0):
+            return None
+        gradient = np.bincount(self.gradient_to, weights=d1.ravel()[self.gradient_from],
+                               minlength=self.n).astype(x.dtype, copy=False)
+        data = np.bincount(self.hessian_to, weights=d12[self.hessian_from],
+                           minlength=self.nnz).astype(x.dtype, copy=False)
+        return gradient, data
