@@ -877,6 +877,8 @@ def _letters(n, start=0):
 @implements(np.matmul)
 def matmul(a, b, out=None, **kwargs):
     reject_out(out, "np.matmul")
+    if is_scipy_sparse(a) or is_scipy_sparse(b):
+        return _sparse_matmul(a, b)
     if _separable.ACTIVE[0]:
         partial = _separable.vector_product(a, b, np.multiply)
         if partial is not None:
@@ -893,6 +895,33 @@ def matmul(a, b, out=None, **kwargs):
     if is_jet(b):
         return _constant_matmul_jet(np.asarray(a), b)
     return _jet_matmul_constant(a, np.asarray(b))
+
+
+def is_scipy_sparse(x):
+    """A scipy.sparse matrix or array (without importing SciPy)."""
+    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+
+
+def _sparse_matmul(a, b):
+    """L @ x or x @ L with L a constant scipy.sparse matrix: L applied to every component of
+    the jet's buffer at once (a sparse times dense-block product, in SciPy's C code)."""
+    if is_scipy_sparse(a) and is_scipy_sparse(b) or not (is_jet(a) or is_jet(b)):
+        raise TypeError("dualjac: a product of scipy.sparse matrices has no dual operand here")
+    if is_jet(b):                                   # L (m, n) @ b (n,) or (n, p)
+        L, buf = a.tocsr(), b.buf
+        if b.ndim not in (1, 2) or b.shape[0] != L.shape[1]:
+            raise ValueError(f"matmul: L has shape {L.shape}, x has shape {b.shape}")
+        flat = buf.reshape(buf.shape[0], -1)
+        out = np.asarray(L @ flat).reshape((L.shape[0],) + buf.shape[1:])
+        return b.with_buffer(np.ascontiguousarray(out.astype(buf.dtype, copy=False)))
+    L, buf = b.tocsr(), a.buf                       # a (n,) or (m, n) @ L (n, p)
+    if a.ndim not in (1, 2) or a.shape[-1] != L.shape[0]:
+        raise ValueError(f"matmul: x has shape {a.shape}, L has shape {L.shape}")
+    moved = np.moveaxis(buf, a.ndim - 1, 0)        # (n, [m,] K)
+    out = np.asarray(L.T @ moved.reshape(moved.shape[0], -1)).reshape(
+        (L.shape[1],) + moved.shape[1:])
+    return a.with_buffer(np.ascontiguousarray(np.moveaxis(out, 0, a.ndim - 1).astype(
+        buf.dtype, copy=False)))
 
 
 def _constant_matmul_jet(A, b):

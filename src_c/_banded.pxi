@@ -129,6 +129,9 @@ cdef class BandedJet:
 
     # -- silent-loss guards and values, as for every jet
     def __array__(self, dtype=None, copy=None):
+        opaque = opaque_for_sparse_matmul(self)
+        if opaque is not None:
+            return opaque
         raise loss_error("np.asarray / np.array on a dual array (or storing it into "
                          "a plain ndarray)")
 

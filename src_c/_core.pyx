@@ -47,6 +47,8 @@ thereby seen by every other view of the same memory, as NumPy's values are.
 
 from types import MethodType
 
+import sys
+
 import numpy as np
 cimport numpy as cnp
 cimport cython
@@ -272,6 +274,26 @@ cdef object loss_error(str what):
         + LOSS_HINT)
 
 
+def opaque_for_sparse_matmul(jet):
+    """A 0-d object array holding jet when scipy.sparse's matmul converts it (`L @ x`, `L.dot(x)`
+    with L a scipy.sparse matrix or array), else None. SciPy then returns NotImplemented and
+    Python calls the jet's __rmatmul__, which applies L to every component (_numpy.matmul).
+    Any other conversion of a jet is refused (loss_error)."""
+    if "scipy.sparse" not in sys.modules:
+        return None
+    frame = sys._getframe(0)
+    for _ in range(2):                 # the caller of np.asanyarray (a frame for this one, too?)
+        if frame is None:
+            return None
+        if (frame.f_code.co_name == "_matmul_dispatch"
+                and frame.f_globals.get("__name__", "").startswith("scipy.sparse.")):
+            opaque = np.empty((), dtype=object)
+            opaque[()] = jet
+            return opaque
+        frame = frame.f_back
+    return None
+
+
 # ------------------------------------------------------------------ the ufunc entry
 
 cdef class _UfuncEntry:
@@ -459,6 +481,9 @@ cdef class _Jet:
 
     # -- silent-loss guards
     def __array__(self, dtype=None, copy=None):
+        opaque = opaque_for_sparse_matmul(self)
+        if opaque is not None:
+            return opaque
         raise loss_error("np.asarray / np.array on a dual array (or storing it into "
                          "a plain ndarray)")
 

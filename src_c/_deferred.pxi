@@ -164,6 +164,9 @@ cdef class DeferredJet:
 
     # -- values, guards and everything else: the computed jet's
     def __array__(self, dtype=None, copy=None):
+        opaque = opaque_for_sparse_matmul(self)
+        if opaque is not None:
+            return opaque
         raise loss_error("np.asarray / np.array on a dual array (or storing it into "
                          "a plain ndarray)")
 
