@@ -102,19 +102,30 @@ class RowStore:
         if int(per_group.sum()) > MAX_ENTRIES:
             raise too_dense(self.n, "dependence entries")
         entries = self._indices[segment_positions(starts, lengths)]
-        if per_group.size and np.all(per_group == per_group[0]):
-            # Lines of one length (stencils, fixed fan-in): sort each line in place.
-            lines = np.sort(entries.reshape(g, -1), axis=1)
+        widths, which = np.unique(per_group, return_inverse=True)
+        if widths.size > FEW_WIDTHS:
+            return self._unions_by_sorting(entries, per_group)
+        # Few line lengths (stencils, fixed fan-in, their boundaries): per length, the lines
+        # are the rows of a matrix, sorted and deduplicated together.
+        ids = np.empty(g, np.int64)
+        start_of = np.cumsum(per_group) - per_group
+        for k, width in enumerate(widths.tolist()):
+            members = np.flatnonzero(which == k)
+            at = start_of[members][:, None] + np.arange(width)
+            lines = _sorted_lines(entries[at])
             keep = np.ones(lines.shape, bool)
             keep[:, 1:] = lines[:, 1:] != lines[:, :-1]
-            return self._append(keep.sum(axis=1), lines[keep])
-        group = np.repeat(np.arange(g, dtype=np.int64), per_group)
-        keys = np.sort(group * max(self.n, 1) + entries)
+            ids[members] = self._append(keep.sum(axis=1), lines[keep])
+        return ids
+
+    def _unions_by_sorting(self, entries, per_group):
+        n = max(self.n, 1)
+        group = np.repeat(np.arange(per_group.size, dtype=np.int64), per_group)
+        keys = np.sort(group * n + entries)
         keep = np.ones(keys.size, bool)
         keep[1:] = keys[1:] != keys[:-1]
         keys = keys[keep]
-        return self._append(np.bincount(keys // max(self.n, 1), minlength=g),
-                            keys % max(self.n, 1))
+        return self._append(np.bincount(keys // n, minlength=per_group.size), keys % n)
 
     def union(self, parts):
         """Elementwise union of id arrays (broadcast together): an array of ids of their
@@ -178,6 +189,26 @@ class RowStore:
         keys = np.sort(at * n + np.repeat(sources, stays))
         new = self._append(np.bincount(keys // n, minlength=lines.size), keys % n)
         return np.moveaxis(new.reshape(shape), -1, axis)
+
+
+SHORT_LINE = 16     # lines this long are sorted by a network of vectorized min / max
+FEW_WIDTHS = 8      # unions of lines of at most this many lengths are sorted per length
+
+
+def _sorted_lines(lines):
+    """Each line of a (g, L) array sorted. Short lines by an odd-even transposition network
+    on whole columns (L passes of vectorized min / max), which beats sorting g tiny rows one
+    by one."""
+    width = lines.shape[1]
+    if width > SHORT_LINE:
+        return np.sort(lines, axis=1)
+    columns = [np.ascontiguousarray(lines[:, k]) for k in range(width)]
+    for step in range(width):
+        for k in range(step % 2, width - 1, 2):
+            low = np.minimum(columns[k], columns[k + 1])
+            np.maximum(columns[k], columns[k + 1], out=columns[k + 1])
+            columns[k] = low
+    return np.stack(columns, axis=1)
 
 
 def _grown(array, size):
