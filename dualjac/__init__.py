@@ -86,7 +86,7 @@ _warm_up()
 
 # Sparse Jacobians and Hessians return scipy.sparse arrays: their module (and SciPy) is
 # imported on first use, so that `import dualjac` does not need SciPy.
-_SPARSE_NAMES = ("SparseHessian", "SparseJacobian", "hessian_sparsity", "jacobian_sparsity",
+_SPARSE_NAMES = ("PatternTooDense", "SparseHessian", "SparseJacobian", "hessian_sparsity", "jacobian_sparsity",
                  "sparse_hessian", "sparse_jacobian")
 
 

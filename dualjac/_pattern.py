@@ -1,14 +1,14 @@
 """Sparsity patterns found by running f once on a tracer.
 
 A ``PatternArray`` holds the values of an array (so that f's own NumPy code, its shapes and
-its branches run as usual) and, per element, the set of source elements it depends on: a
-Python int used as a bitset (bit j set: depends on source element j), in an object array of
-the value's shape. NumPy applies to that object array exactly what it applies to the values:
-structural functions (reshape, slicing, concatenate, pad, roll, ...) move the sets, and views
-stay views, so writes into views of an output array reach the array, as for dual arrays.
-Elementwise functions take the union (``|``) of their operands' sets, reductions the union
-along their axes. The idea is SparseConnectivityTracer.jl's; the sets here are Python ints
-because NumPy's object loops run ``|`` on them in C, for sparse and dense patterns alike.
+its branches run as usual) and, per element, the set of source elements it depends on: the
+id of a row of the trace's row store (``dualjac/_rowstore.py``), in an int64 array of the
+value's shape (0: the empty set of constants). NumPy applies to that id array exactly what it
+applies to the values: structural functions (reshape, slicing, concatenate, pad, roll, ...)
+move the ids, and views stay views, so writes into views of an output array reach the array,
+as for dual arrays. Elementwise functions take the union of their operands' rows, reductions
+the union along their axes; both append the new rows to the store, vectorized, so a trace
+costs O(entries of the pattern). The idea is SparseConnectivityTracer.jl's.
 
 The pattern is structural, the *global* one: ``x * 0.0`` depends on x, ``np.where(c, a, b)``
 on both a and b, ``max`` on every element it chooses from. It holds for every x as long as
@@ -17,8 +17,8 @@ that can change the path (comparisons, ``bool()``, ``argmax``, ...), and prepare
 then trace again at every new x (see ``Recording.value_dependent``).
 
 Second order (Hessian patterns, scalar f): a nonlinear operation records which pairs of
-sources interact in it (``Recording.cliques``: all pairs of one set; ``Recording.crosses``: pairs across
-two sets), from the rules table's second partials that are not identically ``"0"``. Their union
+sources interact in it (``Recording.clique``: all pairs of one row; ``Recording.cross``: pairs
+across two rows, both kept as row ids), from the rules table's second partials that are not identically ``"0"``. Their union
 is the Hessian's pattern; an interaction in a value f computes but never uses adds entries that
 come out as exact zeros.
 
@@ -30,16 +30,19 @@ element, all pairs interact), which is never wrong, only less sparse.
 import numpy as np
 
 from . import _numpy
+from ._rowstore import PatternTooDense, RowStore, block_products  # noqa: F401 (PatternTooDense: public)
 
 
 class Recording:
-    """What one run of f on pattern arrays learned besides its output's pattern."""
+    """One run of f on pattern arrays: its row store, and what it learned besides its
+    output's pattern."""
 
     def __init__(self, n, second_order=False):
         self.n = n
+        self.store = RowStore(n)
         self.second_order = second_order
-        self.cliques = set()       # bitsets S: S x S is in the Hessian pattern
-        self.crosses = set()       # (A, B): A x B and B x A are
+        self._cliques = []         # arrays of row ids S: S x S is in the Hessian pattern
+        self._crosses = []         # pairs of arrays of row ids (A, B): A x B and B x A are
         self.value_dependent = []  # why the pattern may differ at another x
 
     def looked_at_values(self, why):
@@ -47,22 +50,31 @@ class Recording:
             self.value_dependent.append(why)
 
     def clique(self, deps):
+        """All pairs of sources within each row interact. Single sources only give the
+        diagonal, which the Hessian pattern always holds."""
         if self.second_order:
-            self.cliques.update(d for d in np.ravel(deps).tolist() if d)
+            ids = np.unique(deps)
+            self._cliques.append(ids[ids > self.n])
 
     def cross(self, a, b):
         if self.second_order:
-            a, b = np.broadcast_arrays(a, b)
-            self.crosses.update((x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist())
-                                if x and y)
+            a, b = (np.ravel(d) for d in np.broadcast_arrays(a, b))
+            both = (a != 0) & (b != 0)
+            self._crosses.append(np.stack([a[both], b[both]]))
+
+    def union(self, parts):
+        return self.store.union(parts)
+
+    def reduce(self, deps, axis, keepdims=False):
+        return self.store.reduce(deps, axis, keepdims)
 
 
 def no_deps(shape):
-    return np.zeros(shape, dtype=object)
+    return np.zeros(shape, dtype=np.int64)
 
 
 class PatternArray:
-    """An array of values and, per element, the bitset of source elements it depends on."""
+    """An array of values and, per element, the id of the row of sources it depends on."""
 
     __array_priority__ = 100
 
@@ -368,63 +380,38 @@ def deps_of(x):
     return x.deps if isinstance(x, PatternArray) else no_deps(np.shape(x))
 
 
-def source(x, recording, lo=0, hi=None):
-    """x as a traced source: element j (C order) of [lo, hi) depends on itself, as bit
-    j - lo; the other elements are constants in this run (see _tracing.blocks)."""
-    hi = x.size if hi is None else hi
-    deps = np.zeros(x.size, dtype=object)
-    deps[lo:hi] = [1 << j for j in range(hi - lo)]
-    return PatternArray(np.array(x, copy=True), deps.reshape(x.shape), recording)
+def source(x, recording):
+    """x as a traced source: element j (C order) depends on itself, source j."""
+    deps = recording.store.source_ids().reshape(x.shape)
+    return PatternArray(np.array(x, copy=True), deps, recording)
 
 
 # ---------------------------------------------------------------- reading patterns
 
-def bit_rows(deps, n, rows_per_block=4096):
-    """(row, column) indices of the set bits of an object array of bitsets, in row order and
-    column order within a row: the bitsets as 64-bit words, only nonzero words unpacked."""
-    flat = np.ravel(deps).tolist()
-    nwords = max((n + 63) // 64, 1)
-    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for start in range(0, len(flat), rows_per_block):
-        block = flat[start:start + rows_per_block]
-        raw = b"".join(int(d).to_bytes(8 * nwords, "little") for d in block)
-        words = np.frombuffer(raw, np.dtype("<u8")).reshape(len(block), nwords)
-        r, w = np.nonzero(words)
-        bits = np.unpackbits(np.ascontiguousarray(words[r, w]).view(np.uint8).reshape(-1, 8),
-                             axis=1, bitorder="little")
-        k, b = np.nonzero(bits)
-        rows.append(r[k].astype(np.int64) + start)
-        cols.append(w[k].astype(np.int64) * 64 + b)
-    return np.concatenate(rows), np.concatenate(cols)
+def rows_of(deps, recording):
+    """(row, column) indices of a pattern: element k of ``deps`` (flattened) depends on
+    source j. In row order, columns sorted within a row."""
+    indptr, cols = recording.store.rows(np.ravel(deps))
+    return np.repeat(np.arange(indptr.size - 1, dtype=np.int64), np.diff(indptr)), cols
 
 
-def members(sets, n):
-    """CSR (indptr, indices) of the members of each bitset in a list."""
-    rows, cols = bit_rows(np.array(list(sets) + [0], dtype=object)[:-1], n)
-    indptr = np.zeros(len(sets) + 1, np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(sets)), out=indptr[1:])
-    return indptr, cols
-
-
-def block_products(a_ptr, a_idx, b_ptr, b_idx):
-    """Every (i, j) with i in A_k and j in B_k, for each block k of two CSR lists of sets."""
-    sa, sb = np.diff(a_ptr), np.diff(b_ptr)
-    counts = sa * sb
-    block = np.repeat(np.arange(sa.size), counts)
-    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    p, q = np.divmod(within, np.maximum(sb[block], 1))
-    return a_idx[a_ptr[block] + p], b_idx[b_ptr[block] + q]
+def _unique_ids(parts, width):
+    if not parts:
+        return np.zeros((width, 0) if width > 1 else 0, np.int64)
+    ids = np.concatenate(parts, axis=-1)
+    return np.unique(ids, axis=-1 if width > 1 else None)
 
 
 def hessian_pairs(recording):
     """(rows, cols) of the Hessian pattern a second-order recording holds (both triangles,
     with the diagonal)."""
-    n = recording.n
-    ptr, idx = members(recording.cliques, n)
-    ci, cj = block_products(ptr, idx, ptr, idx)
-    crosses = list(recording.crosses)
-    a_ptr, a_idx = members([a for a, _ in crosses], n)
-    b_ptr, b_idx = members([b for _, b in crosses], n)
-    xi, xj = block_products(a_ptr, a_idx, b_ptr, b_idx)
+    n, store = recording.n, recording.store
+    cliques = _unique_ids(recording._cliques, 1)
+    ptr, idx = store.rows(cliques)
+    ci, cj = block_products(ptr, idx, ptr, idx, n)
+    a, b = _unique_ids(recording._crosses, 2)
+    a_ptr, a_idx = store.rows(a)
+    b_ptr, b_idx = store.rows(b)
+    xi, xj = block_products(a_ptr, a_idx, b_ptr, b_idx, n)
     diagonal = np.arange(n)
     return (np.concatenate([diagonal, ci, xi, xj]), np.concatenate([diagonal, cj, xj, xi]))

@@ -3,11 +3,9 @@
 Elementwise rules come from the rules table: an operand whose partial is written ``"0"``
 contributes nothing (``floor``, ``sign``); a second partial that is not ``"0"`` makes its
 operands' sources interact (``multiply``: x with y only; ``exp``: all pairs of x's sources).
-Structural functions run on the dependence sets as on the values. Functions without an exact
+Structural functions run on the dependence ids as on the values. Functions without an exact
 rule here but with a derivative rule for dual arrays get the conservative rule.
 """
-
-import functools
 
 import numpy as np
 
@@ -21,11 +19,9 @@ def wrap(value, deps, recording):
     return PatternArray(np.asarray(value), deps, recording)
 
 
-def _union(deps_list):
-    out = deps_list[0]
-    for d in deps_list[1:]:
-        out = np.bitwise_or(out, d)
-    return out
+def _filled(deps, shape):
+    """Ids broadcast to a result's shape, as an array of its own (writable, no view)."""
+    return deps if deps.shape == tuple(shape) else np.broadcast_to(deps, shape).copy()
 
 
 # ---------------------------------------------------------------- ufuncs
@@ -68,9 +64,8 @@ def apply_ufunc(recording, ufunc, method, inputs, kwargs):
         value = ufunc(*values, **{k: v for k, v in kwargs.items() if k in ("dtype",)})
     first, second = partials
     deps = [deps_of(x) for x in inputs]
-    live = [d for d, flag in zip(deps, first) if flag]
-    result = _union(live) if live else no_deps(np.shape(value))
-    result = np.broadcast_to(result, np.shape(value)).copy()
+    result = _filled(recording.union([d for d, flag in zip(deps, first) if flag]),
+                     np.shape(value))
     for (i, j), nonzero in second.items():
         if nonzero and i == j:
             recording.clique(deps[i])
@@ -150,18 +145,15 @@ def conservative(recording, func, args, kwargs):
     """Every output element depends on every input element, and all pairs interact."""
     with np.errstate(all="ignore"):
         value = func(*_map(args, value_of), **_map(kwargs, value_of))
-    union = 0
-    for leaf in _traced_leaves((args, kwargs)):
-        union |= functools.reduce(lambda a, b: a | b, leaf.deps.ravel().tolist(), 0)
-    recording.clique(np.array([union], dtype=object))
+    leaves = [leaf.deps.ravel() for leaf in _traced_leaves((args, kwargs))]
+    union = recording.reduce(np.concatenate(leaves or [no_deps(0)]), None)
+    recording.clique(union)
 
     def as_traced(v):
         v = np.asarray(v)
         if v.dtype.kind != "f":
             return v
-        deps = np.empty(v.shape, dtype=object)
-        deps[...] = union
-        return wrap(v, deps, recording)
+        return wrap(v, np.full(v.shape, union, np.int64), recording)
     return _map(value, as_traced) if isinstance(value, (list, tuple)) else as_traced(value)
 
 
@@ -180,7 +172,7 @@ def _on_values(recording, func, args, kwargs):
     return func(*_map(args, value_of), **_map(kwargs, value_of))
 
 
-# Structural functions: the same function on the values and on the dependence sets.
+# Structural functions: the same function on the values and on the dependence ids.
 # The first argument (or, for joins, every array of the first argument) is data; the
 # other arguments (shapes, axes, indices) are passed to both calls unchanged.
 
@@ -247,7 +239,7 @@ def _pad(recording, array, pad_width, mode="constant", **kwargs):
     index_kwargs = {k: v for k, v in kwargs.items() if k == "reflect_type"}
     if mode in ("constant", "empty"):
         mode, index_kwargs = "constant", {"constant_values": -1}
-    # Pad the element indices (-1: a new constant element) and gather the sets.
+    # Pad the element indices (-1: a new constant element) and gather the ids.
     index = np.pad(np.arange(array.size).reshape(array.shape), pad_width, mode, **index_kwargs)
     gathered = np.append(array.deps.ravel(), no_deps(1))[index]
     return wrap(np.pad(array.value, pad_width, mode if kwargs or mode != "constant" else
@@ -261,16 +253,16 @@ def _where(recording, condition, x=None, y=None):
         return np.where(value_of(condition))
     # The global pattern: either branch, whatever the condition says at this x.
     value = np.where(value_of(condition), value_of(x), value_of(y))
-    deps = np.broadcast_to(np.bitwise_or(deps_of(x), deps_of(y)), value.shape).copy()
-    return wrap(value, deps, recording)
+    return wrap(value, _filled(recording.union([deps_of(x), deps_of(y)]), value.shape),
+                recording)
 
 
 @rule(np.select)
 def _select(recording, condlist, choicelist, default=0):
     value = np.select([value_of(c) for c in condlist], [value_of(c) for c in choicelist],
                       value_of(default))
-    deps = _union([deps_of(c) for c in choicelist] + [deps_of(default)])
-    return wrap(value, np.broadcast_to(deps, value.shape).copy(), recording)
+    deps = recording.union([deps_of(c) for c in choicelist] + [deps_of(default)])
+    return wrap(value, _filled(deps, value.shape), recording)
 
 
 @rule(np.clip)
@@ -278,8 +270,8 @@ def _clip(recording, a, a_min=None, a_max=None, out=None, *, min=None, max=None,
     low = a_min if min is None else min
     high = a_max if max is None else max
     value = np.clip(value_of(a), value_of(low), value_of(high))
-    deps = _union([deps_of(a)] + [deps_of(b) for b in (low, high) if b is not None])
-    return _store(out, wrap(value, np.broadcast_to(deps, value.shape).copy(), recording))
+    deps = recording.union([deps_of(a)] + [deps_of(b) for b in (low, high) if b is not None])
+    return _store(out, wrap(value, _filled(deps, value.shape), recording))
 
 
 def _created_like(fill):
@@ -349,12 +341,6 @@ def _astype(recording, x, dtype, copy=True, **kwargs):
 
 # ---------------------------------------------------------------- reductions and products
 
-def _reduce(deps, axis, keepdims):
-    out = np.bitwise_or.reduce(deps, axis=axis, keepdims=keepdims) if deps.size else (
-        np.zeros(np.sum(np.zeros(deps.shape), axis=axis, keepdims=keepdims).shape, object))
-    return out if isinstance(out, np.ndarray) else np.array(out, dtype=object)
-
-
 def _reduction(func, nonlinear):
     def impl(recording, a, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         if kwargs.get("where", True) is not True or "initial" in kwargs and isinstance(
@@ -369,7 +355,7 @@ def _reduction(func, nonlinear):
         kw = {k: v for k, v in kwargs.items() if k in ("initial", "ddof")}
         with np.errstate(all="ignore"):
             value = func(a.value, axis=axis, keepdims=keepdims, **kw)
-        deps = _reduce(a.deps, _axes(axis, a.ndim), keepdims)
+        deps = recording.reduce(a.deps, _axes(axis, a.ndim), keepdims)
         if nonlinear:
             recording.clique(deps)
         return _store(out, wrap(value, deps, recording))
@@ -394,7 +380,7 @@ def _scan(func, nonlinear):
         a = lift(a, recording)
         value = func(a.value, axis=axis)
         deps = a.deps.ravel() if axis is None else a.deps
-        deps = np.bitwise_or.accumulate(deps, axis=0 if axis is None else axis)
+        deps = recording.store.accumulate(deps, 0 if axis is None else axis)
         if nonlinear:
             recording.clique(deps)
         return _store(out, wrap(value, deps, recording))
@@ -414,8 +400,8 @@ def _sort(recording, a, axis=-1, kind=None, order=None, **kwargs):
     a = lift(a, recording)
     value = np.sort(a.value, axis=axis)
     deps = a.deps.ravel() if axis is None else a.deps
-    deps = np.broadcast_to(_reduce(deps, -1 if axis is None else axis, True), value.shape)
-    return wrap(value, deps.copy(), recording)
+    deps = recording.reduce(deps, -1 if axis is None else axis, True)
+    return wrap(value, _filled(deps, value.shape), recording)
 
 
 @rule(np.trace)
@@ -441,13 +427,9 @@ def _norm(recording, x, ord=None, axis=None, keepdims=False):
         return conservative(recording, np.linalg.norm, (x,), dict(ord=ord, axis=axis,
                                                                   keepdims=keepdims))
     value = np.linalg.norm(x.value, ord=ord, axis=axis, keepdims=keepdims)
-    deps = _reduce(x.deps, _axes(axis, x.ndim), keepdims)
+    deps = recording.reduce(x.deps, _axes(axis, x.ndim), keepdims)
     recording.clique(deps)
-    return wrap(value, np.broadcast_to(deps, np.shape(value)).copy(), recording)
-
-
-def _contracted(deps, axis):
-    return _reduce(deps, axis, False)
+    return wrap(value, _filled(deps, np.shape(value)), recording)
 
 
 @rule(np.matmul)
@@ -458,19 +440,19 @@ def _matmul(recording, a, b, out=None, **kwargs):
         if partial is not None:
             return partial
     value = np.matmul(a.value, b.value)
-    # OR over k of (a_ik | b_kj) is (OR_k a_ik) | (OR_k b_kj).
-    da = _contracted(a.deps, -1)                       # (..., i) or ()
-    db = _contracted(b.deps, -2 if b.ndim > 1 else -1)  # (..., j) or ()
+    # The union over k of (a_ik | b_kj) is (union_k a_ik) | (union_k b_kj).
+    da = recording.reduce(a.deps, -1)                       # (..., i) or ()
+    db = recording.reduce(b.deps, -2 if b.ndim > 1 else -1)  # (..., j) or ()
     if a.ndim > 1 and b.ndim > 1:
         da, db = da[..., :, None], db[..., None, :]
-    deps = np.broadcast_to(np.bitwise_or(da, db), np.shape(value)).copy()
+    deps = _filled(recording.union([da, db]), np.shape(value))
     if (a.deps.size and b.deps.size and _traced(a) and _traced(b)):
         recording.cross(np.broadcast_to(da, np.shape(value)), np.broadcast_to(db, np.shape(value)))
     return _store(out, wrap(value, deps, recording))
 
 
 def _traced(x):
-    return any(x.deps.ravel().tolist())
+    return bool(np.any(x.deps))
 
 
 @rule(np.dot)
@@ -513,7 +495,7 @@ def _einsum(recording, subscripts, *operands, out=None, **kwargs):
     parts = []
     for spec, x in zip(specs, lifted):
         summed = tuple(i for i, c in enumerate(spec) if c not in output)
-        deps = _reduce(x.deps, summed, False) if summed else x.deps
+        deps = recording.reduce(x.deps, summed) if summed else x.deps
         kept = [c for c in spec if c in output]
         order = sorted(range(len(kept)), key=lambda i: output.index(kept[i]))
         deps = np.transpose(deps, order) if deps.ndim else deps
@@ -521,7 +503,7 @@ def _einsum(recording, subscripts, *operands, out=None, **kwargs):
         for c, size in zip(sorted(kept, key=output.index), deps.shape):
             shape[output.index(c)] = size
         parts.append(deps.reshape(shape))
-    deps = np.broadcast_to(_union(parts), np.shape(value)).copy()
+    deps = _filled(recording.union(parts), np.shape(value))
     traced = [p for p, x in zip(parts, lifted) if _traced(x)]
     if len(traced) > 1:
         recording.clique(deps)

@@ -20,6 +20,7 @@ from ._core import DualArray
 from ._layout import (FORMATS, Layout, check_format, pattern_matrix, probe_direction,  # noqa: F401
                       same_args, same_structure, source_array)
 from ._tracing import JacobianPattern, Terms  # noqa: F401 (JacobianPattern: _structured)
+from ._rowstore import PatternTooDense  # noqa: F401 (public: dj.PatternTooDense)
 
 def jacobian_sparsity(f, x):
     """The structural sparsity pattern of d f(x) / d x: a ``scipy.sparse.csr_array`` of bools,

@@ -614,36 +614,69 @@ def test_prepared_jacobian_follows_a_branch_that_flips():
         np.testing.assert_array_equal(S.sparsity.toarray(), J != 0)
 
 
-# ---------------------------------------------------------------- tracing in blocks of sources
+# ---------------------------------------------------------------- large and dense patterns
 
-def periodic_energy(z):
-    """A sum of local terms with a periodic neighbour: pairs across any block boundary."""
-    return np.sum((np.roll(z, 1) - z) ** 2 * z) + 0.5 * np.sum(np.exp(z[::3]))
-
-
-def two_d_stencil(z):
-    u = np.pad(z.reshape(6, 7), 1)
-    return (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:] - 4 * u[1:-1, 1:-1]
-            ) * z.reshape(6, 7)
+def counting(f):
+    def counted(z):
+        counted.runs += 1
+        return f(z)
+    counted.runs = 0
+    return counted
 
 
-@pytest.mark.parametrize("block", [1, 5, 16])
-def test_patterns_traced_in_blocks_of_sources_are_the_whole_pattern(monkeypatch, block):
-    """Large sources are traced a block of sources at a time (small bitsets); the blocks'
-    patterns together are the one-run pattern, and the results do not change."""
-    from dualjac import _tracing
-    x = np.linspace(0.2, 1.1, 42)
-    whole_j, whole_h = pattern(two_d_stencil, x), hpattern(periodic_energy, x)
-    H = dj.sparse_hessian(periodic_energy, x).toarray()
-    monkeypatch.setattr(_tracing, "TRACE_BLOCK", block)
-    assert np.array_equal(pattern(two_d_stencil, x), whole_j)
-    blocked_h = hpattern(periodic_energy, x)
-    # Block runs cannot see pairs across blocks: the pattern of a sum of terms is then
-    # every pair within a term element, a superset of the pairs the one run records.
-    assert not np.any(whole_h & ~blocked_h)
-    np.testing.assert_allclose(dj.sparse_jacobian(two_d_stencil, x).toarray(),
-                               complex_step_jacobian(two_d_stencil, x).reshape(42, 42),
-                               rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(dj.sparse_hessian(periodic_energy, x).toarray(), H,
-                               rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(H, dj.hessian(periodic_energy, x), rtol=1e-13, atol=1e-13)
+def test_a_large_stencil_traces_in_one_run_with_the_exact_band():
+    n = 50_000
+    f = counting(lambda z: (lambda u: u[:-2] - 2 * u[1:-1] + u[2:])(np.pad(z, 1)) * z ** 2)
+    P = dj.jacobian_sparsity(f, np.linspace(0.1, 1.0, n))
+    assert f.runs == 1
+    expected = sp.diags([np.ones(n - 1), np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="csr")
+    assert P.nnz == expected.nnz == 3 * n - 2
+    assert (P != (expected != 0)).nnz == 0
+
+
+def test_fancy_indexing_residuals_depend_on_their_index_sets():
+    """Bundle-adjustment-like residuals: each row depends on the parameters it indexes
+    (repeats included once), with products and sums along the fan-in."""
+    idx = RNG.integers(0, 300, (700, 5))
+    idx[:, 1] = idx[:, 0]                      # a repeated parameter within a residual
+    w = RNG.standard_normal((700, 5))
+    f = lambda z: np.sum(np.sin(z[idx]) * w, axis=1) * z[idx[:, 2]]
+    x = RNG.uniform(0.2, 1.0, 300)
+    P = pattern(f, x)
+    expected = np.zeros((700, 300), bool)
+    expected[np.arange(700)[:, None], idx] = True
+    np.testing.assert_array_equal(P, expected)
+    np.testing.assert_array_equal(numeric_jacobian(f, x) != 0, expected)
+
+
+def test_a_cumulative_sum_of_a_gathered_array_is_a_staircase():
+    """Running unions of rows with several sources: element k depends on the first k + 1
+    rows' sources."""
+    perm = RNG.permutation(12)
+    f = lambda z: np.cumsum(z[perm].reshape(6, 2).sum(axis=1) * z[:6] ** 2)
+    x = RNG.uniform(0.5, 1.5, 12)
+    J = complex_step_jacobian(f, x).reshape(6, 12)
+    np.testing.assert_array_equal(pattern(f, x), J != 0)
+
+
+def test_dense_patterns_raise_a_clear_error():
+    x = np.linspace(0.1, 1.0, 5_000)
+    assert issubclass(dj.PatternTooDense, ValueError)
+    with pytest.raises(dj.PatternTooDense, match=r"\(nearly\) dense.*dj.jacobian / dj.hessian"):
+        dj.jacobian_sparsity(lambda z: z * np.sum(z), x)
+    with pytest.raises(dj.PatternTooDense, match=r"\(nearly\) dense.*Hessian entries"):
+        dj.hessian_sparsity(lambda z: np.exp(np.sum(z)), x)
+
+
+def test_dense_transforms_fall_back_past_a_dense_pattern(monkeypatch):
+    """The dense transforms try a traced pattern first; a (nearly) dense one sends them the
+    ordinary way, with the same answer."""
+    from dualjac import _rowstore
+    monkeypatch.setattr(_rowstore, "MAX_ENTRIES", 1_000)
+    n = 300                                      # past the banded jets' densify limit
+    f = lambda z: z * np.sum(z) + z[::-1]        # J = sum(z) I + 1 z' + the anti-diagonal
+    x = np.linspace(0.1, 1.0, n)
+    with pytest.raises(dj.PatternTooDense):
+        dj.jacobian_sparsity(f, x)
+    expected = x.sum() * np.eye(n) + x[:, None] + np.eye(n)[::-1]
+    np.testing.assert_allclose(dj.jacobian(f, x), expected, rtol=1e-13)
