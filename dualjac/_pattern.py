@@ -29,7 +29,7 @@ element, all pairs interact), which is never wrong, only less sparse.
 
 import numpy as np
 
-from . import _numpy
+from . import _core, _numpy
 from ._rowstore import PatternTooDense, RowStore, block_products  # noqa: F401 (PatternTooDense: public)
 
 
@@ -111,6 +111,9 @@ class PatternArray:
 
     # -- conversions f may not make: they would drop the dependence
     def __array__(self, dtype=None, copy=None):
+        opaque = _core.opaque_for_sparse_matmul(self)     # L @ x with L scipy.sparse
+        if opaque is not None:
+            return opaque
         raise TypeError("dualjac: np.asarray / np.array on a traced array (or storing it into "
                         "a plain ndarray) would drop its dependence on x. Create arrays that "
                         "hold results with np.zeros_like(x) or np.zeros(shape, like=x).")

@@ -434,6 +434,8 @@ def _norm(recording, x, ord=None, axis=None, keepdims=False):
 
 @rule(np.matmul)
 def _matmul(recording, a, b, out=None, **kwargs):
+    if _numpy.is_scipy_sparse(a) or _numpy.is_scipy_sparse(b):
+        return _store(out, _sparse_constant_matmul(recording, a, b))
     a, b = lift(a, recording), lift(b, recording)
     if _separable.ACTIVE[0] and out is None:
         partial = _separable.vector_product(a, b, np.multiply)
@@ -449,6 +451,28 @@ def _matmul(recording, a, b, out=None, **kwargs):
     if (a.deps.size and b.deps.size and _traced(a) and _traced(b)):
         recording.cross(np.broadcast_to(da, np.shape(value)), np.broadcast_to(db, np.shape(value)))
     return _store(out, wrap(value, deps, recording))
+
+
+def _sparse_constant_matmul(recording, a, b):
+    """L @ x or x @ L with L a constant scipy.sparse matrix: an output element depends on the
+    elements of x that L's stored entries (explicit zeros too: structure) combine."""
+    if _numpy.is_scipy_sparse(b):             # x @ L = (L^T @ x^T)^T
+        x = lift(a, recording)
+        out = _sparse_constant_matmul(recording, b.T, x.T if x.ndim == 2 else x)
+        return out.T if x.ndim == 2 else out
+    L, x = a.tocsr(), lift(b, recording)
+    if x.ndim not in (1, 2) or x.shape[0] != L.shape[1]:
+        raise ValueError(f"matmul: L has shape {L.shape}, x has shape {x.shape}")
+    value = np.asarray(L @ x.value)
+    lengths = np.diff(L.indptr)
+    width = int(lengths.max()) if lengths.size else 0
+    deps = x.deps.reshape(x.shape[0], -1)                   # (n, p)
+    groups = np.zeros((L.shape[0], width, deps.shape[1]), np.int64)
+    row = np.repeat(np.arange(L.shape[0]), lengths)
+    slot = np.arange(L.indices.size) - np.repeat(L.indptr[:-1], lengths)
+    groups[row, slot] = deps[L.indices]
+    ids = recording.store.union_groups(np.moveaxis(groups, 1, 2).reshape(-1, width))
+    return wrap(value, ids.reshape(value.shape), recording)
 
 
 def _traced(x):

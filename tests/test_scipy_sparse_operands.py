@@ -51,3 +51,24 @@ def test_other_conversions_are_still_refused():
         dj.jacobian(lambda z: np.asarray(z) + L @ np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match="shape"):
         dj.jacobian(lambda z: L @ z, np.ones(3))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_pattern_of_a_sparse_product_is_the_matrix_structure(kind):
+    """The tracer reads L's stored entries: L @ x with a Laplacian is tri-diagonal (a dense
+    constant matrix would make it dense), so the structured ways apply."""
+    n = 400
+    L = laplacian(n, kind)
+    x = np.linspace(0.1, 1.0, n)
+    f = lambda z: L @ z + np.sin(z @ L)           # noqa: E731
+    P = dj.jacobian_sparsity(f, x)
+    expected = (sp.csr_array(L) != 0).toarray()
+    np.testing.assert_array_equal(P.toarray(), expected | expected.T)
+    J = dj.sparse_jacobian(f, x)
+    dense = L.toarray() + np.diag(np.cos(x @ L.toarray())) @ L.toarray().T
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14, atol=1e-14)
+    X = np.linspace(0.1, 1.0, 2 * n).reshape(n, 2)
+    g = lambda z: L @ np.sin(z)                   # noqa: E731
+    P2 = dj.jacobian_sparsity(g, X).toarray().reshape(n, 2, n, 2)
+    np.testing.assert_array_equal(P2[:, 0, :, 0], expected)
+    assert not P2[:, 0, :, 1].any()
