@@ -46,7 +46,14 @@ def hessian_sparsity(f, x):
 
 def compressed_sweep(f, x, seeds, args, who):
     """f once on duals seeded with the columns of ``seeds`` (x.size x c): (f's value, the
-    output's buffer as an m x (1 + c) block: the value, then the derivative along each seed)."""
+    output's buffer as an m x (1 + c) block: the value, then the derivative along each seed).
+    Large sweeps run with the block cache (see api.with_block_cache): their temporaries would
+    otherwise be mapped and page-faulted anew at every operation."""
+    nbytes = x.size * (1 + seeds.shape[1]) * x.dtype.itemsize
+    return api.with_block_cache(nbytes, _compressed_sweep, f, x, seeds, args, who)
+
+
+def _compressed_sweep(f, x, seeds, args, who):
     c = seeds.shape[1]
     with _core.LiveTags("dj.jacobian") as tag:   # the maker named in messages about escaped jets
         buf = np.empty(x.shape + (1 + c,), x.dtype)

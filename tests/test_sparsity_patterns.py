@@ -291,7 +291,7 @@ def test_every_handled_function_has_cases():
     assert not missing, f"no pattern cases for {missing}"
 
 
-@pytest.mark.parametrize("f, shape", case_params())
+@pytest.mark.parametrize("f, shape", list(case_params()))
 def test_pattern_contains_every_dependency(f, shape):
     for point in range(2):
         x = RNG.uniform(-1.5, 1.5, shape)
