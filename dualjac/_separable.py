@@ -16,6 +16,7 @@ import numpy as np
 
 _state = threading.local()
 ACTIVE = [0]     # separable sweeps running in any thread: the hooks' one cheap test
+_COUNT_LOCK = threading.Lock()
 
 
 class NotSeparable(Exception):
@@ -32,12 +33,14 @@ class intercepting:
     def __enter__(self):
         self.outer = getattr(_state, "accepts", None)
         _state.accepts = self.accepts
-        ACTIVE[0] += 1
+        with _COUNT_LOCK:               # `+=` on a shared int is not atomic across threads
+            ACTIVE[0] += 1
         return self
 
     def __exit__(self, *exc):
         _state.accepts = self.outer
-        ACTIVE[0] -= 1
+        with _COUNT_LOCK:
+            ACTIVE[0] -= 1
 
 
 def full_sum(a, ndim, axis=None, keepdims=False, scale=1.0):
