@@ -91,9 +91,6 @@ class Layout:
     def data(self, compressed):
         return np.take(compressed.ravel(), self.gather)
 
-    def matrix(self, compressed):
-        return self.matrix_from_data(self.data(compressed))
-
     def matrix_from_data(self, data):
         sparse = _sparse()
         if self.format == "csr":
@@ -105,12 +102,6 @@ class Layout:
         dense = np.zeros(self.shape, data.dtype)
         dense[self.rows, self.cols] = data
         return dense
-
-
-def dot(a, b):
-    # Not BLAS: a threaded BLAS dot of a long vector can wait for busy cores, and
-    # these checks run at every call.
-    return float(np.sum(a * b))
 
 
 def same_structure(a, b):
