@@ -1488,6 +1488,7 @@ cpdef object hessian_one(f, x, finish):
     cdef long long tag1, tag2
     if 0 < BANDED_MIN_HESSIAN <= m:
         tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
+        previous = use_block_cache() if banded_needs_block_cache(a) else None
         try:
             out = run_banded(f, seed_banded(a, tag1, tag2))
             if out is not NEEDS_DENSE:
@@ -1495,6 +1496,8 @@ cpdef object hessian_one(f, x, finish):
         finally:
             release(tag1)
             release(tag2)
+            if previous is not None:
+                restore_memory_handler(previous)
     if m * K * 8 >= FAST_MAX_BYTES:
         return NO_FAST_PATH
     tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
