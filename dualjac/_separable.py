@@ -141,5 +141,16 @@ class PartialSum:
     def _used(self, *args, **kwargs):
         raise NotSeparable("a full sum used as a value")
 
-    __float__ = __bool__ = __array__ = __getitem__ = __lt__ = __le__ = __gt__ = __ge__ = _used
+    # Anything but scaling and adding looks at the sum's value (a comparison would otherwise
+    # fall back to object identity and take a branch the real value does not): f then runs
+    # the general way.
+    __float__ = __int__ = __index__ = __bool__ = __array__ = __getitem__ = __len__ = _used
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __abs__ = __round__ = __iter__ = _used
     __pow__ = __rpow__ = __rtruediv__ = __matmul__ = __rmatmul__ = _used
+    __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __divmod__ = __rdivmod__ = _used
+    __hash__ = None
+
+    def __getattr__(self, name):      # .shape, .item(), .reshape(...): a value's attributes
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotSeparable(f"a full sum's .{name}")

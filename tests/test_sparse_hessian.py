@@ -311,3 +311,24 @@ def test_one_evaluation_per_call_when_nothing_changed():
         H = S(x).toarray()
         assert calls[0] == 1
         np.testing.assert_allclose(H, rosenbrock_hessian(x), rtol=1e-12, atol=1e-11)
+
+
+def branch_on_the_sum(z):
+    """A branch on a full sum's value: the sum must not be kept apart (PartialSum) there."""
+    s = np.sum(z ** 2)
+    if s == 0.0:
+        return 3.0 * np.sum(z ** 3)
+    return s.reshape(()) * 1.0
+
+
+@pytest.mark.parametrize("x", [np.zeros(300), np.linspace(0.1, 1.0, 300)])
+def test_a_branch_on_a_full_sum_follows_its_value(x):
+    """Analytic: at 0 the branch gives 3 sum(z^3) (Hessian 18 diag(z) = 0, gradient 0);
+    elsewhere sum(z^2) (Hessian 2 I, gradient 2 z)."""
+    at_zero = not x.any()
+    H_expected = np.zeros((300, 300)) if at_zero else 2 * np.eye(300)
+    g_expected = np.zeros(300) if at_zero else 2 * x
+    np.testing.assert_allclose(dj.SparseHessian(branch_on_the_sum, x)(x).toarray(), H_expected)
+    np.testing.assert_allclose(dj.sparse_hessian(branch_on_the_sum, x).toarray(), H_expected)
+    np.testing.assert_allclose(dj.hessian(branch_on_the_sum, x), H_expected)
+    np.testing.assert_allclose(dj.gradient(branch_on_the_sum, x), g_expected)
