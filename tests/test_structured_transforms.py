@@ -162,3 +162,34 @@ def test_a_structure_changed_between_calls_is_caught(transform, name, witness, r
     np.testing.assert_allclose(transform(g, POINT), witness(f, POINT), rtol=rtol, atol=rtol)
     state.reversed = False
     np.testing.assert_allclose(transform(g, POINT), witness(f, POINT), rtol=rtol, atol=rtol)
+
+
+def rows_keepdims(z):
+    r = z.reshape(-1, 3)
+    return (r / np.sum(r ** 2, axis=-1, keepdims=True)).ravel()
+
+
+def rows_new_axis(z):
+    r = z.reshape(-1, 3)
+    return (r / np.sum(r ** 2, axis=-1)[..., None]).ravel()
+
+
+def rows_alias(z):
+    out = np.zeros_like(z).reshape(-1, 3)
+    alias = out
+    alias += z.reshape(-1, 3)
+    alias /= np.sum(z.reshape(-1, 3) ** 2, axis=1, keepdims=True)
+    return out.ravel()
+
+
+@pytest.mark.parametrize("f", [rows_keepdims, rows_new_axis, rows_alias])
+def test_per_row_reductions_broadcast_back_in_every_way(f):
+    """keepdims, [..., None] and += / /= through an alias give the same block-diagonal
+    pattern and the complex-step Jacobian, sparse and dense."""
+    P = dj.jacobian_sparsity(f, POINT).toarray()
+    blocks = np.kron(np.eye(N // 3, dtype=bool), np.ones((3, 3), bool))
+    np.testing.assert_array_equal(P, blocks)
+    witness = complex_step_jacobian(f, POINT)
+    np.testing.assert_allclose(dj.sparse_jacobian(f, POINT).toarray(), witness, rtol=1e-13,
+                               atol=1e-13)
+    np.testing.assert_allclose(dj.jacobian(f, POINT), witness, rtol=1e-13, atol=1e-13)
