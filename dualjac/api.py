@@ -527,13 +527,10 @@ def _swept(f, x, zero, parallel_iterations):
 def _value_and_jacobian_of_one_array(f, x, unconnected_gradients):
     """dj.jacobian's ways (compiled, banded, structured) with f's value read off the
     output of its last run; None when that output is not a first-order jet of that run."""
-    runs = []
-
-    def recorded(z):
-        runs.append((z, f(z)))
-        return runs[-1][1]
+    recorded = _recording(f)
+    recorded.runs.last = None
     J = jacobian(recorded, x, unconnected_gradients=unconnected_gradients)
-    z, y = runs[-1]
+    z, y = recorded.runs.last
     if isinstance(y, (np.ndarray, np.generic, float, int)):
         return np.asarray(y), J          # f(x) does not depend on x
     jets = [a for _, a in y.terms] if isinstance(y, _separable.PartialSum) else [y]
@@ -542,6 +539,35 @@ def _value_and_jacobian_of_one_array(f, x, unconnected_gradients):
            for j in jets):
         return np.array(y.value), J
     return None
+
+
+class _Recording:
+    """f, keeping its last (input, output) per thread; one object per f (so that what the
+    transforms prepare for it is found again at the next call), holding f weakly."""
+
+    def __init__(self, f):
+        self.f = weakref.ref(f)
+        self.runs = threading.local()
+
+    def __call__(self, z):
+        y = self.f()(z)
+        self.runs.last = (z, y)
+        return y
+
+
+_RECORDINGS = weakref.WeakKeyDictionary()
+
+
+def _recording(f):
+    try:
+        recorded = _RECORDINGS.get(f)
+        if recorded is None:
+            recorded = _RECORDINGS[f] = _Recording(f)
+        return recorded
+    except TypeError:            # f cannot be weakly referenced
+        recorded = _Recording.__new__(_Recording)
+        recorded.f, recorded.runs = (lambda: f), threading.local()
+        return recorded
 
 
 def _same_run(jet, seeded):

@@ -193,3 +193,14 @@ def test_per_row_reductions_broadcast_back_in_every_way(f):
     np.testing.assert_allclose(dj.sparse_jacobian(f, POINT).toarray(), witness, rtol=1e-13,
                                atol=1e-13)
     np.testing.assert_allclose(dj.jacobian(f, POINT), witness, rtol=1e-13, atol=1e-13)
+
+
+def test_value_and_jacobian_reuses_what_it_prepared():
+    g, kinds = counting(broyden_pad)
+    dj.value_and_jacobian(g, POINT)
+    kinds.clear()
+    value, J = dj.value_and_jacobian(g, POINT * 1.01)
+    assert kinds == [dj.BandedJet, dj.DualArray]      # a banded attempt, one colored sweep
+    np.testing.assert_allclose(value, broyden_pad(POINT * 1.01), rtol=1e-15)
+    np.testing.assert_allclose(J, complex_step_jacobian(broyden_pad, POINT * 1.01), rtol=1e-14,
+                               atol=1e-14)
