@@ -528,9 +528,11 @@ def _value_and_jacobian_of_one_array(f, x, unconnected_gradients):
     """dj.jacobian's ways (compiled, banded, structured) with f's value read off the
     output of its last run; None when that output is not a first-order jet of that run."""
     recorded = _recording(f)
-    recorded.runs.last = None
-    J = jacobian(recorded, x, unconnected_gradients=unconnected_gradients)
-    z, y = recorded.runs.last
+    try:
+        J = jacobian(recorded, x, unconnected_gradients=unconnected_gradients)
+        z, y = recorded.runs.last
+    finally:
+        recorded.runs.last = None       # keep no jet alive past the call
     if isinstance(y, (np.ndarray, np.generic, float, int)):
         return np.asarray(y), J          # f(x) does not depend on x
     jets = [a for _, a in y.terms] if isinstance(y, _separable.PartialSum) else [y]
