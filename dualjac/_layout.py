@@ -36,6 +36,37 @@ def same_args(a, b):
     return True
 
 
+class SeededBuffers:
+    """The dual buffers of a prepared sweep: lane 0 the source, then the seeds. Made once from
+    a template and reused: a fresh buffer of this size is mapped and page-faulted anew at every
+    call, and writing seeds into a 1 + c lane layout is a strided copy; copying the template
+    is one contiguous pass. Every call copies the whole template, so an f that scales its
+    input in place cannot change the next call's seeds. Taking and giving back are single
+    list operations, so concurrent calls of one prepared object each get their own buffer."""
+
+    def __init__(self, shape, seeds):
+        c = seeds.shape[1]
+        self._template = np.zeros(tuple(shape) + (1 + c,), seeds.dtype)
+        self._template[..., 1:] = seeds.reshape(tuple(shape) + (c,))
+        self._free = []
+        self.lanes = 1 + c
+
+    def take(self, x):
+        try:
+            buf = self._free.pop()
+        except IndexError:
+            buf = np.empty_like(self._template)
+        np.copyto(buf, self._template)
+        buf[..., 0] = x
+        return buf
+
+    def give_back(self, buf, *results):
+        """Keep buf for the next call unless one of the results still uses its memory."""
+        if not self._free and not any(isinstance(r, np.ndarray) and np.may_share_memory(buf, r)
+                                      for r in results):
+            self._free.append(buf)
+
+
 def _sparse():
     import scipy.sparse
     return scipy.sparse

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _core, _separable, api, coloring
 from ._core import DualArray, HyperDualArray
-from ._layout import (Layout, check_format, pattern_matrix, probe_direction, same_args,
-                      same_structure, source_array)
+from ._layout import (Layout, SeededBuffers, check_format, pattern_matrix, probe_direction,
+                      same_args, same_structure, source_array)
 from ._tracing import Terms
 
 
@@ -153,10 +153,10 @@ class SparseGradient:
             return
         self.plan = _TermsPlan(terms, x.size, None)
         probe = probe_direction(x.size)
-        self._seeds = np.column_stack([coloring.seed_matrix(self.plan.colors, x.dtype),
-                                       probe.astype(x.dtype)])
+        self._buffers = SeededBuffers(x.shape, np.column_stack([
+            coloring.seed_matrix(self.plan.colors, x.dtype), probe.astype(x.dtype)]))
         # Along the probe, element k's derivative is sum_a d_k[a] probe[source of color a].
-        self._probe_of_color = self.plan.probe_weights(probe)
+        self._probe_of_color = np.ascontiguousarray(self.plan.probe_weights(probe), np.float64)
 
     def __call__(self, x):
         """(f(x), gradient), or None when f is not a sum of local terms."""
@@ -177,11 +177,9 @@ class SparseGradient:
         return api.with_block_cache(nbytes, self._swept, x)
 
     def _swept(self, x):
-        c = self._seeds.shape[1]
+        c = self._buffers.lanes - 1
+        buf = self._buffers.take(x)
         with _core.LiveTags("dj.gradient") as tag:
-            buf = np.empty(x.shape + (1 + c,), x.dtype)
-            buf[..., 0] = x
-            buf[..., 1:] = self._seeds.reshape(x.shape + (c,))
             ours = lambda a: isinstance(a, DualArray) and a.tag1 == tag  # noqa: E731
             try:
                 with _separable.intercepting(ours):
@@ -192,13 +190,25 @@ class SparseGradient:
                     or [a.shape for _, a in y.terms] != self.plan.shapes):
                 return None
             value = y.constant + sum(k * float(np.sum(a.buf[..., 0])) for k, a in y.terms)
-            d = np.concatenate([a.buf[..., 1:].reshape(a.size, c) * k for k, a in y.terms])
-        along_probe = d[:, :-1] * self._probe_of_color
-        if not _agrees(along_probe, d[:, -1]):
+            gradient = self._gradient_of(y.terms, c, x)
+        self._buffers.give_back(buf)
+        if gradient is None:
             return None
-        gradient = np.bincount(self.plan.gradient_to, weights=d[:, :-1].ravel()[
-            self.plan.gradient_from], minlength=x.size)
         return np.asarray(value, x.dtype)[()], gradient.astype(x.dtype).reshape(x.shape)
+
+    def _gradient_of(self, terms, c, x):
+        """The terms' colored derivatives added up per source, or None when an element's probe
+        lane disagrees with them (f's structure changed since it was traced)."""
+        gradient = np.zeros(x.size)
+        tolerance = 64 * np.finfo(x.dtype).eps
+        excess, largest, first = -np.inf, 0.0, 0
+        for k, a in terms:
+            lanes = a.buf.reshape(a.size, 1 + c)
+            found = _core.add_term_gradient(lanes, float(k), self.plan.source_of,
+                                            self._probe_of_color, first, gradient, tolerance)
+            excess, largest = max(excess, found[0]), max(largest, found[1])
+            first += a.size
+        return None if excess > tolerance * largest else gradient
 
 
 def _agrees(parts, probed):

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import _core, api, coloring
 from ._core import DualArray
-from ._layout import (FORMATS, Layout, check_format, pattern_matrix, probe_direction,  # noqa: F401
-                      same_args, same_structure, source_array)
+from ._layout import (FORMATS, Layout, SeededBuffers, check_format,  # noqa: F401
+                      pattern_matrix, probe_direction, same_args, same_structure, source_array)
 from ._tracing import JacobianPattern, Terms  # noqa: F401 (JacobianPattern: _structured)
 from ._rowstore import PatternTooDense  # noqa: F401 (public: dj.PatternTooDense)
 
@@ -44,21 +44,19 @@ def hessian_sparsity(f, x):
 
 # ---------------------------------------------------------------- compressed sweeps
 
-def compressed_sweep(f, x, seeds, args, who):
-    """f once on duals seeded with the columns of ``seeds`` (x.size x c): (f's value, the
-    output's buffer as an m x (1 + c) block: the value, then the derivative along each seed).
-    Large sweeps run with the block cache (see api.with_block_cache): their temporaries would
-    otherwise be mapped and page-faulted anew at every operation."""
-    nbytes = x.size * (1 + seeds.shape[1]) * x.dtype.itemsize
-    return api.with_block_cache(nbytes, _compressed_sweep, f, x, seeds, args, who)
+def compressed_sweep(f, x, buffers, args, who):
+    """f once on duals seeded from ``buffers`` (SeededBuffers: x.size x c seeds): (f's value,
+    the output's buffer as an m x (1 + c) block: the value, then the derivative along each
+    seed). Large sweeps run with the block cache (see api.with_block_cache): their temporaries
+    would otherwise be mapped and page-faulted anew at every operation."""
+    nbytes = x.size * buffers.lanes * x.dtype.itemsize
+    return api.with_block_cache(nbytes, _compressed_sweep, f, x, buffers, args, who)
 
 
-def _compressed_sweep(f, x, seeds, args, who):
-    c = seeds.shape[1]
+def _compressed_sweep(f, x, buffers, args, who):
+    c = buffers.lanes - 1
+    buf = buffers.take(x)
     with _core.LiveTags("dj.jacobian") as tag:   # the maker named in messages about escaped jets
-        buf = np.empty(x.shape + (1 + c,), x.dtype)
-        buf[..., 0] = x
-        buf[..., 1:] = seeds.reshape(x.shape + (c,))
         y = api.as_target(f(_core.make_dual(buf, tag, 1), *args), who)
         d, _ = api.derivative_at(y, tag)
         value = np.asarray(api.value_at(y, tag))
@@ -69,6 +67,7 @@ def _compressed_sweep(f, x, seeds, args, who):
         block[:, 0] = value.ravel()
     else:
         block = np.ascontiguousarray(y.buf).reshape(value.size, 1 + c)
+    buffers.give_back(buf, value, block)
     return value, block
 
 
@@ -112,7 +111,8 @@ class SparseJacobian:
         """One seed per color, then the probe direction (see ``_probe_agrees``)."""
         if dtype not in self._seeds:
             colors = coloring.seed_matrix(self.colors, dtype)
-            self._seeds[dtype] = np.column_stack([colors, self._probe.astype(dtype)])
+            seeds = np.column_stack([colors, self._probe.astype(dtype)])
+            self._seeds[dtype] = SeededBuffers(self.in_shape, seeds)
         return self._seeds[dtype]
 
     def __call__(self, x, *args):

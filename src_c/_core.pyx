@@ -2497,3 +2497,8 @@ include "_banded.pxi"
 # ------------------------------------------------------------------ deferred jets
 
 include "_deferred.pxi"
+
+
+# ------------------------------------------------------------------ read-out of term sums
+
+include "_assembly.pxi"

@@ -106,6 +106,23 @@ def test_gradient_and_hessian_of_every_spelling(f):
     np.testing.assert_allclose(J, rosen_gradient(POINT), rtol=1e-12, atol=1e-9)
 
 
+def energy_of_three_terms(z):
+    """Scaled sums, a mean and a constant: the terms of the separable read-out, each with
+    its own scale, shape and colors."""
+    edges = np.pad(z, 1)[2:] * z
+    return 2.5 * np.sum(edges ** 2) - np.mean(np.sin(z).reshape(-1, 3)) / 3 + 7.0
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 2e-5)])
+def test_gradient_of_scaled_terms_of_several_shapes(dtype, rtol):
+    x = POINT.astype(dtype)
+    witness = complex_step_jacobian(energy_of_three_terms, POINT)
+    for call in range(2):               # the first call prepares, the second reuses
+        g = dj.gradient(energy_of_three_terms, x)
+        assert g.dtype == dtype and g.shape == x.shape
+        np.testing.assert_allclose(g, witness, rtol=rtol, atol=rtol)
+
+
 @pytest.mark.parametrize("f", [broyden_pad, broyden_views, broyden_concatenate])
 def test_jacobian_of_every_spelling(f):
     J = dj.jacobian(f, POINT)
