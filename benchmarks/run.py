@@ -116,7 +116,7 @@ def measure(peer, case, timing: Timing, calls=None) -> Result:
     if np.shape(got) != ref.shape:
         res.note = f"shape {np.shape(got)}, expected {ref.shape}"
     elif peer.name == "dualjac" and got.dtype != case.x.dtype:
-        res.note = f"dtype {got.dtype} for {case.x.dtype} input"  # DESIGN.md: dtype in = out
+        res.note = f"dtype {got.dtype} for {case.x.dtype} input"  # docs/semantics.md: dtype in = out
     if not res.error <= res.tolerance:
         res.status = "WRONG"
         return res
