@@ -1,4 +1,4 @@
-"""Benchmark cases of shared/PERFORMANCE.md, the scaling families, and their references.
+"""The eight benchmark cases, the scaling families, and their references.
 
 Each function is written once and takes the array namespace as the parameter `np`:
 NumPy itself (and so dualjac and hyperjet, which ride on NumPy dispatch), jax.numpy,
@@ -25,7 +25,7 @@ KINDS = ("jacobian", "batch_jacobian", "hessian", "batch_hessian", "nested")
 # --------------------------------------------------------------------------- functions
 
 def cube(x, np):
-    """The seed's Example 1 (and, differentiated twice, Example 2)."""
+    """Example 1 of `python -m dualjac` (and, differentiated twice, Example 2)."""
     return x * x * x
 
 
@@ -159,7 +159,7 @@ class Case:
     x: numpy.ndarray               # fixed input (its dtype is the case's dtype)
     make_reference: Callable       # (case) -> float64 derivative
     params: dict = field(default_factory=dict)
-    small: bool = False            # PERFORMANCE.md's ">= 2x JAX" small cases
+    small: bool = False            # a small case: the target is >= 2x jax.jit, not >= 1x
     note: str = ""
 
     def bind(self, ns, params: Optional[dict] = None):
@@ -207,7 +207,7 @@ SEED_X = numpy.array([[4.0, 2.0], [1.0, 3.0]], dtype=numpy.float32)
 
 
 def main_cases() -> list[Case]:
-    """The eight cases of PERFORMANCE.md, in its order. Each has its own RNG seed so
+    """The eight benchmark cases, in the order of the tables. Each has its own RNG seed so
     adding or removing a case never changes another's input."""
     rng = numpy.random.default_rng
     return [
@@ -222,7 +222,7 @@ def main_cases() -> list[Case]:
              lambda c: rosen_hessian(c.x)),
         Case("batch_pot_hess_1e4", "batch_hessian", potential,
              rng(104).uniform(-1.0, 1.0, (10_000, 3)), lambda c: potential_hessian(c.x)),
-        # The seed's Example 2 uses the same float32 x as Example 1 (TF_PARITY.md).
+        # Example 2 differentiates Example 1's f twice, on the same float32 x.
         Case("seed_nested_2x2", "nested", cube, SEED_X.copy(), lambda c: cube_nested(c.x),
              small=True),
     ]

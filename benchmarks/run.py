@@ -1,4 +1,4 @@
-"""dualjac vs its peers, side by side in one process (spec: shared/PERFORMANCE.md).
+"""dualjac vs its peers, side by side in one process (benchmarks/README.md says what runs).
 
     PYTHONPATH=. python benchmarks/run.py                       # the eight cases
     PYTHONPATH=. python benchmarks/run.py --quick               # CI smoke: few repeats
@@ -116,7 +116,7 @@ def measure(peer, case, timing: Timing, calls=None) -> Result:
     if np.shape(got) != ref.shape:
         res.note = f"shape {np.shape(got)}, expected {ref.shape}"
     elif peer.name == "dualjac" and got.dtype != case.x.dtype:
-        res.note = f"dtype {got.dtype} for {case.x.dtype} input"  # DESIGN.md: dtype in = out
+        res.note = f"dtype {got.dtype} for {case.x.dtype} input"  # docs/semantics.md: dtype in = out
     if not res.error <= res.tolerance:
         res.status = "WRONG"
         return res
@@ -193,7 +193,7 @@ def print_table(title, header, rows):
 # --------------------------------------------------------------------------- machine anchors
 
 def python_floor(timing: Timing) -> float:
-    """3 NumPy ufunc calls on a 4-element array: PERFORMANCE.md's floor for seed_cube_2x2."""
+    """3 NumPy ufunc calls on a 4-element array: the floor seed_cube_2x2 is measured against."""
     a = cases_mod.SEED_X.copy()
     mul = np.multiply
     return time_call(lambda: (mul(a, a), mul(a, a), mul(a, a)), timing)[0]
@@ -377,7 +377,9 @@ def report_cases(cases, peers, results, baseline, f_times, f_first, floor_s, ban
 
 
 def print_targets(cases, results, floor_s, duck_times):
-    """PERFORMANCE.md's targets, as PASS / FAIL lines, for the cells that were measured."""
+    """dualjac's speed targets, as PASS / FAIL lines, for the cells that were measured:
+    jax_jit / dualjac >= 1 (>= 2 on the small cases), tf_eager / dualjac >= 1000, and
+    seed_cube_2x2 about as fast as 3 ufunc calls on its 4 elements."""
     lines = []
     for peer, need_all, need_small in (("jax_jit", 1.0, 2.0), ("tf_eager", 1000.0, 1000.0)):
         for c in cases:
@@ -400,7 +402,7 @@ def print_targets(cases, results, floor_s, duck_times):
                          f"duck array alone takes {fmt_us(duck_times[c.name])} us "
                          f"({fmt_ratio(duck_times[c.name] / budget)} of it), dualjac "
                          f"{fmt_ratio(b.median_s / duck_times[c.name])} x that floor")
-    print("\ntargets (PERFORMANCE.md):\n" + "\n".join(lines))
+    print("\ntargets:\n" + "\n".join(lines))
 
 
 # --------------------------------------------------------------------------- scaling

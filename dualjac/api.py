@@ -25,7 +25,7 @@ from . import _core, _separable, _structured
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
-# swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, docs/performance.md): above
+# swept CHUNK_SIZE at a time. Measured (research/chunking.py, docs/performance.md): above
 # ~128 seeds, chunks of 64 are several times faster (intermediates stay small:
 # in cache, and below the sizes glibc returns to the OS and page-faults back on
 # every call) and peak memory drops from ~6x to ~1x the Jacobian's size.

@@ -114,7 +114,7 @@ cdef extern from "thread_pool.h" nogil:
 # Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
 # chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn
 # (src_c/thread_pool.h): small enough that a late worker delays little, large
-# enough that claiming one costs nothing (benchmarks/threads.py).
+# enough that claiming one costs nothing (research/threads.py).
 cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
 
 

@@ -53,9 +53,10 @@
  *   r + y is known to ~2^-100 absolute, enough for the doubles nearest to a
  *   multiple of pi/2 (|r| ~ 2^-60 there; all of them below 1e6 are tested:
  *   0.500 ulp).  sin(r + y), cos(r + y): the fdlibm __kernel_sin /
- *   __kernel_cos polynomials with their tail terms (fastmath.h has the same
- *   polynomials but no tail y, hence its 1.9 ulp).  k mod 4, from the low
- *   bits of the rounded double, swaps and signs the pair with integer masks.
+ *   __kernel_cos polynomials with their tail terms (a scalar reference
+ *   implementation with the same polynomials but no tail y measures 1.9
+ *   ulp).  k mod 4, from the low bits of the rounded double, swaps and signs
+ *   the pair with integer masks.
  *   The 0.77 ulp comes from rounding r^2 and r^3 inside the kernels near
  *   |r| = pi/4; an exact r^2 brought it to 0.69-0.72 for 20% more time, not
  *   kept.

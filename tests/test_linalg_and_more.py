@@ -304,8 +304,8 @@ def test_second_derivative_float32(case):
 
 
 def test_cholesky_of_symmetrised_input_against_finite_differences():
-    """The witness the brief names: NumPy's cholesky itself, on (a + a^T)/2 + n I,
-    by central differences (first and second order)."""
+    """Witnessed by NumPy's cholesky itself, on (a + a^T)/2 + n I, through central
+    differences (first and second order): no formula of ours is involved."""
     n = 3
     g = lambda a: np.linalg.cholesky((a + a.T) / 2 + n * np.eye(n))   # noqa: E731
     a = randn(n, n)

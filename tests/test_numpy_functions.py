@@ -490,8 +490,8 @@ add("index_scalar_then_op", lambda x: x[0, 0] * x + x[2, 3], X34, second=True)
 CASE_IDS = [c.id for c in CASES]
 assert len(CASE_IDS) == len(set(CASE_IDS)), "duplicate case ids"
 # Second derivatives (nested transforms, hyper-dual buffers) of every case; the
-# ones flagged ``second`` are the nonlinear ones the brief singles out, run in
-# float32 as well.
+# ones flagged ``second`` are nonlinear ones (prod, norm, var, dual-by-dual
+# contractions, in-place updates) that run in float32 as well.
 SECOND = CASES
 SECOND_F32 = [c for c in CASES if c.second]
 

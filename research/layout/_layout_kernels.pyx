@@ -136,7 +136,7 @@ def sin_a(DualA a):
     return _wrap_a(o)
 
 def cube_a(DualA x):
-    """x*x*x as two mul calls (the seed example)."""
+    """x*x*x as two mul calls (the seed_cube_2x2 benchmark case)."""
     return mul_a(mul_a(x, x), x)
 
 

@@ -1,6 +1,6 @@
 """Measure seed chunking (parallel_iterations) and batch row chunking.
 
-    python benchmarks/chunking.py
+    PYTHONPATH=. python research/chunking.py
 
 1. jacobian of an elementwise + stencil function of n inputs: time and peak
    memory (tracemalloc) for chunk sizes k, to choose dualjac's default.

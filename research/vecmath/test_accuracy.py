@@ -7,8 +7,8 @@
   bit-identical on every test point, in range or not (vector body, vector
   epilogue and scalar tail all included, since n is not a multiple of 8).
 * Max error in ulps against mpmath (200 bits) on the fast range, for
-  vecmath.h, and on the same points for glibc (REPORT.md also has the removed
-  fastmath.h's figures);
+  vecmath.h, and on the same points for glibc (REPORT.md also has a scalar
+  reference implementation's figures);
   also for a build with -ffp-contract=fast -mfma (libvm_fma.so: what a TU
   without -ffp-contract=off gets), which must stay < 1 ulp too.
 * Special values: signed zeros, tiny and subnormal inputs, range edges, and

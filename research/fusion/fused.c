@@ -12,7 +12,7 @@
  * then H (rows, 3, 3) and the value (rows,) are read out of `out`.
  *
  * Variants (all compute the same arithmetic in the same order as dualjac's
- * generated kernels, src_c/_kernels.h, so they agree to the last bit with
+ * generated kernels (src_c/_kernels.h.tp), so they agree to the last bit with
  * -ffp-contract=off; the check allows 1e-12):
  *   1   AoS unfused: one scalar pass per op over (rows, 10) buffers, dualjac's
  *       kernel bodies (gather a 256-row block of arguments, value pass, then

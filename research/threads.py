@@ -1,6 +1,6 @@
 """Speed-up of one elementwise kernel split between threads (src_c/thread_pool.h).
 
-    PYTHONPATH=. python benchmarks/threads.py [--threads 2]
+    PYTHONPATH=. python research/threads.py [--threads 2]
 
 For dual buffers of growing size, times np.sin(x) and x * x with 1 thread and
 with --threads threads, in one process, under the block cache (as inside a

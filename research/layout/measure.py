@@ -1,7 +1,7 @@
 """Interleaved (A) vs separate (B) dual-array layout: timings.
 
-    python benchmarks/layout/build.py      # once
-    python benchmarks/layout/measure.py    # 3 fresh-process runs per allocator mode
+    python research/layout/build.py      # once
+    python research/layout/measure.py    # 3 fresh-process runs per allocator mode
                                            # -> results_<mode>.json, results_table.md
 
 Allocator modes (glibc env vars for the child processes; only the large cases

@@ -1,5 +1,5 @@
-"""Build _layout_kernels in place:  python benchmarks/layout/build.py
-(cds into this folder; all build products stay in benchmarks/layout/)."""
+"""Build _layout_kernels in place:  python research/layout/build.py
+(cds into this folder; all build products stay in research/layout/)."""
 import os, sys
 from setuptools import Extension, setup
 from Cython.Build import cythonize
