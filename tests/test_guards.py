@@ -34,6 +34,9 @@ import dualjac as dj
 from dualjac import DualArray, HyperDualArray
 from dualjac._core import _Jet
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "deferred")
+
 VALUES = (0.3, 0.5, 0.7)
 DTYPES = [np.float64, np.float32]
 MASK = np.array([True, False, True])
