@@ -4,9 +4,11 @@ import sys
 # tests import their shared helpers (tf_reference.py) as top-level modules.
 sys.path.insert(0, os.path.dirname(__file__))
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from banding import banded_from, deferred_from  # noqa: E402
+from guard_jets import DTYPES, KINDS, make_jet  # noqa: E402
 
 # The jet kinds a test can be run with, in the order their ids are generated:
 # 'default': the library's thresholds; 'banded': every dj.jacobian / dj.hessian
@@ -62,3 +64,21 @@ def seeding(request):
             yield
     else:
         yield
+
+
+# ---- jets for the guard tests (tests/test_guards_*.py), which share them
+
+@pytest.fixture(params=[(k, d) for k in KINDS for d in DTYPES],
+                ids=[f"{k}-{np.dtype(d).name}" for k in KINDS for d in DTYPES])
+def jet(request):
+    """A jet of every kind and dtype (tests/guard_jets.py), for the guard tests."""
+    kind, dtype = request.param
+    return make_jet(kind, dtype)
+
+
+@pytest.fixture(params=[("dual", np.float64), ("hyper-hessian", np.float32)],
+                ids=["dual-float64", "hyper-hessian-float32"])
+def jet_pair(request):
+    """One DualArray and one HyperDualArray, for checks whose outcome does not depend on
+    how the jet was made (keeps one hole from failing eight times)."""
+    return make_jet(*request.param)
