@@ -7,6 +7,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import dualjac as dj  # noqa: E402
 from banding import banded_from, deferred_from  # noqa: E402
 from guard_jets import DTYPES, KINDS, make_jet  # noqa: E402
 
@@ -82,3 +83,26 @@ def jet_pair(request):
     """One DualArray and one HyperDualArray, for checks whose outcome does not depend on
     how the jet was made (keeps one hole from failing eight times)."""
     return make_jet(*request.param)
+
+
+# ---- the deferred threshold, for the deferred-jet tests (tests/test_deferred*.py)
+
+@pytest.fixture
+def threshold_is_restored():
+    """Fails a test that leaves the deferred threshold changed (every deferred test
+    module uses it)."""
+    before = dj.set_deferred_threshold()
+    yield
+    assert dj.set_deferred_threshold() == before, "a test leaked its deferred threshold"
+
+
+@pytest.fixture
+def threshold():
+    """threshold(n): set the deferred threshold for the rest of the test (restored after)."""
+    old = dj.set_deferred_threshold()
+
+    def set_to(n):
+        return dj.set_deferred_threshold(n)
+
+    yield set_to
+    dj.set_deferred_threshold(old)
