@@ -11,7 +11,7 @@ import dualjac as dj  # noqa: E402
 from banding import banded_from, deferred_from  # noqa: E402
 from guard_jets import DTYPES, KINDS, make_jet  # noqa: E402
 
-# The jet kinds a test can be run with, in the order their ids are generated:
+# The jet kinds a test can run at (a module lists them in the order it wants them run):
 # 'default': the library's thresholds; 'banded': every dj.jacobian / dj.hessian
 # source seeded banded (f gets a BandedJet); 'deferred': every dj.batch_jacobian /
 # dj.batch_hessian source deferred (f gets a DeferredJet, src_c/_deferred.pxi).
