@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 import dualjac as dj
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "deferred")
+
 # Row-wise building blocks: each maps [b, m] -> [b, m'] without mixing rows.
 W = np.random.default_rng(3).standard_normal((4, 4))
 ROW_OPS = {

@@ -33,6 +33,9 @@ from dualjac import rules
 from expression_trees import BINARY, UNARY, constant, function, shapes, trees
 from witness import complex_step_jacobian
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
+
 _choice = os.environ.get("DUALJAC_FUZZ", "").strip().lower()
 _examples = 2000 if _choice == "long" else int(_choice) if _choice.isdigit() else 200
 settings.register_profile(

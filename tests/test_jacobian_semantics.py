@@ -12,6 +12,9 @@ import pytest
 import dualjac as dj
 from witness import complex_step_jacobian
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded")
+
 RNG = np.random.default_rng(7)
 
 

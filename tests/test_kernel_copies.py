@@ -22,6 +22,9 @@ from dualjac.rules import BINARY, C_MATH_FUNCTIONS, UNARY
 from test_rules_table import (CONSTANT, binary_points, is_analytic, params, reference,
                               tol_dtype, assert_close, ufunc, unary_points, witness_hessian)
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "deferred")
+
 DTYPES = (np.float64, np.float32)
 # n = 2, 3, 4 run the specialized scalar copies of the Hessian kernels
 # (K = 6, 10, 15), n = 5, 8 the vectorized ones (K = 21, 45).

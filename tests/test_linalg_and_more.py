@@ -22,8 +22,12 @@ import dualjac as dj
 import witness
 from witness import central_difference_jacobian, complex_step_jacobian
 
-# np.cross of 2-vectors: NumPy 2 deprecates them, and so does dualjac (same warning)
-pytestmark = pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning")
+pytestmark = [
+    # np.cross of 2-vectors: NumPy 2 deprecates them, and so does dualjac (same warning)
+    pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning"),
+    # Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+    pytest.mark.jet_kinds("default", "banded", "deferred"),
+]
 
 RNG = np.random.default_rng(5)
 

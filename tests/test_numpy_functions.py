@@ -19,6 +19,9 @@ import dualjac as dj
 import witness
 from witness import central_difference_jacobian, complex_step_jacobian
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded")
+
 H_CS = 1e-20
 H_FD = 1e-6
 

@@ -30,6 +30,9 @@ import pytest
 import dualjac as dj
 from dualjac import rules
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded")
+
 UNARY = rules.UNARY
 BINARY = rules.BINARY
 DTYPES = (np.float32, np.float64)

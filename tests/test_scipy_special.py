@@ -19,6 +19,9 @@ import pytest
 import dualjac as dj
 from dualjac import _core, _numpy, rules
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
+
 DTYPES = (np.float32, np.float64)
 SCIPY_UNARY = [row for row in rules.UNARY if row.module == "scipy.special"]
 

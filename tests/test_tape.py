@@ -8,6 +8,9 @@ from test_tf_reference import assert_matches, sources_and_function
 from tf_reference import case_function, case_id, cases, expected, inputs
 from witness import complex_step_jacobian
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
+
 
 @pytest.mark.parametrize("case", cases("jac", "jac_dict"), ids=case_id)
 def test_jacobian_cases_through_the_tape(case):

@@ -12,6 +12,9 @@ import pytest
 import dualjac as dj
 from tf_reference import case_function, case_id, cases, expected, inputs
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
+
 
 def assert_matches(got, want, dtype_name):
     """One result slot: None where TF gave None, else same shape, dtype and values."""

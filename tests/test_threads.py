@@ -23,6 +23,9 @@ import pytest
 
 import dualjac as dj
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "deferred")
+
 THREADS = 8
 NOGIL_THRESHOLD = 1 << 15      # src_c/_core.pyx: kernels over more numbers release the GIL
 

@@ -23,6 +23,9 @@ import pytest
 import dualjac as dj
 from dualjac import _core, rules
 
+# Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
+pytestmark = pytest.mark.jet_kinds("default", "deferred")
+
 BLOCK_ROWS = [row for row in rules.UNARY if row.block]
 BLOCK = 256
 
