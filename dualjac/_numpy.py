@@ -538,9 +538,11 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 # ---------------------------------------------------------------- linear
 
-# Below this many elements np.sum(x) adds the buffer's rows in a plain C loop;
-# above it NumPy's pairwise summation (more accurate for long sums) is used.
-SMALL_SUM = 128
+def _over_every_element(a, axis, keepdims, initial, where, dtype):
+    """Whether np.sum / np.mean reduce every element axis in the plain way, which
+    _core.sum_elements does in one pass (NumPy reduces a (rows, K) buffer row by row)."""
+    return (axis is None or normalize_axes(axis, a.ndim) == tuple(range(a.ndim))) and (
+        not keepdims and initial is None and where is True and dtype is None)
 
 
 @implements(np.sum)
@@ -550,8 +552,7 @@ def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
         partial = _separable.full_sum(a, a.ndim, axis, keepdims)
         if partial is not None:
             return partial
-    if (axis is None and not keepdims and initial is None and where is True and dtype is None
-            and a.size <= SMALL_SUM):
+    if _over_every_element(a, axis, keepdims, initial, where, dtype):
         return _core.sum_elements(a)
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
@@ -568,6 +569,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
         partial = _separable.full_sum(a, a.ndim, axis, keepdims, 1.0 / max(a.size, 1))
         if partial is not None:
             return partial
+    if a.size and _over_every_element(a, axis, keepdims, None, where, dtype):
+        return _core.sum_elements(a) / a.size
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
     result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims, where=mask))

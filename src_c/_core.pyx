@@ -56,6 +56,7 @@ from libc.stdint cimport uint64_t
 from libc.limits cimport LLONG_MIN
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy, memset
+from libc.stdlib cimport calloc, free
 from libc.math cimport *
 from cpython.object cimport PyObject
 from cpython.dict cimport PyDict_GetItem, PyDict_Next
@@ -1303,24 +1304,50 @@ cdef void inner_derivative_loop(const real* y, real* out, Py_ssize_t m, Py_ssize
 
 
 def sum_elements(_Jet a):
-    """Sum over every element axis (np.sum(x) of a jet): the buffer's rows added
-    component by component, in element order (NumPy's reduction machinery costs
-    microseconds on the small arrays of a loss function)."""
+    """Sum over every element axis (np.sum(x) of a jet): the buffer's rows added component by
+    component in one pass. NumPy's reduction of a (rows, K) buffer over its rows runs an inner
+    loop of K numbers per row, 5-10x slower than this for few components, and its rounding
+    error grows with the rows; here it grows with their logarithm, as in NumPy's sums of
+    contiguous data."""
     cdef cnp.ndarray buf = contiguous(a.buf)
     cdef Py_ssize_t K = buf.shape[buf.ndim - 1], m = buf.size // K if K else 0
     cdef cnp.ndarray out = np.zeros(K, buf.dtype)
+    cdef int ok
     if cnp.PyArray_ITEMSIZE(buf) == 8:
-        sum_rows(<double*>cnp.PyArray_DATA(buf), <double*>cnp.PyArray_DATA(out), m, K)
+        with nogil:
+            ok = sum_rows(<double*>cnp.PyArray_DATA(buf), <double*>cnp.PyArray_DATA(out), m, K)
     else:
-        sum_rows(<float*>cnp.PyArray_DATA(buf), <float*>cnp.PyArray_DATA(out), m, K)
+        with nogil:
+            ok = sum_rows(<float*>cnp.PyArray_DATA(buf), <float*>cnp.PyArray_DATA(out), m, K)
+    if not ok:
+        raise MemoryError("dualjac: no memory for the partial sums of np.sum")
     return new_like(a, out)
 
 
-cdef void sum_rows(const real* buf, real* out, Py_ssize_t m, Py_ssize_t K) noexcept nogil:
-    cdef Py_ssize_t i, s
-    for i in range(m):
-        for s in range(K):
-            out[s] += buf[i * K + s]
+# Rows added one after another below this many; halves added pairwise above it.
+cdef Py_ssize_t PAIRWISE_ROWS = 128
+
+
+cdef int sum_rows(const real* buf, real* out, Py_ssize_t m, Py_ssize_t K) noexcept nogil:
+    """out += the sum of m rows of K components; 0 when out of memory."""
+    cdef Py_ssize_t i, s, half
+    cdef real* right
+    if m <= PAIRWISE_ROWS:
+        for i in range(m):
+            for s in range(K):
+                out[s] += buf[i * K + s]
+        return 1
+    half = m // 2
+    right = <real*>calloc(K, sizeof(real))
+    if right == NULL:
+        return 0
+    if not (sum_rows(buf, out, half, K) and sum_rows(buf + half * K, right, m - half, K)):
+        free(right)
+        return 0
+    for s in range(K):
+        out[s] += right[s]
+    free(right)
+    return 1
 
 
 def tangent_as(_Jet y, tuple shape):
