@@ -76,4 +76,7 @@ __all__ = [
     "release_memory", "set_banded_threshold", "set_deferred_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
     "Objective", "least_squares_jacobian", "ode_jacobian",
-] + list(_SPARSE_NAMES)
+    # _SPARSE_NAMES, spelled out: type checkers read __all__ as a literal list
+    "PatternTooDense", "SparseHessian", "SparseJacobian", "hessian_sparsity", "jacobian_sparsity",
+    "sparse_hessian", "sparse_jacobian",
+]
