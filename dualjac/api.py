@@ -25,10 +25,9 @@ from typing import Any, Callable, Literal, TypeVar, Union, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._types import Array, ArrayFunction, Function, Leaf, Nest
-
 from . import _core, _separable, _structured
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
+from ._types import Array, ArrayFunction, Function, Leaf, Nest
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
 # swept CHUNK_SIZE at a time. Measured (benchmarks/chunking.py, docs/performance.md): above
