@@ -19,8 +19,11 @@ from mypy import api as mypy_api   # in the test extra: pip install '.[test]'
 import dualjac as dj
 
 
-def run_mypy(tmp_path, source):
-    """mypy --strict on one user module; (report lines, exit status)."""
+def run_mypy(tmp_path, source, monkeypatch):
+    """mypy --strict on one user module; (report lines, exit status). mypy also searches
+    the current directory: run it in the user's (tmp_path), so that in a source checkout it
+    reads the installed package, as a user's mypy would, not the checkout's sources."""
+    monkeypatch.chdir(tmp_path)
     snippet = tmp_path / "user_code.py"
     snippet.write_text(textwrap.dedent(source))
     stdout, stderr, status = mypy_api.run(
@@ -68,8 +71,8 @@ TYPED_USER_CODE = """
 """
 
 
-def test_typed_user_code_passes_mypy_strict(tmp_path):
-    lines, status = run_mypy(tmp_path, TYPED_USER_CODE)
+def test_typed_user_code_passes_mypy_strict(tmp_path, monkeypatch):
+    lines, status = run_mypy(tmp_path, TYPED_USER_CODE, monkeypatch)
     errors = [line for line in lines if ": error:" in line]
     assert errors == [] and status == 0, "\n".join(lines)
     # The compiled extension's functions are typed by its stub (dualjac/_core.pyi), not Any.
@@ -93,8 +96,8 @@ WRONG_USER_CODE = """
 """
 
 
-def test_wrong_user_code_is_rejected(tmp_path):
-    lines, status = run_mypy(tmp_path, WRONG_USER_CODE)
+def test_wrong_user_code_is_rejected(tmp_path, monkeypatch):
+    lines, status = run_mypy(tmp_path, WRONG_USER_CODE, monkeypatch)
     found = {(int(line.split(":")[1]), line.rsplit("[", 1)[1].rstrip("]"))
              for line in lines if ": error:" in line}
     assert status == 1
