@@ -7,13 +7,19 @@ color on each level, and every element's c x c second derivatives are added up i
 Hessian's pattern (``_TermsPlan``). ``dualjac/_separable.py`` keeps the sums apart while f runs.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core, _separable, api, coloring
 from ._core import DualArray, HyperDualArray
 from ._layout import (Layout, SeededBuffers, check_format, pattern_matrix, probe_direction,
                       same_args, same_structure, source_array)
 from ._tracing import Terms
+from ._types import Array, Format, Sparse
 
 
 class SparseHessian:
@@ -27,7 +33,8 @@ class SparseHessian:
     "csc", "coo" (symmetric scipy.sparse arrays, both triangles stored) or "dense".
     """
 
-    def __init__(self, f, x, *, format="csr", args=()):
+    def __init__(self, f: Callable[..., Any], x: ArrayLike, *, format: Format = "csr",
+                 args: Sequence[Any] = ()) -> None:
         api.check_callable(f, "SparseHessian")
         check_format(format, "SparseHessian")
         self.f, self.format = f, format
@@ -54,10 +61,10 @@ class SparseHessian:
             return True
         return old_plan is not None and not old_plan.same_terms(self.plan)
 
-    def __call__(self, x, *args):
+    def __call__(self, x: ArrayLike, *args: Any) -> Sparse:
         return self.value_gradient_hessian(x, *args)[2]
 
-    def value_gradient_hessian(self, x, *args):
+    def value_gradient_hessian(self, x: ArrayLike, *args: Any) -> tuple[Array, Array, Sparse]:
         """(f(x), its gradient shaped like x, its Hessian) from one sweep."""
         x = source_array(x, "SparseHessian")
         if (x.shape != self.in_shape or x.dtype != self.in_dtype or self.value_dependent

@@ -11,6 +11,8 @@ it is lifted to a hyper-dual whose second seed set is ours, and what we return
 is still a dual array in the outer transform's seeds.
 """
 
+from __future__ import annotations
+
 import enum
 import math
 import operator
@@ -18,11 +20,14 @@ import os
 import threading
 import warnings
 import weakref
+from typing import Any, Callable, Literal, TypeVar, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core, _separable, _structured
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
+from ._types import Array, ArrayFunction, Function, Leaf, Nest
 
 # Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
 # swept CHUNK_SIZE at a time. Measured (research/chunking.py, docs/performance.md): above
@@ -51,13 +56,13 @@ def with_block_cache(nbytes, run, *args):
         _core.restore_memory_handler(previous)
 
 
-def release_memory():
+def release_memory() -> int:
     """Give the blocks dualjac keeps for reuse between large sweeps (at most 128 MB)
     back to the system; returns the number of bytes released."""
     return _core.block_cache_clear()
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Use up to n threads inside one large elementwise kernel (1 = serial).
 
     The default is the number of CPUs this process may run on (at most 8), or
@@ -70,12 +75,12 @@ def set_num_threads(n):
     _core.set_num_threads(n)
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """The number of threads a large elementwise kernel may use."""
     return _core.get_num_threads()
 
 
-def default_num_threads():
+def default_num_threads() -> int:
     """DUALJAC_NUM_THREADS if set, else the CPUs this process may use (at most 8)."""
     wanted = os.environ.get("DUALJAC_NUM_THREADS")
     if wanted:
@@ -102,6 +107,10 @@ class UnconnectedGradients(enum.Enum):
 
 
 _ZERO = UnconnectedGradients.ZERO   # an enum member lookup costs ~0.2 us
+
+# unconnected_gradients: TF's spellings. With "zero" a transform never returns None.
+Unconnected = Union[Literal["none", "zero"], UnconnectedGradients]
+Zero = Literal["zero", UnconnectedGradients.ZERO]
 
 
 def _zero_mode(unconnected_gradients):
@@ -130,7 +139,7 @@ def _count(value, name, who):
     return count
 
 
-def stop_gradient(x):
+def stop_gradient(x: ArrayLike) -> Array:
     """The values of x as a plain array: nothing is differentiated through it."""
     if isinstance(x, (_Jet, BandedJet, DeferredJet)):
         return np.array(x.value)
@@ -448,7 +457,17 @@ def assemble(sources, target, pieces, deps, zero):
 
 # ---------------------------------------------------------------- public transforms
 
-def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+@overload
+def jacobian(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Zero,
+             parallel_iterations: int | None = None) -> Array: ...
+@overload
+def jacobian(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Array | None: ...
+@overload
+def jacobian(f: Function, x: Nest, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Any: ...
+def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Any:
     """d f(x) / d x, shape f(x).shape + leaf.shape for every leaf of x (TF's
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
@@ -469,7 +488,10 @@ def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
     return _swept(f, x, _zero_mode(unconnected_gradients), parallel_iterations)[1]
 
 
-def _compiled(entry, python_function):
+_Wrapped = TypeVar("_Wrapped", bound=Callable[..., Any])
+
+
+def _compiled(entry: Any, python_function: _Wrapped) -> _Wrapped:
     """The compiled entry, presented as the Python function it wraps."""
     for name in ("__doc__", "__module__", "__qualname__", "__name__"):
         setattr(entry, name, getattr(python_function, name))
@@ -504,7 +526,17 @@ def _finish_one_source(y, tag, x, zero):
     return assemble([source], target, [pieces], deps, zero)[0]
 
 
-def value_and_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+@overload
+def value_and_jacobian(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Zero,
+                       parallel_iterations: int | None = None) -> tuple[Array, Array]: ...
+@overload
+def value_and_jacobian(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Unconnected = "none",
+                       parallel_iterations: int | None = None) -> tuple[Array, Array | None]: ...
+@overload
+def value_and_jacobian(f: Function, x: Nest, *, unconnected_gradients: Unconnected = "none",
+                       parallel_iterations: int | None = None) -> tuple[Array, Any]: ...
+def value_and_jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none",
+                       parallel_iterations: int | None = None) -> tuple[Array, Any]:
     """(f(x), jacobian(f, x)) from the same sweep."""
     check_callable(f, "value_and_jacobian")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "value_and_jacobian")
@@ -586,7 +618,17 @@ def _structure_bytes(x, parallel_iterations):
     return _sweep_bytes(total, seeds)
 
 
-def gradient(f, x, *, unconnected_gradients="none", parallel_iterations=None):
+@overload
+def gradient(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Zero,
+             parallel_iterations: int | None = None) -> Array: ...
+@overload
+def gradient(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Array | None: ...
+@overload
+def gradient(f: Function, x: Nest, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Any: ...
+def gradient(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none",
+             parallel_iterations: int | None = None) -> Any:
     """TF's tape.gradient: d sum(f(x)) / dx, shaped like x (per leaf)."""
     check_callable(f, "gradient")
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "gradient")
@@ -644,8 +686,9 @@ def _sum_target(y):
     return np.sum(y) if hasattr(y, "__array_function__") else np.sum(np.asarray(y))
 
 
-def batch_jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None,
-                   check_independence=False, rows_per_chunk=None, workers=None):
+def batch_jacobian(f: ArrayFunction, x: ArrayLike, *, unconnected_gradients: Unconnected = "none",
+                   parallel_iterations: int | None = None, check_independence: bool | int = False,
+                   rows_per_chunk: int | None = None, workers: int | None = None) -> Array:
     """TF's tape.batch_jacobian: x [b, X...], f(x) [b, Y...] -> [b, Y..., X...],
     out[i, y..., x...] = d f(x)[i, y...] / d x[i, x...].
 
@@ -850,7 +893,7 @@ def check_batch(y, source_shape):
                          f"shape ({source_shape}) to match.")
 
 
-def jvp(f, x, v):
+def jvp(f: Function, x: Leaf | Nest, v: ArrayLike | Nest) -> tuple[Array, Array]:
     """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
     check_callable(f, "jvp")
     if not isinstance(x, (dict, list, tuple)) and isinstance(v, (list, tuple)):
@@ -1010,7 +1053,7 @@ def _banded_hessian_sweep(f, array, who):
         return _hessian_parts(y, tag1, tag2, n, who)
 
 
-def hessian(f, x):
+def hessian(f: ArrayFunction, x: ArrayLike) -> Array:
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
     (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
     check_callable(f, "hessian")
@@ -1036,7 +1079,7 @@ def _finish_hessian(y, tag1, tag2, array):
     return H.reshape(y.shape + array.shape + array.shape)
 
 
-def value_gradient_hessian(f, x):
+def value_gradient_hessian(f: ArrayFunction, x: ArrayLike) -> tuple[Array, Array, Array]:
     """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
     check_callable(f, "value_gradient_hessian")
     array = _plain_source(x, "dj.value_gradient_hessian")
@@ -1049,7 +1092,7 @@ def value_gradient_hessian(f, x):
             in_dtype(d12.reshape(array.shape + array.shape), array.dtype))
 
 
-def hvp(f, x, v):
+def hvp(f: ArrayFunction, x: ArrayLike, v: ArrayLike) -> Array:
     """Hessian-vector product H v of a scalar f: one sweep with n + 1 seeds."""
     check_callable(f, "hvp")
     array = _plain_source(x, "dj.hvp")
@@ -1062,7 +1105,8 @@ def hvp(f, x, v):
     return in_dtype(d12[..., 0].reshape(array.shape), array.dtype)
 
 
-def batch_hessian(f, x, *, rows_per_chunk=None, workers=None):
+def batch_hessian(f: ArrayFunction, x: ArrayLike, *, rows_per_chunk: int | None = None,
+                  workers: int | None = None) -> Array:
     """x [b, X...], f(x) [b] or [b, Y...] -> [b, Y..., X..., X...]: per-row
     Hessians with prod(X) seeds shared by all rows (cost linear in b).
     rows_per_chunk / workers, and deferred jets for large sources, as in batch_jacobian

@@ -38,8 +38,15 @@ Conventions:
   degrees). Decompression is vectorized, O(nnz).
 """
 
+from __future__ import annotations
+
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from ._types import Array, ColumnOrder, Format, Pattern, Sparse, StarOrder
 
 __all__ = ["column_coloring", "row_coloring", "star_coloring", "seed_matrix",
            "decompress_columns", "decompress_symmetric", "check_coloring",
@@ -291,7 +298,7 @@ def _dsatur(indices, bounds):
     return _colors_of(bit)
 
 
-def column_coloring(pattern, order="auto"):
+def column_coloring(pattern: Pattern, order: ColumnOrder = "auto") -> NDArray[np.int64]:
     """Colors of the columns of an m x n sparsity pattern such that two columns
     sharing a nonzero row differ (a distance-2 coloring of the bipartite graph,
     i.e. a coloring of the column intersection graph). Returns an int64 array of
@@ -319,14 +326,14 @@ def column_coloring(pattern, order="auto"):
     return _greedy_columns(structure, _static_column_order(structure, order))
 
 
-def row_coloring(pattern, order="auto"):
+def row_coloring(pattern: Pattern, order: ColumnOrder = "auto") -> NDArray[np.int64]:
     """Colors of the rows of an m x n pattern such that two rows sharing a
     nonzero column differ: the rows of S.T @ J for S = seed_matrix(colors)
     determine J (reverse-mode compression). Same orders as column_coloring."""
     return column_coloring(_as_pattern(pattern).T, order=order)
 
 
-def seed_matrix(colors, dtype=np.float64):
+def seed_matrix(colors: ArrayLike, dtype: DTypeLike = np.float64) -> Array:
     """The n x c 0/1 seed matrix of a coloring: S[j, colors[j]] = 1."""
     colors = np.asarray(colors)
     colors = _as_colors(colors, len(colors) if colors.ndim == 1 else None, "column")
@@ -385,7 +392,7 @@ def _greedy_star(indices, bounds, order):
     return _colors_of(bit)
 
 
-def star_coloring(pattern, order="largest_first"):
+def star_coloring(pattern: Pattern, order: StarOrder = "largest_first") -> NDArray[np.int64]:
     """Colors of the n vertices of a symmetric n x n pattern (a Hessian's; it is
     symmetrized and its diagonal assumed) forming a star coloring: adjacent
     vertices differ and every path on four vertices uses at least three colors,
@@ -427,7 +434,8 @@ def _in_format(matrix, format):
     return matrix.toarray()
 
 
-def decompress_columns(compressed, pattern, colors, format="csr"):
+def decompress_columns(compressed: ArrayLike, pattern: Pattern, colors: ArrayLike,
+                       format: Format = "csr") -> Sparse:
     """The m x n Jacobian J from compressed = J @ seed_matrix(colors) (m x c):
     J[i, j] = compressed[i, colors[j]] for every structural nonzero (i, j).
     Exact when colors is a column coloring of pattern (check_coloring verifies).
@@ -486,7 +494,8 @@ def _raise_unrecoverable(lower, upper, colors):
                      f"coloring of this pattern (use star_coloring(pattern))")
 
 
-def decompress_symmetric(compressed, pattern, colors, format="csr"):
+def decompress_symmetric(compressed: ArrayLike, pattern: Pattern, colors: ArrayLike,
+                         format: Format = "csr") -> Sparse:
     """The symmetric n x n Hessian H from compressed = H @ seed_matrix(colors)
     (n x c), for a star coloring of pattern (symmetrized, diagonal included).
 
@@ -566,7 +575,8 @@ def _other_neighbor_with_color(graph, vertex, color, excluded, colors):
     return int(next(w for w in nbrs if colors[w] == color and w != excluded))
 
 
-def check_coloring(pattern, colors, kind="column"):
+def check_coloring(pattern: Pattern, colors: ArrayLike,
+                   kind: Literal["column", "row", "star"] = "column") -> None:
     """Raise ValueError naming a conflict unless `colors` is valid for `pattern`:
     kind="column": no two columns sharing a row have one color;
     kind="row": no two rows sharing a column have one color;

@@ -10,14 +10,23 @@ the column coloring when the result is sparse) and then differentiates at every
 point the solver asks for. docs/scipy.md describes the choices made here.
 """
 
+from __future__ import annotations
+
 import threading
+from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import api
 from ._core import BandedJet, DeferredJet, DualArray
 
+from ._types import Array, Sparse
+
 _JETS = (BandedJet, DeferredJet, DualArray)
+
+# sparse=: True (a sparse result), False (a 2-D ndarray) or "auto" (sparse when it pays).
+SparseChoice = Union[bool, Literal["auto"]]
 
 
 def _sparse():
@@ -138,7 +147,8 @@ class OdeJacobian:
     (LSODA takes only those). `.sparsity` is the csr bool pattern (solve_ivp's
     `jac_sparsity`), `.ncolors` the number of seeds one call sweeps, `.sparse` the choice."""
 
-    def __init__(self, fun, t0, y0, args=(), sparse="auto"):
+    def __init__(self, fun: Callable[..., ArrayLike], t0: float, y0: ArrayLike,
+                 args: Sequence[Any] = (), sparse: SparseChoice = "auto") -> None:
         _check_callable(fun, "ode_jacobian")
         args = _check_args(args, "ode_jacobian")
         y0 = _float_vector(y0, "y0", "ode_jacobian")
@@ -153,7 +163,7 @@ class OdeJacobian:
     ncolors = property(lambda self: self._jacobian.ncolors)
     sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csc_array")
 
-    def __call__(self, t, y, *args):
+    def __call__(self, t: float, y: ArrayLike, *args: Any) -> Sparse:
         with self._context.lock:
             self._context.t = float(t)
             return self._jacobian(y, args)
@@ -162,7 +172,8 @@ class OdeJacobian:
         return f"dualjac.ode_jacobian{self._jacobian.describe()}"
 
 
-def ode_jacobian(fun, t0, y0, args=(), sparse="auto"):
+def ode_jacobian(fun: Callable[..., ArrayLike], t0: float, y0: ArrayLike, args: Sequence[Any] = (),
+                 sparse: SparseChoice = "auto") -> OdeJacobian:
     """jac(t, y, *args) for solve_ivp(fun, t_span, y0, jac=jac, args=args): the Jacobian
     of fun(t, y, *args) with respect to y. sparse: True (csc_array), False (2-D ndarray)
     or "auto" (sparse for 100 or more unknowns and a pattern density below 0.1; the
@@ -180,7 +191,8 @@ class LeastSquaresJacobian:
     """jac(x, *args, **kwargs) for scipy.optimize.least_squares: d fun(x) / d x as an
     (m, n) csr_array (tr_solver="lsmr" takes it) or 2-D ndarray."""
 
-    def __init__(self, fun, x0, args=(), kwargs=None, sparse="auto"):
+    def __init__(self, fun: Callable[..., ArrayLike], x0: ArrayLike, args: Sequence[Any] = (),
+                 kwargs: Mapping[str, Any] | None = None, sparse: SparseChoice = "auto") -> None:
         _check_callable(fun, "least_squares_jacobian")
         args = _check_args(args, "least_squares_jacobian")
         x0 = _float_vector(x0, "x0", "least_squares_jacobian")
@@ -192,7 +204,7 @@ class LeastSquaresJacobian:
     ncolors = property(lambda self: self._jacobian.ncolors)
     sparse = property(lambda self: self._jacobian.sparse, doc="True when calls return csr_array")
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x: ArrayLike, *args: Any, **kwargs: Any) -> Sparse:
         with self._context.lock:
             self._context.kwargs = kwargs
             return self._jacobian(x, args)
@@ -201,7 +213,9 @@ class LeastSquaresJacobian:
         return f"dualjac.least_squares_jacobian{self._jacobian.describe()}"
 
 
-def least_squares_jacobian(fun, x0, args=(), kwargs=None, sparse="auto"):
+def least_squares_jacobian(fun: Callable[..., ArrayLike], x0: ArrayLike, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None,
+                           sparse: SparseChoice = "auto") -> LeastSquaresJacobian:
     """jac(x, *args, **kwargs) for least_squares(fun, x0, jac=jac, args=args, kwargs=kwargs).
     sparse: True (csr_array), False (2-D ndarray) or "auto" (sparse for 100 or more
     parameters and a pattern density below 0.1); `.sparsity` is the csr bool pattern."""
@@ -275,7 +289,8 @@ class Objective:
     `.evaluations` the calls it answered.
     """
 
-    def __init__(self, fun, x0, args=(), hessian="auto"):
+    def __init__(self, fun: Callable[..., Any], x0: ArrayLike, args: Sequence[Any] = (),
+                 hessian: Literal["auto", "sparse", "dense"] = "auto") -> None:
         _check_callable(fun, "Objective")
         self._objective = _scalar_objective(fun)
         self._args = _check_args(args, "Objective")
@@ -292,20 +307,20 @@ class Objective:
 
     # -- SciPy's signatures
 
-    def fun(self, x, *args):
+    def fun(self, x: ArrayLike, *args: Any) -> float:
         self.evaluations += 1
         return self._at(x, args, self._hessian_wanted).value
 
-    def jac(self, x, *args):
+    def jac(self, x: ArrayLike, *args: Any) -> Array:
         self.evaluations += 1
         return self._at(x, args, self._hessian_wanted).gradient.copy()
 
-    def hess(self, x, *args):
+    def hess(self, x: ArrayLike, *args: Any) -> Sparse:
         self.evaluations += 1
         self._hessian_wanted = True
         return self._at(x, args, True).hessian.copy()
 
-    def hessp(self, x, p, *args):
+    def hessp(self, x: ArrayLike, p: ArrayLike, *args: Any) -> Array:
         """H @ p from the Hessian at x (cached, or computed and cached now) when the
         Hessian is sparse (density below 0.1: one colored sweep costs less than one
         dj.hvp); otherwise dj.hvp, one sweep of n + 1 seeds per product (a dense
@@ -324,14 +339,14 @@ class Objective:
         return np.asarray(api.hvp(self._scalar(args), self._as_point(x), p)).reshape(-1)
 
     @property
-    def hessian_format(self):
+    def hessian_format(self) -> Literal["sparse", "dense"]:
         """"sparse" or "dense": how hess returns the Hessian."""
         if self._hessian_choice == "auto":
             return "sparse" if _wants_sparse("auto", self.sparsity, "Objective") else "dense"
         return self._hessian_choice
 
     @property
-    def sparsity(self):
+    def sparsity(self) -> Sparse:
         """The Hessian's csr bool pattern, traced at x0 when first needed."""
         return self._prepared_hessian().sparsity
 

@@ -13,7 +13,12 @@ compressed result with a derivative where the pattern has none means f's structu
 so the pattern is found again.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core, api, coloring
 from ._core import DualArray
@@ -21,8 +26,9 @@ from ._layout import (FORMATS, Layout, SeededBuffers, check_format,  # noqa: F40
                       pattern_matrix, probe_direction, same_args, same_structure, source_array)
 from ._tracing import JacobianPattern, Terms  # noqa: F401 (JacobianPattern: _structured)
 from ._rowstore import PatternTooDense  # noqa: F401 (public: dj.PatternTooDense)
+from ._types import Array, ArrayFunction, Format, Sparse
 
-def jacobian_sparsity(f, x):
+def jacobian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
     """The structural sparsity pattern of d f(x) / d x: a ``scipy.sparse.csr_array`` of bools,
     shape (f(x).size, x.size) (both flattened in C order). Usable as SciPy's ``jac_sparsity``.
     Structural: ``x * 0.0`` depends on x; ``np.where(c, a, b)`` on a and b. When f's Python
@@ -33,7 +39,7 @@ def jacobian_sparsity(f, x):
     return pattern_matrix(pattern.rows, pattern.cols, pattern.shape)
 
 
-def hessian_sparsity(f, x):
+def hessian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
     """The structural sparsity pattern of the Hessian of a scalar f at x: a symmetric
     ``scipy.sparse.csr_array`` of bools, shape (x.size, x.size), the diagonal included."""
     api.check_callable(f, "hessian_sparsity")
@@ -80,7 +86,8 @@ class SparseJacobian:
     zeros included, so every call has the same structure; or "dense": f(x).shape + x.shape).
     """
 
-    def __init__(self, f, x, *, format="csr", args=(), _pattern=None):
+    def __init__(self, f: Callable[..., Any], x: ArrayLike, *, format: Format = "csr",
+                 args: Sequence[Any] = (), _pattern: JacobianPattern | None = None) -> None:
         api.check_callable(f, "SparseJacobian")
         check_format(format, "SparseJacobian")
         self.f, self.format = f, format
@@ -115,10 +122,10 @@ class SparseJacobian:
             self._seeds[dtype] = SeededBuffers(self.in_shape, seeds)
         return self._seeds[dtype]
 
-    def __call__(self, x, *args):
+    def __call__(self, x: ArrayLike, *args: Any) -> Sparse:
         return self.value_and_jacobian(x, *args)[1]
 
-    def value_and_jacobian(self, x, *args):
+    def value_and_jacobian(self, x: ArrayLike, *args: Any) -> tuple[Array, Sparse]:
         x = source_array(x, "SparseJacobian")
         if (x.shape != self.in_shape or x.dtype != self.in_dtype or self.value_dependent
                 or not same_args(args, self.args)):
@@ -165,7 +172,7 @@ class SparseJacobian:
         return J.reshape(out_shape + x.shape) if self.format == "dense" else J
 
 
-def sparse_jacobian(f, x, format="csr"):
+def sparse_jacobian(f: ArrayFunction, x: ArrayLike, format: Format = "csr") -> Sparse:
     """d f(x) / d x with its sparsity found and exploited: one trace, a coloring and one
     evaluation of f on duals with one seed per color. ``format``: "csr" / "csc" / "coo"
     (scipy.sparse arrays, shape (f(x).size, x.size)) or "dense" (f(x).shape + x.shape).
@@ -177,7 +184,7 @@ def sparse_jacobian(f, x, format="csr"):
 from ._sparse_hessian import SparseGradient, SparseHessian  # noqa: E402,F401 (public here)
 
 
-def sparse_hessian(f, x, format="csr"):
+def sparse_hessian(f: ArrayFunction, x: ArrayLike, format: Format = "csr") -> Sparse:
     """The Hessian of a scalar f at x with its sparsity found and exploited (see
     ``SparseHessian``). ``format``: "csr" / "csc" / "coo" (scipy.sparse arrays, shape
     (x.size, x.size)) or "dense" (x.shape + x.shape)."""

@@ -16,15 +16,24 @@ name at each level (``x = outer.watch(x)`` then ``x = inner.watch(x)``) is
 understood: the outer tape accepts the inner-watched x as its own source.
 """
 
+from __future__ import annotations
+
 import contextvars
 import warnings
 import weakref
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ._types import Array, Leaf, Nest
 
 from . import api
 from . import _core
 from ._core import _Jet
+from .api import Unconnected, Zero
+
+_Sources = TypeVar("_Sources")
 
 NON_PERSISTENT = ("A non-persistent GradientTape can only be used to compute one set of "
                   "gradients (or jacobians)")
@@ -55,7 +64,7 @@ class GradientTape:
     variables in NumPy code, so only explicitly watched arrays are sources.
     """
 
-    def __init__(self, persistent=False, watch_accessed_variables=True):
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self._persistent = persistent
         # The tape's seeds are read for as long as the tape exists: its tag is live
         # until then (jets kept longer are refused where they meet other jets).
@@ -71,21 +80,22 @@ class GradientTape:
         _tapes_by_tag[self._tag] = self
 
     # -- recording
-    def __enter__(self):
+    def __enter__(self) -> GradientTape:
         self._tokens.append(_recording.set(_recording.get() + (self,)))
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> Literal[False]:
         _recording.reset(self._tokens.pop())
         return False
 
     @property
-    def recording(self):
+    def recording(self) -> bool:
         return self in _recording.get()
 
-    def watch(self, x, batch=False):
+    def watch(self, x: _Sources, batch: bool = False) -> _Sources:
         """Seed x (an array, or a list / tuple / dict nesting of arrays) and
-        return it, seeded, in the same structure: compute with what it returns.
+        return it, seeded, in the same structure: compute with what it returns
+        (typed as x: the dual arrays stand in for x's arrays in NumPy code).
 
         batch=True seeds prod(x.shape[1:]) directions shared by all rows, for
         an efficient ``batch_jacobian`` (cost linear in the batch size).
@@ -128,7 +138,7 @@ class GradientTape:
     def _lookup(self, array):
         return self._records.get(id(array))
 
-    def watched(self):
+    def watched(self) -> list[Any]:
         """The seeded arrays, in watch order."""
         seen, out = set(), []
         for record in self._records.values():
@@ -146,8 +156,19 @@ class GradientTape:
             raise RuntimeError(NON_PERSISTENT)
         self._used = True
 
-    def jacobian(self, target, sources, unconnected_gradients="none",
-                 parallel_iterations=None, experimental_use_pfor=True):
+    @overload
+    def jacobian(self, target: ArrayLike, sources: Leaf, unconnected_gradients: Zero,
+                 parallel_iterations: int | None = None,
+                 experimental_use_pfor: bool = True) -> Array: ...
+    @overload
+    def jacobian(self, target: ArrayLike, sources: Leaf, unconnected_gradients: Unconnected = "none",
+                 parallel_iterations: int | None = None,
+                 experimental_use_pfor: bool = True) -> Array | None: ...
+    @overload
+    def jacobian(self, target: ArrayLike, sources: Nest, unconnected_gradients: Unconnected = "none",
+                 parallel_iterations: int | None = None, experimental_use_pfor: bool = True) -> Any: ...
+    def jacobian(self, target: ArrayLike, sources: Any, unconnected_gradients: Unconnected = "none",
+                 parallel_iterations: int | None = None, experimental_use_pfor: bool = True) -> Any:
         """d target / d source for every source: target.shape + source.shape,
         in the structure of ``sources`` (TF's tape.jacobian).
 
@@ -178,8 +199,20 @@ class GradientTape:
                 api.seed_block(d, record.start, record.stop, dtype), shape)), dtype))
         return rebuild(results)
 
-    def gradient(self, target, sources, output_gradients=None,
-                 unconnected_gradients="none"):
+    @overload
+    def gradient(self, target: ArrayLike, sources: Leaf, output_gradients: ArrayLike | None = None,
+                 *, unconnected_gradients: Zero) -> Array: ...
+    @overload
+    def gradient(self, target: ArrayLike, sources: Leaf, output_gradients: ArrayLike | None,
+                 unconnected_gradients: Zero) -> Array: ...
+    @overload
+    def gradient(self, target: ArrayLike, sources: Leaf, output_gradients: ArrayLike | None = None,
+                 unconnected_gradients: Unconnected = "none") -> Array | None: ...
+    @overload
+    def gradient(self, target: ArrayLike, sources: Nest, output_gradients: ArrayLike | None = None,
+                 unconnected_gradients: Unconnected = "none") -> Any: ...
+    def gradient(self, target: ArrayLike, sources: Any, output_gradients: ArrayLike | None = None,
+                 unconnected_gradients: Unconnected = "none") -> Any:
         """TF's tape.gradient: d sum(output_gradients * target) / d source,
         shaped like each source."""
         self._begin()
@@ -194,8 +227,10 @@ class GradientTape:
         self._used = False   # jacobian below is the same single use
         return self.jacobian(total, sources, unconnected_gradients)
 
-    def batch_jacobian(self, target, source, unconnected_gradients="none",
-                       parallel_iterations=None, experimental_use_pfor=True):
+    def batch_jacobian(self, target: ArrayLike, source: ArrayLike,
+                       unconnected_gradients: Unconnected = "none",
+                       parallel_iterations: int | None = None,
+                       experimental_use_pfor: bool = True) -> Array:
         """TF's tape.batch_jacobian: target [b, Y...], source [b, X...] ->
         [b, Y..., X...]. Per-row seeds if source was watched with batch=True;
         otherwise correct too, reading the diagonal blocks of the full Jacobian.

@@ -156,8 +156,9 @@ def test_compiled_entry_presents_the_python_function():
     assert dj.jacobian is api.jacobian
     assert dj.jacobian.__name__ == "jacobian" and dj.jacobian.__module__ == "dualjac.api"
     assert dj.jacobian.__doc__.startswith("d f(x) / d x")
-    assert str(inspect.signature(dj.jacobian)) == \
-        "(f, x, *, unconnected_gradients='none', parallel_iterations=None)"
+    assert str(inspect.signature(dj.jacobian)) == (
+        "(f: 'Function', x: 'Any', *, unconnected_gradients: 'Unconnected' = 'none', "
+        "parallel_iterations: 'int | None' = None) -> 'Any'")
 
 
 @pytest.mark.parametrize("mode", ["none", "zero", "".join(["no", "ne"]), "".join(["ze", "ro"]),
