@@ -18,7 +18,7 @@ extension = Extension(
     sources=["src_c/_core.pyx"],
     depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
              "src_c/_tags.pxi", "src_c/_banded.pxi", "src_c/_deferred.pxi",
-             "src_c/_assembly.pxi",
+             "src_c/_assembly.pxi", "src_c/_protocol.pxi",
              "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
              "src_c/vecmath.h", "src_c/readout.h", "src_c/array_cache.h",
              "src_c/singular.h"],

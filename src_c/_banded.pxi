@@ -69,8 +69,7 @@ cdef object NP_TRANSPOSE = np.transpose
 cdef cnp.dtype PLACE_DTYPE = np.dtype(np.uint8)
 
 
-@cython.freelist(16)
-cdef class BandedJet:
+cdef class BandedJet(_JetProtocol):
     """A jet whose elements carry derivatives along a few seeds at fixed offsets
     from a per-element base seed (see the design comment of src_c/_banded.pxi).
     dj.jacobian and dj.hessian hand f one of these for sources of
@@ -109,15 +108,6 @@ cdef class BandedJet:
     def degree(self):
         return self.local.degree
 
-    def __len__(self):
-        if self.place.ndim == 1:
-            raise TypeError("len() of unsized object")
-        return self.place.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
     def densify(self):
         """The ordinary jet this one stands for (read-only: it is not a copy NumPy
         would have made)."""
@@ -127,154 +117,27 @@ cdef class BandedJet:
         return (f"BandedJet(value={np.array2string(self.local.buf[..., 0], separator=', ')}, "
                 f"n={self.n}, offsets={self.offsets}, dtype={self.dtype})")
 
-    # -- silent-loss guards and values, as for every jet
-    def __array__(self, dtype=None, copy=None):
-        opaque = opaque_for_sparse_matmul(self)
-        if opaque is not None:
-            return opaque
-        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
-                         "a plain ndarray)")
+    # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind
+    cdef object _binary(self, int op, object a, object b):
+        return banded_binary(op, a, b)
 
-    def __float__(self):
-        raise loss_error("float()")
+    cdef object _unary(self, int op):
+        return banded_like(self, unary_op(op, self.local), self.offsets)
 
-    def __int__(self):
-        raise loss_error("int()")
+    cdef object _values(self):
+        return self.local.buf[..., 0]
 
-    def __complex__(self):
-        raise loss_error("complex()")
+    cdef object _dense(self):
+        # Pickled as the dense jet it stands for: a band only means something next to
+        # the other jets of its sweep.
+        return densified(self)
 
-    def __index__(self):
-        raise loss_error("using a dual array as an index")
-
-    def __round__(self, ndigits=None):
-        raise loss_error("round()")
-
-    def item(self, *args):
-        raise loss_error(".item()")
-
-    def tolist(self):
-        raise loss_error(".tolist()")
-
-    def __reduce__(self):
-        # Pickled as the dense jet it stands for: a band only means something
-        # next to the other jets of its sweep.
-        return jet_reduction(densified(self))
-
-    def __bool__(self):
-        return bool(self.local.buf[..., 0])
-
-    def __lt__(self, other):
-        return np.less(self.local.buf[..., 0], plain_value(other))
-
-    def __le__(self, other):
-        return np.less_equal(self.local.buf[..., 0], plain_value(other))
-
-    def __gt__(self, other):
-        return np.greater(self.local.buf[..., 0], plain_value(other))
-
-    def __ge__(self, other):
-        return np.greater_equal(self.local.buf[..., 0], plain_value(other))
-
-    def __eq__(self, other):
-        return np.equal(self.local.buf[..., 0], plain_value(other))
-
-    def __ne__(self, other):
-        return np.not_equal(self.local.buf[..., 0], plain_value(other))
-
-    __hash__ = None
-
-    # -- arithmetic
-    def __add__(self, other):
-        return banded_binary(I_ADD, self, other)
-
-    def __radd__(self, other):
-        return banded_binary(I_ADD, other, self)
-
-    def __sub__(self, other):
-        return banded_binary(I_SUB, self, other)
-
-    def __rsub__(self, other):
-        return banded_binary(I_SUB, other, self)
-
-    def __mul__(self, other):
-        return banded_binary(I_MUL, self, other)
-
-    def __rmul__(self, other):
-        return banded_binary(I_MUL, other, self)
-
-    def __truediv__(self, other):
-        return banded_binary(I_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return banded_binary(I_DIV, other, self)
-
-    def __pow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return banded_binary(I_POW, self, other)
-
-    def __rpow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return banded_binary(I_POW, other, self)
-
-    def __neg__(self):
-        return banded_like(self, unary_op(I_NEG, self.local), self.offsets)
-
-    def __pos__(self):
-        return banded_like(self, unary_op(I_POS, self.local), self.offsets)
-
-    def __abs__(self):
-        return banded_like(self, unary_op(I_ABS, self.local), self.offsets)
-
-    def __floordiv__(self, other):
-        return np.floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return np.floor_divide(other, self)
-
-    def __mod__(self, other):
-        return np.remainder(self, other)
-
-    def __rmod__(self, other):
-        return np.remainder(other, self)
-
-    def __matmul__(self, other):
-        return np.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return np.matmul(other, self)
+    cdef object _update(self, int op, object other, str spelling):
+        raise write_error(self, "an in-place operator")
 
     # -- writes: see "Writes" in the design comment
     def __setitem__(self, key, value):
         raise write_error(self, "item assignment")
-
-    # Each written out: a cdef class fills a type slot only from its own def (an alias
-    # like `__imod__ = __iadd__` leaves the slot empty, and `x %= y` then rebinds x).
-    def __iadd__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __isub__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __imul__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __itruediv__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __ipow__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __ifloordiv__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __imod__(self, other):
-        raise write_error(self, "an in-place operator")
-
-    def __imatmul__(self, other):
-        raise write_error(self, "an in-place operator")
 
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a densified copy.

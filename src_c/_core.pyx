@@ -408,15 +408,14 @@ dj_entry_general = (<PyTypeObject_call*>_UfuncEntry).tp_call
 
 # ------------------------------------------------------------------ the types
 
-# Small-array code makes and drops a jet per operation: freed jet objects (of
-# either type, which share one layout) are kept for reuse instead of going back
-# to the allocator. Cython zeroes a reused object before tp_new fills it.
-cdef class BandedJet     # src_c/_banded.pxi
-cdef class DeferredJet   # src_c/_deferred.pxi
+cdef class _JetProtocol
+cdef class BandedJet(_JetProtocol)     # src_c/_banded.pxi
+cdef class DeferredJet(_JetProtocol)   # src_c/_deferred.pxi
+
+include "_protocol.pxi"
 
 
-@cython.freelist(32)
-cdef class _Jet:
+cdef class _Jet(_JetProtocol):
     """Common base of DualArray and HyperDualArray (see the module docstring)."""
     cdef readonly cnp.ndarray buf
     cdef readonly int order
@@ -471,47 +470,28 @@ cdef class _Jet:
         v.flags.writeable = False
         return v
 
-    def __len__(self):
-        if self.buf.ndim == 1:
-            raise TypeError("len() of unsized object")
-        return self.buf.shape[0]
+    # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind
+    cdef object _binary(self, int op, object a, object b):
+        return binary_op(op, a, b)
 
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
+    cdef object _unary(self, int op):
+        return unary_op(op, self)
 
-    # -- silent-loss guards
-    def __array__(self, dtype=None, copy=None):
-        opaque = opaque_for_sparse_matmul(self)
-        if opaque is not None:
-            return opaque
-        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
-                         "a plain ndarray)")
+    cdef object _values(self):
+        return self.buf[..., 0]
 
-    def __float__(self):
-        raise loss_error("float()")
+    cdef object _dense(self):
+        return self
 
-    def __int__(self):
-        raise loss_error("int()")
-
-    def __complex__(self):
-        raise loss_error("complex()")
-
-    def __index__(self):
-        raise loss_error("using a dual array as an index")
-
-    def __round__(self, ndigits=None):
-        raise loss_error("round()")
-
-    def item(self, *args):
-        raise loss_error(".item()")
-
-    def tolist(self):
-        raise loss_error(".tolist()")
-
-    def __bool__(self):
-        # Branches see values (x > 0 compares values); truth is the value's truth.
-        return bool(self.buf[..., 0])
+    cdef object _update(self, int op, object other, str spelling):
+        other = in_place_operand(other)
+        if op == IN_PLACE_FLOORDIV:
+            return self._assign_result(np.floor_divide(self, other), spelling)
+        if op == IN_PLACE_MOD:
+            return self._assign_result(np.remainder(self, other), spelling)
+        if op == IN_PLACE_MATMUL:
+            return self._assign_result(np.matmul(self, other), spelling)
+        return self._assign_result(binary_op(op, self, other), spelling)
 
     # -- NumPy protocols
     __array_ufunc__ = UFUNC_ENTRY    # see _UfuncEntry
@@ -528,95 +508,6 @@ cdef class _Jet:
         # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
         return _Hooks.array_function(self, func, types, args, kwargs)
 
-    # -- arithmetic: straight to the kernels
-    def __add__(self, other):
-        return binary_op(I_ADD, self, other)
-
-    def __radd__(self, other):
-        return binary_op(I_ADD, other, self)
-
-    def __sub__(self, other):
-        return binary_op(I_SUB, self, other)
-
-    def __rsub__(self, other):
-        return binary_op(I_SUB, other, self)
-
-    def __mul__(self, other):
-        return binary_op(I_MUL, self, other)
-
-    def __rmul__(self, other):
-        return binary_op(I_MUL, other, self)
-
-    def __truediv__(self, other):
-        return binary_op(I_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return binary_op(I_DIV, other, self)
-
-    def __pow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return binary_op(I_POW, self, other)
-
-    def __rpow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return binary_op(I_POW, other, self)
-
-    def __floordiv__(self, other):
-        return np.floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return np.floor_divide(other, self)
-
-    def __mod__(self, other):
-        return np.remainder(self, other)
-
-    def __rmod__(self, other):
-        return np.remainder(other, self)
-
-    def __matmul__(self, other):
-        return np.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return np.matmul(other, self)
-
-    def __neg__(self):
-        return unary_op(I_NEG, self)
-
-    def __pos__(self):
-        return unary_op(I_POS, self)
-
-    def __abs__(self):
-        return unary_op(I_ABS, self)
-
-    # In-place operators update this array (NumPy aliasing semantics): they never
-    # return NotImplemented, which would make Python rebind the name to a new
-    # array and silently drop the update for every other name of this memory.
-    def __iadd__(self, other):
-        return self._assign_result(binary_op(I_ADD, self, in_place_operand(other)), "+=")
-
-    def __isub__(self, other):
-        return self._assign_result(binary_op(I_SUB, self, in_place_operand(other)), "-=")
-
-    def __imul__(self, other):
-        return self._assign_result(binary_op(I_MUL, self, in_place_operand(other)), "*=")
-
-    def __itruediv__(self, other):
-        return self._assign_result(binary_op(I_DIV, self, in_place_operand(other)), "/=")
-
-    def __ipow__(self, other):
-        return self._assign_result(binary_op(I_POW, self, in_place_operand(other)), "**=")
-
-    def __ifloordiv__(self, other):
-        return self._assign_result(np.floor_divide(self, in_place_operand(other)), "//=")
-
-    def __imod__(self, other):
-        return self._assign_result(np.remainder(self, in_place_operand(other)), "%=")
-
-    def __imatmul__(self, other):
-        return self._assign_result(np.matmul(self, in_place_operand(other)), "@=")
-
     def _assign_result(self, result, str op):
         if result is NotImplemented:
             raise TypeError(f"dualjac: `x {op} y` cannot update the dual array x in place "
@@ -631,27 +522,6 @@ cdef class _Jet:
         self.buf[...] = r.buf
         add_deps(self, jdeps1(r), jdeps2(r))
         return self
-
-    # -- comparisons compare values and give plain bool arrays
-    def __lt__(self, other):
-        return np.less(self.buf[..., 0], plain_value(other))
-
-    def __le__(self, other):
-        return np.less_equal(self.buf[..., 0], plain_value(other))
-
-    def __gt__(self, other):
-        return np.greater(self.buf[..., 0], plain_value(other))
-
-    def __ge__(self, other):
-        return np.greater_equal(self.buf[..., 0], plain_value(other))
-
-    def __eq__(self, other):
-        return np.equal(self.buf[..., 0], plain_value(other))
-
-    def __ne__(self, other):
-        return np.not_equal(self.buf[..., 0], plain_value(other))
-
-    __hash__ = None
 
     # -- indexing: the same index on the buffer, component axis kept whole
     def __getitem__(self, key):
@@ -807,10 +677,6 @@ cdef class _Jet:
     def argmin(self, axis=None):
         return np.argmin(self.buf[..., 0], axis=axis)
 
-    def __reduce__(self):
-        # Tags are per process: see "pickling" in src_c/_tags.pxi.
-        return jet_reduction(self)
-
     def __copy__(self):          # as ndarray's: a copy of the data, not a view
         return self.copy()
 
@@ -930,7 +796,7 @@ for _jet_type in (_Jet, DualArray, HyperDualArray):
 
 # A small buffer a dying jet alone owned goes to src_c/array_cache.h for reuse:
 # jet_dealloc offers it, then runs Cython's deallocator (which releases the jet's
-# reference and keeps the object on the free list). A slot rather than a
+# reference). A slot rather than a
 # __dealloc__ method, which Cython wraps in saving and restoring the error state.
 cdef extern from *:
     ctypedef void (*destructor)(PyObject*)

@@ -91,8 +91,7 @@ def set_deferred_threshold(elements=None):
     return DEFERRED_MIN_ELEMENTS
 
 
-@cython.freelist(16)
-cdef class DeferredJet:
+cdef class DeferredJet(_JetProtocol):
     """A jet of a batch transform whose value is not computed yet: elementwise
     operations on it are recorded and run later, in chunks (see the design
     comment of src_c/_deferred.pxi). dj.batch_jacobian and dj.batch_hessian hand
@@ -145,15 +144,6 @@ cdef class DeferredJet:
     def value(self):
         return computed(self).value
 
-    def __len__(self):
-        if not self.shape:
-            raise TypeError("len() of unsized object")
-        return self.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
     def compute(self):
         """The ordinary jet this one stands for (read-only: pending nodes may read it)."""
         return computed(self)
@@ -162,152 +152,28 @@ cdef class DeferredJet:
         state = "pending" if self.dense is None else "computed"
         return f"DeferredJet(shape={self.shape}, dtype={self.dtype}, {state})"
 
-    # -- values, guards and everything else: the computed jet's
-    def __array__(self, dtype=None, copy=None):
-        opaque = opaque_for_sparse_matmul(self)
-        if opaque is not None:
-            return opaque
-        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
-                         "a plain ndarray)")
+    # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind: arithmetic is
+    # recorded when it can be, else done on the computed jets; the guards raise
+    # without computing the graph first
+    cdef object _binary(self, int op, object a, object b):
+        return deferred_or_dense(op, a, b)
 
-    # (raised here, as a DualArray does, without computing the graph first)
-    def __float__(self):
-        raise loss_error("float()")
+    cdef object _unary(self, int op):
+        return deferred_unary(op, self)
 
-    def __int__(self):
-        raise loss_error("int()")
+    cdef object _values(self):
+        return computed(self).buf[..., 0]
 
-    def __complex__(self):
-        raise loss_error("complex()")
+    cdef object _dense(self):
+        # (its graph holds the transform's closures)
+        return computed(self)
 
-    def __index__(self):
-        raise loss_error("using a dual array as an index")
-
-    def __round__(self, ndigits=None):
-        raise loss_error("round()")
-
-    def item(self, *args):
-        raise loss_error(".item()")
-
-    def tolist(self):
-        raise loss_error(".tolist()")
-
-    def __reduce__(self):
-        # Pickled as the jet it stands for (its graph holds the transform's closures).
-        return jet_reduction(computed(self))
-
-    def __bool__(self):
-        return bool(computed(self))
-
-    def __lt__(self, other):
-        return computed(self) < dense_tree(other)
-
-    def __le__(self, other):
-        return computed(self) <= dense_tree(other)
-
-    def __gt__(self, other):
-        return computed(self) > dense_tree(other)
-
-    def __ge__(self, other):
-        return computed(self) >= dense_tree(other)
-
-    def __eq__(self, other):
-        return computed(self) == dense_tree(other)
-
-    def __ne__(self, other):
-        return computed(self) != dense_tree(other)
-
-    __hash__ = None
-
-    # -- arithmetic: recorded when it can be, else on the computed jets
-    def __add__(self, other):
-        return deferred_or_dense(I_ADD, self, other)
-
-    def __radd__(self, other):
-        return deferred_or_dense(I_ADD, other, self)
-
-    def __sub__(self, other):
-        return deferred_or_dense(I_SUB, self, other)
-
-    def __rsub__(self, other):
-        return deferred_or_dense(I_SUB, other, self)
-
-    def __mul__(self, other):
-        return deferred_or_dense(I_MUL, self, other)
-
-    def __rmul__(self, other):
-        return deferred_or_dense(I_MUL, other, self)
-
-    def __truediv__(self, other):
-        return deferred_or_dense(I_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return deferred_or_dense(I_DIV, other, self)
-
-    def __pow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return deferred_or_dense(I_POW, self, other)
-
-    def __rpow__(self, other, modulo):
-        if modulo is not None:
-            return NotImplemented
-        return deferred_or_dense(I_POW, other, self)
-
-    def __neg__(self):
-        return deferred_unary(I_NEG, self)
-
-    def __pos__(self):
-        return deferred_unary(I_POS, self)
-
-    def __abs__(self):
-        return deferred_unary(I_ABS, self)
-
-    def __floordiv__(self, other):
-        return computed(self) // dense_tree(other)
-
-    def __rfloordiv__(self, other):
-        return dense_tree(other) // computed(self)
-
-    def __mod__(self, other):
-        return computed(self) % dense_tree(other)
-
-    def __rmod__(self, other):
-        return dense_tree(other) % computed(self)
-
-    def __matmul__(self, other):
-        return computed(self) @ dense_tree(other)
-
-    def __rmatmul__(self, other):
-        return dense_tree(other) @ computed(self)
+    cdef object _update(self, int op, object other, str spelling):
+        raise deferred_write_error(self, "an in-place operator")
 
     # -- writes: never into memory a pending node may read
     def __setitem__(self, key, value):
         raise deferred_write_error(self, "item assignment")
-
-    def __iadd__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __isub__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __imul__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __itruediv__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __ipow__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __ifloordiv__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __imod__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
-
-    def __imatmul__(self, other):
-        raise deferred_write_error(self, "an in-place operator")
 
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a computed copy.
