@@ -30,7 +30,7 @@ def _use_installed_extension():
 
 _use_installed_extension()
 
-from . import _numpy  # noqa: E402
+from . import dispatch  # noqa: E402
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray  # noqa: E402
 from ._core import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
@@ -53,7 +53,7 @@ from .api import (  # noqa: E402
 )
 from .scipy_drop_ins import Objective, least_squares_jacobian, ode_jacobian  # noqa: E402
 
-_numpy.install()
+dispatch.install()
 set_num_threads(_api_default_threads())
 
 
