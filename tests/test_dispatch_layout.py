@@ -42,9 +42,11 @@ def loaded_after_importing(names):
         registry = sys.modules["{PACKAGE}.registry"]
         impls = [*registry.HANDLED.values(), *registry.EXTRA_UFUNCS.values(),
                  *registry.UFUNC_METHODS.values()]
-        owners = [getattr(getattr(f, "func", f), "__module__", "").rsplit(".", 1)[-1] for f in impls]
+        owners = [getattr(getattr(f, "func", f), "__module__", "").rsplit(".", 1)[-1]
+                  for f in impls]
+        loaded = [m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("{PACKAGE}.")]
         print(json.dumps({{
-            "loaded": sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("{PACKAGE}.")),
+            "loaded": sorted(loaded),
             "rules": {{owner: owners.count(owner) for owner in owners}}}}))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

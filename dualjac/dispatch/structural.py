@@ -7,8 +7,8 @@ through them reach the jet); joins, selections, splits and padding copy.
 import numpy as np
 
 from .. import _core
-from .jets import (astype, is_jet, jet_from, normalize_axes, normalize_axis, on_buffer, on_value_shape,
-                   on_value_shapes, refuse, reject_out, unify, value_of, view_of)
+from .jets import (astype, is_jet, jet_from, normalize_axes, normalize_axis, on_buffer,
+                   on_value_shape, on_value_shapes, refuse, reject_out, unify, value_of, view_of)
 from .registry import HANDLED, implements
 
 
