@@ -23,7 +23,7 @@ if _importlib_util.find_spec(f"{__name__}._core") is None:
         "`python setup.py build_ext --inplace`, or run from outside the checkout to use an "
         "installed copy (`pip install .`).")
 
-from . import _numpy  # noqa: E402
+from . import dispatch  # noqa: E402
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray  # noqa: E402
 from ._core import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
@@ -46,7 +46,7 @@ from .api import (  # noqa: E402
 )
 from .scipy_drop_ins import Objective, least_squares_jacobian, ode_jacobian  # noqa: E402
 
-_numpy.install()
+dispatch.install()
 set_num_threads(_api_default_threads())
 
 # Sparse Jacobians and Hessians return scipy.sparse arrays: their module (and SciPy) is

@@ -29,7 +29,8 @@ element, all pairs interact), which is never wrong, only less sparse.
 
 import numpy as np
 
-from . import _core, _numpy
+from . import _core
+from .dispatch.jets import is_jet
 from ._rowstore import PatternTooDense, RowStore, block_products  # noqa: F401 (PatternTooDense: public)
 
 
@@ -365,7 +366,7 @@ def lift(x, trace):
     """x as a pattern array: constants depend on nothing."""
     if isinstance(x, PatternArray):
         return x
-    if _numpy.is_jet(x):
+    if is_jet(x):
         raise TypeError("dualjac: a dual array of another transform met the sparsity tracer; "
                         "sparsity detection cannot run inside (or around) other transforms.")
     value = np.asarray(x)

@@ -9,7 +9,8 @@ rule here but with a derivative rule for dual arrays get the conservative rule.
 
 import numpy as np
 
-from . import _numpy, _separable, rules
+from . import _separable, rules
+from .dispatch import jets, registry
 from ._pattern import PatternArray, deps_of, lift, no_deps, value_of
 
 ROWS = rules.by_name()
@@ -28,8 +29,8 @@ def _filled(deps, shape):
 
 def _partials(ufunc):
     """(first partials, second partials) of a ufunc as 'is it identically zero' flags."""
-    if ufunc in _numpy.TABLE_UFUNCS:
-        row = ROWS[_numpy.TABLE_UFUNCS[ufunc]]
+    if ufunc in registry.TABLE_UFUNCS:
+        row = ROWS[registry.TABLE_UFUNCS[ufunc]]
         if ufunc.nin == 1:
             return (row.df != "0",), {(0, 0): row.d2f != "0"}
         return ((row.dfx != "0", row.dfy != "0"),
@@ -42,22 +43,22 @@ def _partials(ufunc):
 
 
 def apply_ufunc(recording, ufunc, method, inputs, kwargs):
-    if _numpy.PENDING_MODULES and ufunc not in _numpy.TABLE_UFUNCS:
-        _numpy.register_pending_modules()
+    if registry.PENDING_MODULES and ufunc not in registry.TABLE_UFUNCS:
+        registry.register_pending_modules()
     if method != "__call__":
         return _ufunc_method(recording, ufunc, method, inputs, kwargs)
     out = kwargs.pop("out", None)
     out = out[0] if isinstance(out, tuple) and len(out) == 1 else out
     values = [value_of(x) for x in inputs]
-    if ufunc in _numpy.VALUE_UFUNCS:
-        recording.looked_at_values(f"{_numpy.ufunc_name(ufunc)} of values")
+    if ufunc in registry.VALUE_UFUNCS:
+        recording.looked_at_values(f"{registry.ufunc_name(ufunc)} of values")
         return _store(out, ufunc(*values, **kwargs))
-    if ufunc is np.matmul or ufunc in _numpy.EXTRA_UFUNCS and ufunc.signature:
+    if ufunc is np.matmul or ufunc in registry.EXTRA_UFUNCS and ufunc.signature:
         return _store(out, apply_function(recording, _GUFUNC_AS_FUNCTION.get(ufunc, ufunc),
                                           inputs, kwargs))
     partials = _partials(ufunc)
     if partials is None:
-        raise _numpy.no_rule_error(_numpy.ufunc_name(ufunc), "ufunc")
+        raise registry.no_rule_error(registry.ufunc_name(ufunc), "ufunc")
     if kwargs.get("where", True) is not True:
         return _store(out, conservative(recording, ufunc, inputs, kwargs))
     with np.errstate(all="ignore"):
@@ -96,7 +97,7 @@ def _ufunc_method(recording, ufunc, method, inputs, kwargs):
                 (np.add, "accumulate"): np.cumsum,
                 (np.multiply, "accumulate"): np.cumprod}.get((ufunc, method))
     if function is None:
-        raise _numpy.no_rule_error(f"{_numpy.ufunc_name(ufunc)}.{method}", "ufunc method")
+        raise registry.no_rule_error(f"{registry.ufunc_name(ufunc)}.{method}", "ufunc method")
     kwargs.setdefault("axis", 0)
     return apply_function(recording, function, inputs, kwargs)
 
@@ -120,9 +121,9 @@ def apply_function(recording, func, args, kwargs):
         return impl(recording, *args, **kwargs)
     if func in VALUE_FUNCTIONS:
         return _on_values(recording, func, args, kwargs)
-    if func in _numpy.HANDLED:
+    if func in registry.HANDLED:
         return conservative(recording, func, args, kwargs)
-    raise _numpy.no_rule_error(_numpy.func_name(func))
+    raise registry.no_rule_error(registry.func_name(func))
 
 
 def _map(tree, leaf):
@@ -168,7 +169,7 @@ VALUE_FUNCTIONS = VALUE_DEPENDENT | {np.shape, np.ndim, np.size, np.iscomplexobj
 
 def _on_values(recording, func, args, kwargs):
     if func in VALUE_DEPENDENT:
-        recording.looked_at_values(f"{_numpy.func_name(func)} of values")
+        recording.looked_at_values(f"{registry.func_name(func)} of values")
     return func(*_map(args, value_of), **_map(kwargs, value_of))
 
 
@@ -366,7 +367,7 @@ SUMS = (np.sum, np.mean)
 
 
 def _axes(axis, ndim):
-    return None if axis is None else tuple(_numpy.normalize_axes(axis, ndim))
+    return None if axis is None else tuple(jets.normalize_axes(axis, ndim))
 
 
 for _f, _nonlinear in ((np.sum, False), (np.mean, False), (np.max, False), (np.amax, False),
@@ -390,7 +391,7 @@ def _scan(func, nonlinear):
 for _f, _nonlinear in ((np.cumsum, False), (np.cumprod, True),
                        (getattr(np, "cumulative_sum", None), False),
                        (getattr(np, "cumulative_prod", None), True)):
-    if _f is not None and _f in _numpy.HANDLED:
+    if _f is not None and _f in registry.HANDLED:
         RULES[_f] = _scan(_f, _nonlinear)
 
 
@@ -434,7 +435,7 @@ def _norm(recording, x, ord=None, axis=None, keepdims=False):
 
 @rule(np.matmul)
 def _matmul(recording, a, b, out=None, **kwargs):
-    if _numpy.is_scipy_sparse(a) or _numpy.is_scipy_sparse(b):
+    if jets.is_scipy_sparse(a) or jets.is_scipy_sparse(b):
         return _store(out, _sparse_constant_matmul(recording, a, b))
     a, b = lift(a, recording), lift(b, recording)
     if _separable.ACTIVE[0] and out is None:
@@ -456,7 +457,7 @@ def _matmul(recording, a, b, out=None, **kwargs):
 def _sparse_constant_matmul(recording, a, b):
     """L @ x or x @ L with L a constant scipy.sparse matrix: an output element depends on the
     elements of x that L's stored entries (explicit zeros too: structure) combine."""
-    if _numpy.is_scipy_sparse(b):             # x @ L = (L^T @ x^T)^T
+    if jets.is_scipy_sparse(b):             # x @ L = (L^T @ x^T)^T
         x = lift(a, recording)
         out = _sparse_constant_matmul(recording, b.T, x.T if x.ndim == 2 else x)
         return out.T if x.ndim == 2 else out

@@ -13,7 +13,7 @@ along seed directions. One C-contiguous buffer per array, seeds last:
 so a Jacobian is a slice and a reshape of the buffer, one allocation makes one
 result, and every *structural* NumPy operation (indexing, reshape, transpose,
 concatenate, ...) is the same operation on the buffer with the trailing
-component axis kept (dualjac/_numpy.py does those).
+component axis kept (dualjac/dispatch/ does those).
 
 Elementwise functions run fused C kernels generated from dualjac/rules.py
 (_kernels.h; _kernels.pxi, included below, declares them and builds the
@@ -278,7 +278,8 @@ cdef object loss_error(str what):
 def opaque_for_sparse_matmul(jet):
     """A 0-d object array holding jet when scipy.sparse's matmul converts it (`L @ x`, `L.dot(x)`
     with L a scipy.sparse matrix or array), else None. SciPy then returns NotImplemented and
-    Python calls the jet's __rmatmul__, which applies L to every component (_numpy.matmul).
+    Python calls the jet's __rmatmul__, which applies L to every component
+    (dispatch.products.matmul).
     Any other conversion of a jet is refused (loss_error)."""
     if "scipy.sparse" not in sys.modules:
         return None
@@ -1474,7 +1475,7 @@ cdef object fast_join(bint new_axis, tuple args, dict kwargs):
     """np.stack (new_axis) / np.concatenate(arrays, axis) of a list or tuple of
     jets of one level and dtype, with a Python int axis and no other argument:
     the whole join in C. None for anything else, and for every call the general
-    join (dualjac._numpy) must reject, which then raises its own error.
+    join (dualjac.dispatch.structural) must reject, which then raises its own error.
 
     The buffers are read from the jets once, made contiguous (which may release
     the GIL), and only then checked and copied: what is copied is what was

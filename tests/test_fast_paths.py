@@ -196,7 +196,7 @@ def test_errors_are_unchanged():
 
 # ---------------------------------------------------------------- joins (np.stack / np.concatenate)
 
-from dualjac import _numpy  # noqa: E402
+from dualjac.dispatch import registry, structural  # noqa: E402
 
 
 def jets_for(kind, dtype, shape, count=3):
@@ -225,15 +225,15 @@ def test_join_fast_path_matches_general_join(kind, dtype, shape, container):
     nd = len(shape)
     for axis in range(-nd - 2, nd + 2):
         same_outcome(lambda: np.stack(jets, axis=axis),
-                          lambda: _numpy.stack(jets, axis=axis))
+                          lambda: structural.stack(jets, axis=axis))
         same_outcome(lambda: np.stack(jets, axis),
-                          lambda: _numpy.stack(jets, axis))
+                          lambda: structural.stack(jets, axis))
         same_outcome(lambda: np.concatenate(jets, axis=axis),
-                          lambda: _numpy.concatenate(jets, axis=axis))
+                          lambda: structural.concatenate(jets, axis=axis))
         same_outcome(lambda: np.concatenate(jets, axis),
-                          lambda: _numpy.concatenate(jets, axis))
-    same_outcome(lambda: np.stack(jets), lambda: _numpy.stack(jets))
-    same_outcome(lambda: np.concatenate(jets), lambda: _numpy.concatenate(jets))
+                          lambda: structural.concatenate(jets, axis))
+    same_outcome(lambda: np.stack(jets), lambda: structural.stack(jets))
+    same_outcome(lambda: np.concatenate(jets), lambda: structural.concatenate(jets))
 
 
 def test_join_of_views_and_single_items():
@@ -242,9 +242,9 @@ def test_join_of_views_and_single_items():
     for arrays in ([views[0], views[1]], [views[2], views[3]], [base[0]], [base.T, base.T]):
         for axis in (0, -1, 1):
             same_outcome(lambda: np.stack(arrays, axis=axis),
-                              lambda: _numpy.stack(arrays, axis=axis))
+                              lambda: structural.stack(arrays, axis=axis))
             same_outcome(lambda: np.concatenate(arrays, axis=axis),
-                              lambda: _numpy.concatenate(arrays, axis=axis))
+                              lambda: structural.concatenate(arrays, axis=axis))
 
 
 def test_join_calls_the_fast_path_refuses():
@@ -268,7 +268,7 @@ def test_join_calls_the_fast_path_refuses():
         ([jets_for("dual", np.float64, (), 1)[0]] * 2, {}),
     ]
     for arrays, kw in cases:
-        for func, general in ((np.stack, _numpy.stack), (np.concatenate, _numpy.concatenate)):
+        for func, general in ((np.stack, structural.stack), (np.concatenate, structural.concatenate)):
             same_outcome(lambda: func(arrays, **kw), lambda: general(arrays, **kw))
 
 
@@ -284,7 +284,7 @@ def test_join_result_is_a_new_contiguous_buffer():
 
 def general_ufunc(ufunc, *inputs, **kwargs):
     """The Python dispatch layer's answer for the same call."""
-    return _numpy.array_ufunc(ufunc, "__call__", inputs, dict(kwargs))
+    return registry.array_ufunc(ufunc, "__call__", inputs, dict(kwargs))
 
 
 @pytest.mark.parametrize("kind", ["dual", "hyper", "symmetric"])
@@ -611,7 +611,7 @@ def test_join_axis_keyword_spellings():
 
     for kw in ({"axis": 1}, {built: 1}, {Key("axis"): 1}, {built: -1}, {"axes": 1},
                {built: 1, "dtype": None}):
-        for func, general in ((np.stack, _numpy.stack), (np.concatenate, _numpy.concatenate)):
+        for func, general in ((np.stack, structural.stack), (np.concatenate, structural.concatenate)):
             same_outcome(lambda: func(jets, **kw), lambda: general(jets, **kw))
             same_outcome(lambda: _core._Jet.__array_function__(jets[0], func, (), (jets,), kw),
                          lambda: general(jets, **kw))

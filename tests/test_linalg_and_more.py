@@ -1,4 +1,4 @@
-"""Linear algebra (dualjac/_linalg.py) and more NumPy functions (dualjac/_more_numpy.py)
+"""Linear algebra (dualjac/dispatch/linalg.py) and more NumPy functions (sort, select, interp, pad, ...)
 against outside witnesses, in the style of test_numpy_functions.py.
 
 First derivatives: ``dj.jacobian`` vs the complex-step Jacobian of the same g

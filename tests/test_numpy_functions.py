@@ -1,4 +1,4 @@
-"""NumPy functions on dual arrays (dualjac/_numpy.py) against outside witnesses.
+"""NumPy functions on dual arrays (dualjac/dispatch/) against outside witnesses.
 
 Every case is a function g written once in plain NumPy. dualjac's
 ``dj.jacobian(g, x)`` is compared with the complex-step Jacobian of the same g

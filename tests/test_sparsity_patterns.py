@@ -6,7 +6,7 @@ against complex step and TensorFlow elsewhere; complex step directly where f is 
 Exactness: where the rule is exact (elementwise maps, structural moves, stencils), the pattern
 equals the analytic one, built here independently (scipy.sparse.diags, index arithmetic).
 
-Every NumPy function with a derivative rule (dualjac._numpy.HANDLED) and every rules-table
+Every NumPy function with a derivative rule (dualjac.dispatch.registry.HANDLED) and every rules-table
 ufunc is iterated: a function added to HANDLED without a case here fails the coverage test.
 """
 
@@ -16,7 +16,8 @@ import scipy.sparse as sp
 import scipy.special  # noqa: F401  (registers the scipy.special rows)
 
 import dualjac as dj
-from dualjac import _numpy, _pattern_rules, rules
+from dualjac import _pattern_rules, rules
+from dualjac.dispatch import registry
 from witness import complex_step_jacobian
 
 RNG = np.random.default_rng(20261205)
@@ -282,12 +283,12 @@ for _name in ("cumulative_sum", "cumulative_prod", "permute_dims"):
 def case_params():
     for func, cases in CASES.items():
         for k, (f, shape) in enumerate(cases):
-            yield pytest.param(f, shape, id=f"{_numpy.func_name(func)}-{k}")
+            yield pytest.param(f, shape, id=f"{registry.func_name(func)}-{k}")
 
 
 def test_every_handled_function_has_cases():
     """A NumPy function given a derivative rule later must get pattern cases here too."""
-    missing = sorted(_numpy.func_name(f) for f in _numpy.HANDLED if f not in CASES)
+    missing = sorted(registry.func_name(f) for f in registry.HANDLED if f not in CASES)
     assert not missing, f"no pattern cases for {missing}"
 
 
@@ -301,8 +302,8 @@ def test_pattern_contains_every_dependency(f, shape):
 
 
 @pytest.mark.parametrize("func", sorted(
-    (f for f in _numpy.HANDLED if f not in _pattern_rules.RULES
-     and f not in _pattern_rules.VALUE_FUNCTIONS), key=_numpy.func_name), ids=_numpy.func_name)
+    (f for f in registry.HANDLED if f not in _pattern_rules.RULES
+     and f not in _pattern_rules.VALUE_FUNCTIONS), key=registry.func_name), ids=registry.func_name)
 def test_functions_without_an_exact_rule_are_conservative(func):
     f, shape = CASES[func][0]
     x = RNG.uniform(-1.5, 1.5, shape)
@@ -316,7 +317,7 @@ def test_a_new_function_is_covered_by_the_conservative_rule(monkeypatch):
     x = RNG.uniform(-1, 1, 5)
     with pytest.raises(TypeError, match="kron"):
         dj.jacobian_sparsity(f, x)
-    monkeypatch.setitem(_numpy.HANDLED, np.kron, lambda a, b: None)
+    monkeypatch.setitem(registry.HANDLED, np.kron, lambda a, b: None)
     P = pattern(f, x)
     assert P.shape == (6, 5) and P.all()
     assert_superset(P, complex_step_jacobian(f, x))

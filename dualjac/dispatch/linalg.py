@@ -1,4 +1,4 @@
-"""Linear algebra on jets: det, slogdet, inv, solve, cholesky, cross, diag.
+"""Linear algebra on jets: det, slogdet, inv, solve, cholesky, cross.
 
 The idea (exact at first and second order)
 ------------------------------------------
@@ -19,7 +19,9 @@ import warnings
 
 import numpy as np
 
-from ._numpy import implements, is_jet, normalize_axis, on_buffer, value_of, where_
+from .jets import is_jet, normalize_axis, on_buffer, value_of
+from .registry import implements
+from .structural import where_
 
 SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 
@@ -201,19 +203,3 @@ def linalg_cross(x1, x2, /, *, axis=-1):
                          f"but they are {np.shape(value_of(x1))[axis]} and "
                          f"{np.shape(value_of(x2))[axis]} dimensional instead.")
     return cross(x1, x2, axis=axis)
-
-
-@implements(np.diag)
-def diag(v, k=0):
-    """2-D -> its k-th diagonal; 1-D -> a square matrix with v on the k-th
-    diagonal (structural: the same on the buffer)."""
-    if v.ndim == 2:
-        return np.diagonal(v, k)
-    if v.ndim != 1:
-        raise ValueError("Input must be 1- or 2-d.")
-    n = v.shape[0]
-    m = n + abs(k)
-    buf = np.zeros((m, m, v.ncomponents), v.dtype)
-    i = np.arange(n)
-    buf[i + max(-k, 0), i + max(k, 0)] = v.buf
-    return on_buffer(v, buf)

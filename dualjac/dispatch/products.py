@@ -1,0 +1,304 @@
+"""Multilinear rules: einsum, matmul, dot, inner, outer, tensordot, vecdot ...
+
+They all go through one jet-aware einsum that applies the product rule (first
+and second order), except where a cheaper exact form exists: a jet times a
+constant is one NumPy product over the buffer (the components ride along), and
+a constant scipy.sparse matrix is applied to all of the buffer's components at once.
+"""
+
+import functools
+import string
+from collections import Counter
+
+import numpy as np
+
+from .. import _core, _separable
+from .jets import (astype, is_jet, is_scipy_sparse, jet_from, normalize_axes, reject_out, unify,
+                   value_of)
+from .registry import implements, implements_ufunc
+from .structural import ravel
+
+
+# ---------------------------------------------------------------- einsum with the product rule
+
+def parse_einsum(subscripts, ndims):
+    """Explicit subscripts: (input specs, output spec, unused letters), ellipses expanded."""
+    subscripts = subscripts.replace(" ", "")
+    inputs, _, output = subscripts.partition("->")
+    specs = inputs.split(",")
+    used = set(c for c in subscripts if c.isalpha())
+    free = [c for c in string.ascii_letters if c not in used]
+    widths = [nd - (len(s) - 3) for s, nd in zip(specs, ndims) if "..." in s]
+    ellipsis = "".join(free[:max(widths, default=0)])
+    free = free[len(ellipsis):]
+    expanded = []
+    for spec, nd in zip(specs, ndims):
+        if "..." in spec:
+            width = nd - (len(spec) - 3)
+            spec = spec.replace("...", ellipsis[len(ellipsis) - width:])
+        expanded.append(spec)
+    if "->" in subscripts:
+        output = output.replace("...", ellipsis)
+    else:
+        counts = Counter("".join(expanded))
+        output = ellipsis + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ellipsis))
+    return expanded, output, free
+
+
+def jet_einsum(specs, output, free, operands):
+    """einsum with the product rule: jets' components get extra seed letters.
+
+    Dual:  t = sum_i E(.., t_i, ..)
+    Hyper: d1, d2 likewise; d12 = sum_i E(.., d12_i, ..) + sum_{i != j} E(.., d1_i, .., d2_j, ..)
+    """
+    jets = [i for i, x in enumerate(operands) if is_jet(x)]
+    proto, bufs, d1, d2 = unify([operands[i] for i in jets])
+    dtype = bufs[0].dtype
+    parts = {i: buf for i, buf in zip(jets, bufs)}
+    values = [parts[i][..., 0] if i in parts else np.asarray(x, dtype=np.result_type(x, dtype))
+              for i, x in enumerate(operands)]
+    s1, s2 = free[0], free[1]
+    n1 = proto.n1
+
+    def einsum_with(replaced):
+        """E over values, with operand i replaced by (array, its trailing seed letters).
+
+        The seed axes go first, in the operands (contiguous) and in the output: then
+        NumPy reduces every seed's slice with the same inner loops whatever the number
+        of seeds, so chunked sweeps (parallel_iterations) stay bit-identical. With the
+        seed axis last, one seed changes the loop NumPy picks, and the last bit."""
+        ins, args = [], []
+        for i in range(len(specs)):
+            if i in replaced:
+                array, letters = replaced[i]
+                moved = np.moveaxis(array, range(-len(letters), 0), range(len(letters)))
+                ins.append(letters + specs[i])
+                args.append(np.ascontiguousarray(moved))
+            else:
+                ins.append(specs[i])
+                args.append(values[i])
+        extra = "".join(sorted(set("".join(r[1] for r in replaced.values())), key=(s1 + s2).index))
+        result = np.einsum(",".join(ins) + "->" + extra + output, *args)
+        return np.moveaxis(result, range(len(extra)), range(-len(extra), 0))
+
+    value = einsum_with({})
+    if proto.order == 1:
+        tangent = sum(einsum_with({i: (parts[i][..., 1:], s1)}) for i in jets)
+        buf = np.concatenate([value[..., None], np.broadcast_to(tangent, value.shape + (n1,))], -1)
+        return jet_from(proto, buf, d1, d2)
+    split = {i: second_order_parts(proto, parts[i]) for i in jets}
+    t1 = sum(einsum_with({i: (split[i][0], s1)}) for i in jets)
+    t2 = sum(einsum_with({i: (split[i][1], s2)}) for i in jets)
+    t12 = sum(einsum_with({i: (split[i][2], s1 + s2)}) for i in jets)
+    t12 = t12 + sum(einsum_with({i: (split[i][0], s1), j: (split[j][1], s2)})
+                    for i in jets for j in jets if i != j)
+    return jet_from(proto, assemble_second_order(proto, value, t1, t2, t12), d1, d2)
+
+
+def second_order_parts(proto, buf):
+    """(d1, d2, d12) of a hyper-dual buffer: S + (n1,), S + (n2,), S + (n1, n2);
+    a Hessian (symmetric) buffer has d1 = d2 and its triangle unpacked."""
+    n1, n2 = proto.n1, proto.n2
+    if proto.order == 3:
+        full = _core.unpack_symmetric(proto.with_buffer(np.ascontiguousarray(buf)),
+                                      buf.shape[:-1] + (n1, n1))
+        return buf[..., 1:1 + n1], buf[..., 1:1 + n1], full
+    cross = buf[..., 1 + n1 + n2:].reshape(buf.shape[:-1] + (n1, n2))
+    return buf[..., 1:1 + n1], buf[..., 1 + n1:1 + n1 + n2], cross
+
+
+def assemble_second_order(proto, value, t1, t2, t12):
+    """The buffer of proto's layout from value, first parts and the full cross block."""
+    shape = value.shape
+    n1, n2 = proto.n1, proto.n2
+    t1 = np.broadcast_to(t1, shape + (n1,))
+    t12 = np.broadcast_to(t12, shape + (n1, n2))
+    if proto.order == 3:
+        rows, cols = np.triu_indices(n1)
+        return np.concatenate([value[..., None], t1, t12[..., rows, cols]], -1)
+    return np.concatenate([value[..., None], t1, np.broadcast_to(t2, shape + (n2,)),
+                           t12.reshape(shape + (n1 * n2,))], -1)
+
+
+@implements(np.einsum)
+def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
+    reject_out(out, "np.einsum")
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("dualjac: np.einsum needs string subscripts for dual arrays")
+    ndims = [np.ndim(value_of(x)) for x in operands]
+    specs, output, free = parse_einsum(subscripts, ndims)
+    result = jet_einsum(specs, output, free, list(operands))
+    return astype(result, dtype) if dtype is not None else result
+
+
+def _letters(n, start=0):
+    return string.ascii_lowercase[start:start + n]
+
+
+# ---------------------------------------------------------------- matmul and friends
+
+@implements(np.matmul)
+@implements_ufunc(np.matmul)   # NumPy 2: matmul is a generalized ufunc too
+def matmul(a, b, out=None, **kwargs):
+    reject_out(out, "np.matmul")
+    if is_scipy_sparse(a) or is_scipy_sparse(b):
+        return _sparse_matmul(a, b)
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
+    if is_jet(a) and is_jet(b):
+        if a.order == 1 and b.order == 1 and a.level() == b.level():
+            # (a b)' = a' b + a b': two matmuls that each keep the buffer layout.
+            result = _jet_matmul_constant(a, b.buf[..., 0])
+            rest = _constant_matmul_jet(a.buf[..., 0], b)
+            buf = result.buf.copy()
+            buf[..., 1:] += rest.buf[..., 1:]
+            return a.with_buffer(buf, a.deps1 | b.deps1, a.deps2 | b.deps2)
+        return _matmul_einsum(a, b)
+    if is_jet(b):
+        return _constant_matmul_jet(np.asarray(a), b)
+    return _jet_matmul_constant(a, np.asarray(b))
+
+
+def _sparse_matmul(a, b):
+    """L @ x or x @ L with L a constant scipy.sparse matrix: L applied to every component of
+    the jet's buffer at once (a sparse times dense-block product, in SciPy's C code)."""
+    if is_scipy_sparse(a) and is_scipy_sparse(b) or not (is_jet(a) or is_jet(b)):
+        raise TypeError("dualjac: a product of scipy.sparse matrices has no dual operand here")
+    if is_jet(b):                                   # L (m, n) @ b (n,) or (n, p)
+        L, buf = a.tocsr(), b.buf
+        if b.ndim not in (1, 2) or b.shape[0] != L.shape[1]:
+            raise ValueError(f"matmul: L has shape {L.shape}, x has shape {b.shape}")
+        flat = buf.reshape(buf.shape[0], -1)
+        out = np.asarray(L @ flat).reshape((L.shape[0],) + buf.shape[1:])
+        return b.with_buffer(np.ascontiguousarray(out.astype(buf.dtype, copy=False)))
+    L, buf = b.tocsr(), a.buf                       # a (n,) or (m, n) @ L (n, p)
+    if a.ndim not in (1, 2) or a.shape[-1] != L.shape[0]:
+        raise ValueError(f"matmul: x has shape {a.shape}, L has shape {L.shape}")
+    moved = np.moveaxis(buf, a.ndim - 1, 0)        # (n, [m,] K)
+    out = np.asarray(L.T @ moved.reshape(moved.shape[0], -1)).reshape(
+        (L.shape[1],) + moved.shape[1:])
+    return a.with_buffer(np.ascontiguousarray(np.moveaxis(out, 0, a.ndim - 1).astype(
+        buf.dtype, copy=False)))
+
+
+def _constant_matmul_jet(A, b):
+    """A @ b with b a jet: one matmul over the buffer (the components ride along)."""
+    K = b.ncomponents
+    dtype = np.result_type(A, b.dtype)
+    if b.ndim == 1:
+        buf = np.matmul(A.astype(dtype, copy=False), b.buf.astype(dtype, copy=False))
+    else:
+        flat = b.buf.reshape(b.shape[:-1] + (b.shape[-1] * K,)).astype(dtype, copy=False)
+        out = np.matmul(A.astype(dtype, copy=False), flat)
+        buf = out.reshape(out.shape[:-1] + (b.shape[-1], K))
+    return b.with_buffer(np.ascontiguousarray(buf))
+
+
+def _jet_matmul_constant(a, B):
+    """a @ B with a a jet: the component axis moved in front of the matrix axes."""
+    dtype = np.result_type(a.dtype, B)
+    B = B.astype(dtype, copy=False)
+    abuf = a.buf.astype(dtype, copy=False)
+    if a.ndim == 1:
+        out = np.matmul(abuf.T, B)                         # (..., K, p) or (K,)
+        buf = out if B.ndim == 1 else np.moveaxis(out, -2, -1)
+    else:
+        if B.ndim > 2:
+            B = B[..., None, :, :]                         # align B's batch with a's
+        out = np.matmul(np.moveaxis(abuf, -1, -3), B)      # (..., K, m, p) or (..., K, m)
+        buf = np.moveaxis(out, -2, -1) if B.ndim == 1 else np.moveaxis(out, -3, -1)
+    return a.with_buffer(np.ascontiguousarray(buf))
+
+
+def _matmul_einsum(a, b):
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 1 and nb == 1:
+        return einsum("i,i->", a, b)
+    if na == 1:
+        return einsum("j,...jk->...k", a, b)
+    if nb == 1:
+        return einsum("...ij,j->...i", a, b)
+    return einsum("...ij,...jk->...ik", a, b)
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    reject_out(out, "np.dot")
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 0 or nb == 0:
+        return _scalar_product(a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    # N-D dot: a's last axis against b's second-to-last (its only axis when 1-D).
+    la = _letters(na)
+    if nb == 1:
+        return einsum(f"{la},{la[-1]}->{la[:-1]}", a, b)
+    lb = _letters(nb, na)
+    lb = lb[:-2] + la[-1] + lb[-1]
+    return einsum(f"{la},{lb}->{la[:-1]}{lb[:-2]}{lb[-1]}", a, b)
+
+
+@implements(np.vdot)
+def vdot(a, b):
+    return dot(_ravel_any(a), _ravel_any(b))
+
+
+@implements(np.inner)
+def inner(a, b):
+    if _separable.ACTIVE[0]:
+        partial = _separable.vector_product(a, b, np.multiply)
+        if partial is not None:
+            return partial
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if na == 0 or nb == 0:
+        return _scalar_product(a, b)
+    la, lb = _letters(na), _letters(nb, na)
+    lb = lb[:-1] + la[-1]
+    return einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", a, b)
+
+
+@implements(np.outer)
+def outer(a, b, out=None):
+    reject_out(out, "np.outer")
+    return einsum("i,j->ij", _ravel_any(a), _ravel_any(b))
+
+
+@implements(np.tensordot)
+def tensordot(a, b, axes=2):
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        axes_a, axes_b = [normalize_axes(ax, n) for ax, n in zip(axes, (na, nb))]
+    la, lb = list(_letters(na)), list(_letters(nb, na))
+    for i, j in zip(axes_a, axes_b):
+        lb[j] = la[i]
+    out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
+    return einsum(f"{''.join(la)},{''.join(lb)}->{''.join(out)}", a, b)
+
+
+def _scalar_product(a, b):
+    """dot / inner with a scalar: NumPy converts a Python scalar to an array
+    first (so it is not 'weak' as in a ufunc), and so do we."""
+    return np.multiply(a if is_jet(a) else np.asarray(a), b if is_jet(b) else np.asarray(b))
+
+
+def _ravel_any(x):
+    return ravel(x) if is_jet(x) else np.ravel(x)
+
+
+# NumPy 2 implements these linear-algebra functions as generalized ufuncs.
+def _einsum_with_spec(spec, a, b):
+    return einsum(spec, a, b)
+
+
+for _name, _spec in (("vecdot", "...i,...i->..."), ("matvec", "...ij,...j->...i"),
+                     ("vecmat", "...i,...ij->...j")):
+    if hasattr(np, _name):
+        implements_ufunc(getattr(np, _name))(functools.partial(_einsum_with_spec, _spec))

@@ -1,0 +1,218 @@
+"""The dispatch tables, how rules enter them, and the entry points _core calls.
+
+NumPy hands a call on a jet to ``_core``'s ``__array_ufunc__`` (NEP 13) or
+``__array_function__`` (NEP 18, and NEP 35's ``like=``), which call
+``array_ufunc`` / ``array_function`` here once ``install`` has set the hooks.
+These look the call up in the tables below; anything without an entry raises
+a TypeError naming the function: dualjac never returns a silently
+derivative-free result.
+
+Rule modules fill the tables through the decorators (``implements``,
+``implements_ufunc``, ...). This module imports none of them: it knows the
+tables, not what is in them.
+"""
+
+import sys
+
+import numpy as np
+
+from .. import _core, rules
+from .jets import astype, is_jet, value_of
+
+HANDLED = {}          # NumPy function -> implementation on jets
+CREATION = set()      # NEP 35 functions whose `like` is the dispatching jet
+EXTRA_UFUNCS = {}     # ufunc without a rules-table row -> implementation on jets
+UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
+VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
+TABLE_UFUNCS = {}     # ufunc object -> rules-table row name (run by the C kernels)
+PENDING_MODULES = set()   # rules-table modules not imported yet (scipy.special)
+
+
+# ---------------------------------------------------------------- registration
+
+def implements(*functions):
+    """Decorator: the rule for these NumPy functions."""
+    def register(impl):
+        for func in functions:
+            HANDLED[func] = impl
+        return impl
+    return register
+
+
+def implements_creation(*functions):
+    """Decorator: the rule for these NEP 35 creation functions (np.zeros(n, like=x)),
+    called with ``like`` set to the dispatching jet."""
+    CREATION.update(functions)
+    return implements(*functions)
+
+
+def implements_ufunc(*ufuncs):
+    """Decorator: the rule for ufuncs that have no rules-table row."""
+    def register(impl):
+        for ufunc in ufuncs:
+            EXTRA_UFUNCS[ufunc] = impl
+        return impl
+    return register
+
+
+def implements_ufunc_method(ufunc, method):
+    """Decorator: the rule for ufunc.method (np.add.reduce, np.multiply.accumulate)."""
+    def register(impl):
+        UFUNC_METHODS[(ufunc, method)] = impl
+        return impl
+    return register
+
+
+def returns_values(*ufuncs):
+    """These ufuncs give plain results computed from the operands' values."""
+    VALUE_UFUNCS.update(ufuncs)
+
+
+def register_table_ufuncs():
+    """Give the C fast path every rules-table ufunc whose module (numpy,
+    scipy.special) is imported. Other modules wait: a program that calls
+    scipy.special.erf on a dual array has imported SciPy by then, and
+    register_pending_modules picks it up on the first miss, so `import dualjac`
+    never pays for importing SciPy (SciPy is optional, too)."""
+    PENDING_MODULES.update(row.module for row in rules.UNARY + rules.BINARY)
+    register_pending_modules()
+
+
+def register_pending_modules():
+    """Register the rows of pending modules that are now imported; True if any."""
+    loaded = {name: sys.modules[name] for name in PENDING_MODULES if name in sys.modules}
+    if not loaded:
+        return False
+    PENDING_MODULES.difference_update(loaded)
+
+    def ufuncs(rows):
+        return {getattr(loaded[row.module], row.name): row.name for row in rows
+                if row.module in loaded and hasattr(loaded[row.module], row.name)}
+
+    unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
+    TABLE_UFUNCS.update(unary)
+    TABLE_UFUNCS.update(binary)
+    _core.register_ufuncs(unary, binary)
+    return True
+
+
+def install():
+    """Register the rules-table ufuncs and hand _core the entry points below."""
+    register_table_ufuncs()
+    _core.set_numpy_hooks(array_ufunc, array_function)
+
+
+# ---------------------------------------------------------------- errors
+
+def no_rule_error(name, what="function"):
+    return TypeError(
+        f"dualjac: {name} has no derivative rule for dual arrays, so it cannot be "
+        f"applied without silently dropping derivatives. Rewrite it with supported "
+        f"NumPy calls (see docs/semantics.md for the supported functions), or apply it to "
+        f"x.value if you mean to differentiate nothing through it. Unsupported {what}: {name}.")
+
+
+# Public NumPy namespaces by module, for error messages that name the function
+# as the user wrote it (np.fft.fft, np.emath.sqrt, np.linalg.svd).
+PUBLIC_MODULES = {"numpy": "np", "numpy.lib.scimath": "np.emath", "numpy.emath": "np.emath"}
+
+
+def func_name(func):
+    module = getattr(func, "__module__", None) or "numpy"
+    if module in PUBLIC_MODULES:
+        prefix = PUBLIC_MODULES[module]
+    elif module.startswith("numpy."):
+        prefix = "np." + module[len("numpy."):].split("._")[0].replace("_", "")
+    else:
+        prefix = module
+    return f"{prefix}.{func.__name__}"
+
+
+def ufunc_name(ufunc):
+    """np.sin, or scipy.special.erf: where the user's ufunc lives."""
+    if getattr(np, ufunc.__name__, None) is ufunc:
+        return f"np.{ufunc.__name__}"
+    try:
+        import scipy.special
+        if getattr(scipy.special, ufunc.__name__, None) is ufunc:
+            return f"scipy.special.{ufunc.__name__}"
+    except ImportError:
+        pass
+    return f"ufunc {ufunc.__name__}"
+
+
+# ---------------------------------------------------------------- entry points
+
+def array_function(dispatcher, func, types, args, kwargs):
+    """NEP 18 entry point. ``dispatcher`` is the jet NumPy asked; for NEP 35
+    creation functions (np.zeros(n, like=x)) it is ``like``, absent from kwargs."""
+    impl = HANDLED.get(func)
+    if impl is None:
+        raise no_rule_error(func_name(func))
+    if func in CREATION and "like" not in kwargs:
+        kwargs = dict(kwargs, like=dispatcher)
+    return impl(*args, **kwargs)
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    """NEP 13 entry point, for the calls _core's fast path does not take itself."""
+    if PENDING_MODULES and ufunc not in TABLE_UFUNCS:
+        register_pending_modules()   # e.g. scipy.special, imported after dualjac
+    name = ufunc_name(ufunc)
+    if method != "__call__":
+        return ufunc_method(ufunc, method, inputs, kwargs)
+    out = kwargs.pop("out", None)
+    if isinstance(out, tuple):
+        if len(out) != 1:
+            raise TypeError(f"dualjac: {name} with several outputs is not supported")
+        out = out[0]
+    if ufunc in VALUE_UFUNCS:     # comparisons and tests: plain results from values
+        result = ufunc(*[value_of(x) for x in inputs], **kwargs)
+        return result if out is None else store_into(out, result, name)
+    dtype = kwargs.pop("dtype", None)
+    where = kwargs.pop("where", True)
+    kwargs.pop("casting", None)
+    kwargs.pop("order", None)
+    if kwargs:
+        raise TypeError(f"dualjac: {name} on dual arrays does not support the "
+                        f"keyword arguments {sorted(kwargs)}.")
+    if not any(is_jet(x) for x in inputs):
+        result = ufunc(*inputs)  # only `out` is a jet: plain values, stored below
+    elif ufunc in TABLE_UFUNCS and ufunc.nin == 1:
+        result = _core.apply_unary(TABLE_UFUNCS[ufunc], inputs[0])
+    elif ufunc in TABLE_UFUNCS and ufunc.nin == 2:
+        result = _core.apply_binary(TABLE_UFUNCS[ufunc], inputs[0], inputs[1])
+    elif ufunc in EXTRA_UFUNCS:
+        result = EXTRA_UFUNCS[ufunc](*inputs)
+    else:
+        raise no_rule_error(name, "ufunc")
+    if dtype is not None:
+        result = astype(result, dtype)
+    if where is not True:
+        # np.where's own rule, looked up (not imported): this module imports no rules
+        select = HANDLED[np.where]
+        result = select(where, result, out if out is not None else np.zeros_like(result))
+    if out is not None:
+        return store_into(out, result, name)
+    return result
+
+
+def ufunc_method(ufunc, method, inputs, kwargs):
+    impl = UFUNC_METHODS.get((ufunc, method))
+    if impl is None:
+        raise no_rule_error(f"{ufunc_name(ufunc)}.{method}", "ufunc method")
+    return impl(*inputs, **kwargs)
+
+
+def store_into(out, result, name):
+    """ufunc(..., out=out): only a dual array can hold a dual result."""
+    if not is_jet(out):
+        if is_jet(result):
+            raise TypeError(
+                f"dualjac: {name}(..., out=array) would store a dual result into a plain "
+                "ndarray and drop its derivatives. Create the output with "
+                "np.zeros_like(x) or np.zeros(shape, like=x) instead.")
+        out[...] = result
+        return out
+    out[...] = result
+    return out
