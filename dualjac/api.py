@@ -20,7 +20,7 @@ import os
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Literal, TypeVar, Union, overload
+from typing import Any, Literal, Union, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -111,6 +111,9 @@ _ZERO = UnconnectedGradients.ZERO   # an enum member lookup costs ~0.2 us
 # unconnected_gradients: TF's spellings. With "zero" a transform never returns None.
 Unconnected = Union[Literal["none", "zero"], UnconnectedGradients]
 Zero = Literal["zero", UnconnectedGradients.ZERO]
+
+
+_NONE = "none"
 
 
 def _zero_mode(unconnected_gradients):
@@ -472,12 +475,16 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
     tape.jacobian): x may be an array or a list / tuple / dict nesting of arrays,
     and the result has the same structure, None where f(x) does not depend on a
     leaf (zeros with unconnected_gradients="zero")."""
-    check_callable(f, "jacobian")
-    parallel_iterations = _count(parallel_iterations, "parallel_iterations", "jacobian")
-    if parallel_iterations is None:
-        # The compiled entry (bottom of this file) has tried _core.jacobian_one, the
-        # common case in C, before calling this.
-        zero = _zero_mode(unconnected_gradients)
+    if not callable(f):
+        check_callable(f, "jacobian")
+    # (the common spelling by identity: this is the whole overhead of a small Jacobian)
+    zero = False if unconnected_gradients is _NONE else _zero_mode(unconnected_gradients)
+    if parallel_iterations is not None:
+        parallel_iterations = _count(parallel_iterations, "parallel_iterations", "jacobian")
+    else:
+        found = _core.jacobian_one(f, x)     # banded, or one small dense sweep: in C
+        if found is not _NO_FAST_PATH:
+            return _finished(found, x, zero)
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
             return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,
@@ -485,23 +492,21 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
         structured = _structured.value_and_jacobian(f, x)
         if structured is not None:
             return structured[1]
-    return _swept(f, x, _zero_mode(unconnected_gradients), parallel_iterations)[1]
+    return _swept(f, x, zero, parallel_iterations)[1]
 
 
-_Wrapped = TypeVar("_Wrapped", bound=Callable[..., Any])
-
-
-def _compiled(entry: Any, python_function: _Wrapped) -> _Wrapped:
-    """The compiled entry, presented as the Python function it wraps."""
-    for name in ("__doc__", "__module__", "__qualname__", "__name__"):
-        setattr(entry, name, getattr(python_function, name))
-    entry.__wrapped__ = python_function   # inspect.signature reads the Python one's
-    return entry
-
-
-_NO_FAST_PATH = _core.NO_FAST_PATH
+_NO_FAST_PATH, _UNFINISHED = _core.NO_FAST_PATH, _core.Unfinished
 # _core.jacobian_one takes sources whose one sweep needs no block cache.
 _core.set_fast_path_limits(CHUNK_THRESHOLD, LARGE_SWEEP_BYTES)
+
+
+def _finished(found, x, zero):
+    """jacobian_one's answer: the Jacobian, or f's output in an uncommon form (unconnected,
+    plain, other levels) with its tag still live, read here the general way."""
+    if type(found) is not _UNFINISHED:
+        return found
+    with found:
+        return _finish_one_source(found.output, found.tags[0], x, zero)
 
 
 def _jacobian_of_one_array(f, x, zero):
@@ -1061,7 +1066,10 @@ def hessian(f: ArrayFunction, x: ArrayLike) -> Array:
         H = _structured.hessian(f, x)
         if H is not None:
             return H.reshape(np.shape(x) + np.shape(x))
-    H = _core.hessian_one(f, x, _finish_hessian)     # one float array, in C, in x's dtype
+    H = _core.hessian_one(f, x)     # one float array, banded or small dense: in C
+    if type(H) is _UNFINISHED:
+        with H:
+            return in_dtype(_finish_hessian(H.output, *H.tags, x), x.dtype)
     if H is not _NO_FAST_PATH:
         return H
     array = _plain_source(x, "dj.hessian")
@@ -1149,9 +1157,3 @@ def _batch_hessian_read(f, array, m, tag1, tag2):
         return in_dtype(_core.unpack_symmetric(y, shape), array.dtype)
     _core.check_target(y, tag2)
     return np.zeros(shape, array.dtype)
-
-
-# dj.jacobian's common case (one small array, default arguments) without a Python
-# frame: the compiled entry calls _core.jacobian_one itself, and the Python
-# function above for every other call.
-jacobian = _compiled(_core.jacobian_entry(jacobian, _finish_one_source, _zero_mode), jacobian)

@@ -870,16 +870,19 @@ cdef object write_error(BandedJet b, str what):
                      "it; write into b.densify().copy() instead.")
 
 
-cdef object banded_jacobian_sweep(f, cnp.ndarray a, bint zero, finish):
+cdef object banded_jacobian_sweep(f, cnp.ndarray a):
     """jacobian_one's sweep on a banded source; NEEDS_DENSE if f must run dense. Large
     sources run with the block cache (as the transforms' large sweeps do): their
     temporaries would otherwise be mapped and page-faulted at every operation."""
     cdef long long tag = hold_new_tag(TRANSFORM_JACOBIAN)
     cdef object previous = use_block_cache() if banded_needs_block_cache(a) else None
+    cdef object out = None
     try:
-        return banded_jacobian_read(run_banded(f, seed_banded(a, tag, 0)), tag, a, zero, finish)
+        out = banded_jacobian_read(run_banded(f, seed_banded(a, tag, 0)), tag, a)
+        return out
     finally:
-        release(tag)
+        if type(out) is not Unfinished:
+            release(tag)
         if previous is not None:
             restore_memory_handler(previous)
 
@@ -889,7 +892,7 @@ cdef bint banded_needs_block_cache(cnp.ndarray a):
     return cnp.PyArray_NBYTES(a) * 4 >= FAST_MAX_BYTES
 
 
-cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a, bint zero, finish):
+cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a):
     cdef BandedJet y
     cdef _Jet d
     if out is NEEDS_DENSE:
@@ -904,7 +907,7 @@ cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a, bint 
         d = <_Jet>out
         if d.tag1 == tag and jdeps1(d):
             return in_source_dtype(tangent_as(d, d.shape + (<object>a).shape), a)
-    return finish(out, tag, a, zero)
+    return unfinished(out, (tag,))
 
 
 def banded_jacobian(BandedJet y, tuple shape):

@@ -1273,31 +1273,39 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
     return ny + src_nd
 
 
-cdef str NONE_SPELLING = "none"
-cdef str ZERO_SPELLING = "zero"
+@cython.final
+cdef class Unfinished:
+    """What jacobian_one / hessian_one return when f's output is not their common case
+    (unconnected, plain, another transform's levels): the output, with the transform's
+    tags still live, for the transforms (dualjac/api.py) to read. The core never calls
+    back up into them. ``with unfinished:`` releases the tags on leaving."""
+    cdef readonly object output
+    cdef readonly tuple tags
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.release()
+        return False
+
+    cpdef release(self):
+        for tag in self.tags:
+            release(tag)
+        self.tags = ()
+
+    def __dealloc__(self):
+        # (a caller that dropped it unread: the tags must not stay live)
+        if self.tags:
+            for tag in self.tags:
+                release(tag)
 
 
-def jacobian_entry(general, finish, zero_mode):
-    """Build dj.jacobian around its general Python implementation: a compiled
-    function whose common case (default arguments, one small source) runs
-    jacobian_one with no Python frame; every other call is general(...)'s.
-    zero_mode validates unconnected_gradients (before f is ever called)."""
-    def jacobian(f, x, *, unconnected_gradients="none", parallel_iterations=None):
-        cdef object result
-        cdef bint zero
-        if parallel_iterations is None and callable(f):   # (general names a bad f)
-            if unconnected_gradients is NONE_SPELLING:
-                zero = False
-            elif unconnected_gradients is ZERO_SPELLING:
-                zero = True
-            else:
-                zero = zero_mode(unconnected_gradients)
-            result = jacobian_one(f, x, zero, finish)
-            if result is not NO_FAST_PATH:
-                return result
-        return general(f, x, unconnected_gradients=unconnected_gradients,
-                       parallel_iterations=parallel_iterations)
-    return jacobian
+cdef Unfinished unfinished(object output, tuple tags):
+    cdef Unfinished u = Unfinished.__new__(Unfinished)
+    u.output = output
+    u.tags = tags
+    return u
 
 
 cdef object in_source_dtype(object result, object x):
@@ -1310,17 +1318,18 @@ cdef object in_source_dtype(object result, object x):
     return result
 
 
-cpdef object jacobian_one(f, x, bint zero, finish):
+cpdef object jacobian_one(f, x):
     """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
     native float32 / float64 ndarray, or (nested in another transform) a
     DualArray. Reads the common result (a jet at this tag, connected) straight
-    into the Jacobian; anything else goes to finish(y, tag, x, zero), the
-    general reading. NO_FAST_PATH, before calling f, when x is not this case."""
+    into the Jacobian; anything else comes back Unfinished, for the general reading.
+    NO_FAST_PATH, before calling f, when x is not this case."""
     cdef cnp.ndarray a, ybuf
     cdef Py_ssize_t m
     cdef long long tag
     cdef _Jet y, src
     cdef int typenum
+    cdef bint handed
     if type(x) is cnp.ndarray:
         a = <cnp.ndarray>x
         typenum = a.descr.type_num
@@ -1328,12 +1337,13 @@ cpdef object jacobian_one(f, x, bint zero, finish):
             return NO_FAST_PATH
         m = a.size
         if 0 < BANDED_MIN_JACOBIAN <= m:
-            out = banded_jacobian_sweep(f, a, zero, finish)
+            out = banded_jacobian_sweep(f, a)
             if out is not NEEDS_DENSE:
                 return out
         if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
             return NO_FAST_PATH
         tag = hold_new_tag(TRANSFORM_JACOBIAN)
+        handed = False
         try:
             out = f(seeded(a, m, tag, 1, 0, 0, -1, 0))
             if type(out) is DualArray:
@@ -1341,9 +1351,11 @@ cpdef object jacobian_one(f, x, bint zero, finish):
                 if y.tag1 == tag and jdeps1(y):
                     ybuf = contiguous(y.buf)
                     return in_source_dtype(tangent_shaped(y, ybuf, jet_shape_then(ybuf, a, a.ndim)), a)
-            return finish(out, tag, x, zero)
+            handed = True
+            return unfinished(out, (tag,))
         finally:
-            release(tag)
+            if not handed:
+                release(tag)
     if type(x) is DualArray:
         src = <_Jet>x
         ybuf = src.buf
@@ -1351,6 +1363,7 @@ cpdef object jacobian_one(f, x, bint zero, finish):
         if m > FAST_MAX_SEEDS:
             return NO_FAST_PATH
         tag = hold_new_tag(TRANSFORM_JACOBIAN)
+        handed = False
         try:
             check_source_jet(src, tag)
             out = f(inner_seeded(<DualArray>src, tag, 1))
@@ -1360,18 +1373,20 @@ cpdef object jacobian_one(f, x, bint zero, finish):
                     ybuf = contiguous(y.buf)
                     return inner_derivative_shaped(<HyperDualArray>y, ybuf,
                                                    jet_shape_then(ybuf, src.buf, src.buf.ndim - 1))
-            return finish(out, tag, x, zero)
+            handed = True
+            return unfinished(out, (tag,))
         finally:
-            release(tag)
+            if not handed:
+                release(tag)
     return NO_FAST_PATH
 
 
-cpdef object hessian_one(f, x, finish):
+cpdef object hessian_one(f, x):
     """dj.hessian(f, x) for one native float32 / float64 ndarray, in C: banded seeds
     (src_c/_banded.pxi) from BANDED_MIN_HESSIAN elements, else dense ones when the sweep
     needs no block cache. Reads the common result (a Hessian jet of this sweep)
-    straight into f(x).shape + x.shape + x.shape; anything else goes to
-    finish(y, tag1, tag2, x). NO_FAST_PATH, before calling f, when x is not this case."""
+    straight into f(x).shape + x.shape + x.shape; anything else comes back Unfinished.
+    NO_FAST_PATH, before calling f, when x is not this case."""
     if type(x) is not cnp.ndarray:
         return NO_FAST_PATH
     cdef cnp.ndarray a = <cnp.ndarray>x
@@ -1380,16 +1395,20 @@ cpdef object hessian_one(f, x, finish):
         return NO_FAST_PATH
     cdef Py_ssize_t m = a.size, K = 1 + m + m * (m + 1) // 2
     cdef long long tag1, tag2
+    cdef bint handed = False
     if 0 < BANDED_MIN_HESSIAN <= m:
         tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
         previous = use_block_cache() if banded_needs_block_cache(a) else None
         try:
             out = run_banded(f, seed_banded(a, tag1, tag2))
             if out is not NEEDS_DENSE:
-                return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
+                out = hessian_read(out, tag1, tag2, a)
+                handed = type(out) is Unfinished
+                return out
         finally:
-            release(tag1)
-            release(tag2)
+            if not handed:
+                release(tag1)
+                release(tag2)
             if previous is not None:
                 restore_memory_handler(previous)
     if m * K * 8 >= FAST_MAX_BYTES:
@@ -1397,26 +1416,30 @@ cpdef object hessian_one(f, x, finish):
     tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
     try:
-        out = f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1))
-        return in_source_dtype(hessian_read(out, tag1, tag2, a, finish), a)
+        out = hessian_read(f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1)),
+                           tag1, tag2, a)
+        handed = type(out) is Unfinished
+        return out
     finally:
-        release(tag1)
-        release(tag2)
+        if not handed:
+            release(tag1)
+            release(tag2)
 
 
-cdef object hessian_read(object out, long long tag1, long long tag2, cnp.ndarray a, finish):
+cdef object hessian_read(object out, long long tag1, long long tag2, cnp.ndarray a):
     cdef _Jet y
     cdef tuple xs = (<object>a).shape
     if type(out) is BandedJet:
         y = (<BandedJet>out).local
         if y.order == 3 and y.tag1 == tag1 and y.tag2 == tag2:
-            return banded_hessian_only(<BandedJet>out, (<BandedJet>out).shape + xs + xs)
+            return in_source_dtype(banded_hessian_only(<BandedJet>out,
+                                                       (<BandedJet>out).shape + xs + xs), a)
         out = densified(<BandedJet>out)
     if type(out) is HyperDualArray:
         y = <_Jet>out
         if y.order == 3 and y.tag1 == tag1 and y.tag2 == tag2:
-            return unpack_symmetric(y, (<object>y.buf).shape[:-1] + xs + xs)
-    return finish(out, tag1, tag2, a)
+            return in_source_dtype(unpack_symmetric(y, (<object>y.buf).shape[:-1] + xs + xs), a)
+    return unfinished(out, (tag1, tag2))
 
 
 def join_buffers(list bufs, int axis, bint new_axis):

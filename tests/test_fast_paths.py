@@ -136,22 +136,46 @@ def test_sources_the_fast_path_refuses():
         return f(z)
     for x in ([1.0, 2.0], 1.5, np.arange(3), np.ones(3, np.float16), np.ones(3, np.longdouble),
               np.matrix([[1.0, 2.0]]), {"a": np.ones(2)}, np.ones(129)):
-        assert _core.jacobian_one(spy, x, False, api._finish_one_source) is sentinel
+        assert _core.jacobian_one(spy, x) is sentinel
     assert not calls   # refused before f is called
 
 
 def test_fast_path_is_taken_for_small_float_arrays():
     for dtype in DTYPES:
         x = np.ones((2, 3), dtype)
-        J = _core.jacobian_one(TARGETS["cube"], x, False, api._finish_one_source)
+        J = _core.jacobian_one(TARGETS["cube"], x)
         assert J is not _core.NO_FAST_PATH and J.shape == (2, 3, 2, 3) and J.dtype == dtype
         inner = []
         dj.jacobian(lambda z: inner.append(
-            _core.jacobian_one(TARGETS["cube"], z, False, api._finish_one_source)) or z, x)
+            _core.jacobian_one(TARGETS["cube"], z)) or z, x)
         assert isinstance(inner[0], dj.DualArray) and inner[0].shape == (2, 3, 2, 3)
 
 
-def test_compiled_entry_presents_the_python_function():
+def test_uncommon_results_come_back_unfinished_with_their_tags_live():
+    """The compiled sweeps never call back into the transforms: an uncommon output
+    (here unconnected) comes back with its tags live until the transform has read it."""
+    x = np.ones(3)
+    for found in (_core.jacobian_one(lambda z: np.zeros(2), x),
+                  _core.hessian_one(lambda z: np.float64(1.0), x)):
+        assert type(found) is _core.Unfinished and found.tags
+        tags = found.tags
+        assert all(_core.is_live(tag) for tag in tags)
+        with found:
+            pass
+        assert found.tags == () and not any(_core.is_live(tag) for tag in tags)
+    assert dj.jacobian(lambda z: np.zeros(2), x) is None
+    same(dj.jacobian(lambda z: np.zeros(2), x, unconnected_gradients="zero"), np.zeros((2, 3)))
+    same(dj.hessian(lambda z: np.float64(1.0), x), np.zeros((3, 3)))
+
+
+def test_an_unfinished_result_dropped_unread_releases_its_tags():
+    found = _core.jacobian_one(lambda z: np.zeros(2), np.ones(3))
+    tags = found.tags
+    del found
+    assert not any(_core.is_live(tag) for tag in tags)
+
+
+def test_jacobian_presents_its_python_signature():
     import inspect
     assert dj.jacobian is api.jacobian
     assert dj.jacobian.__name__ == "jacobian" and dj.jacobian.__module__ == "dualjac.api"
@@ -163,7 +187,7 @@ def test_compiled_entry_presents_the_python_function():
 
 @pytest.mark.parametrize("mode", ["none", "zero", "".join(["no", "ne"]), "".join(["ze", "ro"]),
                                   dj.UnconnectedGradients.NONE, dj.UnconnectedGradients.ZERO])
-def test_compiled_entry_spellings_and_arguments(mode):
+def test_fast_path_spellings_and_arguments(mode):
     x = np.linspace(0.5, 1.5, 4).reshape(2, 2)
     for f in (TARGETS["cube"], TARGETS["constant"], TARGETS["stop_gradient"]):
         want = general_jacobian(f, x, unconnected_gradients=mode)

@@ -137,7 +137,7 @@ def test_jacobian_of_every_spelling(f):
 def test_the_second_call_reuses_what_the_first_prepared(transform, f):
     """First call: a banded attempt, the traces, the colored sweep. Second call: f runs
     once, on dual arrays (Hessians: hyper-duals) with one seed per color and a probe
-    (dj.jacobian's compiled entry still starts a banded run, which gives up at np.pad)."""
+    (dj.jacobian's compiled sweep still starts a banded run, which gives up at np.pad)."""
     g, kinds = counting(f)
     first = transform(g, POINT)
     assert PatternArray in kinds
