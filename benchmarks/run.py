@@ -533,8 +533,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int,
                     help="cap torch / TF / XLA thread pools (1 = stable on a busy machine)")
     ap.add_argument("-v", "--verbose", action="store_true", help="progress lines on stderr")
-    ap.add_argument("--plot", metavar="PNG", nargs="?", const="benchmarks/speed.png",
-                    help="also write a bar chart (matplotlib; default benchmarks/speed.png)")
+    ap.add_argument("--plot", metavar="PNG", nargs="?", const="docs/speed.png",
+                    help="also write a bar chart (matplotlib; default docs/speed.png)")
     args = ap.parse_args(argv)
 
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if args.verbose else (lambda m: None)

@@ -72,8 +72,8 @@ cdef cnp.dtype PLACE_DTYPE = np.dtype(np.uint8)
 cdef class BandedJet(_JetProtocol):
     """A jet whose elements carry derivatives along a few seeds at fixed offsets
     from a per-element base seed (see the design comment of src_c/_banded.pxi).
-    dj.jacobian and dj.hessian hand f one of these for sources of
-    >= get_banded_threshold() elements; it behaves as the dense jet it stands for."""
+    dj.jacobian and dj.hessian hand f one of these for sources of >=
+    get_banded_threshold() elements; it behaves as the dense jet it stands for."""
     cdef readonly _Jet local
     cdef readonly cnp.ndarray place     # uint8, shape S + (1,), a view of root
     cdef readonly cnp.ndarray root
