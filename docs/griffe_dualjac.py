@@ -2,10 +2,6 @@
 
 They change what the API pages show, never the library:
 
-- ``CompiledEntries``: ``dualjac/api.py`` defines ``def jacobian(...)`` and then rebinds the
-  name to a compiled entry, ``jacobian = _compiled(entry, jacobian)``, which presents itself
-  at run time as that Python function. Read statically, the rebinding would replace the
-  function with a module attribute whose value is the call; the function is kept instead.
 - ``CompiledSignatures``: the extension module ``dualjac._core`` is read by importing it.
   Cython's ``embedsignature`` starts each docstring with the signature, which the page shows
   already: that line is moved into the signature. Its classes' ``__init__`` is the generic
@@ -29,21 +25,6 @@ import griffe
 _log = logging.getLogger("mkdocs.plugins.griffe_dualjac")
 
 _GENERIC_INIT = "Initialize self."
-
-
-class CompiledEntries(griffe.Extension):
-    def __init__(self):
-        super().__init__()
-        self._functions = {}   # path -> the last `def` of that name seen in its module
-
-    def on_function_instance(self, *, func, **kwargs):
-        self._functions[func.path] = func
-
-    def on_module_members(self, *, mod, **kwargs):
-        for name, member in list(mod.members.items()):
-            wrapped = self._functions.get(f"{mod.path}.{name}")
-            if wrapped is not None and member.is_attribute and _wraps_itself(member, name):
-                mod.set_member(name, wrapped)
 
 
 class CompiledSignatures(griffe.Extension):
@@ -84,17 +65,6 @@ class PrivateParameters(griffe.Extension):
         public = [p for p in func.parameters if not p.name.startswith("_")]
         if len(public) < len(func.parameters):
             func.parameters = griffe.Parameters(*public)
-
-
-def _wraps_itself(attribute, name):
-    """True for ``name = _compiled(..., name)``."""
-    try:
-        call = ast.parse(str(attribute.value), mode="eval").body
-    except SyntaxError:
-        return False
-    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and call.func.id == "_compiled" and bool(call.args)
-            and isinstance(call.args[-1], ast.Name) and call.args[-1].id == name)
 
 
 def _embedded_signature(docstring, name):
