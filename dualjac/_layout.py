@@ -3,7 +3,7 @@ transforms (``dualjac/sparse.py``, ``dualjac/_sparse_hessian.py``)."""
 
 import numpy as np
 
-from . import api
+from . import _sweep
 
 
 FORMATS = ("csr", "csc", "coo", "dense")
@@ -19,7 +19,7 @@ def source_array(x, who):
         raise TypeError(f"dualjac.{who}: x must be one float array; for several arrays, "
                         "concatenate them into one vector (np.concatenate([a.ravel(), b.ravel()])) "
                         "and split it inside f.")
-    return api._plain_source(x, f"dj.{who}")
+    return _sweep._plain_source(x, f"dj.{who}")
 
 
 def same_args(a, b):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core, _separable, api, coloring
+from . import _core, _second_order, _separable, _sweep, coloring
 from ._core import DualArray, HyperDualArray
 from ._layout import (Layout, SeededBuffers, check_format, pattern_matrix, probe_direction,
                       same_args, same_structure, source_array)
@@ -35,7 +35,7 @@ class SparseHessian:
 
     def __init__(self, f: Callable[..., Any], x: ArrayLike, *, format: Format = "csr",
                  args: Sequence[Any] = ()) -> None:
-        api.check_callable(f, "SparseHessian")
+        _sweep.check_callable(f, "SparseHessian")
         check_format(format, "SparseHessian")
         self.f, self.format = f, format
         self._prepare(source_array(x, "SparseHessian"), tuple(args))
@@ -88,7 +88,7 @@ class SparseHessian:
     def _separable_sweep(self, x, args):
         c = self.plan.ncolors
         K = 1 + (c + 1) + c + (c + 1) * c
-        return api.with_block_cache(x.size * K * x.dtype.itemsize, self._swept, x, args)
+        return _sweep.with_block_cache(x.size * K * x.dtype.itemsize, self._swept, x, args)
 
     def _swept(self, x, args):
         """One hyper-dual sweep: the colors on both levels, the probe on the first only."""
@@ -96,7 +96,7 @@ class SparseHessian:
         c = seeds.shape[1]
         with_probe = np.column_stack([seeds, self._probe.astype(x.dtype)])
         with _core.LiveTags("dj.hessian", 2) as (tag1, tag2):
-            seeded = api._seed_hyper(x, with_probe, seeds, tag1, tag2)
+            seeded = _sweep._seed_hyper(x, with_probe, seeds, tag1, tag2)
             ours = lambda a: isinstance(a, HyperDualArray) and (a.tag1, a.tag2) == (tag1, tag2)
             try:
                 with _separable.intercepting(ours):
@@ -136,7 +136,7 @@ class SparseHessian:
 
     def _through_dense(self, x, args):
         f = (lambda z: self.f(z, *args)) if args else self.f
-        value, gradient, H = api.value_gradient_hessian(f, x)
+        value, gradient, H = _second_order.value_gradient_hessian(f, x)
         data = H.reshape(x.size, x.size)[self._layout.rows, self._layout.cols]
         return value, gradient, self._matrix(data, x)
 
@@ -181,7 +181,7 @@ class SparseGradient:
 
     def _sweep(self, x):
         nbytes = x.size * (2 + self.plan.ncolors) * x.dtype.itemsize
-        return api.with_block_cache(nbytes, self._swept, x)
+        return _sweep.with_block_cache(nbytes, self._swept, x)
 
     def _swept(self, x):
         c = self._buffers.lanes - 1

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core, api, coloring
+from . import _core, _sweep, coloring
 from ._core import DualArray
 from ._layout import (FORMATS, Layout, SeededBuffers, check_format,  # noqa: F401
                       pattern_matrix, probe_direction, same_args, same_structure, source_array)
@@ -33,7 +33,7 @@ def jacobian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
     shape (f(x).size, x.size) (both flattened in C order). Usable as SciPy's ``jac_sparsity``.
     Structural: ``x * 0.0`` depends on x; ``np.where(c, a, b)`` on a and b. When f's Python
     control flow depends on values, the pattern is the one at this x."""
-    api.check_callable(f, "jacobian_sparsity")
+    _sweep.check_callable(f, "jacobian_sparsity")
     x = source_array(x, "jacobian_sparsity")
     pattern = JacobianPattern(f, x)
     return pattern_matrix(pattern.rows, pattern.cols, pattern.shape)
@@ -42,7 +42,7 @@ def jacobian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
 def hessian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
     """The structural sparsity pattern of the Hessian of a scalar f at x: a symmetric
     ``scipy.sparse.csr_array`` of bools, shape (x.size, x.size), the diagonal included."""
-    api.check_callable(f, "hessian_sparsity")
+    _sweep.check_callable(f, "hessian_sparsity")
     x = source_array(x, "hessian_sparsity")
     terms = Terms(f, x)
     return pattern_matrix(terms.hessian_rows, terms.hessian_cols, (x.size, x.size))
@@ -53,19 +53,19 @@ def hessian_sparsity(f: ArrayFunction, x: ArrayLike) -> Sparse:
 def compressed_sweep(f, x, buffers, args, who):
     """f once on duals seeded from ``buffers`` (SeededBuffers: x.size x c seeds): (f's value,
     the output's buffer as an m x (1 + c) block: the value, then the derivative along each
-    seed). Large sweeps run with the block cache (see api.with_block_cache): their temporaries
+    seed). Large sweeps run with the block cache (see _sweep.with_block_cache): their temporaries
     would otherwise be mapped and page-faulted anew at every operation."""
     nbytes = x.size * buffers.lanes * x.dtype.itemsize
-    return api.with_block_cache(nbytes, _compressed_sweep, f, x, buffers, args, who)
+    return _sweep.with_block_cache(nbytes, _compressed_sweep, f, x, buffers, args, who)
 
 
 def _compressed_sweep(f, x, buffers, args, who):
     c = buffers.lanes - 1
     buf = buffers.take(x)
     with _core.LiveTags("dj.jacobian") as tag:   # the maker named in messages about escaped jets
-        y = api.as_target(f(_core.make_dual(buf, tag, 1), *args), who)
-        d, _ = api.derivative_at(y, tag)
-        value = np.asarray(api.value_at(y, tag))
+        y = _sweep.as_target(f(_core.make_dual(buf, tag, 1), *args), who)
+        d, _ = _sweep.derivative_at(y, tag)
+        value = np.asarray(_sweep.value_at(y, tag))
     if isinstance(value, DualArray) or d is not None and not isinstance(d, np.ndarray):
         raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform.")
     if d is None:
@@ -88,7 +88,7 @@ class SparseJacobian:
 
     def __init__(self, f: Callable[..., Any], x: ArrayLike, *, format: Format = "csr",
                  args: Sequence[Any] = (), _pattern: JacobianPattern | None = None) -> None:
-        api.check_callable(f, "SparseJacobian")
+        _sweep.check_callable(f, "SparseJacobian")
         check_format(format, "SparseJacobian")
         self.f, self.format = f, format
         self._prepare(source_array(x, "SparseJacobian"), tuple(args), _pattern)

@@ -26,12 +26,10 @@ from typing import Any, Literal, TypeVar, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._types import Array, Leaf, Nest
-
-from . import api
-from . import _core
+from . import _core, _sweep
 from ._core import _Jet
-from .api import Unconnected, Zero
+from ._sweep import Unconnected, Zero
+from ._types import Array, Leaf, Nest
 
 _Sources = TypeVar("_Sources")
 
@@ -68,7 +66,7 @@ class GradientTape:
         self._persistent = persistent
         # The tape's seeds are read for as long as the tape exists: its tag is live
         # until then (jets kept longer are refused where they meet other jets).
-        self._tag = api.new_tag("dj.GradientTape")
+        self._tag = _sweep.new_tag("dj.GradientTape")
         _core.hold_tag(self._tag)
         weakref.finalize(self, _core.release_tag, self._tag)
         self._seeds = 0           # seeds handed out so far
@@ -100,7 +98,7 @@ class GradientTape:
         batch=True seeds prod(x.shape[1:]) directions shared by all rows, for
         an efficient ``batch_jacobian`` (cost linear in the batch size).
         """
-        leaves, rebuild = api.flatten(x)
+        leaves, rebuild = _sweep.flatten(x)
         return rebuild([self._watch_leaf(leaf, batch) for leaf in leaves])
 
     def _watch_leaf(self, leaf, batch):
@@ -108,8 +106,8 @@ class GradientTape:
         known = self._lookup(leaf)
         if known is not None:
             return known.seeded          # watching twice is a no-op, as in TF
-        array = leaf if isinstance(leaf, _Jet) else api.native(np.asarray(leaf))
-        differentiable = api.Source(array, 0, 0).differentiable
+        array = leaf if isinstance(leaf, _Jet) else _sweep.native(np.asarray(leaf))
+        differentiable = _sweep.Source(array, 0, 0).differentiable
         shape = tuple(array.shape)
         if batch and len(shape) < 2:
             raise ValueError(f"Shape {shape} must have rank at least 2")
@@ -119,8 +117,8 @@ class GradientTape:
         self._count += 1
         if differentiable:
             self._seeds += size
-            seeded = api.seed(array, self._seeds, self._tag, bit, start, 0, size,
-                              size if batch else 0)
+            seeded = _sweep.seed(array, self._seeds, self._tag, bit, start, 0, size,
+                                 size if batch else 0)
         else:
             seeded = array
         record = _Watched(seeded, shape, start, start + size, bit, batch, differentiable)
@@ -175,28 +173,28 @@ class GradientTape:
         parallel_iterations is accepted and has no effect: the derivatives were
         computed when the tape recorded (dj.jacobian(..., parallel_iterations=k)
         re-evaluates f in chunks of k seeds instead)."""
-        api._count(parallel_iterations, "parallel_iterations", "GradientTape.jacobian")
+        _sweep._count(parallel_iterations, "parallel_iterations", "GradientTape.jacobian")
         self._begin(experimental_use_pfor)
-        zero = api._zero_mode(unconnected_gradients)
-        target = api.as_target(target, "GradientTape.jacobian")
-        d, deps = api.derivative_at(target, self._tag)
-        leaves, rebuild = api.flatten(sources)
+        zero = _sweep._zero_mode(unconnected_gradients)
+        target = _sweep.as_target(target, "GradientTape.jacobian")
+        d, deps = _sweep.derivative_at(target, self._tag)
+        leaves, rebuild = _sweep.flatten(sources)
         target_shape = _shape(target)
         results = []
         for leaf in leaves:
             record = self._lookup(leaf)
             shape = target_shape + _shape(leaf)
-            dtype = api.derivative_dtype(_dtype(leaf), target)
+            dtype = _sweep.derivative_dtype(_dtype(leaf), target)
             if not self._connected(record, d, deps, target, leaf):
-                results.append(api.unconnected(zero, shape, target))
+                results.append(_sweep.unconnected(zero, shape, target))
                 continue
             if record.batch:
                 raise ValueError(
                     "dualjac: this source was watched with batch=True (per-row seeds), which "
                     "gives tape.batch_jacobian only; watch it with batch=False for "
                     "tape.jacobian.")
-            results.append(api.in_dtype(self._finish(api.shaped(
-                api.seed_block(d, record.start, record.stop, dtype), shape)), dtype))
+            results.append(_sweep.in_dtype(self._finish(_sweep.shaped(
+                _sweep.seed_block(d, record.start, record.stop, dtype), shape)), dtype))
         return rebuild(results)
 
     @overload
@@ -216,7 +214,7 @@ class GradientTape:
         """TF's tape.gradient: d sum(output_gradients * target) / d source,
         shaped like each source."""
         self._begin()
-        target = api.as_target(target, "GradientTape.gradient")
+        target = _sweep.as_target(target, "GradientTape.gradient")
         if output_gradients is not None:
             if np.shape(output_gradients) != tuple(np.shape(_values(target))):
                 raise ValueError(
@@ -235,25 +233,25 @@ class GradientTape:
         [b, Y..., X...]. Per-row seeds if source was watched with batch=True;
         otherwise correct too, reading the diagonal blocks of the full Jacobian.
         Unconnected gives zeros, as in TF."""
-        api._count(parallel_iterations, "parallel_iterations", "GradientTape.batch_jacobian")
+        _sweep._count(parallel_iterations, "parallel_iterations", "GradientTape.batch_jacobian")
         self._begin(experimental_use_pfor)
-        api._zero_mode(unconnected_gradients)
-        target = api.as_target(target, "GradientTape.batch_jacobian")
+        _sweep._zero_mode(unconnected_gradients)
+        target = _sweep.as_target(target, "GradientTape.batch_jacobian")
         source_shape = _shape(source)
         if len(source_shape) < 2:
             raise ValueError(f"Shape {source_shape} must have rank at least 2")
-        api.check_batch(target, source_shape)
+        _sweep.check_batch(target, source_shape)
         batch, row_shape = source_shape[0], source_shape[1:]
         shape = _shape(target) + row_shape
-        d, deps = api.derivative_at(target, self._tag)
+        d, deps = _sweep.derivative_at(target, self._tag)
         record = self._lookup(source)
-        dtype = api.derivative_dtype(_dtype(source), target)
+        dtype = _sweep.derivative_dtype(_dtype(source), target)
         if not self._connected(record, d, deps, target, source):
             return np.zeros(shape, _dtype(target))     # TF: unconnected zeros in the target's dtype
-        block = api.seed_block(d, record.start, record.stop, dtype)
+        block = _sweep.seed_block(d, record.start, record.stop, dtype)
         if not record.batch:
             block = _batch_diagonal(block, batch)
-        return api.in_dtype(self._finish(api.shaped(block, shape)), dtype)
+        return _sweep.in_dtype(self._finish(_sweep.shaped(block, shape)), dtype)
 
     # -- helpers
     def _connected(self, record, d, deps, target, leaf):
