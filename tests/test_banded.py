@@ -230,7 +230,7 @@ def test_a_large_densification_runs_f_in_dense_seed_chunks_instead():
     finally:
         _core.set_densify_limit(previous)
     # one banded attempt, one trace for structure (a dense pattern: 200 colors, no gain),
-    # then 200 seeds in chunks of 64 (api.CHUNK_THRESHOLD < 200)
+    # then 200 seeds in chunks of 64 (_sweep.CHUNK_THRESHOLD < 200)
     assert calls == [dj.BandedJet, PatternArray] + [dj.DualArray] * 4
     np.testing.assert_allclose(J, W * np.cos(x), rtol=1e-14, atol=1e-14)
 
