@@ -710,7 +710,7 @@ cdef inline void next_base(Band* band) noexcept nogil:
 
 
 # A banded jet densified past this many bytes inside its own sweep makes the
-# transform run f again another way (dualjac/api.py decides: a colored sweep when the
+# transform run f again another way (the transforms decide: a colored sweep when the
 # structure pays, else dense seeds in chunks, peak memory bounded by the chunk).
 cdef Py_ssize_t DENSIFY_MAX_BYTES = 32 << 20
 

@@ -1244,8 +1244,8 @@ cdef cnp.ndarray tangent_shaped(_Jet y, cnp.ndarray buf, int nd):
 
 # ------------------------------------------------------------------ the transforms' common case
 
-# What dualjac.api hands to jacobian_one (set_fast_path_limits): sources with more
-# seeds, or whose seeded buffer needs the block cache, take the general path.
+# What the transforms hand to jacobian_one (set_fast_path_limits, in dualjac/_sweep.py):
+# sources with more seeds, or whose seeded buffer needs the block cache, take the general path.
 cdef Py_ssize_t FAST_MAX_SEEDS = 128
 cdef Py_ssize_t FAST_MAX_BYTES = 128 * 1024
 
@@ -1277,8 +1277,8 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
 cdef class Unfinished:
     """What jacobian_one / hessian_one return when f's output is not their common case
     (unconnected, plain, another transform's levels): the output, with the transform's
-    tags still live, for the transforms (dualjac/api.py) to read. The core never calls
-    back up into them. ``with unfinished:`` releases the tags on leaving."""
+    tags still live, for the transforms (dualjac/api.py, _second_order.py) to read. The
+    core never calls back up into them. ``with unfinished:`` releases the tags on leaving."""
     cdef readonly object output
     cdef readonly tuple tags
 
