@@ -34,11 +34,15 @@ Python with no dependency on the compiled extension, so the build can import it.
 What a row carries for its tests
 --------------------------------
 
-The tests (``tests/test_rules_table.py`` and the files it names) read everything
-they need from the row, so adding a function is one row and nothing else. The
-witness fields are NumPy-syntax expressions, never seen by the build: the tests
-evaluate them with NumPy's functions, then scipy.special's, in scope
-(``tests/witness.py``'s ``evaluate_witness``), and check each against the ufunc.
+The tests that iterate the table (``tests/test_rules_table.py``,
+``test_scipy_special.py``, ``test_vectorized_values.py``, ``test_deferred.py``)
+read everything they need from the row, so adding a function is one row and
+nothing else. The witness fields are NumPy-syntax expressions, never seen by the
+build: the tests evaluate them with NumPy's functions, then scipy.special's, in
+scope (``tests/witness.py``'s ``evaluate_witness``). A complex witness is checked
+against the ufunc, a reference derivative against finite differences or the
+kernels, and ``test_rows_carry_the_witnesses_their_tests_need`` checks that
+every row has the fields its tests read.
 
 * ``domain`` (unary) / ``domain_x``, ``domain_y`` (binary): the open intervals
   test points are drawn from; every witness must hold there.
@@ -47,8 +51,8 @@ evaluate them with NumPy's functions, then scipy.special's, in scope
   and the row's ``reference_derivative``, which such a row must have; their
   points stay away from the unary row's ``kinks`` and, for a binary row, from
   ties ``x == y``.
-* ``kinks`` (unary): the points of the domain where a non-analytic row is not
-  differentiable.
+* ``kinks`` (unary): the points of the (closed) domain where a non-analytic
+  row is not differentiable.
 * ``complex_witness``: a holomorphic expression equal to f on the domain, for
   complex step when the ufunc rejects complex input (``"x ** (1.0 / 3.0)"`` for
   cbrt). Without one, complex step calls the ufunc itself.
