@@ -1,10 +1,13 @@
 """Deferred jets, row by row of the rules table: every unary and binary row and operator
 (jet with jet, with a Python scalar, with a plain array, both orders; float32 and float64;
 batch_jacobian and batch_hessian; ordinary and special values) deferred and eagerly give
-the same bits; sin and cos of one operand run as a pair kernel (tests/deferral.py).
+the same bits; the two rows of a pair kernel (sin and cos) of one operand run as one
+(tests/deferral.py). Which rows have an operator, and which form a pair, the table says.
 """
 
 import operator
+import os
+import runpy
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from dualjac import rules
 from banding import deferred_from
 from deferral import (DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, points,
                       rng_x, table_ufunc)
+from witness import evaluate_witness
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -24,8 +28,13 @@ UNARY_FORMS = {
     "source": lambda u: (lambda x: u(x)),                # the whole source (seed varies)
 }
 
-OPERATORS = {"add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
-             "divide": operator.truediv, "power": operator.pow}
+OPERATOR_ROWS = [row.name for row in rules.BINARY if row.operator]
+
+
+def operator_of(row):
+    """The row's Python operator (``"x + y"``) as a function of two operands."""
+    return lambda a, b: evaluate_witness(row.operator, x=a, y=b)
+
 
 BINARY_VARIANTS = ("jet_jet", "jet_scalar", "scalar_jet", "jet_array", "array_jet")
 
@@ -93,10 +102,10 @@ def test_binary_row_matches_eager(row, variant, dtype, transform):
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("variant", BINARY_VARIANTS)
-@pytest.mark.parametrize("name", OPERATORS)
+@pytest.mark.parametrize("name", OPERATOR_ROWS)
 def test_operator_matches_eager(name, variant, dtype, transform):
     row = rules.by_name()[name]
-    f = binary_function(OPERATORS[name], row, variant, dtype)
+    f = binary_function(operator_of(row), row, variant, dtype)
     assert_matches_eager(TRANSFORMS[transform], f, binary_source(row, dtype))
 
 
@@ -165,39 +174,56 @@ def test_binary_row_at_special_points(row, dtype, transform):
                              lambda x: table_ufunc(row)(x[:, 0], x[:, 1]), x)
 
 
-# sin(v) and cos(v) of one v run as one pair kernel (one value pass, generated from
-# the rows whose blocks compute each other's value): each result keeps its own
-# row's bits, whichever comes first, whatever else reads v or the results.
-PAIRED = {
-    "sin_then_cos": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 0]),
-    "cos_then_sin": lambda x: np.cos(x[:, 0]) + np.sin(x[:, 0]),
-    "apart": lambda x: np.sin(x[:, 0]) * x[:, 1] + np.exp(x[:, 1]) * np.cos(x[:, 0]),
-    "whole_source": lambda x: np.sin(x) - np.cos(x) * x,
-    "both_results": lambda x: np.stack([np.cos(x[:, 1]), np.sin(x[:, 1]), x[:, 0]], axis=-1),
-    "three_of_one": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 0]) + np.sin(x[:, 0]) * 2.0,
-    "other_operands": lambda x: np.sin(x[:, 0]) * np.cos(x[:, 1]),
-    "of_a_node": lambda x: (lambda v: np.cos(v) / (2.0 + np.sin(v)))(x[:, 0] * x[:, 1]),
-    "spherical": lambda x: cases.sph(x, np),
+# Rows whose blocks compute each other's value (sin and cos: src_c/generate.py's
+# block_pairs) run on one operand v as one pair kernel, one value pass for two
+# results: each result keeps its own row's bits, whichever comes first, whatever
+# else reads v or the results. A form takes the pair's two ufuncs (a, b) =
+# (first, second); its points lie in (-4, 4), wider than one period of sin and cos.
+PAIRS = runpy.run_path(os.path.join(os.path.dirname(__file__), os.pardir, "src_c",
+                                    "generate.py"))["block_pairs"](rules.UNARY)
+PAIR_FORMS = {
+    "first_then_second": lambda a, b: lambda x: a(x[:, 0]) * b(x[:, 0]),
+    "second_then_first": lambda a, b: lambda x: b(x[:, 0]) + a(x[:, 0]),
+    "apart": lambda a, b: lambda x: a(x[:, 0]) * x[:, 1] + np.exp(x[:, 1]) * b(x[:, 0]),
+    "whole_source": lambda a, b: lambda x: a(x) - b(x) * x,
+    "both_results": lambda a, b: lambda x: np.stack([b(x[:, 1]), a(x[:, 1]), x[:, 0]], axis=-1),
+    "three_of_one": lambda a, b: lambda x: a(x[:, 0]) * b(x[:, 0]) + a(x[:, 0]) * 2.0,
+    "other_operands": lambda a, b: lambda x: a(x[:, 0]) * b(x[:, 1]),
+    "of_a_node": lambda a, b: lambda x: (lambda v: b(v) / (2.0 + a(v)))(x[:, 0] * x[:, 1]),
+    # benchmarks/cases.py's spherical map with (a, b) = (sin, cos)
+    "spherical": lambda a, b: lambda x: (lambda s: np.stack(
+        [s * b(x[:, 2]), s * a(x[:, 2]), x[:, 0] * b(x[:, 1])], axis=-1))(x[:, 0] * a(x[:, 1])),
 }
 
 
+def pair_form(form, pair):
+    first, second = pair
+    return PAIR_FORMS[form](table_ufunc(first), table_ufunc(second))
+
+
+def pair_id(pair):
+    return "_".join(row.name for row in pair)
+
+
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("key", PAIRED)
-def test_sin_and_cos_of_one_operand(key, dtype, transform):
+@pytest.mark.parametrize("form", PAIR_FORMS)
+@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
+def test_pair_of_one_operand(pair, form, dtype, transform):
     x = rng_x((ROWS, 3), dtype, lo=-4.0, hi=4.0)
-    assert_matches_eager(TRANSFORMS[transform], PAIRED[key], x)
+    assert_matches_eager(TRANSFORMS[transform], pair_form(form, pair), x)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-def test_sin_and_cos_of_one_operand_at_special_points(dtype, transform):
+@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
+def test_pair_of_one_operand_at_special_points(pair, dtype, transform):
     """Huge arguments (libm's reduction), infinities and NaN in the shared value pass."""
     values = np.tile(np.array(SPECIAL, dtype), 40)
     x = np.stack([values, values[::-1]], axis=1)
     with np.errstate(all="ignore"):
-        assert_matches_eager(TRANSFORMS[transform], PAIRED["sin_then_cos"], x)
-        assert_matches_eager(TRANSFORMS[transform], PAIRED["cos_then_sin"], x)
+        assert_matches_eager(TRANSFORMS[transform], pair_form("first_then_second", pair), x)
+        assert_matches_eager(TRANSFORMS[transform], pair_form("second_then_first", pair), x)
 
 
 def test_sin_and_cos_of_one_operand_against_complex_step():

@@ -7,28 +7,31 @@ function has a hand-written test. Expected values come from:
   ``scipy.special.erf``);
 * first derivatives of analytic rows: the complex-step derivative
   ``Im f(x + i h) / h`` (h = 1e-20) evaluated by NumPy or SciPy in complex128
-  (every scipy.special row has one: its ufunc accepts complex, or a holomorphic
-  stand-in in ``COMPLEX_REFERENCE`` does);
-* first derivatives of non-analytic rows (the explicit ``NON_ANALYTIC`` list):
-  central finite differences away from kinks / ties, and an independent
-  pure-NumPy reference implementation of the derivative;
+  (every scipy.special row has one: its ufunc accepts complex, or the row's
+  holomorphic stand-in ``complex_witness`` does);
+* first derivatives of non-analytic rows (``analytic=False``): central finite
+  differences away from the row's ``kinks`` / ties, and the row's independent
+  pure-NumPy ``reference_derivative``;
 * second derivatives: central finite differences of the witness Jacobian.
 
 Witnesses are always evaluated in float64 (at the float32-rounded points for
 float32 runs).
+
+Everything a row needs to be tested is a field of the row (dualjac/rules.py:
+"What a row carries for its tests"); this file keeps no per-name table.
 
 SciPy is an optional test extra: without it the scipy.special rows are skipped
 (see ``params``), everything else runs.
 """
 
 import importlib
-import operator
 
 import numpy as np
 import pytest
 
 import dualjac as dj
 from dualjac import rules
+from witness import evaluate_witness
 
 # Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
 pytestmark = pytest.mark.jet_kinds("default", "banded")
@@ -36,45 +39,6 @@ pytestmark = pytest.mark.jet_kinds("default", "banded")
 UNARY = rules.UNARY
 BINARY = rules.BINARY
 DTYPES = (np.float32, np.float64)
-
-# Rows whose function is not complex-analytic: complex step does not apply.
-NON_ANALYTIC_UNARY = ("absolute", "fabs", "sign", "floor", "ceil", "rint", "trunc")
-NON_ANALYTIC_BINARY = ("maximum", "minimum", "fmax", "fmin")
-NON_ANALYTIC = NON_ANALYTIC_UNARY + NON_ANALYTIC_BINARY
-
-# Analytic rows whose ufunc rejects complex input: an equivalent holomorphic
-# expression (valid on the row's domain) used for complex step.
-# test_complex_reference_matches_ufunc checks each one against the ufunc.
-# (scipy.special's erf, erfc, digamma, ndtr, log_ndtr and xlogy take complex.)
-COMPLEX_REFERENCE = {
-    "cbrt": lambda x: x ** (1.0 / 3.0),                  # domain x > 0
-    "deg2rad": lambda x: x * (np.pi / 180.0),
-    "rad2deg": lambda x: x * (180.0 / np.pi),
-    "arctan2": lambda x, y: np.arctan(x / y),            # domain y > 0
-    "hypot": lambda x, y: np.sqrt(x * x + y * y),
-    "logaddexp": lambda x, y: np.log(np.exp(x) + np.exp(y)),
-    "expit": lambda x: 1 / (1 + np.exp(-x)),
-    "logit": lambda x: np.log(x / (1 - x)),             # domain 0 < x < 1
-    # log Gamma's principal branch; its real part is gammaln for x > 0
-    "gammaln": lambda x: importlib.import_module("scipy.special").loggamma(x),
-}
-
-# Independent pure-NumPy derivatives of the non-analytic rows (away from kinks).
-REFERENCE_DERIVATIVE_UNARY = {
-    "absolute": lambda x: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),
-    "fabs": lambda x: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)),
-    "sign": lambda x: np.zeros_like(x),
-    "floor": lambda x: np.zeros_like(x),
-    "ceil": lambda x: np.zeros_like(x),
-    "rint": lambda x: np.zeros_like(x),
-    "trunc": lambda x: np.zeros_like(x),
-}
-REFERENCE_DERIVATIVE_BINARY = {   # (d/dx, d/dy); ties would go to x
-    "maximum": lambda x, y: ((x >= y).astype(float), (x < y).astype(float)),
-    "minimum": lambda x, y: ((x <= y).astype(float), (x > y).astype(float)),
-    "fmax": lambda x, y: ((x >= y).astype(float), (x < y).astype(float)),
-    "fmin": lambda x, y: ((x <= y).astype(float), (x > y).astype(float)),
-}
 
 CONSTANT = float(np.float32(1.7))   # exactly representable in float32 and float64
 H_CS = 1e-20                        # complex step
@@ -112,22 +76,24 @@ def ufunc(row):
 
 
 def reference(row):
-    """The ufunc, or its holomorphic stand-in when the ufunc rejects complex."""
-    return COMPLEX_REFERENCE.get(row.name, ufunc(row))
+    """The ufunc, or the row's holomorphic stand-in when the ufunc rejects complex."""
+    if not row.complex_witness:
+        return ufunc(row)
+    if row in UNARY:
+        return lambda x: evaluate_witness(row.complex_witness, x=x)
+    return lambda x, y: evaluate_witness(row.complex_witness, x=x, y=y)
+
+
+def reference_derivative(row, *args):
+    """The row's independent derivative at args: f' (unary), (d/dx, d/dy) (binary)."""
+    if row in UNARY:
+        return evaluate_witness(row.reference_derivative, x=args[0])
+    x, y = args
+    return tuple(evaluate_witness(e, x=x, y=y) for e in row.reference_derivative)
 
 
 def is_analytic(row):
-    return row.name not in NON_ANALYTIC
-
-
-def kinks(name, lo, hi):
-    """Points where a non-analytic unary row is not differentiable."""
-    if name in ("absolute", "fabs", "sign"):
-        return np.array([0.0])
-    if name in ("floor", "ceil", "trunc", "rint"):
-        # integers, and half-integers (rint's jumps); a superset for all four
-        return np.arange(np.floor(2 * lo), np.ceil(2 * hi) + 1) / 2
-    return np.array([])
+    return row.analytic
 
 
 def sample(lo, hi, fractions, avoid=(), dtype=np.float64):
@@ -150,14 +116,13 @@ def sample(lo, hi, fractions, avoid=(), dtype=np.float64):
 
 def unary_points(row, dtype):
     lo, hi = row.domain
-    pts = kinks(row.name, lo, hi)
-    return sample(lo, hi, FRACTIONS_X, list(pts), dtype)
+    return sample(lo, hi, FRACTIONS_X, list(row.kinks), dtype)
 
 
 def binary_points(row, dtype):
     """x, y vectors in the row's domains, no ties between x[i] and y[i], nor
     with the constant (the constant-operand tests compare against it)."""
-    tie = row.name in NON_ANALYTIC_BINARY
+    tie = not row.analytic
     x = sample(*row.domain_x, FRACTIONS_X, [CONSTANT] if tie else [], dtype)
     y = sample(*row.domain_y, FRACTIONS_Y, [CONSTANT, x] if tie else [], dtype)
     return x, y
@@ -270,12 +235,25 @@ def test_row_domain_is_an_interval(row):
         assert lo < hi
 
 
-def test_non_analytic_list_names_table_rows():
-    names = {row.name for row in UNARY + BINARY}
-    assert set(NON_ANALYTIC) <= names
-    assert set(REFERENCE_DERIVATIVE_UNARY) == set(NON_ANALYTIC_UNARY)
-    assert set(REFERENCE_DERIVATIVE_BINARY) == set(NON_ANALYTIC_BINARY)
-    assert set(COMPLEX_REFERENCE) <= names - set(NON_ANALYTIC)
+def test_rows_carry_the_witnesses_their_tests_need():
+    """The fields a row's tests read (rules.py: "What a row carries for its tests")."""
+    for row in UNARY:
+        if not row.analytic:      # central differences stay away from the kinks
+            assert row.kinks and row.reference_derivative, row.name
+        else:
+            assert not row.kinks, row.name
+        if row.block:             # test_vectorized_values.py
+            assert row.reference_derivative, row.name
+        if row.module == "scipy.special":   # test_scipy_special.py's dense grids
+            assert row.reference_derivative and row.reference_second_derivative, row.name
+        assert all(lo <= k <= hi for lo, hi in [row.domain] for k in row.kinks), row.name
+        assert isinstance(row.reference_derivative, str), row.name
+    for row in BINARY:
+        if not row.analytic:
+            assert len(row.reference_derivative) == 2, row.name
+        assert isinstance(row.reference_derivative, tuple), row.name
+    for row in UNARY + BINARY:
+        assert not (row.complex_witness and not row.analytic), row.name
 
 
 @pytest.mark.parametrize("row", params([r for r in UNARY + BINARY if is_analytic(r)]))
@@ -298,12 +276,11 @@ def test_reference_derivative_matches_finite_differences(row):
     if row in UNARY:
         x = unary_points(row, np.float64)
         (jac,) = witness_jacobians(ufunc(row), [x], analytic=False)
-        np.testing.assert_allclose(np.diagonal(jac), REFERENCE_DERIVATIVE_UNARY[row.name](x),
-                                   atol=1e-8)
+        np.testing.assert_allclose(np.diagonal(jac), reference_derivative(row, x), atol=1e-8)
     else:
         x, y = binary_points(row, np.float64)
         jx, jy = witness_jacobians(ufunc(row), [x, y], analytic=False)
-        dx, dy = REFERENCE_DERIVATIVE_BINARY[row.name](x, y)
+        dx, dy = reference_derivative(row, x, y)
         np.testing.assert_allclose(np.diagonal(jx), dx, atol=1e-8)
         np.testing.assert_allclose(np.diagonal(jy), dy, atol=1e-8)
 
@@ -364,7 +341,7 @@ class TestUnary:
 def test_non_analytic_unary_against_reference_derivative(row, dtype):
     x = unary_points(row, dtype)
     jac = dj.jacobian(ufunc(row), x)
-    want = REFERENCE_DERIVATIVE_UNARY[row.name](x.astype(np.float64))
+    want = reference_derivative(row, x.astype(np.float64))
     np.testing.assert_array_equal(jac, np.diag(want))
     hess = dj.jacobian(lambda z: dj.jacobian(ufunc(row), z), x)
     np.testing.assert_array_equal(hess, 0)
@@ -380,7 +357,7 @@ def scenarios(row, dtype):
     x, y = binary_points(row, dtype)
     c = CONSTANT
     x0, y0 = x[3], y[3]        # 0-d sources (stride-0 operands)
-    tie = row.name in NON_ANALYTIC_BINARY
+    tie = not row.analytic
     if tie:  # the 0-d operand meets every element of the other vector
         y = sample(*row.domain_y, FRACTIONS_Y, [CONSTANT, x, x0], dtype)
         y0 = y[3]
@@ -413,13 +390,10 @@ def scenarios(row, dtype):
 
 SCENARIO_NAMES = [s[0] for s in scenarios(BINARY[0], np.float64)]
 
-OPERATORS = {
-    "add": operator.add,
-    "subtract": operator.sub,
-    "multiply": operator.mul,
-    "divide": operator.truediv,
-    "power": operator.pow,
-}
+
+def operator_of(row):
+    """The row's Python operator (``"x + y"``) as a function of two operands."""
+    return lambda a, b: evaluate_witness(row.operator, x=a, y=b)
 
 
 def run_scenario(row, dtype, name, fn_dual, fn_ref):
@@ -518,11 +492,11 @@ class TestBinary:
                                       "jet_const_array", "const_array_jet", "0d_jet_jet",
                                       "broadcast_jet_jet"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-@pytest.mark.parametrize("row", params([r for r in BINARY if r.name in OPERATORS]))
+@pytest.mark.parametrize("row", params([r for r in BINARY if r.operator]))
 def test_operator_matches_ufunc(row, dtype, scenario):
     """The Python operators (+, -, *, /, **, and their reflected forms) run the
     same rows: checked against the same witness."""
-    run_scenario(row, dtype, scenario, OPERATORS[row.name], reference(row))
+    run_scenario(row, dtype, scenario, operator_of(row), reference(row))
 
 
 @pytest.mark.parametrize("row", params([r for r in BINARY if not is_analytic(r)]))
@@ -530,7 +504,7 @@ def test_operator_matches_ufunc(row, dtype, scenario):
 def test_non_analytic_binary_against_reference_derivative(row, dtype):
     x, y = binary_points(row, dtype)
     jx, jy = dj.jacobian(lambda s: ufunc(row)(s[0], s[1]), [x, y])
-    dx, dy = REFERENCE_DERIVATIVE_BINARY[row.name](x.astype(np.float64), y.astype(np.float64))
+    dx, dy = reference_derivative(row, x.astype(np.float64), y.astype(np.float64))
     np.testing.assert_array_equal(jx, np.diag(dx))
     np.testing.assert_array_equal(jy, np.diag(dy))
     hess = dj.jacobian(lambda z: dj.jacobian(lambda v: ufunc(row)(v[0], v[1]), z),
@@ -673,14 +647,14 @@ def test_large_array_jvp(row, dtype):
     if row in UNARY:
         lo, hi = row.domain
         x = rng.uniform(lo, hi, n)
-        if row.name in NON_ANALYTIC:
-            pts = kinks(row.name, lo, hi)
+        if not row.analytic:
+            pts = np.array(row.kinks)
             x = x[np.min(np.abs(x[:, None] - pts[None, :]), axis=1) > KINK_GAP]
         args = [x.astype(dtype)]
     else:
         x = rng.uniform(*row.domain_x, n)
         y = rng.uniform(*row.domain_y, n)
-        if row.name in NON_ANALYTIC:
+        if not row.analytic:
             keep = np.abs(x - y) > KINK_GAP
             x, y = x[keep], y[keep]
         args = [x.astype(dtype), y.astype(dtype)]

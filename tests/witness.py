@@ -4,6 +4,9 @@ Complex step (Squire & Trapp 1998): for a real-analytic g, Im g(x + i h) / h is
 g'(x) to machine precision with h = 1e-20, with no cancellation error.
 """
 
+import functools
+import importlib
+
 import numpy as np
 
 STEP = 1e-20
@@ -51,3 +54,33 @@ def witness_hessian(g, x, method="cs", fd_step=1e-6):
     every kink) keeps the round-off of differencing differences small."""
     step = 1e-5 if method == "cs" else 1e-3
     return central_difference_jacobian(lambda z: witness_jacobian(g, z, method, fd_step), x, step)
+
+
+class _WitnessNames:
+    """The names a rules-table witness expression sees: its arguments, then
+    NumPy's functions and constants, then scipy.special's (imported on first use)."""
+
+    def __init__(self, arguments):
+        self.arguments = arguments
+
+    def __getitem__(self, name):
+        if name in self.arguments:
+            return self.arguments[name]
+        if not name.startswith("_") and hasattr(np, name):
+            return getattr(np, name)
+        special = importlib.import_module("scipy.special")
+        if not name.startswith("_") and hasattr(special, name):
+            return getattr(special, name)
+        raise KeyError(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(expression):
+    return compile(expression, f"<witness {expression!r}>", "eval")
+
+
+def evaluate_witness(expression, **arguments):
+    """A witness expression of a rules-table row (dualjac/rules.py: complex_witness,
+    reference_derivative, operator, ...) in NumPy syntax, at the given arguments
+    (x, y, df): ``evaluate_witness("x ** (1.0 / 3.0)", x=z)``."""
+    return eval(_compiled(expression), {"__builtins__": {}}, _WitnessNames(arguments))
