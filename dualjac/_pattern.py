@@ -74,8 +74,13 @@ def no_deps(shape):
     return np.zeros(shape, dtype=np.int64)
 
 
-class PatternArray:
-    """An array of values and, per element, the id of the row of sources it depends on."""
+class PatternArray(_core._JetProtocol):
+    """An array of values and, per element, the id of the row of sources it depends on.
+
+    It speaks the jet protocol (``src_c/_protocol.pxi``): guards, comparisons, operators and
+    NumPy-style methods are the jets' own; what it supplies is how it computes (through
+    NumPy's functions, which ``__array_ufunc__`` / ``__array_function__`` turn into pattern
+    rules) and that looking at its values marks the trace as value-dependent."""
 
     __array_priority__ = 100
 
@@ -89,226 +94,31 @@ class PatternArray:
     ndim = property(lambda self: self.value.ndim)
     size = property(lambda self: self.value.size)
     dtype = property(lambda self: self.value.dtype)
-    T = property(lambda self: np.transpose(self))
-    mT = property(lambda self: np.swapaxes(self, -1, -2))
-
-    def __len__(self):
-        return len(self.value)
-
-    def __iter__(self):
-        return (self[i] for i in range(len(self)))
 
     def __repr__(self):
         return f"PatternArray({self.value!r})"
 
-    # -- indexing: views of both parts stay views (NumPy's semantics)
-    def __getitem__(self, key):
-        return PatternArray(self.value[key], self.deps[key], self.recording)
+    # -- what the jet protocol asks of a kind
+    def _binary(self, op, a, b):
+        return _core.BINARY_OPERATORS[op](a, b)
 
-    def __setitem__(self, key, item):
-        item = lift(item, self.recording)
-        self.value[key] = item.value
-        self.deps[key] = item.deps
+    def _unary(self, op):
+        return _core.UNARY_OPERATORS[op](self)
 
-    # -- conversions f may not make: they would drop the dependence
-    def __array__(self, dtype=None, copy=None):
-        opaque = _core.opaque_for_sparse_matmul(self)     # L @ x with L scipy.sparse
-        if opaque is not None:
-            return opaque
-        raise TypeError("dualjac: np.asarray / np.array on a traced array (or storing it into "
-                        "a plain ndarray) would drop its dependence on x. Create arrays that "
-                        "hold results with np.zeros_like(x) or np.zeros(shape, like=x).")
+    def _values(self, use):
+        self.recording.looked_at_values(f"{use} of values")
+        return self.value
 
-    def _dropped(self, what):
-        raise TypeError(f"dualjac: {what} of a traced array would drop its dependence on x; "
-                        "keep the computation in NumPy arrays.")
+    def _dense(self):
+        raise TypeError("dualjac: a traced array cannot be pickled: it lives only while f is "
+                        "traced.")
 
-    def __float__(self):
-        self._dropped("float()")
+    def _update(self, op, other, spelling):
+        return self._in_place(_core.BINARY_OPERATORS[op](self, other))
 
-    def __int__(self):
-        self._dropped("int()")
-
-    def __index__(self):
-        self._dropped("using it as an index")
-
-    def __complex__(self):
-        self._dropped("complex()")
-
-    def __round__(self, ndigits=None):
-        self._dropped("round()")
-
-    def item(self, *args):
-        self._dropped(".item()")
-
-    def tolist(self):
-        self._dropped(".tolist()")
-
-    def __bool__(self):
-        self.recording.looked_at_values("bool() of a value (Python control flow)")
-        return bool(self.value)
-
-    __hash__ = None
-
-    # -- NumPy protocols
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from ._pattern_rules import apply_ufunc
-        return apply_ufunc(self.recording, ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from ._pattern_rules import apply_function
-        return apply_function(self.recording, func, args, kwargs)
-
-    # -- methods, through NumPy's functions (as for dual arrays)
-    def reshape(self, *shape, order="C"):
-        return np.reshape(self, shape[0] if len(shape) == 1 else shape, order=order)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def ravel(self, order="C"):
-        return np.ravel(self, order=order)
-
-    def flatten(self, order="C"):
-        return np.ravel(self, order=order).copy()
-
-    def copy(self, order="C"):
-        return PatternArray(self.value.copy(), self.deps.copy(), self.recording)
-
-    def astype(self, dtype, copy=True):
-        return np.astype(self, dtype)
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def max(self, axis=None, out=None, keepdims=False):
-        return np.max(self, axis=axis, out=out, keepdims=keepdims)
-
-    def min(self, axis=None, out=None, keepdims=False):
-        return np.min(self, axis=axis, out=out, keepdims=keepdims)
-
-    def cumsum(self, axis=None, dtype=None, out=None):
-        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
-
-    def cumprod(self, axis=None, dtype=None, out=None):
-        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
-
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
-
-    def diagonal(self, offset=0, axis1=0, axis2=1):
-        return np.diagonal(self, offset, axis1, axis2)
-
-    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-        return np.trace(self, offset, axis1, axis2, dtype, out)
-
-    def take(self, indices, axis=None, out=None, mode="raise"):
-        return np.take(self, indices, axis=axis, out=out, mode=mode)
-
-    def repeat(self, repeats, axis=None):
-        return np.repeat(self, repeats, axis=axis)
-
-    def all(self, axis=None, out=None, keepdims=False):
-        self.recording.looked_at_values(".all() of values")
-        return np.all(self.value, axis=axis, out=out, keepdims=keepdims)
-
-    def any(self, axis=None, out=None, keepdims=False):
-        self.recording.looked_at_values(".any() of values")
-        return np.any(self.value, axis=axis, out=out, keepdims=keepdims)
-
-    def nonzero(self):
-        self.recording.looked_at_values(".nonzero() of values")
-        return np.nonzero(self.value)
-
-    def argmax(self, axis=None):
-        return np.argmax(self, axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self, axis=axis)
-
-    def sort(self, axis=-1, kind=None, order=None):
-        self[...] = np.sort(self, axis=axis)
-
-    # -- operators
-    def __add__(self, other):
-        return np.add(self, other)
-
-    def __radd__(self, other):
-        return np.add(other, self)
-
-    def __sub__(self, other):
-        return np.subtract(self, other)
-
-    def __rsub__(self, other):
-        return np.subtract(other, self)
-
-    def __mul__(self, other):
-        return np.multiply(self, other)
-
-    def __rmul__(self, other):
-        return np.multiply(other, self)
-
-    def __truediv__(self, other):
-        return np.true_divide(self, other)
-
-    def __rtruediv__(self, other):
-        return np.true_divide(other, self)
-
-    def __floordiv__(self, other):
-        return np.floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return np.floor_divide(other, self)
-
-    def __mod__(self, other):
-        return np.remainder(self, other)
-
-    def __rmod__(self, other):
-        return np.remainder(other, self)
-
-    def __pow__(self, other):
-        return np.power(self, other)
-
-    def __rpow__(self, other):
-        return np.power(other, self)
-
-    def __matmul__(self, other):
-        return np.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return np.matmul(other, self)
-
-    def __neg__(self):
-        return np.negative(self)
-
-    def __pos__(self):
-        return np.positive(self)
-
-    def __abs__(self):
-        return np.absolute(self)
+    def _loss(self, what):
+        return TypeError(f"dualjac: {what} of a traced array would drop its dependence on x; "
+                         "keep the computation in NumPy arrays.")
 
     def _in_place(self, result):
         result = lift(result, self.recording)
@@ -319,47 +129,38 @@ class PatternArray:
         self.deps[...] = result.deps
         return self
 
-    def __iadd__(self, other):
-        return self._in_place(self + other)
+    # -- indexing: views of both parts stay views (NumPy's semantics)
+    def __getitem__(self, key):
+        return PatternArray(self.value[key], self.deps[key], self.recording)
 
-    def __isub__(self, other):
-        return self._in_place(self - other)
+    def __setitem__(self, key, item):
+        item = lift(item, self.recording)
+        self.value[key] = item.value
+        self.deps[key] = item.deps
 
-    def __imul__(self, other):
-        return self._in_place(self * other)
+    def __array__(self, dtype=None, copy=None):
+        opaque = _core.opaque_for_sparse_matmul(self)     # L @ x with L scipy.sparse
+        if opaque is not None:
+            return opaque
+        raise TypeError("dualjac: np.asarray / np.array on a traced array (or storing it into "
+                        "a plain ndarray) would drop its dependence on x. Create arrays that "
+                        "hold results with np.zeros_like(x) or np.zeros(shape, like=x).")
 
-    def __itruediv__(self, other):
-        return self._in_place(self / other)
+    # -- NumPy protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._pattern_rules import apply_ufunc
+        return apply_ufunc(self.recording, ufunc, method, inputs, kwargs)
 
-    def __ipow__(self, other):
-        return self._in_place(self ** other)
+    def __array_function__(self, func, types, args, kwargs):
+        from ._pattern_rules import apply_function
+        return apply_function(self.recording, func, args, kwargs)
 
-    def __ifloordiv__(self, other):
-        return self._in_place(self // other)
+    # -- methods of its own kind
+    def copy(self, order="C"):
+        return PatternArray(self.value.copy(), self.deps.copy(), self.recording)
 
-    def __imod__(self, other):
-        return self._in_place(self % other)
-
-    def __imatmul__(self, other):
-        return self._in_place(self @ other)
-
-    def __lt__(self, other):
-        return np.less(self, other)
-
-    def __le__(self, other):
-        return np.less_equal(self, other)
-
-    def __gt__(self, other):
-        return np.greater(self, other)
-
-    def __ge__(self, other):
-        return np.greater_equal(self, other)
-
-    def __eq__(self, other):
-        return np.equal(self, other)
-
-    def __ne__(self, other):
-        return np.not_equal(self, other)
+    def sort(self, axis=-1, kind=None, order=None):
+        self[...] = np.sort(self, axis=axis)
 
 
 def lift(x, trace):

@@ -118,21 +118,21 @@ cdef class BandedJet(_JetProtocol):
                 f"n={self.n}, offsets={self.offsets}, dtype={self.dtype})")
 
     # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind
-    cdef object _binary(self, int op, object a, object b):
+    cpdef object _binary(self, int op, object a, object b):
         return banded_binary(op, a, b)
 
-    cdef object _unary(self, int op):
+    cpdef object _unary(self, int op):
         return banded_like(self, unary_op(op, self.local), self.offsets)
 
-    cdef object _values(self):
+    cpdef object _values(self, str use):
         return self.local.buf[..., 0]
 
-    cdef object _dense(self):
+    cpdef object _dense(self):
         # Pickled as the dense jet it stands for: a band only means something next to
         # the other jets of its sweep.
         return densified(self)
 
-    cdef object _update(self, int op, object other, str spelling):
+    cpdef object _update(self, int op, object other, str spelling):
         raise write_error(self, "an in-place operator")
 
     # -- writes: see "Writes" in the design comment

@@ -472,19 +472,19 @@ cdef class _Jet(_JetProtocol):
         return v
 
     # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind
-    cdef object _binary(self, int op, object a, object b):
+    cpdef object _binary(self, int op, object a, object b):
         return binary_op(op, a, b)
 
-    cdef object _unary(self, int op):
+    cpdef object _unary(self, int op):
         return unary_op(op, self)
 
-    cdef object _values(self):
+    cpdef object _values(self, str use):
         return self.buf[..., 0]
 
-    cdef object _dense(self):
+    cpdef object _dense(self):
         return self
 
-    cdef object _update(self, int op, object other, str spelling):
+    cpdef object _update(self, int op, object other, str spelling):
         other = in_place_operand(other)
         if op == IN_PLACE_FLOORDIV:
             return self._assign_result(np.floor_divide(self, other), spelling)
@@ -568,96 +568,13 @@ cdef class _Jet(_JetProtocol):
         """(order, tag1, tag2, n1, n2): what must match for two jets to combine."""
         return (self.order, self.tag1, self.tag2, self.n1, self.n2)
 
-    # -- NumPy-style methods: the NumPy function, dispatched as for np.<name>(x)
-    @property
-    def T(self):
-        return np.transpose(self)
-
-    @property
-    def mT(self):
-        return np.swapaxes(self, -1, -2)
-
-    def reshape(self, *shape, order="C"):
-        if len(shape) == 1:
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def ravel(self, order="C"):
-        return np.ravel(self, order=order)
-
-    def flatten(self, order="C"):
-        return np.ravel(self, order=order).copy()
-
+    # -- copies of its own kind
     def copy(self):
         return self.with_buffer(self.buf.copy())
 
     def astype(self, dtype, copy=True):
         return self.__array_function__(np.astype, (type(self),), (self, dtype), {"copy": copy})
 
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-
-    def max(self, axis=None, out=None, keepdims=False):
-        return np.max(self, axis=axis, out=out, keepdims=keepdims)
-
-    def min(self, axis=None, out=None, keepdims=False):
-        return np.min(self, axis=axis, out=out, keepdims=keepdims)
-
-    def cumsum(self, axis=None, dtype=None, out=None):
-        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
-
-    def cumprod(self, axis=None, dtype=None, out=None):
-        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
-
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-
-    def diagonal(self, offset=0, axis1=0, axis2=1):
-        return np.diagonal(self, offset, axis1, axis2)
-
-    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-        return np.trace(self, offset, axis1, axis2, dtype, out)
-
-    def take(self, indices, axis=None, out=None, mode="raise"):
-        return np.take(self, indices, axis=axis, out=out, mode=mode)
-
-    def repeat(self, repeats, axis=None):
-        return np.repeat(self, repeats, axis=axis)
-
-    def all(self, axis=None, out=None, keepdims=False):
-        return np.all(self.buf[..., 0], axis=axis, out=out, keepdims=keepdims)
-
-    def any(self, axis=None, out=None, keepdims=False):
-        return np.any(self.buf[..., 0], axis=axis, out=out, keepdims=keepdims)
-
-    def nonzero(self):
-        return np.nonzero(self.buf[..., 0])
 
     def sort(self, axis=-1, kind=None, order=None):
         """In place, as ndarray.sort: derivatives follow the permutation."""
@@ -671,12 +588,6 @@ cdef class _Jet(_JetProtocol):
                 f"derivative rule); use np.{name}(x) if NumPy has a function of that name, "
                 "or x.value for the plain values.")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def argmax(self, axis=None):
-        return np.argmax(self.buf[..., 0], axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self.buf[..., 0], axis=axis)
 
     def __copy__(self):          # as ndarray's: a copy of the data, not a view
         return self.copy()
@@ -1815,10 +1726,8 @@ cdef inline void check_constant(object arr) except *:
 cdef object plain_value(object x):
     if isinstance(x, _Jet):
         return (<_Jet>x).buf[..., 0]
-    if type(x) is BandedJet:
-        return (<BandedJet>x).local.buf[..., 0]
-    if type(x) is DeferredJet:
-        return computed(<DeferredJet>x).buf[..., 0]
+    if isinstance(x, _JetProtocol):
+        return (<_JetProtocol>x)._values("comparison")
     return x
 
 

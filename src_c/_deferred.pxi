@@ -155,20 +155,20 @@ cdef class DeferredJet(_JetProtocol):
     # -- what the jet protocol (src_c/_protocol.pxi) asks of a kind: arithmetic is
     # recorded when it can be, else done on the computed jets; the guards raise
     # without computing the graph first
-    cdef object _binary(self, int op, object a, object b):
+    cpdef object _binary(self, int op, object a, object b):
         return deferred_or_dense(op, a, b)
 
-    cdef object _unary(self, int op):
+    cpdef object _unary(self, int op):
         return deferred_unary(op, self)
 
-    cdef object _values(self):
+    cpdef object _values(self, str use):
         return computed(self).buf[..., 0]
 
-    cdef object _dense(self):
+    cpdef object _dense(self):
         # (its graph holds the transform's closures)
         return computed(self)
 
-    cdef object _update(self, int op, object other, str spelling):
+    cpdef object _update(self, int op, object other, str spelling):
         raise deferred_write_error(self, "an in-place operator")
 
     # -- writes: never into memory a pending node may read

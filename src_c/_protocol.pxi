@@ -7,11 +7,16 @@
 #
 #   _binary(op, a, b)   a op b, op a kernel index (I_ADD ...), self one of a and b
 #   _unary(op)          op(self)
-#   _values()           the plain values (comparisons, truth)
+#   _values(use)        the plain values, for a use of them (a comparison, truth, ...)
 #   _dense()            the ordinary jet this one stands for (pickling)
 #   _update(op, other, spelling)
 #                       an in-place operator: update self (NumPy's aliasing semantics)
 #                       or refuse; op is a kernel index or one of IN_PLACE_* below
+#   _loss(what)         the error for a conversion that would drop derivatives
+#
+# The hooks are cpdef so that the sparsity tracer's PatternArray (dualjac/_pattern.py, a
+# Python class) shares the protocol too; the NumPy-style methods (x.reshape, x.sum, ...)
+# are NumPy's functions, dispatched as for np.<name>(x).
 #
 # A new guard or operator added here reaches every kind. (A cdef class fills a type
 # slot only from its own def: an alias like `__imod__ = __iadd__` leaves the slot
@@ -22,24 +27,33 @@ cdef enum:
     IN_PLACE_MOD = -2
     IN_PLACE_MATMUL = -3
 
+# What the operator codes mean as NumPy functions (for kinds that compute through NumPy).
+BINARY_OPERATORS = {I_ADD: np.add, I_SUB: np.subtract, I_MUL: np.multiply,
+                    I_DIV: np.true_divide, I_POW: np.power, IN_PLACE_FLOORDIV: np.floor_divide,
+                    IN_PLACE_MOD: np.remainder, IN_PLACE_MATMUL: np.matmul}
+UNARY_OPERATORS = {I_NEG: np.negative, I_POS: np.positive, I_ABS: np.absolute}
+
 
 cdef class _JetProtocol:
     """Common base of every jet kind (see the comment above)."""
 
-    cdef object _binary(self, int op, object a, object b):
+    cpdef object _binary(self, int op, object a, object b):
         raise NotImplementedError
 
-    cdef object _unary(self, int op):
+    cpdef object _unary(self, int op):
         raise NotImplementedError
 
-    cdef object _values(self):
+    cpdef object _values(self, str use):
         raise NotImplementedError
 
-    cdef object _dense(self):
+    cpdef object _dense(self):
         raise NotImplementedError
 
-    cdef object _update(self, int op, object other, str spelling):
+    cpdef object _update(self, int op, object other, str spelling):
         raise NotImplementedError
+
+    cpdef object _loss(self, str what):
+        return loss_error(what)
 
     # -- sequence behaviour of an ndarray
     def __len__(self):
@@ -57,29 +71,29 @@ cdef class _JetProtocol:
         opaque = opaque_for_sparse_matmul(self)
         if opaque is not None:
             return opaque
-        raise loss_error("np.asarray / np.array on a dual array (or storing it into "
+        raise self._loss("np.asarray / np.array on a dual array (or storing it into "
                          "a plain ndarray)")
 
     def __float__(self):
-        raise loss_error("float()")
+        raise self._loss("float()")
 
     def __int__(self):
-        raise loss_error("int()")
+        raise self._loss("int()")
 
     def __complex__(self):
-        raise loss_error("complex()")
+        raise self._loss("complex()")
 
     def __index__(self):
-        raise loss_error("using a dual array as an index")
+        raise self._loss("using a dual array as an index")
 
     def __round__(self, ndigits=None):
-        raise loss_error("round()")
+        raise self._loss("round()")
 
     def item(self, *args):
-        raise loss_error(".item()")
+        raise self._loss(".item()")
 
     def tolist(self):
-        raise loss_error(".tolist()")
+        raise self._loss(".tolist()")
 
     def __reduce__(self):
         # Pickled as the ordinary jet it stands for; tags are per process: see
@@ -88,25 +102,25 @@ cdef class _JetProtocol:
 
     # -- truth and comparisons: on values, giving plain bools (branches see values)
     def __bool__(self):
-        return bool(self._values())
+        return bool(self._values("bool()"))
 
     def __lt__(self, other):
-        return np.less(self._values(), plain_value(other))
+        return np.less(self._values("less"), plain_value(other))
 
     def __le__(self, other):
-        return np.less_equal(self._values(), plain_value(other))
+        return np.less_equal(self._values("less_equal"), plain_value(other))
 
     def __gt__(self, other):
-        return np.greater(self._values(), plain_value(other))
+        return np.greater(self._values("greater"), plain_value(other))
 
     def __ge__(self, other):
-        return np.greater_equal(self._values(), plain_value(other))
+        return np.greater_equal(self._values("greater_equal"), plain_value(other))
 
     def __eq__(self, other):
-        return np.equal(self._values(), plain_value(other))
+        return np.equal(self._values("equal"), plain_value(other))
 
     def __ne__(self, other):
-        return np.not_equal(self._values(), plain_value(other))
+        return np.not_equal(self._values("not_equal"), plain_value(other))
 
     __hash__ = None
 
@@ -197,3 +211,97 @@ cdef class _JetProtocol:
 
     def __imatmul__(self, other):
         return self._update(IN_PLACE_MATMUL, other, "@=")
+
+    # -- NumPy-style methods: the NumPy function, dispatched as for np.<name>(x)
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1:
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order).copy()
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.trace(self, offset, axis1, axis2, dtype, out)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        return np.all(self._values("all"), axis=axis, out=out, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        return np.any(self._values("any"), axis=axis, out=out, keepdims=keepdims)
+
+    def nonzero(self):
+        return np.nonzero(self._values("nonzero"))
+
+    def argmax(self, axis=None):
+        return np.argmax(self._values("argmax"), axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self._values("argmin"), axis=axis)
+
+    def astype(self, dtype, copy=True):
+        return np.astype(self, dtype, copy=copy)
