@@ -2,6 +2,7 @@
 
 Build requirements (pyproject.toml): setuptools, Cython >= 3, NumPy >= 2.
 """
+import glob
 import os
 import runpy
 
@@ -16,12 +17,8 @@ generate["write_all"]()
 extension = Extension(
     "dualjac._core",
     sources=["src_c/_core.pyx"],
-    depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
-             "src_c/_tags.pxi", "src_c/_banded.pxi", "src_c/_deferred.pxi",
-             "src_c/_assembly.pxi", "src_c/_protocol.pxi",
-             "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
-             "src_c/vecmath.h", "src_c/readout.h", "src_c/array_cache.h",
-             "src_c/singular.h"],
+    # _core.pyx includes its parts (*.pxi, the rendered _kernels.pxi too) and headers
+    depends=sorted(glob.glob("src_c/*.pxi") + glob.glob("src_c/*.h")),
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # -fno-math-errno lets the compiler share libm calls inside a kernel
