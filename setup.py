@@ -17,6 +17,11 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
+try:
+    from setuptools.modified import newer_group
+except ImportError:     # setuptools < 69
+    from distutils.dep_util import newer_group
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 generate = runpy.run_path(os.path.join(HERE, "src_c", "generate.py"))
 generate["write_all"]()
@@ -31,19 +36,33 @@ def available_cpus():
 
 
 class ParallelBuildExt(build_ext):
-    """build_ext that compiles an extension's C sources concurrently. The order
-    of the sources is kept for linking; they are started in that order too, so
-    the slowest comes first (`build_ext -j N` sets the number of threads)."""
+    """build_ext that compiles an extension's C sources concurrently, the
+    largest first (the slowest to compile: _core.c), on `build_ext -j N` threads
+    or one per CPU; objects are linked in the usual order.
+
+    A source whose object file is newer than it and than every header the
+    extension depends on is not compiled again (`build_ext --force` does):
+    setuptools would recompile all of them when any one changed, and `pip
+    install` in a fresh build environment re-translates _core.pyx (NumPy's .pxd
+    files there are new), while the kernel units have not changed."""
 
     def build_extension(self, ext):
         compile_one_by_one = self.compiler.compile
         workers = self.parallel if isinstance(self.parallel, int) else available_cpus()
 
-        def compile_concurrently(sources, *args, **kwargs):
+        def compile_if_changed(source, output_dir=None, depends=(), **kwargs):
+            obj, = self.compiler.object_filenames([source], output_dir=output_dir)
+            inputs = [source, *(depends or ())]
+            if not self.force and os.path.exists(obj) and not newer_group(inputs, obj):
+                return [obj]
+            return compile_one_by_one([source], output_dir=output_dir, depends=depends, **kwargs)
+
+        def compile_concurrently(sources, **kwargs):
+            largest_first = sorted(sources, key=os.path.getsize, reverse=True)
             with ThreadPoolExecutor(max(1, workers)) as pool:
-                objects = pool.map(lambda source: compile_one_by_one([source], *args, **kwargs),
-                                   sources)
-                return [obj for per_source in objects for obj in per_source]
+                objects = dict(zip(largest_first, pool.map(
+                    lambda source: compile_if_changed(source, **kwargs), largest_first)))
+            return [obj for source in sources for obj in objects[source]]
 
         self.compiler.compile = compile_concurrently
         try:
@@ -54,7 +73,6 @@ class ParallelBuildExt(build_ext):
 
 extension = Extension(
     "dualjac._core",
-    # _core.pyx first: its translation unit takes the longest to compile.
     sources=["src_c/_core.pyx", *KERNEL_UNITS, "src_c/blocks.c"],
     depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
              "src_c/_tags.pxi", "src_c/_banded.pxi", "src_c/_deferred.pxi",
