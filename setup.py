@@ -8,6 +8,7 @@ kernel units src_c/generate.py renders (_kernels_<dtype>_<part>.c). setuptools
 compiles one extension's sources one after another; ParallelBuildExt compiles
 them on a pool of threads, one per CPU, slowest first, then links as usual.
 """
+import glob
 import os
 import runpy
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 generate = runpy.run_path(os.path.join(HERE, "src_c", "generate.py"))
 generate["write_all"]()
 KERNEL_UNITS = [f"src_c/{name}" for name in generate["unit_names"]()]
+HEADERS = sorted(glob.glob("src_c/*.h"))      # _kernels.h included
 
 
 def available_cpus():
@@ -40,22 +42,22 @@ class ParallelBuildExt(build_ext):
     largest first (the slowest to compile: _core.c), on `build_ext -j N` threads
     or one per CPU; objects are linked in the usual order.
 
-    A source whose object file is newer than it and than every header the
-    extension depends on is not compiled again (`build_ext --force` does):
-    setuptools would recompile all of them when any one changed, and `pip
-    install` in a fresh build environment re-translates _core.pyx (NumPy's .pxd
-    files there are new), while the kernel units have not changed."""
+    A source whose object file is newer than it and than every header in
+    src_c is not compiled again (`build_ext --force` does): setuptools would
+    recompile all of them when any one changed, and `pip install` in a fresh
+    build environment re-translates _core.pyx (NumPy's .pxd files there are
+    new, and Cython lists them among the extension's dependencies), while the
+    kernel units have not changed."""
 
     def build_extension(self, ext):
         compile_one_by_one = self.compiler.compile
         workers = self.parallel if isinstance(self.parallel, int) else available_cpus()
 
-        def compile_if_changed(source, output_dir=None, depends=(), **kwargs):
+        def compile_if_changed(source, output_dir=None, **kwargs):
             obj, = self.compiler.object_filenames([source], output_dir=output_dir)
-            inputs = [source, *(depends or ())]
-            if not self.force and os.path.exists(obj) and not newer_group(inputs, obj):
+            if not self.force and os.path.exists(obj) and not newer_group([source, *HEADERS], obj):
                 return [obj]
-            return compile_one_by_one([source], output_dir=output_dir, depends=depends, **kwargs)
+            return compile_one_by_one([source], output_dir=output_dir, **kwargs)
 
         def compile_concurrently(sources, **kwargs):
             largest_first = sorted(sources, key=os.path.getsize, reverse=True)
@@ -74,11 +76,7 @@ class ParallelBuildExt(build_ext):
 extension = Extension(
     "dualjac._core",
     sources=["src_c/_core.pyx", *KERNEL_UNITS, "src_c/blocks.c"],
-    depends=["src_c/_kernels.pxi", "src_c/_kernels.h", "src_c/block_cache.h",
-             "src_c/_tags.pxi", "src_c/_banded.pxi", "src_c/_deferred.pxi",
-             "src_c/special.h", "src_c/thread_pool.h", "src_c/blocks.h",
-             "src_c/vecmath.h", "src_c/readout.h", "src_c/array_cache.h",
-             "src_c/singular.h"],
+    depends=[*HEADERS, *glob.glob("src_c/*.pxi")],
     include_dirs=[numpy.get_include(), os.path.join(HERE, "src_c")],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     # -fno-math-errno lets the compiler share libm calls inside a kernel
