@@ -30,15 +30,11 @@ UNIT_TEMPLATE = os.path.join(HERE, "_kernels.c.tp")
 RULES = os.path.join(ROOT, "dualjac", "rules.py")
 DTYPES = (("double", "f64"), ("float", "f32"))
 
-# The translation units of each dtype: (name, sections). A section is one
-# kernel family over all rows of its table: aos_unary (u1, u2, u3), aos_binary
-# (b1, b2, b3), soa (s1 and s3 of every row, and the pair kernels, which inline
-# both rows' SoA code). Units of similar compile time keep both cores busy.
-UNITS = (
-    ("unary", ("aos_unary",)),
-    ("binary", ("aos_binary",)),
-    ("soa", ("soa",)),
-)
+# The kernel translation units of each dtype: the AoS kernels of the unary rows
+# (u1, u2, u3), those of the binary rows (b1, b2, b3), and the SoA kernels (s1
+# and s3 of every row, and the pair kernels, which inline both rows' SoA code).
+# Each takes 7-10 s to compile, so the build's threads stay evenly busy.
+UNITS = ("unary", "binary", "soa")
 
 _C_OPERATORS = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
@@ -102,17 +98,21 @@ def block_pairs(unary):
                  if a.block and b.block and other(a) == b.f.strip() and other(b) == a.f.strip())
 
 
+def unit_name(sfx, unit):
+    return f"_kernels_{sfx}_{unit}.c"
+
+
 def unit_names():
-    """The file names of the kernel translation units, in the order to compile them."""
-    return [f"_kernels_{sfx}_{name}.c" for _, sfx in DTYPES for name, _ in UNITS]
+    """The file names of the kernel translation units."""
+    return [unit_name(sfx, unit) for _, sfx in DTYPES for unit in UNITS]
 
 
-def unit_rows(rules, sections):
-    """The template's row lists for a unit made of `sections` (empty: not in it)."""
-    soa = "soa" in sections
+def unit_rows(rules, unit):
+    """The template's row lists for one of UNITS (empty: not in it)."""
+    soa = unit == "soa"
     return dict(
-        AOS_UNARY=rules.UNARY if "aos_unary" in sections else (),
-        AOS_BINARY=rules.BINARY if "aos_binary" in sections else (),
+        AOS_UNARY=rules.UNARY if unit == "unary" else (),
+        AOS_BINARY=rules.BINARY if unit == "binary" else (),
         SOA_UNARY=rules.UNARY if soa else (),
         SOA_BINARY=rules.BINARY if soa else (),
         PAIRS=block_pairs(rules.UNARY) if soa else (),
@@ -138,13 +138,12 @@ def render():
     )
     rendered = {output: _template(path).substitute(**common)
                 for path, output in TEMPLATES.items()}
-    unit = _template(UNIT_TEMPLATE)
-    names = iter(unit_names())
+    template = _template(UNIT_TEMPLATE)
     for dtype in DTYPES:
-        for _, sections in UNITS:
-            name = next(names)
-            rendered[os.path.join(HERE, name)] = unit.substitute(
-                **dict(common, DTYPES=(dtype,), PART=name, **unit_rows(rules, sections)))
+        for unit in UNITS:
+            name = unit_name(dtype[1], unit)
+            rendered[os.path.join(HERE, name)] = template.substitute(
+                **dict(common, DTYPES=(dtype,), PART=name, **unit_rows(rules, unit)))
     return rendered
 
 
