@@ -1,8 +1,10 @@
 """Render the kernels from the rules table (run by setup.py at build time).
 
-    python src_c/generate.py        # writes src_c/_kernels.h and src_c/_kernels.pxi
+    python src_c/generate.py        # writes src_c/_kernels*.{c,h,pxi}, prints their paths
 
-_kernels.h.tp becomes _kernels.h: the C kernels, one per row, kind and dtype.
+_kernels.c.tp becomes the translation units _kernels_<part>.c: the C kernels,
+one per row, kind and dtype, split into parts (UNITS) that the build compiles
+in parallel. _kernels.h.tp becomes _kernels.h: their declarations.
 _kernels.pxi.tp becomes _kernels.pxi: their Cython declarations and the
 function-pointer tables _core.pyx indexes by row.
 
@@ -24,7 +26,15 @@ TEMPLATES = {
     os.path.join(HERE, "_kernels.h.tp"): os.path.join(HERE, "_kernels.h"),
     os.path.join(HERE, "_kernels.pxi.tp"): os.path.join(HERE, "_kernels.pxi"),
 }
+UNIT_TEMPLATE = os.path.join(HERE, "_kernels.c.tp")
 RULES = os.path.join(ROOT, "dualjac", "rules.py")
+DTYPES = (("double", "f64"), ("float", "f32"))
+
+# The kernel translation units of each dtype: the AoS kernels of the unary rows
+# (u1, u2, u3), those of the binary rows (b1, b2, b3), and the SoA kernels (s1
+# and s3 of every row, and the pair kernels, which inline both rows' SoA code).
+# Each takes 7-10 s to compile, so the build's threads stay evenly busy.
+UNITS = ("unary", "binary", "soa")
 
 _C_OPERATORS = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
@@ -88,23 +98,52 @@ def block_pairs(unary):
                  if a.block and b.block and other(a) == b.f.strip() and other(b) == a.f.strip())
 
 
-def render():
-    """{output path: text} for every template."""
-    from Cython import Tempita
+def unit_name(sfx, unit):
+    return f"_kernels_{sfx}_{unit}.c"
 
+
+def unit_names():
+    """The file names of the kernel translation units."""
+    return [unit_name(sfx, unit) for _, sfx in DTYPES for unit in UNITS]
+
+
+def unit_rows(rules, unit):
+    """The template's row lists for one of UNITS (empty: not in it)."""
+    soa = unit == "soa"
+    return dict(
+        AOS_UNARY=rules.UNARY if unit == "unary" else (),
+        AOS_BINARY=rules.BINARY if unit == "binary" else (),
+        SOA_UNARY=rules.UNARY if soa else (),
+        SOA_BINARY=rules.BINARY if soa else (),
+        PAIRS=block_pairs(rules.UNARY) if soa else (),
+    )
+
+
+def _template(path):
+    from Cython import Tempita
+    with open(path) as fh:
+        return Tempita.Template(fh.read(), name=path)
+
+
+def render():
+    """{output path: text} for every template and kernel unit."""
     rules = load_rules()
-    rendered = {}
-    for template_path, output in TEMPLATES.items():
-        with open(template_path) as fh:
-            template = Tempita.Template(fh.read(), name=template_path)
-        rendered[output] = template.substitute(
-            UNARY=rules.UNARY,
-            BINARY=rules.BINARY,
-            PAIRS=block_pairs(rules.UNARY),
-            C_MATH_FUNCTIONS=rules.C_MATH_FUNCTIONS,
-            DTYPES=(("double", "f64"), ("float", "f32")),
-            c_expression=c_expression,
-        )
+    common = dict(
+        UNARY=rules.UNARY,
+        BINARY=rules.BINARY,
+        PAIRS=block_pairs(rules.UNARY),
+        C_MATH_FUNCTIONS=rules.C_MATH_FUNCTIONS,
+        DTYPES=DTYPES,
+        c_expression=c_expression,
+    )
+    rendered = {output: _template(path).substitute(**common)
+                for path, output in TEMPLATES.items()}
+    template = _template(UNIT_TEMPLATE)
+    for dtype in DTYPES:
+        for unit in UNITS:
+            name = unit_name(dtype[1], unit)
+            rendered[os.path.join(HERE, name)] = template.substitute(
+                **dict(common, DTYPES=(dtype,), PART=name, **unit_rows(rules, unit)))
     return rendered
 
 
@@ -120,9 +159,11 @@ def write_if_changed(text, path):
 
 
 def write_all():
-    for path, text in render().items():
+    """Render everything; returns the paths of the rendered files."""
+    rendered = render()
+    for path, text in rendered.items():
         write_if_changed(text, path)
-    return list(TEMPLATES.values())
+    return list(rendered)
 
 
 if __name__ == "__main__":

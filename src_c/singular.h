@@ -56,6 +56,13 @@ static inline dj_bits_f32 dj_nonfinite_bits_f32(float v) {
 #define DJ_ANY_NONFINITE_f64(bits) ((bits) >> 63)
 #define DJ_ANY_NONFINITE_f32(bits) ((bits) >> 31)
 
+/* A kernel unit holds the kernels of one dtype and calls only that dtype's functions. */
+#if defined(__GNUC__)
+#define DJ_MAYBE_UNUSED __attribute__((unused))
+#else
+#define DJ_MAYBE_UNUSED
+#endif
+
 #define DJ_SINGULAR_FUNCTIONS(T, SFX)                                                      \
 /* c * t, but 0 when either factor is exactly 0: a zero is structural. */                  \
 static inline T dj_times_##SFX(T c, T t) {                                                 \
@@ -83,6 +90,7 @@ static inline T dj_cross_##SFX(const T *a, const T *b, Py_ssize_t p, Py_ssize_t 
 }                                                                                          \
                                                                                            \
 /* d = {dfx, dfy, dxx, dxy, dyy}; o[0] (the value) is left as the kernel wrote it. */      \
+DJ_MAYBE_UNUSED                                                                            \
 static void dj_singular_dual_##SFX(const T *a, const T *b, T *o, Py_ssize_t cs,            \
                                    Py_ssize_t K, const T *d) {                             \
     for (Py_ssize_t s = 1; s < K; s++)                                                     \
@@ -90,6 +98,7 @@ static void dj_singular_dual_##SFX(const T *a, const T *b, T *o, Py_ssize_t cs, 
 }                                                                                          \
                                                                                            \
 /* [v, d1_1..d1_n1, d2_1..d2_n2, d12 row-major] */                                         \
+DJ_MAYBE_UNUSED                                                                            \
 static void dj_singular_hyper_##SFX(const T *a, const T *b, T *o, Py_ssize_t cs,           \
                                     Py_ssize_t n1, Py_ssize_t n2, const T *d) {            \
     const Py_ssize_t c12 = 1 + n1 + n2;                                                    \
@@ -104,6 +113,7 @@ static void dj_singular_hyper_##SFX(const T *a, const T *b, T *o, Py_ssize_t cs,
 }                                                                                          \
                                                                                            \
 /* [v, d_1..d_n, H_pq for p <= q] */                                                       \
+DJ_MAYBE_UNUSED                                                                            \
 static void dj_singular_symmetric_##SFX(const T *a, const T *b, T *o, Py_ssize_t cs,       \
                                         Py_ssize_t n, const T *d) {                        \
     for (Py_ssize_t s = 1; s <= n; s++)                                                    \

@@ -1,9 +1,9 @@
 """The compiled copies of every kernel, and the expression translator.
 
-src_c/_kernels.h compiles each kernel several times from one body: a scalar-loop
+src_c/_kernels.c.tp compiles each kernel several times from one body: a scalar-loop
 copy of the hyper-dual kernels for elements of few components (K <= 16: Hessians
 of up to 4 variables, specialized for n = 1..4), a vectorized copy for the
-baseline ISA, and, on x86-64, AVX2 and AVX-512 copies for elements of K > 16.
+baseline ISA, and, on x86-64, an AVX2 copy for elements of K > 16.
 All must give the same bits: a seed that the function does not use only adds
 zero components, so the block of the used seeds must not change when unused
 seeds (or the ISA, _core.select_isa) move the kernel from one copy to another.
@@ -126,7 +126,7 @@ def test_binary_hessian_kernels_agree(row, variant, dtype):
 def test_dual_kernels_agree(dtype):
     """Dual kernels have no scalar copy (it did not pay), but the same property
     holds: unused seeds and the ISA do not change the used block, K = 3 .. 41
-    (K > 16 runs the AVX2 / AVX-512 copies where the CPU has them)."""
+    (K > 16 runs the AVX2 copies where the CPU has them)."""
     x = np.linspace(0.3, 2.0, 7).astype(dtype)
     f = lambda X: np.sin(X[:, 0] * X[:, 1]) / np.exp(X[:, 1]) + X[:, 0] ** 3
     assert_all_equal({f"n = {n}, ISA {isa}": dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2]
