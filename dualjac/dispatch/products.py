@@ -223,16 +223,25 @@ def _matmul_einsum(a, b):
     return einsum("...ij,...jk->...ik", a, b)
 
 
-@implements(np.dot)
-def dot(a, b, out=None):
-    reject_out(out, "np.dot")
+def _full_or_scalar_product(a, b):
+    """np.dot / np.inner of two vectors kept apart as a sum of terms in a separable sweep
+    (dualjac/_separable.py), or of a scalar and an array; None for the general way."""
     if _separable.ACTIVE[0]:
         partial = _separable.vector_product(a, b, np.multiply)
         if partial is not None:
             return partial
-    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
-    if na == 0 or nb == 0:
+    if np.ndim(value_of(a)) == 0 or np.ndim(value_of(b)) == 0:
         return _scalar_product(a, b)
+    return None
+
+
+@implements(np.dot)
+def dot(a, b, out=None):
+    reject_out(out, "np.dot")
+    special = _full_or_scalar_product(a, b)
+    if special is not None:
+        return special
+    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
     if na <= 2 and nb <= 2:
         return matmul(a, b)
     # N-D dot: a's last axis against b's second-to-last (its only axis when 1-D).
@@ -251,13 +260,10 @@ def vdot(a, b):
 
 @implements(np.inner)
 def inner(a, b):
-    if _separable.ACTIVE[0]:
-        partial = _separable.vector_product(a, b, np.multiply)
-        if partial is not None:
-            return partial
+    special = _full_or_scalar_product(a, b)
+    if special is not None:
+        return special
     na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
-    if na == 0 or nb == 0:
-        return _scalar_product(a, b)
     la, lb = _letters(na), _letters(nb, na)
     lb = lb[:-1] + la[-1]
     return einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", a, b)
