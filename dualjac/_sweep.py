@@ -36,7 +36,7 @@ CHUNK_SIZE = 64
 
 
 # Sweeps whose seeded source buffer reaches this many bytes run with dualjac's
-# block-reusing memory handler (src_c/block_cache.h): their per-operation buffers
+# block-reusing memory handler (src_c/include/block_cache.h): their per-operation buffers
 # are then large enough for glibc to map and unmap them, page-faulting on every
 # operation. Smaller sweeps keep NumPy's handler (switching costs ~0.2 us).
 LARGE_SWEEP_BYTES = 128 * 1024

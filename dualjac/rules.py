@@ -6,7 +6,7 @@ for float32 and float64, dual and hyper-dual; at import time the extension maps
 each row's ufunc to its kernels; and the tests iterate the table, checking
 every row against complex-step derivatives over its ``domain``.
 
-A row gives expressions in Python syntax, translated to C by ``src_c/generate.py``
+A row gives expressions in Python syntax, translated to C by ``src_c/kernels/generate.py``
 (``a if c else b``, ``and``, ``or``, calls, arithmetic, comparisons):
 
 * unary rows use ``x`` (the argument); ``df`` may use ``f`` (the value), ``d2f``
@@ -16,14 +16,14 @@ A row gives expressions in Python syntax, translated to C by ``src_c/generate.py
   partials (``("r2", "x*x + y*y")``), or outputs a call fills through a pointer
   (``("other", "cos(x)")``: the derivative of sin); their
   names must not clash with the kernels' own locals (``s``, ``p``, ``c``, ...:
-  see ``src_c/_kernels.h.tp``);
+  see ``src_c/kernels/_kernels.h.tp``);
 * a partial written as the literal ``"0"`` is dropped from the generated code,
   so linear functions do no second-order work and ``0 * inf`` never makes a NaN.
 
 Math functions are written with their double names (``sin``, ``exp``); the
 float32 kernels use the ``f``-suffixed C99 versions (the names in
 ``C_MATH_FUNCTIONS``). Functions libm lacks (digamma, ndtr, ...) come from
-``src_c/special.h`` as ``dj_*``: they take and return double in both kernel
+``src_c/include/special.h`` as ``dj_*``: they take and return double in both kernel
 types, so float32 kernels compute those in double and round.
 
 A row's ``module`` says where its ufunc lives: ``"numpy"``, or ``"scipy.special"``
@@ -93,7 +93,7 @@ class Unary:
     domain: tuple = (-3.0, 3.0)   # where tests sample x (open interval)
     lets: tuple = ()
     module: str = "numpy"         # where the ufunc lives: <module>.<name>
-    # A vectorized value pass in src_c/blocks.h (name without the _f64 / _f32
+    # A vectorized value pass in src_c/include/blocks.h (name without the _f64 / _f32
     # suffix) that fills f, and `other` if the row lets one, for a run of
     # arguments; it must agree with `f` (the row's scalar definition).
     block: str = ""

@@ -1,4 +1,4 @@
-"""Speed-up of one elementwise kernel split between threads (src_c/thread_pool.h).
+"""Speed-up of one elementwise kernel split between threads (src_c/include/thread_pool.h).
 
     PYTHONPATH=. python research/threads.py [--threads 2]
 
@@ -7,7 +7,7 @@ with --threads threads, in one process, under the block cache (as inside a
 transform), and prints the speed-up. The thresholds in src_c/_core.pyx (split
 above 2**15 numbers, chunks of 2**13) come from this table. Needs a quiet
 machine: a busy second core shows up as a speed-up near 1 (the caller then
-does the chunks itself; src_c/thread_pool.h).
+does the chunks itself; src_c/include/thread_pool.h).
 """
 import argparse
 import timeit

@@ -99,7 +99,7 @@ cdef cnp.npy_intp _shape_buf[64]
 
 include "_kernels.pxi"
 
-# The ISA of the vectorized value passes (src_c/blocks.h): 0 baseline,
+# The ISA of the vectorized value passes (src_c/include/blocks.h): 0 baseline,
 # 1 AVX2, 2 AVX-512; the best this CPU runs unless capped.
 cdef int ISA = dj_blocks_init(2)
 
@@ -123,7 +123,7 @@ cdef extern from "thread_pool.h" nogil:
 
 # Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
 # chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn
-# (src_c/thread_pool.h): small enough that a late worker delays little, large
+# (src_c/include/thread_pool.h): small enough that a late worker delays little, large
 # enough that claiming one costs nothing (research/threads.py).
 cdef Py_ssize_t CHUNK_NUMBERS = 1 << 13
 

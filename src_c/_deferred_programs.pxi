@@ -499,7 +499,7 @@ cdef void read_part(Program* P, Result* r, const real* scratch, real* out, Py_ss
 
 cdef inline void read_rows(const real* src, const Py_ssize_t* position, Py_ssize_t width,
                            Py_ssize_t m, real* dst, Py_ssize_t dst_stride) noexcept nogil:
-    """src_c/readout.h: element e's numbers src[position[s] + e] to dst + e * dst_stride."""
+    """src_c/include/readout.h: element e's numbers src[position[s] + e] to dst + e * dst_stride."""
     if real is double:
         dj_read_rows_double(src, position, width, m, dst, dst_stride)
     else:

@@ -300,7 +300,7 @@ for _jet_type in (_Jet, DualArray, HyperDualArray):
         (<PyTypeObject*>_jet_type).tp_as_sequence.sq_item = NULL
 
 
-# A small buffer a dying jet alone owned goes to src_c/array_cache.h for reuse:
+# A small buffer a dying jet alone owned goes to src_c/include/array_cache.h for reuse:
 # jet_dealloc offers it, then runs Cython's deallocator (which releases the jet's
 # reference). A slot rather than a
 # __dealloc__ method, which Cython wraps in saving and restoring the error state.

@@ -17,7 +17,7 @@ cdef object _BLOCK_CACHE = dj_block_cache_capsule()
 
 
 def use_block_cache():
-    """Install the block-reusing data-memory handler (src_c/block_cache.h) in
+    """Install the block-reusing data-memory handler (src_c/include/block_cache.h) in
     this context; returns the previous handler, to give to restore_memory_handler."""
     dj_block_cache_enter()
     return PyDataMem_SetHandler(_BLOCK_CACHE)
@@ -52,7 +52,7 @@ dj_ac_init()
 
 
 def array_cache(enabled=None):
-    """The number of small jet buffers kept for reuse (src_c/array_cache.h); with
+    """The number of small jet buffers kept for reuse (src_c/include/array_cache.h); with
     enabled=False / True, switch the cache off (emptying it) or on first."""
     if enabled is not None:
         dj_ac_set_enabled(1 if enabled else 0)

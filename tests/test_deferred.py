@@ -174,13 +174,13 @@ def test_binary_row_at_special_points(row, dtype, transform):
                              lambda x: table_ufunc(row)(x[:, 0], x[:, 1]), x)
 
 
-# Rows whose blocks compute each other's value (sin and cos: src_c/generate.py's
+# Rows whose blocks compute each other's value (sin and cos: src_c/kernels/generate.py's
 # block_pairs) run on one operand v as one pair kernel, one value pass for two
 # results: each result keeps its own row's bits, whichever comes first, whatever
 # else reads v or the results. A form takes the pair's two ufuncs (a, b) =
 # (first, second); its points lie in (-4, 4), wider than one period of sin and cos.
 PAIRS = runpy.run_path(os.path.join(os.path.dirname(__file__), os.pardir, "src_c",
-                                    "generate.py"))["block_pairs"](rules.UNARY)
+                                    "kernels", "generate.py"))["block_pairs"](rules.UNARY)
 PAIR_FORMS = {
     "first_then_second": lambda a, b: lambda x: a(x[:, 0]) * b(x[:, 0]),
     "second_then_first": lambda a, b: lambda x: b(x[:, 0]) + a(x[:, 0]),

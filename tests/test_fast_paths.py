@@ -554,7 +554,7 @@ def test_python_scalar_operands_match_the_zero_d_array_path(kind, dtype, shape):
 # ---------------------------------------------------------------- reused buffers
 
 def test_reused_buffers_give_the_same_results():
-    """Small jet buffers are reused (src_c/array_cache.h): every result is the same with
+    """Small jet buffers are reused (src_c/include/array_cache.h): every result is the same with
     the cache on and off, and a reused buffer is never one still in use."""
     x = np.array([1.2, 0.7, 0.4])
     xx = np.array([[1.0, 2.0], [3.0, 4.0]])

@@ -1,6 +1,6 @@
 """The compiled copies of every kernel, and the expression translator.
 
-src_c/_kernels.c.tp compiles each kernel several times from one body: a scalar-loop
+src_c/kernels/_kernels.c.tp compiles each kernel several times from one body: a scalar-loop
 copy of the hyper-dual kernels for elements of few components (K <= 16: Hessians
 of up to 4 variables, specialized for n = 1..4), a vectorized copy for the
 baseline ISA, and, on x86-64, an AVX2 copy for elements of K > 16.
@@ -154,7 +154,8 @@ def test_general_hyper_dual_kernels_agree(dtype):
 
 # ------------------------------------------------------------------ the translator
 
-GENERATE = runpy.run_path(os.path.join(os.path.dirname(__file__), os.pardir, "src_c", "generate.py"))
+GENERATE = runpy.run_path(os.path.join(os.path.dirname(__file__), os.pardir, "src_c", "kernels",
+                                       "generate.py"))
 c_expression = GENERATE["c_expression"]
 
 

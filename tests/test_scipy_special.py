@@ -3,7 +3,7 @@
 test_rules_table.py already checks every row against complex-step witnesses at a
 few points; here: dense grids against independent SciPy / NumPy formulas for the
 derivatives (each row's reference_derivative and reference_second_derivative),
-covering every branch of src_c/special.h, the transforms
+covering every branch of src_c/include/special.h, the transforms
 (dj.jacobian, nested, dj.hessian), float32 and float64, the routing of a ufunc
 call to its kernel, the documented conventions (xlogy at x = 0, digamma's
 reflection, log_ndtr's far tail), and that dualjac imports without SciPy.

@@ -215,7 +215,7 @@ def test_async_tasks_have_their_own_tape_stacks():
 
 # ------------------------------------------------------- threads inside one kernel
 # A kernel over more than 2**15 numbers is split between dj.get_num_threads()
-# threads (src_c/thread_pool.h). The split must not change a single bit, and the
+# threads (src_c/include/thread_pool.h). The split must not change a single bit, and the
 # pool must survive Python threads that compete for it and a fork.
 
 def with_threads(n, work):

@@ -1,9 +1,9 @@
-"""The vectorized value passes of the rules table's `block` rows (src_c/blocks.h).
+"""The vectorized value passes of the rules table's `block` rows (src_c/include/blocks.h).
 
 Those rows (sin, cos, exp, expm1, log, log1p, tanh) do not evaluate their C expression per element:
 their kernels gather up to 256 arguments, compute the value (and the other
 function the derivative needs: cos for sin) with the branch-free functions of
-src_c/vecmath.h in a loop the compiler vectorizes, compiled for three ISAs, and
+src_c/include/vecmath.h in a loop the compiler vectorizes, compiled for three ISAs, and
 recompute arguments outside the fast range with libm. Witnesses:
 
 * values: NumPy's ufunc in float64 (rounded to float32 for float32 rows, which

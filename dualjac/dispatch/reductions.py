@@ -303,7 +303,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
         correction=None):
     """sqrt(var). Where the variance is exactly 0 with exactly-zero tangents (a
     length-1 axis: std is identically 0 there) the derivative is 0: sqrt's
-    infinite slope times a structural zero (src_c/singular.h); TF gives 0 off
+    infinite slope times a structural zero (src_c/include/singular.h); TF gives 0 off
     its diagonal and NaN on it, JAX NaN."""
     return np.sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
                        where=where, mean=mean, correction=correction))

@@ -12,7 +12,7 @@
  * then H (rows, 3, 3) and the value (rows,) are read out of `out`.
  *
  * Variants (all compute the same arithmetic in the same order as dualjac's
- * generated kernels (src_c/_kernels.h.tp), so they agree to the last bit with
+ * generated kernels (src_c/kernels/_kernels.h.tp), so they agree to the last bit with
  * -ffp-contract=off; the check allows 1e-12):
  *   1   AoS unfused: one scalar pass per op over (rows, 10) buffers, dualjac's
  *       kernel bodies (gather a 256-row block of arguments, value pass, then
@@ -79,7 +79,7 @@ static const int HI[3][3] = {{4, 5, 6}, {5, 7, 8}, {6, 8, 9}};
 
 /* ------------------------------------------------------------ value passes */
 #ifdef DJ_VALUES
-#include "../../src_c/blocks.h"
+#include "../../src_c/include/blocks.h"
 NOINLINE static void val_sin(const double *x, long n, double *f, double *o) { dj_sin_block_f64(x, n, f, o); }
 NOINLINE static void val_exp(const double *x, long n, double *f, double *o) { dj_exp_block_f64(x, n, f, o); }
 NOINLINE static void val_log(const double *x, long n, double *f, double *o) { dj_log_block_f64(x, n, f, o); }

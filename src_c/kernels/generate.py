@@ -1,6 +1,6 @@
 """Render the kernels from the rules table (run by setup.py at build time).
 
-    python src_c/generate.py        # writes src_c/_kernels*.{c,h,pxi}, prints their paths
+    python src_c/kernels/generate.py    # writes src_c/kernels/_kernels*.{c,h,pxi}, prints them
 
 _kernels.c.tp becomes the translation units _kernels_<part>.c: the C kernels,
 one per row, kind and dtype, split into parts (UNITS) that the build compiles
@@ -21,7 +21,7 @@ import importlib.util
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 TEMPLATES = {
     os.path.join(HERE, "_kernels.h.tp"): os.path.join(HERE, "_kernels.h"),
     os.path.join(HERE, "_kernels.pxi.tp"): os.path.join(HERE, "_kernels.pxi"),
