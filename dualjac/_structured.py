@@ -68,7 +68,8 @@ def _prepared(f, kind, x, make):
 def known(f, kind, x):
     """What an earlier call prepared for (f, kind, x), if it found structure worth using:
     the transforms then skip the banded attempt, which failed for this f before."""
-    entries = getattr(_cache, "table", {}).get(f) if _plain_float_array(x, 1) else None
+    entries = (getattr(_cache, "table", {}).get(f)
+               if _plain_float_array(x, min(STRUCTURED_MIN, STRUCTURED_MIN_HESSIAN)) else None)
     prepared = entries.get((kind, x.shape, x.dtype.str)) if entries else None
     return None if prepared is NOT_WORTH else prepared
 

@@ -81,7 +81,7 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
     else:
         found = _core.jacobian_one(f, x)     # banded, or one small dense sweep: in C
         if found is not _NO_FAST_PATH:
-            return _finished(found, x, zero)
+            return found if type(found) is not _UNFINISHED else _finished(found, x, zero)
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
             return with_block_cache(_sweep_bytes(x.size, x.size), _jacobian_of_one_array,
@@ -93,10 +93,8 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
 
 
 def _finished(found, x, zero):
-    """jacobian_one's answer: the Jacobian, or f's output in an uncommon form (unconnected,
-    plain, other levels) with its tag still live, read here the general way."""
-    if type(found) is not _UNFINISHED:
-        return found
+    """jacobian_one's uncommon answer: f's output (unconnected, plain, other levels) with its
+    tag still live, read here the general way."""
     with found:
         return _finish_one_source(found.output, found.tags[0], x, zero)
 
