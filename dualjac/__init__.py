@@ -25,7 +25,7 @@ if _importlib_util.find_spec(f"{__name__}._core") is None:
 
 from . import dispatch  # noqa: E402
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray  # noqa: E402
-from ._core import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
+from ._policy import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
 from .api import default_num_threads as _api_default_threads  # noqa: E402
 from .api import (  # noqa: E402

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core
+from . import _core, _policy
 from ._core import DualArray, HyperDualArray, _Jet
 from ._sweep import (Source, SeedPieces, Unconnected, _count, _dtype_of, _hessian_bytes,
                      _plain_source, _sweep_bytes, _zero_mode, as_target, check_batch,
@@ -74,7 +74,7 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
         with _core.LiveTags("dj.batch_jacobian") as tag:
             y = _core.NEEDS_DENSE
             if (lo, hi) == (0, m) and differentiable and not isinstance(source, _Jet) \
-                    and _core.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
+                    and _policy.defers(source.size, 1 + m):   # f's elementwise work run in chunks (_deferred.pxi)
                 source = _core.own_copy(source)   # see _deferred_sweep
                 result, y = _deferred_sweep(f, source, lambda rows: seed(rows, m, tag, 1, 0, 0, m, m),
                                             (tag, 0), row_shape)
@@ -242,7 +242,7 @@ def _batch_hessian_sweep(f, array, m):
 def _batch_hessian_read(f, array, m, tag1, tag2):
     row_shape = array.shape[1:]
     y = _core.NEEDS_DENSE
-    if _core.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
+    if _policy.defers(array.size, 1 + m + m * (m + 1) // 2):   # elementwise work run in chunks (_deferred.pxi)
         array = _core.own_copy(array)     # see _deferred_sweep
         H, y = _deferred_sweep(f, array, lambda rows: _core.seed_symmetric(rows, tag1, tag2, 1, m),
                                (tag1, tag2), row_shape + row_shape)

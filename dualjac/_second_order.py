@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core, _structured
+from . import _core, _policy, _structured
 from ._core import BandedJet, HyperDualArray, _Jet
-from ._sweep import (_NO_FAST_PATH, _UNFINISHED, _check_direction_structure, _hessian_bytes,
+from ._sweep import (LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH, _UNFINISHED,
+                     _check_direction_structure, _hessian_bytes,
                      _plain_source, _seed_hyper, as_target, check_callable, in_dtype,
                      with_block_cache)
 from ._types import Array, ArrayFunction
@@ -38,7 +39,7 @@ def _hessian_sweep(f, array, period, who):
     """One sweep on a Hessian jet (both seed sets the identity, stored once, the
     cross block as its upper triangle: _core.seed_symmetric): (target, gradient
     parts Y + (n,), Hessian Y + (n, n)). period > 0: per-row seeds (batches)."""
-    if period == 0 and 0 < _core.get_banded_threshold()[1] <= array.size:
+    if period == 0 and 0 < _policy.BANDED_MIN_HESSIAN <= array.size:
         parts = _banded_hessian_sweep(f, array, who)
         if parts is not None:
             return parts
@@ -81,7 +82,7 @@ def hessian(f: ArrayFunction, x: ArrayLike) -> Array:
         H = _structured.hessian(f, x)
         if H is not None:
             return H.reshape(np.shape(x) + np.shape(x))
-    H = _core.hessian_one(f, x)     # one float array, banded or small dense: in C
+    H = _compiled_hessian(f, x)
     if type(H) is _UNFINISHED:
         with H:
             return in_dtype(_finish_hessian(H.output, *H.tags, x), x.dtype)
@@ -96,8 +97,23 @@ def hessian(f: ArrayFunction, x: ArrayLike) -> Array:
     return in_dtype(H.reshape(y.shape + array.shape + array.shape), array.dtype)
 
 
+def _compiled_hessian(f, x):
+    """The compiled ways, as dualjac/_policy.py says: banded seeds, then one dense sweep of
+    Hessian seeds when it needs no block cache. The Hessian, an Unfinished output, or
+    NO_FAST_PATH for the general way."""
+    if type(x) is not np.ndarray:
+        return _NO_FAST_PATH
+    n = x.size
+    H = _NO_FAST_PATH
+    if 0 < _policy.BANDED_MIN_HESSIAN <= n:
+        H = _core.hessian_banded(f, x, _policy.banded_block_cache(x))
+    if (H is _NO_FAST_PATH or H is _NEEDS_DENSE) and _hessian_bytes(n, n) < LARGE_SWEEP_BYTES:
+        H = _core.hessian_dense(f, x)
+    return _NO_FAST_PATH if H is _NEEDS_DENSE else H
+
+
 def _finish_hessian(y, tag1, tag2, array):
-    """hessian_one's reading of an uncommon result (unconnected, plain, odd levels)."""
+    """The reading of a compiled way's uncommon result (unconnected, plain, odd levels)."""
     y, _, H = _hessian_parts(y, tag1, tag2, array.size, "hessian")
     return H.reshape(y.shape + array.shape + array.shape)
 

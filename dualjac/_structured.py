@@ -5,7 +5,7 @@
 1. banded jets (``src_c/_banded.pxi``, from the compiled entries): no preparation at all, for
    code whose elements depend on neighbouring elements through slices and elementwise math;
    they give up when f writes into them or when they would turn into a dense jet of more than
-   ``DENSIFY_LIMIT`` bytes;
+   ``DENSIFY_LIMIT`` bytes (the thresholds: dualjac/_policy.py);
 2. structure found by tracing (``dualjac/sparse.py``): the pattern and a coloring, then one
    sweep with a seed per color (Jacobians), or per color of f's terms when f is a sum of
    local terms (gradients and Hessians); taken when the colors are at most ``PAYS`` of the
@@ -21,14 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import _core
-
-STRUCTURED_MIN = 129            # sources this large (in elements) look for structure:
-STRUCTURED_MIN_HESSIAN = 48     # (a dense Hessian sweep costs n^3, a Jacobian's n^2)
-DENSIFY_LIMIT = 512 << 10       # bytes of a dense jet a banded sweep may still turn into
-PAYS = 0.5                      # colors / seeds below which a colored sweep is taken
-
-_core.set_densify_limit(DENSIFY_LIMIT)
+from ._policy import DENSIFY_LIMIT, PAYS, STRUCTURED_MIN, STRUCTURED_MIN_HESSIAN  # noqa: F401
 
 NOT_WORTH = "no structure worth a colored sweep"
 _cache = threading.local()

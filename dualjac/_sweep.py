@@ -26,20 +26,7 @@ from . import _core
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
 
 
-# Seed chunking (parallel_iterations=None): more seeds than CHUNK_THRESHOLD are
-# swept CHUNK_SIZE at a time. Measured (research/chunking.py, docs/performance.md): above
-# ~128 seeds, chunks of 64 are several times faster (intermediates stay small:
-# in cache, and below the sizes glibc returns to the OS and page-faults back on
-# every call) and peak memory drops from ~6x to ~1x the Jacobian's size.
-CHUNK_THRESHOLD = 128
-CHUNK_SIZE = 64
-
-
-# Sweeps whose seeded source buffer reaches this many bytes run with dualjac's
-# block-reusing memory handler (src_c/include/block_cache.h): their per-operation buffers
-# are then large enough for glibc to map and unmap them, page-faulting on every
-# operation. Smaller sweeps keep NumPy's handler (switching costs ~0.2 us).
-LARGE_SWEEP_BYTES = 128 * 1024
+from ._policy import CHUNK_SIZE, CHUNK_THRESHOLD, LARGE_SWEEP_BYTES  # noqa: F401 (the transforms' names)
 
 
 def with_block_cache(nbytes, run, *args):
@@ -62,11 +49,10 @@ def _hessian_bytes(elements, n):
     return _sweep_bytes(elements, n, 1 + n + n * (n + 1) // 2)
 
 
-# The answers of the compiled common cases (_core.jacobian_one / hessian_one): not their
-# case, or f's output in an uncommon form for the transform to read.
-_NO_FAST_PATH, _UNFINISHED = _core.NO_FAST_PATH, _core.Unfinished
-# _core.jacobian_one takes sources whose one sweep needs no block cache.
-_core.set_fast_path_limits(CHUNK_THRESHOLD, LARGE_SWEEP_BYTES)
+# The answers of the compiled ways of dj.jacobian / dj.hessian besides a result: not a
+# source they take, f must run on dense jets (banded ways), or f's output in an uncommon
+# form for the transform to read.
+_NO_FAST_PATH, _NEEDS_DENSE, _UNFINISHED = _core.NO_FAST_PATH, _core.NEEDS_DENSE, _core.Unfinished
 
 
 # ---------------------------------------------------------------- arguments the transforms share

@@ -27,12 +27,13 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core, _separable, _structured
+from . import _core, _policy, _separable, _structured
 from ._batch import batch_hessian, batch_jacobian
 from ._core import BandedJet, DeferredJet, DualArray, _Jet
 from ._second_order import hessian, hvp, value_gradient_hessian
 from ._settings import default_num_threads, get_num_threads, release_memory, set_num_threads
-from ._sweep import (CHUNK_SIZE, CHUNK_THRESHOLD, _NO_FAST_PATH, _NONE, _UNFINISHED, SeedPieces,
+from ._sweep import (CHUNK_SIZE, CHUNK_THRESHOLD, LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH,
+                     _NONE, _UNFINISHED, SeedPieces,
                      Source, Unconnected, UnconnectedGradients, Zero, _check_direction_structure,
                      _count, _dtype_of, _sweep_bytes, _zero_mode, as_target, assemble,
                      check_callable, derivative_at, flatten, in_dtype, lift_inner, native,
@@ -79,8 +80,18 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
     if parallel_iterations is not None:
         parallel_iterations = _count(parallel_iterations, "parallel_iterations", "jacobian")
     else:
-        found = _core.jacobian_one(f, x)     # banded, or one small dense sweep: in C
-        if found is not _NO_FAST_PATH:
+        # The compiled ways, as dualjac/_policy.py says: banded, then one small dense sweep.
+        kind = type(x)
+        if kind is np.ndarray:
+            n = x.size
+            found = (_core.jacobian_banded(f, x, _policy.banded_block_cache(x))
+                     if 0 < _policy.BANDED_MIN_JACOBIAN <= n else _NEEDS_DENSE)
+            if found is _NEEDS_DENSE and n <= _policy.ONE_DENSE_SWEEP:
+                found = _core.jacobian_dense(f, x)
+        else:
+            found = (_core.jacobian_dense(f, x) if kind is DualArray
+                     and x.size <= _policy.ONE_DENSE_SWEEP else _NO_FAST_PATH)
+        if found is not _NO_FAST_PATH and found is not _NEEDS_DENSE:
             return found if type(found) is not _UNFINISHED else _finished(found, x, zero)
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
                 and x.size <= CHUNK_THRESHOLD):
@@ -93,7 +104,7 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
 
 
 def _finished(found, x, zero):
-    """jacobian_one's uncommon answer: f's output (unconnected, plain, other levels) with its
+    """The compiled ways' uncommon answer: f's output (unconnected, plain, other levels) with its
     tag still live, read here the general way."""
     with found:
         return _finish_one_source(found.output, found.tags[0], x, zero)
@@ -101,7 +112,7 @@ def _finished(found, x, zero):
 
 def _jacobian_of_one_array(f, x, zero):
     """One float array, one sweep, one copy out, under the block cache (the
-    largest sources of the unchunked case; _core.jacobian_one takes the others)."""
+    largest sources of the unchunked case; the compiled dense sweep takes the others)."""
     with _core.LiveTags("dj.jacobian") as tag:
         y = f(_core.seed_dual(x, x.size, tag, 1))
         if type(y) is DualArray and y.tag1 == tag and y.deps1:

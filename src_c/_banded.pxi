@@ -36,33 +36,6 @@ class NeedsDense(BaseException):
     that `except Exception` in user code cannot swallow it."""
 
 
-# Sources with at least this many elements are seeded banded (0: never). Measured
-# break-even (us, dense / banded): a 3-point stencil's Jacobian 6.1 / 7.4 at n = 48,
-# 8.0 / 7.9 at 64, 26.7 / 9.9 at 128; Rosenbrock's Hessian 3.6 / 4.0 at n = 8,
-# 4.7 / 4.0 at 12, 13.8 / 5.0 at 24. Code that densifies at once (W @ x) pays
-# about 0.5 us for having been banded.
-cdef Py_ssize_t BANDED_MIN_JACOBIAN = 64
-cdef Py_ssize_t BANDED_MIN_HESSIAN = 12
-
-
-def set_banded_threshold(jacobian=None, hessian=None):
-    """dj.jacobian / dj.hessian seed sources of >= this many elements as banded
-    jets (0: never); None leaves a threshold as it is."""
-    global BANDED_MIN_JACOBIAN, BANDED_MIN_HESSIAN
-    for n in (jacobian, hessian):
-        if n is not None and (type(n) is not int or n < 0):
-            raise ValueError("a banded threshold is a number of elements >= 0")
-    if jacobian is not None:
-        BANDED_MIN_JACOBIAN = jacobian
-    if hessian is not None:
-        BANDED_MIN_HESSIAN = hessian
-
-
-def get_banded_threshold():
-    """(jacobian, hessian): the smallest sources seeded banded (0: never)."""
-    return BANDED_MIN_JACOBIAN, BANDED_MIN_HESSIAN
-
-
 cdef object NP_SUM = np.sum
 cdef object NP_RESHAPE = np.reshape
 cdef object NP_TRANSPOSE = np.transpose

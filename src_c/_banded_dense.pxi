@@ -210,12 +210,12 @@ cdef object write_error(BandedJet b, str what):
                      "it; write into b.densify().copy() instead.")
 
 
-cdef object banded_jacobian_sweep(f, cnp.ndarray a):
-    """jacobian_one's sweep on a banded source; NEEDS_DENSE if f must run dense. Large
-    sources run with the block cache (as the transforms' large sweeps do): their
-    temporaries would otherwise be mapped and page-faulted at every operation."""
+cdef object banded_jacobian_sweep(f, cnp.ndarray a, bint block_cache):
+    """banded_jacobian's sweep; NEEDS_DENSE if f must run dense. Large sources run with the
+    block cache (the transforms ask for it, as for their large sweeps): their temporaries
+    would otherwise be mapped and page-faulted at every operation."""
     cdef long long tag = hold_new_tag(TRANSFORM_JACOBIAN)
-    cdef object previous = use_block_cache() if banded_needs_block_cache(a) else None
+    cdef object previous = use_block_cache() if block_cache else None
     cdef object out = None
     try:
         out = banded_jacobian_read(run_banded(f, seed_banded(a, tag, 0)), tag, a)
@@ -225,11 +225,6 @@ cdef object banded_jacobian_sweep(f, cnp.ndarray a):
             release(tag)
         if previous is not None:
             restore_memory_handler(previous)
-
-
-cdef bint banded_needs_block_cache(cnp.ndarray a):
-    # a banded element carries a few numbers: a few times the source's bytes per operation
-    return cnp.PyArray_NBYTES(a) * 4 >= FAST_MAX_BYTES
 
 
 cdef object banded_jacobian_read(object out, long long tag, cnp.ndarray a):

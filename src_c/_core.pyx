@@ -49,7 +49,7 @@ Layout
 This file holds the module's imports, the kernel tables and the ISA choice, then
 includes its parts in dependency order: _runtime (memory handlers, guard messages),
 _ufunc_entry, _jets (the types, on the protocol of every jet kind in _protocol),
-_construction (tags, seeding, read-out), _fast_transforms (jacobian_one, hessian_one,
+_construction (tags, seeding, read-out), _fast_transforms (the compiled ways of jacobian and hessian,
 joins), _levels, _drivers (kernel dispatch), then banded jets (_banded, _banded_dense),
 deferred jets (_deferred, _deferred_programs) and the read-out of term sums (_assembly).
 """

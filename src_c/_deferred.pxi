@@ -9,8 +9,8 @@
 # 10^4 rows of a 3-variable Hessian every intermediate is 800 KB, so each pass
 # streams through L2/L3, and K = 10 numbers are too few for vector registers.
 #
-# So for sources of >= DEFERRED_MIN_ELEMENTS elements (of <= DEFERRED_MAX_K numbers
-# each) f receives a DeferredJet standing for the seeded source, which is not
+# So for sources of >= DEFERRED_MIN_ELEMENTS elements (dualjac/_policy.py; of <= DEFERRED_MAX_K
+# numbers each) f receives a DeferredJet standing for the seeded source, which is not
 # seeded: its views (x[:, j]) keep the source's values and each element's seed
 # number. A rules-table ufunc or operator on deferred jets (and Python scalars,
 # or plain arrays of the same shape) only records a node: the row, the operands;
@@ -54,8 +54,6 @@ cdef extern from "readout.h" nogil:
                             Py_ssize_t m, float* dst, Py_ssize_t dst_stride)
     void dj_prefetch_write(const void* p, Py_ssize_t nbytes)
 
-# Sources with at least this many elements (rows x row size) are deferred (0: never).
-cdef Py_ssize_t DEFERRED_MIN_ELEMENTS = 1024
 # Elements of more numbers than this are not deferred: with many seeds the AoS
 # kernels vectorize over an element's components already, and a chunk holds few
 # elements. Measured (ms, 2 threads): the batch Hessian of sum(sin(x) x) over
@@ -78,17 +76,6 @@ def set_deferred_scratch(Py_ssize_t nbytes):
         raise ValueError("the scratch target is at least 1024 bytes")
     previous, SCRATCH_TARGET = SCRATCH_TARGET, nbytes
     return previous
-
-
-def set_deferred_threshold(elements=None):
-    """Batch transforms defer f's elementwise work for sources of >= this many
-    elements (0: never); returns the threshold now in use."""
-    global DEFERRED_MIN_ELEMENTS
-    if elements is not None:
-        if type(elements) is not int or elements < 0:
-            raise ValueError("the deferred threshold is a number of elements >= 0")
-        DEFERRED_MIN_ELEMENTS = elements
-    return DEFERRED_MIN_ELEMENTS
 
 
 cdef class DeferredJet(_JetProtocol):

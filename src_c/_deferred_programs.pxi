@@ -541,10 +541,10 @@ cdef inline void write_seed_rows(real* dst, Py_ssize_t seed, Py_ssize_t period,
 
 # ------------------------------------------------------------------ the sweep
 
-def defers(Py_ssize_t elements, Py_ssize_t K):
-    """Does a batch transform over a source of this many elements, each carrying K
-    numbers (value and derivatives), defer?"""
-    return DEFERRED_MIN_ELEMENTS > 0 and elements >= DEFERRED_MIN_ELEMENTS and K <= DEFERRED_MAX_K
+def deferrable(Py_ssize_t K):
+    """Can deferred programs carry elements of K numbers (value and derivatives)? (Whether
+    a batch transform defers is the transforms' choice: dualjac/_policy.py.)"""
+    return K <= DEFERRED_MAX_K
 
 
 def own_copy(array):

@@ -3,18 +3,19 @@
 
 # ------------------------------------------------------------------ the transforms' common case
 
-# What the transforms hand to jacobian_one (set_fast_path_limits, in dualjac/_sweep.py):
-# sources with more seeds, or whose seeded buffer needs the block cache, take the general path.
-cdef Py_ssize_t FAST_MAX_SEEDS = 128
-cdef Py_ssize_t FAST_MAX_BYTES = 128 * 1024
+# The compiled ways of dj.jacobian / dj.hessian for one source. Which way, and from what
+# size, is the transforms' choice (dualjac/_policy.py): these run the way they are asked to.
 
-NO_FAST_PATH = object()   # jacobian_one's answer when x is not its case
+NO_FAST_PATH = object()   # the answer when x is not a source these take (before calling f)
 
 
-def set_fast_path_limits(Py_ssize_t max_seeds, Py_ssize_t max_bytes):
-    global FAST_MAX_SEEDS, FAST_MAX_BYTES
-    FAST_MAX_SEEDS = max_seeds
-    FAST_MAX_BYTES = max_bytes
+cdef inline bint native_float_array(object x):
+    cdef int typenum
+    if type(x) is not cnp.ndarray:
+        return False
+    typenum = (<cnp.ndarray>x).descr.type_num
+    return ((typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x))
 
 
 cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1:
@@ -34,7 +35,7 @@ cdef int jet_shape_then(cnp.ndarray ybuf, cnp.ndarray src, int src_nd) except -1
 
 @cython.final
 cdef class Unfinished:
-    """What jacobian_one / hessian_one return when f's output is not their common case
+    """What the compiled ways of dj.jacobian / dj.hessian return when f's output is not their common case
     (unconnected, plain, another transform's levels): the output, with the transform's
     tags still live, for the transforms (dualjac/api.py, _second_order.py) to read. The
     core never calls back up into them. ``with unfinished:`` releases the tags on leaving."""
@@ -77,30 +78,28 @@ cdef object in_source_dtype(object result, object x):
     return result
 
 
-cpdef object jacobian_one(f, x):
-    """dj.jacobian(f, x) for one small source, all seeds in one sweep, in C: a
-    native float32 / float64 ndarray, or (nested in another transform) a
-    DualArray. Reads the common result (a jet at this tag, connected) straight
+cpdef object jacobian_banded(f, x, bint block_cache):
+    """dj.jacobian(f, x) from banded seeds (src_c/_banded.pxi) for a native float32 / float64
+    ndarray, with the block cache installed when asked: the Jacobian, an Unfinished output,
+    NEEDS_DENSE when f must run on dense jets, or NO_FAST_PATH for another x."""
+    if not native_float_array(x):
+        return NO_FAST_PATH
+    return banded_jacobian_sweep(f, <cnp.ndarray>x, block_cache)
+
+
+cpdef object jacobian_dense(f, x):
+    """dj.jacobian(f, x) with all seeds in one sweep, in C: a native float32 / float64
+    ndarray, or (nested in another transform) a DualArray. Reads the common result (a jet at this tag, connected) straight
     into the Jacobian; anything else comes back Unfinished, for the general reading.
-    NO_FAST_PATH, before calling f, when x is not this case."""
+    NO_FAST_PATH, before calling f, for another x."""
     cdef cnp.ndarray a, ybuf
     cdef Py_ssize_t m
     cdef long long tag
     cdef _Jet y, src
-    cdef int typenum
     cdef bint handed
-    if type(x) is cnp.ndarray:
+    if native_float_array(x):
         a = <cnp.ndarray>x
-        typenum = a.descr.type_num
-        if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
-            return NO_FAST_PATH
         m = a.size
-        if 0 < BANDED_MIN_JACOBIAN <= m:
-            out = banded_jacobian_sweep(f, a)
-            if out is not NEEDS_DENSE:
-                return out
-        if m > FAST_MAX_SEEDS or m * (1 + m) * 8 >= FAST_MAX_BYTES:
-            return NO_FAST_PATH
         tag = hold_new_tag(TRANSFORM_JACOBIAN)
         handed = False
         try:
@@ -118,9 +117,6 @@ cpdef object jacobian_one(f, x):
     if type(x) is DualArray:
         src = <_Jet>x
         ybuf = src.buf
-        m = ybuf.size // ybuf.shape[ybuf.ndim - 1] if ybuf.shape[ybuf.ndim - 1] else 0
-        if m > FAST_MAX_SEEDS:
-            return NO_FAST_PATH
         tag = hold_new_tag(TRANSFORM_JACOBIAN)
         handed = False
         try:
@@ -140,47 +136,46 @@ cpdef object jacobian_one(f, x):
     return NO_FAST_PATH
 
 
-cpdef object hessian_one(f, x):
-    """dj.hessian(f, x) for one native float32 / float64 ndarray, in C: banded seeds
-    (src_c/_banded.pxi) from BANDED_MIN_HESSIAN elements, else dense ones when the sweep
-    needs no block cache. Reads the common result (a Hessian jet of this sweep)
-    straight into f(x).shape + x.shape + x.shape; anything else comes back Unfinished.
-    NO_FAST_PATH, before calling f, when x is not this case."""
-    if type(x) is not cnp.ndarray:
+cpdef object hessian_banded(f, x, bint block_cache):
+    """dj.hessian(f, x) from banded seeds (src_c/_banded.pxi) for a native float32 / float64
+    ndarray, read straight into f(x).shape + x.shape + x.shape: the Hessian, an Unfinished
+    output, NEEDS_DENSE when f must run dense, or NO_FAST_PATH for another x."""
+    if not native_float_array(x):
         return NO_FAST_PATH
     cdef cnp.ndarray a = <cnp.ndarray>x
-    cdef int typenum = a.descr.type_num
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not cnp.PyArray_ISNOTSWAPPED(a):
+    cdef long long tag1 = hold_new_tag(TRANSFORM_HESSIAN), tag2 = hold_new_tag(TRANSFORM_HESSIAN)
+    cdef object previous = use_block_cache() if block_cache else None
+    cdef object out = None
+    try:
+        out = run_banded(f, seed_banded(a, tag1, tag2))
+        if out is not NEEDS_DENSE:
+            out = hessian_read(out, tag1, tag2, a)
+        return out
+    finally:
+        if type(out) is not Unfinished:
+            release(tag1)
+            release(tag2)
+        if previous is not None:
+            restore_memory_handler(previous)
+
+
+cpdef object hessian_dense(f, x):
+    """dj.hessian(f, x) in one sweep of Hessian seeds for a native float32 / float64 ndarray,
+    read straight into f(x).shape + x.shape + x.shape: the Hessian, an Unfinished output, or
+    NO_FAST_PATH, before calling f, for another x."""
+    if not native_float_array(x):
         return NO_FAST_PATH
+    cdef cnp.ndarray a = <cnp.ndarray>x
     cdef Py_ssize_t m = a.size, K = 1 + m + m * (m + 1) // 2
-    cdef long long tag1, tag2
-    cdef bint handed = False
-    if 0 < BANDED_MIN_HESSIAN <= m:
-        tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
-        previous = use_block_cache() if banded_needs_block_cache(a) else None
-        try:
-            out = run_banded(f, seed_banded(a, tag1, tag2))
-            if out is not NEEDS_DENSE:
-                out = hessian_read(out, tag1, tag2, a)
-                handed = type(out) is Unfinished
-                return out
-        finally:
-            if not handed:
-                release(tag1)
-                release(tag2)
-            if previous is not None:
-                restore_memory_handler(previous)
-    if m * K * 8 >= FAST_MAX_BYTES:
-        return NO_FAST_PATH
-    tag1, tag2 = hold_new_tag(TRANSFORM_HESSIAN), hold_new_tag(TRANSFORM_HESSIAN)
+    cdef long long tag1 = hold_new_tag(TRANSFORM_HESSIAN), tag2 = hold_new_tag(TRANSFORM_HESSIAN)
     cdef cnp.ndarray v = cnp.PyArray_GETCONTIGUOUS(a)
+    cdef object out = None
     try:
         out = hessian_read(f(symmetric_over(seed_buffer(v, K, 0, 0, m, 0), m, tag1, tag2, 1)),
                            tag1, tag2, a)
-        handed = type(out) is Unfinished
         return out
     finally:
-        if not handed:
+        if type(out) is not Unfinished:
             release(tag1)
             release(tag2)
 

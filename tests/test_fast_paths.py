@@ -135,19 +135,39 @@ def test_sources_the_fast_path_refuses():
         calls.append(z)
         return f(z)
     for x in ([1.0, 2.0], 1.5, np.arange(3), np.ones(3, np.float16), np.ones(3, np.longdouble),
-              np.matrix([[1.0, 2.0]]), {"a": np.ones(2)}, np.ones(129)):
-        assert _core.jacobian_one(spy, x) is sentinel
+              np.matrix([[1.0, 2.0]]), {"a": np.ones(2)}):
+        for compiled in (_core.jacobian_dense, _core.hessian_dense,
+                         lambda f, x: _core.jacobian_banded(f, x, False),
+                         lambda f, x: _core.hessian_banded(f, x, False)):
+            assert compiled(spy, x) is sentinel
     assert not calls   # refused before f is called
+
+
+def test_the_transforms_choose_the_compiled_way_by_the_policy_thresholds():
+    """dualjac/_policy.py decides (the compiled core takes no size decision): banded from
+    the banded threshold, one dense sweep below it."""
+    f, kinds = TARGETS["cube"], []
+
+    def spy(z):
+        kinds.append(type(z))
+        return f(z)
+    for threshold, n, kind in ((64, 8, dj.DualArray), (64, 64, dj.BandedJet),
+                               (0, 64, dj.DualArray), (65, 64, dj.DualArray)):
+        with banded_from(threshold):
+            kinds.clear()
+            J = dj.jacobian(spy, np.linspace(0.5, 1.5, n))
+        assert kinds == [kind]
+        same(J, general_jacobian(f, np.linspace(0.5, 1.5, n)))
 
 
 def test_fast_path_is_taken_for_small_float_arrays():
     for dtype in DTYPES:
         x = np.ones((2, 3), dtype)
-        J = _core.jacobian_one(TARGETS["cube"], x)
+        J = _core.jacobian_dense(TARGETS["cube"], x)
         assert J is not _core.NO_FAST_PATH and J.shape == (2, 3, 2, 3) and J.dtype == dtype
         inner = []
         dj.jacobian(lambda z: inner.append(
-            _core.jacobian_one(TARGETS["cube"], z)) or z, x)
+            _core.jacobian_dense(TARGETS["cube"], z)) or z, x)
         assert isinstance(inner[0], dj.DualArray) and inner[0].shape == (2, 3, 2, 3)
 
 
@@ -155,8 +175,10 @@ def test_uncommon_results_come_back_unfinished_with_their_tags_live():
     """The compiled sweeps never call back into the transforms: an uncommon output
     (here unconnected) comes back with its tags live until the transform has read it."""
     x = np.ones(3)
-    for found in (_core.jacobian_one(lambda z: np.zeros(2), x),
-                  _core.hessian_one(lambda z: np.float64(1.0), x)):
+    for found in (_core.jacobian_dense(lambda z: np.zeros(2), x),
+                  _core.jacobian_banded(lambda z: np.zeros(2), x, False),
+                  _core.hessian_dense(lambda z: np.float64(1.0), x),
+                  _core.hessian_banded(lambda z: np.float64(1.0), x, False)):
         assert type(found) is _core.Unfinished and found.tags
         tags = found.tags
         assert all(_core.is_live(tag) for tag in tags)
@@ -169,7 +191,7 @@ def test_uncommon_results_come_back_unfinished_with_their_tags_live():
 
 
 def test_an_unfinished_result_dropped_unread_releases_its_tags():
-    found = _core.jacobian_one(lambda z: np.zeros(2), np.ones(3))
+    found = _core.jacobian_dense(lambda z: np.zeros(2), np.ones(3))
     tags = found.tags
     del found
     assert not any(_core.is_live(tag) for tag in tags)

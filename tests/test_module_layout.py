@@ -43,11 +43,15 @@ def loaded_after_importing(name):
     return set(json.loads(done.stdout))
 
 
-def test_sweep_imports_the_core_only():
+def test_sweep_imports_the_core_and_the_policy_only():
     loaded = loaded_after_importing("_sweep")
     assert "_sweep" in loaded
     assert not loaded & set(TRANSFORMS), f"dualjac._sweep imports {sorted(loaded & set(TRANSFORMS))}"
-    assert loaded <= {"_sweep", "_core", "_types"}, sorted(loaded)
+    assert loaded <= {"_sweep", "_policy", "_core", "_types"}, sorted(loaded)
+
+
+def test_the_policy_imports_the_core_only():
+    assert loaded_after_importing("_policy") <= {"_policy", "_core"}
 
 
 @pytest.mark.parametrize("name", ["_batch", "_second_order", "_settings", "tape"])
