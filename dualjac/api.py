@@ -32,7 +32,7 @@ from ._batch import batch_hessian, batch_jacobian
 from ._core import BandedJet, DeferredJet, DualArray, _Jet
 from ._second_order import hessian, hvp, value_gradient_hessian
 from ._settings import default_num_threads, get_num_threads, release_memory, set_num_threads
-from ._sweep import (CHUNK_SIZE, CHUNK_THRESHOLD, LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH,
+from ._sweep import (CHUNK_SIZE, CHUNK_THRESHOLD, _NEEDS_DENSE, _NO_FAST_PATH,
                      _NONE, _UNFINISHED, SeedPieces,
                      Source, Unconnected, UnconnectedGradients, Zero, _check_direction_structure,
                      _count, _dtype_of, _sweep_bytes, _zero_mode, as_target, assemble,
