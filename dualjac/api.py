@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core, _policy, _separable, _structured
+from ._policy import ONE_DENSE_SWEEP
 from ._batch import batch_hessian, batch_jacobian
 from ._core import BandedJet, DeferredJet, DualArray, _Jet
 from ._second_order import hessian, hvp, value_gradient_hessian
@@ -84,13 +85,15 @@ def jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none"
         kind = type(x)
         if kind is np.ndarray:
             n = x.size
-            found = (_core.jacobian_banded(f, x, _policy.banded_block_cache(x))
-                     if 0 < _policy.BANDED_MIN_JACOBIAN <= n else _NEEDS_DENSE)
-            if found is _NEEDS_DENSE and n <= _policy.ONE_DENSE_SWEEP:
-                found = _core.jacobian_dense(f, x)
+            if n >= _policy.BANDED_MIN_JACOBIAN > 0:
+                found = _core.jacobian_banded(f, x, _policy.banded_block_cache(x))
+                if found is _NEEDS_DENSE and n <= ONE_DENSE_SWEEP:
+                    found = _core.jacobian_dense(f, x)
+            else:
+                found = _core.jacobian_dense(f, x) if n <= ONE_DENSE_SWEEP else _NO_FAST_PATH
         else:
             found = (_core.jacobian_dense(f, x) if kind is DualArray
-                     and x.size <= _policy.ONE_DENSE_SWEEP else _NO_FAST_PATH)
+                     and x.size <= ONE_DENSE_SWEEP else _NO_FAST_PATH)
         if found is not _NO_FAST_PATH and found is not _NEEDS_DENSE:
             return found if type(found) is not _UNFINISHED else _finished(found, x, zero)
         if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
