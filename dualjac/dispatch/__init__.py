@@ -24,6 +24,8 @@ a rule module. A rule module imports the registry, the helpers and rule
 modules of earlier layers only (its rules call theirs directly):
 
     layer 1  structural   reshape, transpose, joins, where, take, split, pad, ...
+             compositions flipud, fliplr, rot90, rollaxis, append, tril, triu: NumPy calls
+                          only, so the sparsity tracer runs them too
     layer 2  elementwise  floor_divide, comparisons, clip, select, interp, polyval
              creation     zeros_like, np.zeros(n, like=x), asarray, ...
              queries      argmax, argsort, searchsorted, isclose, shape, ... (values only)
@@ -37,12 +39,12 @@ registers every rule. ``install()`` then hands _core the entry points.
 """
 
 from . import registry
-from . import structural
+from . import compositions, structural
 from . import creation, elementwise, linalg, products, queries, reductions
 from . import sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((structural,), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
+LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
 
 
 def install():

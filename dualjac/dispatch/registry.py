@@ -21,6 +21,7 @@ from .jets import astype, is_jet, value_of
 
 HANDLED = {}          # NumPy function -> implementation on jets
 CREATION = set()      # NEP 35 functions whose `like` is the dispatching jet
+COMPOSITES = set()    # functions whose rule is a composition of NumPy calls (any array kind)
 EXTRA_UFUNCS = {}     # ufunc without a rules-table row -> implementation on jets
 UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
 VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
@@ -36,6 +37,15 @@ def implements(*functions):
         for func in functions:
             HANDLED[func] = impl
         return impl
+    return register
+
+
+def implements_composite(*functions):
+    """Decorator: a rule written with NumPy functions only, so that it serves every array
+    kind (jets and the sparsity tracer's PatternArray) as it is (compositions.py)."""
+    def register(impl):
+        COMPOSITES.update(functions)
+        return implements(*functions)(impl)
     return register
 
 
