@@ -26,6 +26,9 @@ float32 kernels use the ``f``-suffixed C99 versions (the names in
 ``src_c/include/special.h`` as ``dj_*``: they take and return double in both kernel
 types, so float32 kernels compute those in double and round.
 
+A row's ``aliases`` are other names of the same ufunc in its module (``np.radians`` is
+``deg2rad``'s): they run the row's kernels too.
+
 A row's ``module`` says where its ufunc lives: ``"numpy"``, or ``"scipy.special"``
 for the special-function rows, which are registered only when SciPy imports
 (SciPy is optional; its rows' kernels are always built). This module is pure
@@ -93,6 +96,7 @@ class Unary:
     domain: tuple = (-3.0, 3.0)   # where tests sample x (open interval)
     lets: tuple = ()
     module: str = "numpy"         # where the ufunc lives: <module>.<name>
+    aliases: tuple = ()           # other names of the same function there (np.radians)
     # A vectorized value pass in src_c/include/blocks.h (name without the _f64 / _f32
     # suffix) that fills f, and `other` if the row lets one, for a run of
     # arguments; it must agree with `f` (the row's scalar definition).
@@ -179,9 +183,9 @@ UNARY = (
     Unary("arccosh", "acosh(x)", "1/sqrt(x*x - 1)", "-x*df*df*df", (1.05, 4.0)),
     Unary("arctanh", "atanh(x)", "1/(1 - x*x)", "2*x*df*df", (-0.95, 0.95)),
     Unary("deg2rad", "x*0.017453292519943295", "0.017453292519943295", "0",
-          complex_witness="x * (pi / 180.0)"),
+          complex_witness="x * (pi / 180.0)", aliases=("radians",)),
     Unary("rad2deg", "x*57.29577951308232", "57.29577951308232", "0",
-          complex_witness="x * (180.0 / pi)"),
+          complex_witness="x * (180.0 / pi)", aliases=("degrees",)),
     # |x|: derivative sign(x), 0 at the kink (TF's rule).
     Unary("absolute", "fabs(x)", "(1 if x > 0 else (-1 if x < 0 else 0))", "0",
           analytic=False, kinks=(0.0,), reference_derivative=SIGN_OF_X),

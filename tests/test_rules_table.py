@@ -697,3 +697,18 @@ def test_mixed_level_cross_derivative(row, dtype, order):
     block = want[:, 0, :, 1, :] if order == "x_inner" else want[:, 1, :, 0, :]
     assert cross.dtype == dtype
     assert_close(cross, block, tol_dtype(dtype), 2, fd=not is_analytic(row))
+
+
+@pytest.mark.parametrize("row", [r for r in UNARY if r.aliases], ids=lambda r: r.name)
+def test_aliases_run_their_rows_kernels(row):
+    """np.radians is np.deg2rad's function under another name (another ufunc object)."""
+    x = np.linspace(-2.0, 2.0, 7)
+    own = getattr(np, row.name)
+    for alias in row.aliases:
+        other = getattr(np, alias)
+        assert other is not own
+        np.testing.assert_array_equal(dj.jacobian(other, x), dj.jacobian(own, x))
+        np.testing.assert_array_equal(other(x), own(x))
+        value, tangent = dj.jvp(other, x, np.ones_like(x))
+        np.testing.assert_array_equal(value, other(x))
+        np.testing.assert_allclose(tangent, other(1.0), rtol=1e-15)   # linear: f' = f(1)

@@ -96,8 +96,14 @@ def register_pending_modules():
     PENDING_MODULES.difference_update(loaded)
 
     def ufuncs(rows):
-        return {getattr(loaded[row.module], row.name): row.name for row in rows
-                if row.module in loaded and hasattr(loaded[row.module], row.name)}
+        """{ufunc: row name} for the rows' names and aliases their loaded module has."""
+        found = {}
+        for row in rows:
+            module = loaded.get(row.module)
+            for name in (row.name,) + getattr(row, "aliases", ()):
+                if module is not None and hasattr(module, name):
+                    found[getattr(module, name)] = row.name
+        return found
 
     unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
     TABLE_UFUNCS.update(unary)
