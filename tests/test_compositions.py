@@ -84,3 +84,11 @@ def test_bad_arguments_raise_numpys_errors(call, message):
     x = RNG.uniform(0.5, 1.5, (3, 4, 2))
     with pytest.raises((ValueError, np.exceptions.AxisError), match=message):
         dj.jacobian(call, x)
+
+
+@pytest.mark.parametrize("call", [lambda z: np.rollaxis(z, 9, 2), lambda z: np.rot90(z, 3, (1, 10))])
+def test_many_axes(call):
+    """A 12-d source: the argument check runs on a broadcast view, whatever the axes."""
+    x = RNG.uniform(0.5, 1.5, (2,) + (1,) * 10 + (3,))
+    np.testing.assert_allclose(dj.jacobian(call, x), complex_step_jacobian(call, x),
+                               rtol=1e-15, atol=0)

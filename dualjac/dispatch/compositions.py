@@ -12,8 +12,9 @@ from .registry import implements_composite
 
 
 def _probe(ndim):
-    """A plain array whose axis d has length d + 2: an axis permutation shows in its shape."""
-    return np.empty(tuple(range(2, 2 + ndim)), dtype=bool)
+    """A plain array whose axis d has length d + 2, so that an axis permutation shows in its
+    shape; a broadcast view of one element, so it costs no memory at any ndim."""
+    return np.broadcast_to(np.empty((), dtype=bool), tuple(range(2, 2 + ndim)))
 
 
 @implements_composite(np.flipud)
