@@ -27,6 +27,7 @@ from . import dispatch  # noqa: E402
 from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray  # noqa: E402
 from ._policy import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
+from .custom import custom_jvp, custom_root, register_jvp  # noqa: E402
 from .api import default_num_threads as _api_default_threads  # noqa: E402
 from .api import (  # noqa: E402
     UnconnectedGradients,
@@ -76,6 +77,7 @@ __all__ = [
     "release_memory", "set_banded_threshold", "set_deferred_threshold", "set_num_threads", "stop_gradient",
     "value_and_jacobian", "value_gradient_hessian",
     "Objective", "least_squares_jacobian", "ode_jacobian",
+    "custom_jvp", "custom_root", "register_jvp",
     # _SPARSE_NAMES, spelled out: type checkers read __all__ as a literal list
     "PatternTooDense", "SparseHessian", "SparseJacobian", "hessian_sparsity", "jacobian_sparsity",
     "sparse_hessian", "sparse_jacobian",

@@ -53,6 +53,8 @@ def apply_ufunc(recording, ufunc, method, inputs, kwargs):
     if ufunc in registry.VALUE_UFUNCS:
         recording.looked_at_values(f"{registry.ufunc_name(ufunc)} of values")
         return _store(out, ufunc(*values, **kwargs))
+    if ufunc in registry.COMPOSITES and not kwargs:   # a rule that runs on any array kind
+        return _store(out, registry.EXTRA_UFUNCS[ufunc](*inputs))
     if ufunc is np.matmul or ufunc in registry.EXTRA_UFUNCS and ufunc.signature:
         return _store(out, apply_function(recording, _GUFUNC_AS_FUNCTION.get(ufunc, ufunc),
                                           inputs, kwargs))
