@@ -368,7 +368,7 @@ def test_system_solution_against_finite_differences():
 
 # ---------------------------------------------------------------- the guide's examples
 
-def test_the_guides_examples_run_and_are_right():
+def test_the_guides_examples_run_and_are_right(restore_registry):
     """docs/custom_rules.md's code, run as written; witnesses by integration by parts:
     m0(a) = sqrt(pi / a) erf(sqrt(a)) / 2, m_{k+2} = ((k + 1) m_k - exp(-a)) / (2a)."""
     import pathlib
