@@ -14,7 +14,7 @@ import threading
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import _core, _policy
+from . import _core, _dask, _policy
 from ._core import DualArray, HyperDualArray, _Jet
 from ._sweep import (Source, SeedPieces, Unconnected, _count, _dtype_of, _hessian_bytes,
                      _plain_source, _sweep_bytes, _zero_mode, as_target, check_batch,
@@ -40,11 +40,18 @@ def batch_jacobian(f: ArrayFunction, x: ArrayLike, *, unconnected_gradients: Unc
     at once (large kernels release the GIL): f must accept any number of rows.
     Measured (docs/performance.md): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
 
+    A Dask array x gives a lazy Dask array, computed block of rows by block of rows
+    (docs/dask.md).
+
     Sources of >= dj.set_deferred_threshold() elements reach f as a DeferredJet:
     its elementwise work runs later, in chunks (docs/structure.md, "Deferred jets"); f is
     evaluated a second time, on ordinary jets, if it writes into a jet.
     """
     _zero_mode(unconnected_gradients)  # validate the spelling
+    if _dask.is_dask_array(x):
+        return _dask.batch_transform(batch_jacobian, f, x, dict(
+            unconnected_gradients=unconnected_gradients, parallel_iterations=parallel_iterations,
+            check_independence=check_independence, rows_per_chunk=rows_per_chunk, workers=workers))
     parallel_iterations = _count(parallel_iterations, "parallel_iterations", "batch_jacobian")
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_jacobian")
     check_independence = _independence_rows(check_independence)
@@ -220,6 +227,9 @@ def batch_hessian(f: ArrayFunction, x: ArrayLike, *, rows_per_chunk: int | None 
     rows_per_chunk / workers, and deferred jets for large sources, as in batch_jacobian
     (f must accept any number of rows)."""
     check_callable(f, "batch_hessian")
+    if _dask.is_dask_array(x):
+        return _dask.batch_transform(batch_hessian, f, x,
+                                     dict(rows_per_chunk=rows_per_chunk, workers=workers))
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_hessian")
     workers = _count(workers, "workers", "batch_hessian")
     array = _plain_source(x, "dj.batch_hessian")
