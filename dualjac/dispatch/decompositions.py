@@ -219,8 +219,10 @@ def _svd_pair_solve(G, H, s, same, zero):
     return X, Y
 
 
-def _svd_tall(a, degree, name, vectors):
-    """(U0, s0, V0, U, s, V) for m >= n; U, V None unless vectors."""
+def _svd_tall(a, degree, name, vectors, summed=False):
+    """(U0, s0, V0, U, s, V) for m >= n; U, V None unless vectors. summed: only the sum of
+    the values is wanted, which is smooth at repeated nonzero values (the trace of the
+    cluster's effective block), so only zero clusters are checked."""
     A0, dA = _split(a)
     U0, s0, Vt0 = np.linalg.svd(A0, full_matrices=False)
     V0 = _t(Vt0)
@@ -263,7 +265,8 @@ def _svd_tall(a, degree, name, vectors):
         X, Y, D = X_next, Y_next, D_next
     if not vectors:
         fix = "The perturbation splits them. " + SVD_FIX
-        _check_splitting(name, s0, same, G + H, D, "singular values", fix)
+        if not summed:
+            _check_splitting(name, s0, same, G + H, D, "singular values", fix)
         # at a zero cluster both equations are homogeneous: G and H must vanish apart
         _check_splitting(name, s0, same & zero[..., :, None], G - H, D, "singular values", fix)
         return U0, s0, V0, None, s0 + D, None
@@ -304,12 +307,12 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return SVDResult(U, s, _t(V))
 
 
-def _singular_values(a, name):
+def _singular_values(a, name, summed=False):
     if np.ndim(value_of(a)) < 2:
         raise np.linalg.LinAlgError(f"{np.ndim(value_of(a))}-dimensional array given. "
                                     "Array must be at least two-dimensional")
     tall = _t(a) if a.shape[-2] < a.shape[-1] else a
-    return _svd_tall(tall, a.degree, name, False)[4]
+    return _svd_tall(tall, a.degree, name, False, summed)[4]
 
 
 @implements(np.linalg.svdvals)
@@ -333,7 +336,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if len(set(axes)) != 2:
         raise ValueError("Duplicate axes given.")
     moved = np.moveaxis(x, axes, (-2, -1))
-    s = _singular_values(moved, f"np.linalg.norm(ord={ord!r})")
+    s = _singular_values(moved, f"np.linalg.norm(ord={ord!r})", summed=ord == "nuc")
     result = {2: lambda: s[..., 0], -2: lambda: s[..., -1], "nuc": lambda: sum_(s, axis=-1)}[ord]()
     if keepdims:
         for axis_ in sorted(axes):
