@@ -497,7 +497,7 @@ def lstsq(a, b, rcond=None):
     else:
         residuals = np.ravel(x)[:0]
     s = _singular_values(a, "np.linalg.lstsq") if is_jet(a) else s0
-    return x, residuals, min(m, n), s
+    return x, residuals, np.int32(min(m, n)), s     # LAPACK's integer, as NumPy
 
 
 # ---------------------------------------------------------------- matrix chains
