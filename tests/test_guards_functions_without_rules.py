@@ -18,10 +18,8 @@ NO_RULE_FUNCTIONS = {
     "np.fft.fft": lambda x: np.fft.fft(x),
     "np.fft.rfft": lambda x: np.fft.rfft(x),
     "np.fft.ifft": lambda x: np.fft.ifft(x),
-    "np.linalg.svd": lambda x: np.linalg.svd(np.outer(x, x)),
-    "np.linalg.eig": lambda x: np.linalg.eig(np.outer(x, x)),
-    "np.linalg.eigh": lambda x: np.linalg.eigh(np.outer(x, x)),
-    "np.linalg.qr": lambda x: np.linalg.qr(np.outer(x, x)),
+    "np.linalg.tensorinv": lambda x: np.linalg.tensorinv(np.outer(x, x).reshape(3, 3, 1)),
+    "np.linalg.tensorsolve": lambda x: np.linalg.tensorsolve(np.outer(x, x), x),
     "np.histogram": lambda x: np.histogram(x),
     "np.unique": lambda x: np.unique(x),
     "np.convolve": lambda x: np.convolve(x, x),
@@ -55,8 +53,6 @@ NO_RULE_FUNCTIONS = {
     "np.choose": lambda x: np.choose([0, 1, 0], [x, x]),
     "np.piecewise": lambda x: np.piecewise(x, [MASK], [lambda t: t, lambda t: 2 * t]),
     "np.apply_along_axis": lambda x: np.apply_along_axis(np.sum, 0, x),
-    "np.linalg.multi_dot": lambda x: np.linalg.multi_dot([np.outer(x, x), x]),
-    "np.linalg.matrix_power": lambda x: np.linalg.matrix_power(np.outer(x, x), 2),
 }
 
 

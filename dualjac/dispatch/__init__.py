@@ -33,6 +33,9 @@ modules of earlier layers only (its rules call theirs directly):
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
     layer 3  sorting      sort, median
+             decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
+                          norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
+                          multi_dot (imports linalg's frame helpers, so after layer 2)
 
 This module is the one place that lists the rule modules: importing it
 registers every rule. ``install()`` then hands _core the entry points.
@@ -41,10 +44,10 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, structural
 from . import creation, elementwise, linalg, products, queries, reductions
-from . import sorting
+from . import decompositions, sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
+LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (decompositions, sorting))
 
 
 def install():
