@@ -229,10 +229,10 @@ def min_(a, axis=None, out=None, keepdims=False, initial=None, where=True):
 
 # ---------------------------------------------------------------- norms and moments
 
-@implements(np.linalg.norm)
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector and matrix norms as compositions (so second order comes free).
-    The spectral and nuclear norms need singular values: not yet supported.
+    The spectral and nuclear norms need singular values: decompositions.py's np.linalg.norm
+    handles those orders and hands the others to this one.
     At x = 0 the 2-norm has no derivative: the tangents of sum(x*x) are exact
     zeros there, so sqrt's infinite slope meets structural zeros and the
     gradient is 0 (the smallest subgradient, like |x| at 0) with an infinite
