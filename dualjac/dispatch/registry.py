@@ -138,7 +138,9 @@ def func_name(func):
     if module in PUBLIC_MODULES:
         prefix = PUBLIC_MODULES[module]
     elif module.startswith("numpy."):
-        prefix = "np." + module[len("numpy."):].split("._")[0].replace("_", "")
+        # numpy.lib._stride_tricks_impl -> np.lib.stride_tricks (public names keep their "_")
+        public = module[len("numpy."):].split("._")[0]
+        prefix = "np." + ".".join(part.lstrip("_") for part in public.split("."))
     else:
         prefix = module
     return f"{prefix}.{func.__name__}"
