@@ -296,6 +296,12 @@ CASES.update({
     np.tril: [(lambda x: np.tril(x, -1), (3, 3))],
     np.triu: [(lambda x: np.triu(x * x[0, 0]), (3, 3))],
 })
+CASES.update({getattr(np.emath, name): [(lambda x, f=getattr(np.emath, name): f(x * x * 0.2 + 0.05), (3,))]
+              for name in ("sqrt", "log", "log2", "log10", "arccos", "arcsin", "arctanh")})
+CASES.update({
+    np.emath.logn: [(lambda x: np.emath.logn(x[0] + 2.0, x[1:] ** 2), (3,))],
+    np.emath.power: [(lambda x: np.emath.power(x * x, x[::-1]), (3,))],
+})
 for _name in ("cumulative_sum", "cumulative_prod", "permute_dims"):
     if hasattr(np, _name):
         CASES[getattr(np, _name)] = {

@@ -26,6 +26,8 @@ modules of earlier layers only (its rules call theirs directly):
     layer 1  structural   reshape, transpose, joins, where, take, split, pad, ...
              compositions flipud, fliplr, rot90, rollaxis, append, tril, triu: NumPy calls
                           only, so the sparsity tracer runs them too
+             scimath      np.emath.sqrt, log, log2, log10, logn, power, arccos, arcsin,
+                          arctanh: the real functions inside the real domain
     layer 2  elementwise  floor_divide, comparisons, clip, select, interp, polyval
              creation     zeros_like, np.zeros(n, like=x), asarray, ...
              queries      argmax, argsort, searchsorted, isclose, shape, ... (values only)
@@ -42,12 +44,12 @@ registers every rule. ``install()`` then hands _core the entry points.
 """
 
 from . import registry
-from . import compositions, structural
+from . import compositions, scimath, structural
 from . import creation, elementwise, linalg, products, queries, reductions
 from . import decompositions, sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (decompositions, sorting))
+LAYERS = ((compositions, scimath, structural), (creation, elementwise, linalg, products, queries, reductions), (decompositions, sorting))
 
 
 def install():
