@@ -326,7 +326,7 @@ class Leaves:
         leaves, self.rebuild = flatten(x)
         self.arrays = [_plain_source(leaf, who) for leaf in leaves]
         if rows:
-            _check_rows(self.arrays, leaves, x, who)
+            check_rows(self.arrays, x, who)
         self.shapes = [a.shape[1:] if rows else a.shape for a in self.arrays]
         self.sizes = [math.prod(shape) for shape in self.shapes]
         self.offsets = [sum(self.sizes[:i]) for i in range(len(self.sizes))]
@@ -357,12 +357,12 @@ class Leaves:
                              for i, (a, o, s, _) in enumerate(self._each())])
 
 
-def _check_rows(arrays, leaves, x, who):
+def check_rows(arrays, x, who):
     """Batch transforms of a structure: every leaf of rank >= 2, one batch size."""
     paths = _leaf_paths(x)
     for array, path in zip(arrays, paths):
-        if array.ndim < 2:
-            raise ValueError(f"Shape {array.shape} of x{path} must have rank at least 2 "
+        if len(array.shape) < 2:
+            raise ValueError(f"Shape {tuple(array.shape)} of x{path} must have rank at least 2 "
                              f"({who}: every source has the batch axis first)")
     batches = {array.shape[0] for array in arrays}
     if len(batches) > 1:
