@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from . import _core, _policy, _structured
 from ._core import BandedJet, HyperDualArray, _Jet
 from ._sweep import (LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH, _UNFINISHED, Leaves,
-                     _check_direction_structure, _hessian_bytes, _plain_source,
+                     _check_direction_structure, _hessian_bytes, _plain_source, _sweep_bytes,
                      as_target, check_callable, flatten, hessian_parts, in_dtype, is_structure,
                      seed_directions_leaf, unconnected_second_order, with_block_cache)
 from ._types import Array, ArrayFunction, Function, Leaf, Nest
@@ -164,10 +164,12 @@ def hvp(f: Function, x: Any, v: Any, *, batched: bool = False) -> Any:
                                    batched=batched)
     directions, _ = flatten(v)
     columns = [_as_columns(d, a, batched) for d, a in zip(directions, leaves.arrays)]
-    y, d12 = _directions_sweep(f, leaves, columns, 1 if k is None else k)
+    k = 1 if k is None else k
+    components = 1 + leaves.n + k + leaves.n * k
+    y, d12 = with_block_cache(_sweep_bytes(leaves.elements, k, components), _directions_sweep,
+                              f, leaves, columns, k)
     _check_scalar(y, "hvp")
-    products = [in_dtype(np.moveaxis(d12[o:o + s], -1, 0).reshape(((-1,) if batched else ()) + shape),
-                         a.dtype)
+    products = [in_dtype(d12[o:o + s].T.reshape(((k,) if batched else ()) + shape), a.dtype)
                 for a, o, s, shape in zip(leaves.arrays, leaves.offsets, leaves.sizes, leaves.shapes)]
     return leaves.rebuild(products)
 

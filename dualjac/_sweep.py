@@ -327,11 +327,16 @@ class Leaves:
         self.arrays = [_plain_source(leaf, who) for leaf in leaves]
         if rows:
             check_rows(self.arrays, x, who)
-        self.shapes = [a.shape[1:] if rows else a.shape for a in self.arrays]
-        self.sizes = [math.prod(shape) for shape in self.shapes]
-        self.offsets = [sum(self.sizes[:i]) for i in range(len(self.sizes))]
-        self.n = sum(self.sizes)
-        self.elements = sum(a.size for a in self.arrays)
+        self.shapes, self.sizes, self.offsets = [], [], []
+        self.n = self.elements = 0
+        for a in self.arrays:
+            shape = a.shape[1:] if rows else a.shape
+            size = math.prod(shape)
+            self.shapes.append(shape)
+            self.sizes.append(size)
+            self.offsets.append(self.n)
+            self.n += size
+            self.elements += a.size
 
     def blocks(self, d, lead):
         """Seeds of each leaf from d [..., n] as arrays lead + leaf shape, in x's structure."""
@@ -398,12 +403,12 @@ def seed_directions_leaf(array, n, offset, directions, tag1, tag2, bit):
     """A hyper-dual for one leaf of a structure: the identity along seeds [offset,
     offset + size) of n first, k given directions [size, k] second (hvp's seeds)."""
     m, k = array.size, directions.shape[1]
-    buf = np.zeros((m, 1 + n + k + n * k), array.dtype)
+    components = 1 + n + k + n * k
+    buf = np.zeros((m, components), array.dtype)
     buf[:, 0] = array.ravel()
-    buf[np.arange(m), 1 + offset + np.arange(m)] = 1
+    buf.reshape(-1)[1 + offset::components + 1][:m] = 1    # element i: seed offset + i
     buf[:, 1 + n:1 + n + k] = directions
-    return _core.make_hyper(buf.reshape(array.shape + (buf.shape[-1],)), n, k, tag1, tag2,
-                            bit, bit)
+    return _core.make_hyper(buf.reshape(array.shape + (components,)), n, k, tag1, tag2, bit, bit)
 
 
 def hessian_parts(y, tag1, tag2, n, who):
