@@ -319,8 +319,8 @@ def batch_hessian(f: Function, x: Any, *, rows_per_chunk: int | None = None,
     (f must accept any number of rows).
 
     x may be a list / tuple / dict nesting of arrays sharing the batch axis: the
-    result is dj.hessian's structure of blocks with the batch axis first, block
-    [p][q] of shape [b, Y..., P..., Q...] (P, Q the row shapes of leaves p and q)."""
+    result is dj.hessian's structure of blocks with the batch axis first, the block
+    of leaves p and q of shape [b, Y..., P..., Q...] (P, Q their row shapes)."""
     check_callable(f, "batch_hessian")
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_hessian")
     workers = _count(workers, "workers", "batch_hessian")

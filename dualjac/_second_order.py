@@ -57,8 +57,8 @@ def hessian(f: Function, x: Any) -> Any:
     x may be a list / tuple / dict nesting of arrays (a list is a structure, as in
     dj.jacobian and JAX; pass np.array(...) for one array): the result is JAX's
     structure of blocks, for x = {"a": A, "b": B} the dict {"a": {"a": H_aa, "b": H_ab},
-    "b": {"a": H_ba, "b": H_bb}}, block [p][q] of shape f(x).shape + p.shape + q.shape,
-    from one sweep over all leaves' seeds."""
+    "b": {"a": H_ba, "b": H_bb}}, the block of leaves p and q of shape
+    f(x).shape + p.shape + q.shape, from one sweep over all leaves' seeds."""
     check_callable(f, "hessian")
     if is_structure(x):
         y, _, H, leaves = _structure_hessian(f, x, "hessian")
