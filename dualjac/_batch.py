@@ -13,21 +13,35 @@ import threading
 
 import numpy as np
 from numpy.typing import ArrayLike
+from typing import Any, overload
 
 from . import _core, _dask, _policy
 from ._core import DualArray, HyperDualArray, _Jet
-from ._sweep import (Source, SeedPieces, Unconnected, _count, _dtype_of, _hessian_bytes,
+from ._sweep import (Leaves, Source, SeedPieces, Unconnected, _count, _dtype_of, _hessian_bytes,
                      _plain_source, _sweep_bytes, _zero_mode, as_target, check_batch,
-                     check_callable, chunks, derivative_at, in_dtype, native, seed, shaped,
-                     with_block_cache)
-from ._types import Array, ArrayFunction
+                     check_callable, check_rows, chunks, derivative_at, flatten, hessian_parts,
+                     in_dtype, is_structure, native, seed, seed_slice, shaped, with_block_cache)
+from ._types import Array, ArrayFunction, Function, Leaf, Nest
 
 
-def batch_jacobian(f: ArrayFunction, x: ArrayLike, *, unconnected_gradients: Unconnected = "none",
+@overload
+def batch_jacobian(f: ArrayFunction, x: Leaf, *, unconnected_gradients: Unconnected = "none",
                    parallel_iterations: int | None = None, check_independence: bool | int = False,
-                   rows_per_chunk: int | None = None, workers: int | None = None) -> Array:
+                   rows_per_chunk: int | None = None, workers: int | None = None) -> Array: ...
+@overload
+def batch_jacobian(f: Function, x: Nest, *, unconnected_gradients: Unconnected = "none",
+                   parallel_iterations: int | None = None, check_independence: bool | int = False,
+                   rows_per_chunk: int | None = None, workers: int | None = None) -> Any: ...
+def batch_jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = "none",
+                   parallel_iterations: int | None = None, check_independence: bool | int = False,
+                   rows_per_chunk: int | None = None, workers: int | None = None) -> Any:
     """TF's tape.batch_jacobian: x [b, X...], f(x) [b, Y...] -> [b, Y..., X...],
     out[i, y..., x...] = d f(x)[i, y...] / d x[i, x...].
+
+    x may also be a list / tuple / dict nesting of arrays that share the batch axis
+    (TF takes one source only): the result has x's structure, [b, Y..., X_leaf...] per
+    leaf, from one sweep with the row seeds of all leaves; a leaf f does not depend on
+    is None, or zeros with unconnected_gradients="zero" (as dj.jacobian of a structure).
 
     One sweep with prod(X) seeds shared by all rows (cost linear in b). Rows
     must be independent (f(x)[i] depends on x[i] only): with dependent rows the
@@ -47,7 +61,7 @@ def batch_jacobian(f: ArrayFunction, x: ArrayLike, *, unconnected_gradients: Unc
     its elementwise work runs later, in chunks (docs/structure.md, "Deferred jets"); f is
     evaluated a second time, on ordinary jets, if it writes into a jet.
     """
-    _zero_mode(unconnected_gradients)  # validate the spelling
+    zero = _zero_mode(unconnected_gradients)  # (and a check of its spelling)
     if _dask.is_dask_array(x):
         return _dask.batch_transform(batch_jacobian, f, x, dict(
             unconnected_gradients=unconnected_gradients, parallel_iterations=parallel_iterations,
@@ -57,6 +71,14 @@ def batch_jacobian(f: ArrayFunction, x: ArrayLike, *, unconnected_gradients: Unc
     check_independence = _independence_rows(check_independence)
     check_callable(f, "batch_jacobian")
     workers = _count(workers, "workers", "batch_jacobian")
+    if is_structure(x):
+        if check_independence:
+            raise ValueError("dualjac.batch_jacobian: check_independence checks one source "
+                             "array, not a structure of sources; check each leaf with its "
+                             "own call (the others held fixed), or compare with dj.jacobian "
+                             "on a few rows.")
+        return _batch_jacobian_of_structure(f, x, zero, parallel_iterations, rows_per_chunk,
+                                            workers)
     x = _core.dense_leaf(x)    # a stand-in jet of an outer transform, as the jet it stands for
     source = x if isinstance(x, _Jet) else native(np.asarray(x))
     source_shape = tuple(source.shape)
@@ -111,6 +133,63 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     return in_dtype(result, dtype)
 
 
+def _batch_jacobian_of_structure(f, x, zero, parallel_iterations, rows_per_chunk, workers):
+    """batch_jacobian of a structure of sources sharing the batch axis: every leaf's row
+    owns a block of one seed space of sum(prod(X_leaf)) seeds shared by all rows."""
+    leaves, rebuild = flatten(x)
+    sources = [Source(leaf, i, 0) for i, leaf in enumerate(leaves)]
+    check_rows([s.array for s in sources], x, "dualjac.batch_jacobian")
+    if sources and _split_rows(sources[0].shape[0], rows_per_chunk, workers):
+        return in_row_blocks(
+            lambda rows: batch_jacobian(f, rows, unconnected_gradients="zero" if zero else "none",
+                                        parallel_iterations=parallel_iterations),
+            rebuild([s.array for s in sources]), rows_per_chunk, workers)
+    row_sizes = [math.prod(s.shape[1:]) if s.differentiable else 0 for s in sources]
+    offsets = [sum(row_sizes[:i]) for i in range(len(sources))]
+    m = sum(row_sizes)
+    seeds = m if parallel_iterations is None else min(m, parallel_iterations)
+    return with_block_cache(_sweep_bytes(sum(s.size for s in sources), seeds),
+                            _structure_batch_sweep, f, sources, rebuild, row_sizes, offsets,
+                            zero, parallel_iterations)
+
+
+def _structure_batch_sweep(f, sources, rebuild, row_sizes, offsets, zero, parallel_iterations):
+    pieces = [SeedPieces(size) for size in row_sizes]
+    for lo, hi in chunks(sum(row_sizes), parallel_iterations):
+        with _core.LiveTags("dj.batch_jacobian") as tag:
+            y = f(rebuild([_seed_rows(s, size, o, tag, lo, hi)
+                           for s, size, o in zip(sources, row_sizes, offsets)]))
+            y = as_target(y, "batch_jacobian")
+            if sources:
+                check_batch(y, sources[0].shape)
+            d, deps = derivative_at(y, tag)
+            target_shape, target_dtype = _shape(y), _dtype_of(y)
+        for size, o, collected in zip(row_sizes, offsets, pieces):
+            a, b = max(lo, o), min(hi, o + size)
+            if d is not None and a < b:
+                collected.add(seed_slice(d, a - lo, b - lo), a - o, b - o)
+    results = []
+    for source, collected in zip(sources, pieces):
+        shape = target_shape + source.shape[1:]
+        if not (source.differentiable and deps & source.bit):
+            results.append(np.zeros(shape, target_dtype) if zero else None)
+        elif collected:
+            results.append(in_dtype(shaped(collected.result(), shape), source.array.dtype))
+        else:       # rows of no elements: nothing to seed, but connected
+            results.append(np.zeros(shape, source.array.dtype))
+    return rebuild(results)
+
+
+def _seed_rows(source, row_size, offset, tag, lo, hi):
+    """A leaf's rows seeded with the part of the global row seeds [lo, hi) it owns."""
+    if not source.differentiable:
+        return source.array
+    a, b = max(lo, offset), min(hi, offset + row_size)
+    if a >= b:
+        return seed(source.array, hi - lo, tag, source.bit, 0, 0, 0, row_size)
+    return seed(source.array, hi - lo, tag, source.bit, a - lo, a - offset, b - offset, row_size)
+
+
 def _deferred_sweep(f, array, seeder, tags, derivative_shape):
     """f on deferred jets (src_c/_deferred.pxi) for a batch transform: (result, None)
     when its derivatives were read straight out of a deferred target, else (None, y):
@@ -153,14 +232,27 @@ _in_row_block = threading.local()
 
 def in_row_blocks(transform, source, rows_per_chunk, workers):
     """transform(rows) on consecutive blocks of rows, on `workers` threads, joined
-    along the batch axis (valid because rows are independent)."""
-    batch, workers = source.shape[0], workers or 1
+    along the batch axis (valid because rows are independent). source may be a
+    structure of arrays sharing the batch axis; the results then have its structure."""
+    leaves, rebuild = flatten(source)
+    batch, workers = leaves[0].shape[0], workers or 1
     rows = rows_per_chunk or -(-batch // workers)
-    blocks = [source[i:i + rows] for i in range(0, batch, max(rows, 1))]
+    blocks = [rebuild([leaf[i:i + rows] for leaf in leaves])
+              for i in range(0, batch, max(rows, 1))]
     if workers > 1 and len(blocks) > 1 and not getattr(_in_row_block, "active", False):
         results = list(_executor(workers).map(_as_row_block(transform), blocks))
     else:
         results = [transform(block) for block in blocks]
+    _, rebuild_result = flatten(results[0])
+    per_leaf = zip(*(flatten(result)[0] for result in results))
+    return rebuild_result([_joined_rows(list(blocks_of_leaf), batch)
+                           for blocks_of_leaf in per_leaf])
+
+
+def _joined_rows(results, batch):
+    """One result's blocks of rows joined along the batch axis (None if all are None)."""
+    if all(block is None for block in results):
+        return None
     if isinstance(results[0], _Jet):      # nested in another transform
         return np.concatenate(results)
     out = np.empty((batch,) + results[0].shape[1:], results[0].dtype)
@@ -220,18 +312,30 @@ def _shape(y):
     return tuple(np.shape(y.buf[..., 0] if isinstance(y, _Jet) else y))
 
 
-def batch_hessian(f: ArrayFunction, x: ArrayLike, *, rows_per_chunk: int | None = None,
-                  workers: int | None = None) -> Array:
+@overload
+def batch_hessian(f: ArrayFunction, x: Leaf, *, rows_per_chunk: int | None = None,
+                  workers: int | None = None) -> Array: ...
+@overload
+def batch_hessian(f: Function, x: Nest, *, rows_per_chunk: int | None = None,
+                  workers: int | None = None) -> Any: ...
+def batch_hessian(f: Function, x: Any, *, rows_per_chunk: int | None = None,
+                  workers: int | None = None) -> Any:
     """x [b, X...], f(x) [b] or [b, Y...] -> [b, Y..., X..., X...]: per-row
     Hessians with prod(X) seeds shared by all rows (cost linear in b).
     rows_per_chunk / workers, and deferred jets for large sources, as in batch_jacobian
-    (f must accept any number of rows)."""
+    (f must accept any number of rows).
+
+    x may be a list / tuple / dict nesting of arrays sharing the batch axis: the
+    result is dj.hessian's structure of blocks with the batch axis first, the block
+    of leaves p and q of shape [b, Y..., P..., Q...] (P, Q their row shapes)."""
     check_callable(f, "batch_hessian")
     if _dask.is_dask_array(x):
         return _dask.batch_transform(batch_hessian, f, x,
                                      dict(rows_per_chunk=rows_per_chunk, workers=workers))
     rows_per_chunk = _count(rows_per_chunk, "rows_per_chunk", "batch_hessian")
     workers = _count(workers, "workers", "batch_hessian")
+    if is_structure(x):
+        return _batch_hessian_of_structure(f, x, rows_per_chunk, workers)
     array = _plain_source(x, "dj.batch_hessian")
     if array.ndim < 2:
         raise ValueError(f"Shape {array.shape} must have rank at least 2")
@@ -267,3 +371,23 @@ def _batch_hessian_read(f, array, m, tag1, tag2):
         return in_dtype(_core.unpack_symmetric(y, shape), array.dtype)
     _core.check_target(y, tag2)
     return np.zeros(shape, array.dtype)
+
+
+def _batch_hessian_of_structure(f, x, rows_per_chunk, workers):
+    """batch_hessian of a structure: one sweep of Hessian jets whose rows share the
+    seeds of all leaves' rows (dense jets: structures are not deferred)."""
+    leaves = Leaves(x, "dj.batch_hessian", rows=True)
+    if leaves.arrays and _split_rows(leaves.arrays[0].shape[0], rows_per_chunk, workers):
+        return in_row_blocks(lambda rows: batch_hessian(f, rows), leaves.rebuild(leaves.arrays),
+                             rows_per_chunk, workers)
+    return with_block_cache(_hessian_bytes(leaves.elements, leaves.n),
+                            _structure_batch_hessian_sweep, f, leaves)
+
+
+def _structure_batch_hessian_sweep(f, leaves):
+    with _core.LiveTags("dj.batch_hessian", 2) as (tag1, tag2):
+        y = as_target(f(leaves.seed_hessian(tag1, tag2)), "batch_hessian")
+        if leaves.arrays:
+            check_batch(y, leaves.arrays[0].shape)
+        y, _, H = hessian_parts(y, tag1, tag2, leaves.n, "batch_hessian")
+    return leaves.hessian_blocks(H, y.shape)

@@ -4,35 +4,18 @@ banded; a hyper-dual with given seed directions). batch_hessian is in ``_batch.p
 
 from __future__ import annotations
 
+from typing import Any, overload
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core, _policy, _structured
 from ._core import BandedJet, HyperDualArray, _Jet
-from ._sweep import (LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH, _UNFINISHED,
-                     _check_direction_structure, _hessian_bytes,
-                     _plain_source, _seed_hyper, as_target, check_callable, in_dtype,
-                     with_block_cache)
-from ._types import Array, ArrayFunction
-
-
-def _second_order_sweep(f, x, directions1, directions2, who):
-    """Evaluate f once on hyper-duals; return (target, d1, d12) with d1 of shape
-    Y + (n1,) and d12 of shape Y + (n1, n2), zeros if f(x) does not depend on x."""
-    with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
-        y = as_target(f(_seed_hyper(x, directions1, directions2, tag1, tag2)), who)
-        n1, n2 = directions1.shape[1], directions2.shape[1]
-        if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-            return np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n1]), np.array(y.d12)
-        return _unconnected_second_order(y, n1, n2, tag2, who)
-
-
-def _unconnected_second_order(y, n1, n2, tag, who):
-    _core.check_target(y, tag)    # a stale, foreign or misplaced jet: its own error
-    if isinstance(y, _Jet):
-        raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform")
-    y = np.asarray(y)
-    return y, np.zeros(y.shape + (n1,), y.dtype), np.zeros(y.shape + (n1, n2), y.dtype)
+from ._sweep import (LARGE_SWEEP_BYTES, _NEEDS_DENSE, _NO_FAST_PATH, _UNFINISHED, Leaves,
+                     _check_direction_structure, _hessian_bytes, _plain_source, _sweep_bytes,
+                     as_target, check_callable, flatten, hessian_parts, in_dtype, is_structure,
+                     seed_directions_leaf, unconnected_second_order, with_block_cache)
+from ._types import Array, ArrayFunction, Function, Leaf, Nest
 
 
 def _hessian_sweep(f, array, period, who):
@@ -45,18 +28,7 @@ def _hessian_sweep(f, array, period, who):
             return parts
     with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
         y = f(_core.seed_symmetric(array, tag1, tag2, 1, period))
-        return _hessian_parts(y, tag1, tag2, period if period else array.size, who)
-
-
-def _hessian_parts(y, tag1, tag2, n, who):
-    """(target, gradient parts Y + (n,), Hessian Y + (n, n)) of a dense target y
-    of the sweep tagged (tag1, tag2); zeros when y does not depend on it."""
-    y = as_target(y, who)
-    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
-        shape = tuple(y.shape)
-        return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
-                _core.unpack_symmetric(y, shape + (n, n)))
-    return _unconnected_second_order(y, n, n, tag2, who)
+        return hessian_parts(y, tag1, tag2, period if period else array.size, who)
 
 
 def _banded_hessian_sweep(f, array, who):
@@ -71,13 +43,26 @@ def _banded_hessian_sweep(f, array, who):
             shape = tuple(y.shape)
             grad, H = _core.banded_hessian(y, shape + (n, n))
             return np.array(y.local.buf[..., 0]), grad, H
-        return _hessian_parts(y, tag1, tag2, n, who)
+        return hessian_parts(y, tag1, tag2, n, who)
 
 
-def hessian(f: ArrayFunction, x: ArrayLike) -> Array:
+@overload
+def hessian(f: ArrayFunction, x: Leaf) -> Array: ...
+@overload
+def hessian(f: Function, x: Nest) -> Any: ...
+def hessian(f: Function, x: Any) -> Any:
     """Second derivatives in one hyper-dual sweep: f(x).shape + x.shape + x.shape
-    (any output shape, like jax.hessian). Zeros where f(x) does not depend on x."""
+    (any output shape, like jax.hessian). Zeros where f(x) does not depend on x.
+
+    x may be a list / tuple / dict nesting of arrays (a list is a structure, as in
+    dj.jacobian and JAX; pass np.array(...) for one array): the result is JAX's
+    structure of blocks, for x = {"a": A, "b": B} the dict {"a": {"a": H_aa, "b": H_ab},
+    "b": {"a": H_ba, "b": H_bb}}, the block of leaves p and q of shape
+    f(x).shape + p.shape + q.shape, from one sweep over all leaves' seeds."""
     check_callable(f, "hessian")
+    if is_structure(x):
+        y, _, H, leaves = _structure_hessian(f, x, "hessian")
+        return leaves.hessian_blocks(H, y.shape)
     if _structured.known(f, "hessian", x) is not None:
         H = _structured.hessian(f, x)
         if H is not None:
@@ -114,31 +99,95 @@ def _compiled_hessian(f, x):
 
 def _finish_hessian(y, tag1, tag2, array):
     """The reading of a compiled way's uncommon result (unconnected, plain, odd levels)."""
-    y, _, H = _hessian_parts(y, tag1, tag2, array.size, "hessian")
+    y, _, H = hessian_parts(y, tag1, tag2, array.size, "hessian")
     return H.reshape(y.shape + array.shape + array.shape)
 
 
-def value_gradient_hessian(f: ArrayFunction, x: ArrayLike) -> tuple[Array, Array, Array]:
-    """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults)."""
+def _structure_hessian(f, x, who):
+    """One sweep of Hessian jets over all leaves of a structure: (target, gradient
+    parts Y + (n,), Hessian Y + (n, n), the leaves)."""
+    leaves = Leaves(x, "dj." + who)
+    parts = with_block_cache(_hessian_bytes(leaves.elements, leaves.n), _structure_sweep,
+                             f, leaves, who)
+    return parts + (leaves,)
+
+
+def _structure_sweep(f, leaves, who):
+    with _core.LiveTags("dj." + who, 2) as (tag1, tag2):
+        return hessian_parts(f(leaves.seed_hessian(tag1, tag2)), tag1, tag2, leaves.n, who)
+
+
+@overload
+def value_gradient_hessian(f: ArrayFunction, x: Leaf) -> tuple[Array, Array, Array]: ...
+@overload
+def value_gradient_hessian(f: Function, x: Nest) -> tuple[Array, Any, Any]: ...
+def value_gradient_hessian(f: Function, x: Any) -> tuple[Array, Any, Any]:
+    """(f(x), gradient, Hessian) of a scalar f from one sweep (ForwardDiff's DiffResults).
+    For a structure x: the gradient has x's structure, the Hessian dj.hessian's."""
     check_callable(f, "value_gradient_hessian")
+    if is_structure(x):
+        y, d1, d12, leaves = _structure_hessian(f, x, "value_gradient_hessian")
+        _check_scalar(y, "value_gradient_hessian")
+        return y, leaves.blocks(d1, ()), leaves.hessian_blocks(d12, ())
     array = _plain_source(x, "dj.value_gradient_hessian")
     y, d1, d12 = with_block_cache(_hessian_bytes(array.size, array.size), _hessian_sweep,
                                   f, array, 0, "value_gradient_hessian")
-    if y.shape != ():
-        raise ValueError(f"dualjac.value_gradient_hessian: f must return a scalar, got shape "
-                         f"{y.shape}; use dj.hessian for array outputs.")
+    _check_scalar(y, "value_gradient_hessian")
     return (y, in_dtype(d1.reshape(array.shape), array.dtype),
             in_dtype(d12.reshape(array.shape + array.shape), array.dtype))
 
 
-def hvp(f: ArrayFunction, x: ArrayLike, v: ArrayLike) -> Array:
-    """Hessian-vector product H v of a scalar f: one sweep with n + 1 seeds."""
-    check_callable(f, "hvp")
-    array = _plain_source(x, "dj.hvp")
-    _check_direction_structure(array, v, "hvp")
-    direction = np.asarray(v, dtype=array.dtype).reshape(-1, 1)
-    identity = np.eye(array.size, dtype=array.dtype)
-    y, _, d12 = _second_order_sweep(f, array, identity, direction, "hvp")
+def _check_scalar(y, who):
     if y.shape != ():
-        raise ValueError(f"dualjac.hvp: f must return a scalar, got shape {y.shape}")
-    return in_dtype(d12[..., 0].reshape(array.shape), array.dtype)
+        raise ValueError(f"dualjac.{who}: f must return a scalar, got shape {y.shape}; "
+                         "use dj.hessian for array outputs.")
+
+
+@overload
+def hvp(f: ArrayFunction, x: Leaf, v: ArrayLike, *, batched: bool = False) -> Array: ...
+@overload
+def hvp(f: Function, x: Nest, v: Nest, *, batched: bool = False) -> Any: ...
+def hvp(f: Function, x: Any, v: Any, *, batched: bool = False) -> Any:
+    """Hessian-vector product H v of a scalar f: one sweep, n seeds first and v second.
+
+    x may be a structure (as in dj.hessian); v then has x's structure, and so has H v.
+    batched=True: v holds k directions along a new first axis (every leaf of shape
+    (k,) + its x leaf's shape), and H v has that axis too; still one sweep, with
+    n + k seeds (n * k second-order parts), never k sweeps."""
+    check_callable(f, "hvp")
+    if not isinstance(batched, bool):
+        raise TypeError(f"dualjac.hvp: batched must be True or False, got {batched!r}")
+    leaves = Leaves(x, "dj.hvp")
+    if not is_structure(x) and isinstance(v, (list, tuple)):
+        v = np.asarray(v)     # one array's direction(s), spelled as a list of numbers
+    k = _check_direction_structure(x if is_structure(x) else leaves.arrays[0], v, "hvp",
+                                   batched=batched)
+    directions, _ = flatten(v)
+    columns = [_as_columns(d, a, batched) for d, a in zip(directions, leaves.arrays)]
+    k = 1 if k is None else k
+    components = 1 + leaves.n + k + leaves.n * k
+    y, d12 = with_block_cache(_sweep_bytes(leaves.elements, k, components), _directions_sweep,
+                              f, leaves, columns, k)
+    _check_scalar(y, "hvp")
+    products = [in_dtype(d12[o:o + s].T.reshape(((k,) if batched else ()) + shape), a.dtype)
+                for a, o, s, shape in zip(leaves.arrays, leaves.offsets, leaves.sizes, leaves.shapes)]
+    return leaves.rebuild(products)
+
+
+def _as_columns(direction, array, batched):
+    """A leaf's direction(s) as a [size, k] matrix in the leaf's dtype."""
+    d = np.asarray(direction, dtype=array.dtype)
+    return d.reshape(len(d), array.size).T if batched else d.reshape(-1, 1)
+
+
+def _directions_sweep(f, leaves, columns, k):
+    """f on hyper-duals: the identity first (n seeds), the given k directions second;
+    (target, its second-order parts Y + (n, k))."""
+    with _core.LiveTags("dj.hvp", 2) as (tag1, tag2):
+        seeded = [seed_directions_leaf(a, leaves.n, o, c, tag1, tag2, 1 << min(i, 63))
+                  for i, (a, o, c) in enumerate(zip(leaves.arrays, leaves.offsets, columns))]
+        y = as_target(f(leaves.rebuild(seeded)), "hvp")
+        if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+            return np.array(y.buf[..., 0]), np.array(y.d12)
+        y, _, d12 = unconnected_second_order(y, leaves.n, k, tag2, "hvp")
+        return y, d12

@@ -116,9 +116,24 @@ def check_batch(y, source_shape):
                          f"shape ({source_shape}) to match.")
 
 
-def _check_direction_structure(x, v, who, where=""):
+def _check_direction_structure(x, v, who, where="", batched=False):
     """v (a direction) must nest as x does: the same dict keys (leaves are paired
-    by sorted key), list and tuple lengths, and no None where x has an array."""
+    by sorted key), list and tuple lengths, and no None where x has an array.
+    batched: every leaf of v holds k directions along a new first axis, the same k
+    for all leaves (returned; None without batched)."""
+    _check_nesting(x, v, who, where, batched)
+    if not batched:
+        return None
+    directions, _ = flatten(v)
+    counts = {_shape_of(d)[0] for d in directions}
+    if len(counts) > 1:
+        raise ValueError(f"dualjac.{who}: with batched=True every leaf of v holds the same "
+                         f"number k of directions along its first axis; got k = "
+                         f"{sorted(counts)}.")
+    return counts.pop() if counts else 0
+
+
+def _check_nesting(x, v, who, where, batched):
     if v is None:
         raise TypeError(f"dualjac.{who}: v{where} is None; pass the direction, an array "
                         f"of x{where}'s shape (the same structure as x for structured x).")
@@ -128,23 +143,28 @@ def _check_direction_structure(x, v, who, where=""):
             raise ValueError(f"dualjac.{who}: v{where} must be a dict with x{where}'s keys "
                              f"{sorted(x, key=repr)}, got {got}.")
         for key in x:
-            _check_direction_structure(x[key], v[key], who, f"{where}[{key!r}]")
+            _check_nesting(x[key], v[key], who, f"{where}[{key!r}]", batched)
     elif isinstance(x, (list, tuple)):
         if not isinstance(v, (list, tuple)) or len(v) != len(x):
             got = f"length {len(v)}" if isinstance(v, (list, tuple)) else type(v).__name__
             raise ValueError(f"dualjac.{who}: v{where} must be a list or tuple of "
                              f"{len(x)} directions, as x{where} is; got {got}.")
         for k, (xk, vk) in enumerate(zip(x, v)):
-            _check_direction_structure(xk, vk, who, f"{where}[{k}]")
+            _check_nesting(xk, vk, who, f"{where}[{k}]", batched)
     else:
-        _check_direction_shape(x, v, who, where)
+        _check_direction_shape(x, v, who, where, batched)
 
 
-def _check_direction_shape(leaf, direction, who, where=""):
+def _check_direction_shape(leaf, direction, who, where="", batched=False):
     shape, got = _shape_of(leaf), _shape_of(direction)
-    if got != shape:
+    if not batched and got != shape:
         raise ValueError(f"dualjac.{who}: v{where} must have x{where}'s shape {shape}, "
                          f"got {got}.")
+    if batched and (len(got) != len(shape) + 1 or got[1:] != shape):
+        expected = "(k, " + "".join(f"{d}, " for d in shape).rstrip(", ") + ")"
+        raise ValueError(f"dualjac.{who}: with batched=True, v{where} holds k directions "
+                         f"along a new first axis: shape {expected.replace(', )', ',)')} "
+                         f"for x{where} of shape {shape}; got {got}.")
 
 
 def _shape_of(a):
@@ -290,6 +310,124 @@ def _seed_hyper(source, directions1, directions2, tag1, tag2):
     buf[:, 1 + n1:1 + n1 + n2] = directions2
     buf = buf.reshape(array.shape + (buf.shape[-1],))
     return _core.make_hyper(buf, n1, n2, tag1, tag2, 1, 1)
+
+
+def is_structure(x):
+    """A list / tuple / dict nesting of sources (TF's nest, JAX's pytree), not one array."""
+    return isinstance(x, (dict, list, tuple))
+
+
+class Leaves:
+    """The leaves of a source structure as plain float arrays, each owning the block
+    [offset, offset + size) of one flattened seed space; with rows=True (batch
+    transforms) every leaf has the batch axis first and its seeds are those of a row."""
+
+    def __init__(self, x, who, rows=False):
+        leaves, self.rebuild = flatten(x)
+        self.arrays = [_plain_source(leaf, who) for leaf in leaves]
+        if rows:
+            check_rows(self.arrays, x, who)
+        self.shapes, self.sizes, self.offsets = [], [], []
+        self.n = self.elements = 0
+        for a in self.arrays:
+            shape = a.shape[1:] if rows else a.shape
+            size = math.prod(shape)
+            self.shapes.append(shape)
+            self.sizes.append(size)
+            self.offsets.append(self.n)
+            self.n += size
+            self.elements += a.size
+
+    def blocks(self, d, lead):
+        """Seeds of each leaf from d [..., n] as arrays lead + leaf shape, in x's structure."""
+        return self.rebuild([in_dtype(np.ascontiguousarray(d[..., o:o + s]).reshape(lead + shape), a.dtype)
+                             for a, o, s, shape in self._each()])
+
+    def hessian_blocks(self, H, lead):
+        """H [..., n, n] as JAX's nested structure: block [a][b] of shape lead + a's
+        shape + b's shape, in the dtype NumPy promotes a's and b's dtypes to."""
+        return self.rebuild([
+            self.rebuild([in_dtype(np.ascontiguousarray(H[..., oa:oa + sa, ob:ob + sb])
+                                   .reshape(lead + shape_a + shape_b),
+                                   np.result_type(a.dtype, b.dtype))
+                          for b, ob, sb, shape_b in self._each()])
+            for a, oa, sa, shape_a in self._each()])
+
+    def _each(self):
+        return zip(self.arrays, self.offsets, self.sizes, self.shapes)
+
+    def seed_hessian(self, tag1, tag2):
+        """The leaves as Hessian jets sharing one seed space, in x's structure."""
+        return self.rebuild([seed_hessian_leaf(a, self.n, o, s, tag1, tag2, 1 << min(i, 63))
+                             for i, (a, o, s, _) in enumerate(self._each())])
+
+
+def check_rows(arrays, x, who):
+    """Batch transforms of a structure: every leaf of rank >= 2, one batch size."""
+    paths = _leaf_paths(x)
+    for array, path in zip(arrays, paths):
+        if len(array.shape) < 2:
+            raise ValueError(f"Shape {tuple(array.shape)} of x{path} must have rank at least 2 "
+                             f"({who}: every source has the batch axis first)")
+    batches = {array.shape[0] for array in arrays}
+    if len(batches) > 1:
+        sizes = ", ".join(f"x{path}: {array.shape[0]}" for array, path in zip(arrays, paths))
+        raise ValueError(f"{who}: the sources of a structure must share the batch axis "
+                         f"(their first dimension); got {sizes}.")
+
+
+def _leaf_paths(x, where=""):
+    """Each leaf's place in x ("['a'][0]"), in flatten's order."""
+    if isinstance(x, dict):
+        return [p for k in sorted(x) for p in _leaf_paths(x[k], f"{where}[{k!r}]")]
+    if isinstance(x, (list, tuple)):
+        return [p for i, v in enumerate(x) for p in _leaf_paths(v, f"{where}[{i}]")]
+    return [where]
+
+
+def seed_hessian_leaf(array, n, offset, row_size, tag1, tag2, bit):
+    """A Hessian jet (both seed sets equal, the cross block stored as its upper triangle)
+    for one leaf of a structure: element r of each row of row_size elements (the whole
+    leaf for the full Hessian) is seeded along seed offset + r of n; H = 0."""
+    components = 1 + n + n * (n + 1) // 2
+    buf = np.zeros(array.shape + (components,), array.dtype)
+    if array.size:
+        rows = buf.reshape(-1, row_size, components)
+        rows[..., 0] = array.reshape(-1, row_size)
+        r = np.arange(row_size)
+        rows[:, r, 1 + offset + r] = 1
+    return _core.make_symmetric(buf, n, tag1, tag2, bit)
+
+
+def seed_directions_leaf(array, n, offset, directions, tag1, tag2, bit):
+    """A hyper-dual for one leaf of a structure: the identity along seeds [offset,
+    offset + size) of n first, k given directions [size, k] second (hvp's seeds)."""
+    m, k = array.size, directions.shape[1]
+    components = 1 + n + k + n * k
+    buf = np.zeros((m, components), array.dtype)
+    buf[:, 0] = array.ravel()
+    buf.reshape(-1)[1 + offset::components + 1][:m] = 1    # element i: seed offset + i
+    buf[:, 1 + n:1 + n + k] = directions
+    return _core.make_hyper(buf.reshape(array.shape + (components,)), n, k, tag1, tag2, bit, bit)
+
+
+def hessian_parts(y, tag1, tag2, n, who):
+    """(target, gradient parts Y + (n,), Hessian Y + (n, n)) of a dense target y
+    of a Hessian-jet sweep tagged (tag1, tag2); zeros when y does not depend on it."""
+    y = as_target(y, who)
+    if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
+        shape = tuple(y.shape)
+        return (np.array(y.buf[..., 0]), np.array(y.buf[..., 1:1 + n]),
+                _core.unpack_symmetric(y, shape + (n, n)))
+    return unconnected_second_order(y, n, n, tag2, who)
+
+
+def unconnected_second_order(y, n1, n2, tag, who):
+    _core.check_target(y, tag)    # a stale, foreign or misplaced jet: its own error
+    if isinstance(y, _Jet):
+        raise NotImplementedError(f"dualjac.{who}: f mixed in derivatives of another transform")
+    y = np.asarray(y)
+    return y, np.zeros(y.shape + (n1,), y.dtype), np.zeros(y.shape + (n1, n2), y.dtype)
 
 
 # ---------------------------------------------------------------- reading the result

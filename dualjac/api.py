@@ -295,34 +295,46 @@ def _sum_target(y):
     return np.sum(y) if hasattr(y, "__array_function__") else np.sum(np.asarray(y))
 
 
-def jvp(f: Function, x: Leaf | Nest, v: ArrayLike | Nest) -> tuple[Array, Array]:
-    """(f(x), J v): one sweep with the single seed direction v (same structure as x)."""
+def jvp(f: Function, x: Leaf | Nest, v: ArrayLike | Nest, *,
+        batched: bool = False) -> tuple[Array, Array]:
+    """(f(x), J v): one sweep with the seed direction v (same structure as x).
+
+    batched=True: v holds k directions along a new first axis (every leaf of shape
+    (k,) + its x leaf's shape, like torch's is_grads_batched or jax.vmap over
+    tangents), and J v has that axis first, shape (k,) + f(x).shape: one sweep with
+    k seeds, not k sweeps. The tangent has the output's dtype; zeros where f(x) does
+    not depend on x."""
     check_callable(f, "jvp")
+    if not isinstance(batched, bool):
+        raise TypeError(f"dualjac.jvp: batched must be True or False, got {batched!r}")
     if not isinstance(x, (dict, list, tuple)) and isinstance(v, (list, tuple)):
         v = np.asarray(v)     # one array's direction, spelled as a list of numbers
-    _check_direction_structure(x, v, "jvp")
+    k = _check_direction_structure(x, v, "jvp", batched=batched)
     leaves, rebuild = flatten(x)
     directions, _ = flatten(v)
-    if len(directions) != len(leaves):
-        raise ValueError("dualjac.jvp: v must have the same structure as x")
     with _core.LiveTags("dj.jvp") as tag:
-        seeded = [_seed_direction(leaf, direction, tag, 1 << min(i, 63))
+        seeded = [_seed_direction(leaf, direction, tag, 1 << min(i, 63), batched)
                   for i, (leaf, direction) in enumerate(zip(leaves, directions))]
         y = as_target(f(rebuild(seeded)), "jvp")
         d, _ = derivative_at(y, tag)
         value = value_at(y, tag)
     if d is None:
-        return value, np.zeros(np.shape(value.buf[..., 0] if isinstance(value, _Jet) else value),
-                               _dtype_of(value))
+        shape = np.shape(value.buf[..., 0] if isinstance(value, _Jet) else value)
+        return value, np.zeros(((k,) if batched else ()) + shape, _dtype_of(value))
+    if batched:
+        return value, np.moveaxis(d, -1, 0)
     return value, (d[..., 0] if not isinstance(d, _Jet) else d.with_buffer(d.buf[..., 0, :]))
 
 
-def _seed_direction(leaf, direction, tag, bit):
+def _seed_direction(leaf, direction, tag, bit, batched):
+    """A leaf seeded along its direction (or its k directions, batched)."""
     leaf = _core.dense_leaf(leaf)   # a stand-in jet of an outer transform, as the jet it stands for
     array = leaf if isinstance(leaf, _Jet) else native(np.asarray(leaf))
     Source(array, 0, 0)  # dtype checks
     _core.check_source(array, tag)
     value = np.array(array.buf[..., 0]) if isinstance(array, _Jet) else array
-    direction = np.broadcast_to(np.asarray(direction, dtype=value.dtype), value.shape)
-    ours = _core.make_dual(np.ascontiguousarray(np.stack([value, direction], -1)), tag, bit)
+    direction = np.asarray(direction, dtype=value.dtype)
+    tangents = np.moveaxis(direction, 0, -1) if batched else direction[..., None]
+    buf = np.concatenate([value[..., None], tangents], -1)
+    ours = _core.make_dual(np.ascontiguousarray(buf), tag, bit)
     return lift_inner(array, ours) if isinstance(array, _Jet) else ours

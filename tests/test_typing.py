@@ -60,12 +60,16 @@ TYPED_USER_CODE = """
     per_row = dj.batch_jacobian(lambda rows: rows * rows, x.reshape(2, 2))
     S = dj.sparse_jacobian(model, x, format="csc")
     in_structure = dj.jacobian(lambda d: d["a"] * d["b"], {"a": x, "b": x})
+    blocks = dj.hessian(lambda d: np.sum(d["a"] * d["b"]), {"a": x, "b": x})
+    rows = dj.batch_hessian(lambda t: np.sum(t[0] * t[1], axis=1), (x.reshape(2, 2), x.reshape(2, 2)))
+    value, tangents = dj.jvp(model, x, np.eye(4), batched=True)
+    products: NDArray[np.float64] = dj.hvp(loss, x, np.eye(4), batched=True)
     with dj.GradientTape(persistent=True) as tape:
         w = tape.watch(x)
         y = model(w)
     T = tape.jacobian(y, w, "zero")
     shapes: list[tuple[int, ...]] = [J.shape, maybe.shape, H.shape, g.shape, per_row.shape,
-                                     T.shape]
+                                     T.shape, tangents.shape, products.shape]
     reveal_type(dj.get_banded_threshold())
     reveal_type(dj.set_deferred_threshold())
 """
@@ -103,7 +107,7 @@ def test_wrong_user_code_is_rejected(tmp_path, monkeypatch):
     assert status == 1
     assert found == {
         (8, "assignment"),    # the default unconnected_gradients may give None
-        (9, "call-arg"),      # hessian has no unconnected_gradients
+        (9, "call-overload"), # no overload of hessian takes unconnected_gradients
         (10, "arg-type"),     # "bsr" is not one of the formats
         (12, "arg-type"),     # batch is a bool
     }, "\n".join(lines)
