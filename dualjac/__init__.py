@@ -48,6 +48,10 @@ from .api import (  # noqa: E402
 from .scipy_drop_ins import Objective, least_squares_jacobian, ode_jacobian  # noqa: E402
 
 dispatch.install()
+# Jets' __array_namespace__ and the guards' naming of SciPy / np.vectorize (the core
+# imports no Python module of dualjac, so it is handed them).
+from . import _conversion_context, _core, array_api  # noqa: E402
+_core.set_array_api_hooks(array_api.namespace_for, _conversion_context.conversion_message)
 set_num_threads(_api_default_threads())
 
 # Sparse Jacobians and Hessians return scipy.sparse arrays: their module (and SciPy) is

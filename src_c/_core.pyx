@@ -197,6 +197,15 @@ def register_ufuncs(dict unary, dict binary):
 class _Hooks:
     array_ufunc = None
     array_function = None
+    array_namespace = None      # api_version -> dualjac.array_api (x.__array_namespace__)
+    conversion_context = None   # what(str) -> a message naming the caller, or None
+
+
+def set_array_api_hooks(namespace_for, conversion_context):
+    """The array API namespace of every jet kind, and the function that names who
+    converted a jet (SciPy, np.vectorize) in a conversion guard's message."""
+    _Hooks.array_namespace = namespace_for
+    _Hooks.conversion_context = conversion_context
 
 
 def set_numpy_hooks(array_ufunc, array_function):

@@ -212,6 +212,25 @@ cdef class _JetProtocol:
     def __imatmul__(self, other):
         return self._update(IN_PLACE_MATMUL, other, "@=")
 
+    # -- the array API standard: the namespace dualjac.array_api (its lookup is handed to the
+    # core by set_array_api_hooks; the core imports no Python module of dualjac). Jets live on
+    # the CPU, in NumPy's memory.
+    def __array_namespace__(self, *, api_version=None):
+        namespace_for = _Hooks.array_namespace
+        if namespace_for is None:
+            raise RuntimeError("dualjac: import dualjac to use the array API namespace of jets")
+        return namespace_for(api_version)
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def to_device(self, device, /, *, stream=None):
+        if device != "cpu":
+            raise ValueError(f"dualjac: jets live on the CPU; to_device({device!r}) is not "
+                             "supported (use to_device('cpu'))")
+        return self
+
     # -- NumPy-style methods: the NumPy function, dispatched as for np.<name>(x)
     @property
     def T(self):

@@ -75,6 +75,13 @@ LOSS_HINT = (
 
 
 cdef object loss_error(str what):
+    # The Python layer reads the call stack: when SciPy or np.vectorize made the
+    # conversion, the user never wrote it, so the message names the function they called.
+    context = _Hooks.conversion_context
+    if context is not None:
+        message = context(what)
+        if message is not None:
+            return TypeError(message)
     return TypeError(
         f"dualjac: {what} would silently drop the derivatives of a dual array. "
         + LOSS_HINT)

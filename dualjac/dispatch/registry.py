@@ -12,6 +12,7 @@ Rule modules fill the tables through the decorators (``implements``,
 tables, not what is in them.
 """
 
+import inspect
 import sys
 
 import numpy as np
@@ -102,7 +103,9 @@ def register_pending_modules():
             module = loaded.get(row.module)
             for name in (row.name,) + getattr(row, "aliases", ()):
                 if module is not None and hasattr(module, name):
-                    found[getattr(module, name)] = row.name
+                    # SciPy's array API support (SCIPY_ARRAY_API=1) wraps each ufunc
+                    # in a function (functools.wraps): the rule belongs to the ufunc.
+                    found[inspect.unwrap(getattr(module, name))] = row.name
         return found
 
     unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
