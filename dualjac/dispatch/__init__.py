@@ -32,6 +32,7 @@ modules of earlier layers only (its rules call theirs directly):
              products     einsum, matmul, dot, inner, outer, tensordot, vecdot, ...
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
+             special      scipy.special ufuncs whose partials SciPy evaluates (jv, gamma, ...)
     layer 3  sorting      sort, median
 
 This module is the one place that lists the rule modules: importing it
@@ -40,11 +41,12 @@ registers every rule. ``install()`` then hands _core the entry points.
 
 from . import registry
 from . import compositions, structural
-from . import creation, elementwise, linalg, products, queries, reductions
+from . import creation, elementwise, linalg, products, queries, reductions, special
 from . import sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
+LAYERS = ((compositions, structural),
+          (creation, elementwise, linalg, products, queries, reductions, special), (sorting,))
 
 
 def install():
