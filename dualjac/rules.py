@@ -29,6 +29,13 @@ types, so float32 kernels compute those in double and round.
 A row's ``aliases`` are other names of the same ufunc in its module (``np.radians`` is
 ``deg2rad``'s): they run the row's kernels too.
 
+A second kind of row, ``Evaluated`` (at the end, ``EVALUATED``), serves scipy.special
+functions that have no C implementation dualjac may build against (jv, gamma, betainc,
+...): its value is SciPy's own ufunc call and its partials are NumPy-syntax expressions
+evaluated with SciPy's functions on the values; ``dualjac/dispatch/special.py`` applies
+the chain rule on the jets. Such a row names its arguments, and those without a partial
+are constants (an order, a shape parameter): a dual one with derivatives raises.
+
 A row's ``module`` says where its ufunc lives: ``"numpy"``, or ``"scipy.special"``
 for the special-function rows, which are registered only when SciPy imports
 (SciPy is optional; its rows' kernels are always built). This module is pure
