@@ -35,6 +35,11 @@ def _partials(ufunc):
             return (row.df != "0",), {(0, 0): row.d2f != "0"}
         return ((row.dfx != "0", row.dfy != "0"),
                 {(0, 0): row.d2fxx != "0", (0, 1): row.d2fxy != "0", (1, 1): row.d2fyy != "0"})
+    if ufunc in registry.EVALUATED_UFUNCS:    # rules.Evaluated: the partials it lists
+        row = registry.EVALUATED_UFUNCS[ufunc]
+        position = {arg: i for i, arg in enumerate(row.args)}
+        return (tuple(arg in row.differentiable for arg in row.args),
+                {(position[i], position[j]): True for i, j, _ in row.second})
     if ufunc in (np.remainder, np.fmod):      # x - q y with q a step: linear in both
         return (True, True), {}
     if ufunc is np.floor_divide:              # a step: zero derivative

@@ -29,6 +29,13 @@ types, so float32 kernels compute those in double and round.
 A row's ``aliases`` are other names of the same ufunc in its module (``np.radians`` is
 ``deg2rad``'s): they run the row's kernels too.
 
+A second kind of row, ``Evaluated`` (at the end, ``EVALUATED``), serves scipy.special
+functions that have no C implementation dualjac may build against (jv, gamma, betainc,
+...): its value is SciPy's own ufunc call and its partials are NumPy-syntax expressions
+evaluated with SciPy's functions on the values; ``dualjac/dispatch/special.py`` applies
+the chain rule on the jets. Such a row names its arguments, and those without a partial
+are constants (an order, a shape parameter): a dual one with derivatives raises.
+
 A row's ``module`` says where its ufunc lives: ``"numpy"``, or ``"scipy.special"``
 for the special-function rows, which are registered only when SciPy imports
 (SciPy is optional; its rows' kernels are always built). This module is pure
@@ -300,6 +307,253 @@ BINARY = (
 )
 
 
+
+
+# ---------------------------------------------------------------- evaluated rows
+#
+# scipy.special functions with no C implementation dualjac may build against: their
+# value is SciPy's own ufunc call, and their partials are NumPy-syntax expressions
+# evaluated with SciPy's (and NumPy's) functions on the operands' values. The
+# dispatch (dualjac/dispatch/special.py) applies the chain rule on the jet from
+# those arrays, for every jet kind and level.
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    name: str                 # the ufunc's name in `module`
+    args: tuple               # the ufunc's parameters, in call order ("v", "x")
+    partials: tuple           # ((arg, expression), ...): first partials of the differentiable args
+    second: tuple             # ((arg, arg, expression), ...): second partials; a pair not listed is 0
+    domains: tuple            # one (lo, hi) per argument, in call order: where tests sample
+    lets: tuple = ()          # ((name, expression), ...): intermediates, computed once per call
+    module: str = "scipy.special"
+    aliases: tuple = ()       # other names of the same ufunc there (jn is jv)
+    integers: tuple = ()      # constant arguments that take integer values (an order n)
+    # Test witnesses (NumPy syntax; see "What a row carries for its tests"): `analytic`
+    # False means complex step does not apply (the ufunc rejects complex input or is
+    # not accurate enough in it, and there is no complex_witness); reference_derivative
+    # and reference_second_derivative hold one expression per differentiable argument
+    # ("" where none is independent of the rule), the second ones d2f/darg2.
+    analytic: bool = True
+    kinks: tuple = ()
+    complex_witness: str = ""
+    reference_derivative: tuple = ()
+    reference_second_derivative: tuple = ()
+
+    @property
+    def differentiable(self):
+        return tuple(arg for arg, _ in self.partials)
+
+    @property
+    def constants(self):
+        return tuple(arg for arg in self.args if arg not in self.differentiable)
+
+
+def _in_x(name, args, df, d2f, domains, **fields):
+    """A row differentiable in its last argument x, every other argument constant."""
+    return Evaluated(name, args, (("x", df),), (("x", "x", d2f),), domains, **fields)
+
+
+def _bessel(name, sign, shift, domain_x, reference, **fields):
+    """C_v(x) with C_v' = sign (C_{v-1} + shift C_{v+1}) / 2 (J, Y: sign 1, shift -1;
+    I: 1, 1; K: -1, 1), so C_v'' = (C_{v-2} + 2 shift C_v + C_{v+2}) / 4. SciPy's
+    complex Bessel values are not accurate enough for complex step: SciPy's
+    derivative functions (jvp, ...) are the witnesses."""
+    df = f"{sign} * ({name}(v - 1, x) + {shift} * {name}(v + 1, x)) / 2"
+    d2f = f"({name}(v - 2, x) + 2 * {shift} * f + {name}(v + 2, x)) / 4"
+    return _in_x(name, ("v", "x"), df, d2f, ((0.0, 3.0), domain_x), analytic=False,
+                 reference_derivative=(f"{reference}(v, x, 1)",),
+                 reference_second_derivative=(f"{reference}(v, x, 2)",), **fields)
+
+
+def _scaled_bessel(name, unscaled, sign, shift, exponent, reference, **fields):
+    """e^(exponent |x|) C_v(x) (ive: -1, kve: +1): with s = exponent sign(x) and the
+    scaled neighbours g_k = e^(exponent |x|) C_k(x), f' = (sign)(g_{v-1} + shift g_{v+1}) / 2
+    + s f and f'' = (g_{v-2} + 2 shift f + g_{v+2}) / 4 + 2 s (f' - s f) + s^2 f."""
+    first = f"{sign} * ({name}(v - 1, x) + {shift} * {name}(v + 1, x)) / 2"
+    lets = (("s", f"{exponent} * sign(x)"), ("g1", first))
+    d2f = f"({name}(v - 2, x) + 2 * {shift} * f + {name}(v + 2, x)) / 4 + 2 * s * g1 + s * s * f"
+    scale = f"exp({exponent} * abs(x))"
+    return _in_x(name, ("v", "x"), "g1 + s * f", d2f, ((0.0, 3.0), (0.1, 10.0)), lets=lets,
+                 analytic=False,
+                 reference_derivative=(f"{scale} * ({reference}(v, x, 1) + {exponent} * {unscaled}(v, x))",),
+                 reference_second_derivative=(
+                     f"{scale} * ({reference}(v, x, 2) + 2 * {exponent} * {reference}(v, x, 1)"
+                     f" + {unscaled}(v, x))",), **fields)
+
+
+def _bessel_of_order(name, order, general, reference, domain=(0.1, 10.0), **fields):
+    """j0, k1, i0e, ...: the order-`order` member of a family row `general`, as a unary
+    row (its partials are the family's with v = order)."""
+    row = _FAMILIES[general]
+    v = f"{float(order)}"
+    lets = tuple((n, e.replace("(v - 1, x)", f"({v} - 1, x)").replace("(v + 1, x)", f"({v} + 1, x)"))
+                 for n, e in row.lets)
+
+    def at_order(expression):
+        for k in ("v - 2", "v - 1", "v + 1", "v + 2"):
+            expression = expression.replace(f"({k}, x)", f"({v}{k[1:]}, x)")
+        return expression
+
+    (_, df), = row.partials
+    (_, _, d2f), = row.second
+    return _in_x(name, ("x",), at_order(df), at_order(d2f), (domain,),
+                 lets=tuple((n, at_order(e)) for n, e in lets), analytic=False,
+                 reference_derivative=(reference[0],),
+                 reference_second_derivative=(reference[1],), **fields)
+
+
+_FAMILIES = {
+    "jv": _bessel("jv", 1, -1, (0.1, 10.0), "jvp", aliases=("jn",)),
+    "yv": _bessel("yv", 1, -1, (0.2, 10.0), "yvp"),
+    "iv": _bessel("iv", 1, 1, (0.1, 10.0), "ivp"),
+    "kv": _bessel("kv", -1, 1, (0.1, 10.0), "kvp"),
+    "ive": _scaled_bessel("ive", "iv", 1, 1, -1, "ivp"),
+    "kve": _scaled_bessel("kve", "kv", -1, 1, 1, "kvp"),
+}
+
+
+def _unary_bessels():
+    rows = []
+    for name, order, family, kinks in [
+            ("j0", 0, "jv", ()), ("j1", 1, "jv", ()), ("y0", 0, "yv", ()), ("y1", 1, "yv", ()),
+            ("i0", 0, "iv", ()), ("i1", 1, "iv", ()), ("k0", 0, "kv", ()), ("k1", 1, "kv", ()),
+            ("i0e", 0, "ive", (0.0,)), ("i1e", 1, "ive", (0.0,)),
+            ("k0e", 0, "kve", ()), ("k1e", 1, "kve", ())]:
+        base = _FAMILIES[family]
+        derivative, second = base.reference_derivative[0], base.reference_second_derivative[0]
+        reference = tuple(e.replace("(v, x", f"({order}, x") for e in (derivative, second))
+        domain = {"jv": (-10.0, 10.0), "iv": (-6.0, 6.0), "ive": (-10.0, 10.0)}.get(
+            family, (0.1, 10.0))
+        if family == "ive":      # e^(-|x|): I_v(-x) = (-1)^v I_v(x), so |x| and sign(x) both ways
+            reference = tuple(e.replace("exp(-1 * abs(x))", "exp(-abs(x))")
+                               .replace("-1 * iv(", "-sign(x) * iv(")
+                               .replace("2 * -1 * ivp(", "-2 * sign(x) * ivp(") for e in reference)
+        rows.append(_bessel_of_order(name, order, family, reference, domain, kinks=kinks))
+    return tuple(rows)
+
+
+def _spence_second_series(terms=24):
+    """Coefficients (for polyval) of spence'' about 1 in e = x - 1:
+    sum_k (-1)^k (k + 1) / (k + 2) e^k, where the closed form cancels."""
+    return "[" + ", ".join(repr((-1) ** k * (k + 1) / (k + 2)) for k in reversed(range(terms))) + "]"
+
+
+POLYGAMMA1 = "polygamma(1, {})"
+
+EVALUATED = (
+    # ---- gamma and beta
+    _in_x("gamma", ("x",), "f * psi(x)", "f * (psi(x) ** 2 + polygamma(1, x))", ((0.1, 5.0),)),
+    # 1/Gamma is entire: at its zeros x = -n, -f psi(x) is 0 * inf; there the
+    # reflection 1/Gamma(x) = Gamma(1 - x) sin(pi x) / pi gives the derivatives.
+    _in_x("rgamma", ("x",),
+          "where(f == 0, cos(pi * x) * gamma(1 - x), -f * psi(x))",
+          "where(f == 0, -2 * cos(pi * x) * gamma(1 - x) * psi(1 - x),"
+          " f * (psi(x) ** 2 - polygamma(1, x)))", ((-2.9, 4.0),),
+          # SciPy's complex Gamma loses the imaginary part for Re x < 0: the reflection there
+          complex_witness="where(real(x) < 0.5, sin(pi * x) * gamma(1 - x) / pi, 1 / gamma(x))"),
+    _in_x("loggamma", ("x",), "psi(x)", "polygamma(1, x)", ((0.1, 8.0),)),
+    Evaluated("beta", ("a", "b"), (("a", "f * pa"), ("b", "f * pb")),
+              (("a", "a", "f * (pa * pa + polygamma(1, a) - t)"),
+               ("a", "b", "f * (pa * pb - t)"),
+               ("b", "b", "f * (pb * pb + polygamma(1, b) - t)")),
+              ((0.2, 4.0), (0.2, 4.0)),
+              lets=(("pa", "psi(a) - psi(a + b)"), ("pb", "psi(b) - psi(a + b)"),
+                    ("t", "polygamma(1, a + b)")),
+              complex_witness="gamma(a) * gamma(b) / gamma(a + b)"),
+    Evaluated("betaln", ("a", "b"), (("a", "psi(a) - psi(a + b)"), ("b", "psi(b) - psi(a + b)")),
+              (("a", "a", "polygamma(1, a) - t"), ("a", "b", "-t"), ("b", "b", "polygamma(1, b) - t")),
+              ((0.2, 4.0), (0.2, 4.0)), lets=(("t", "polygamma(1, a + b)"),),
+              complex_witness="loggamma(a) + loggamma(b) - loggamma(a + b)"),
+    # regularized incomplete beta and gamma functions, in x: the integrands
+    _in_x("betainc", ("a", "b", "x"), "p", "p * ((a - 1) / x - (b - 1) / (1 - x))",
+          ((0.5, 4.0), (0.5, 4.0), (0.02, 0.98)),
+          lets=(("p", "exp((a - 1) * log(x) + (b - 1) * log1p(-x) - betaln(a, b))"),),
+          analytic=False),
+    _in_x("betaincc", ("a", "b", "x"), "-p", "-p * ((a - 1) / x - (b - 1) / (1 - x))",
+          ((0.5, 4.0), (0.5, 4.0), (0.02, 0.98)),
+          lets=(("p", "exp((a - 1) * log(x) + (b - 1) * log1p(-x) - betaln(a, b))"),),
+          analytic=False),
+    _in_x("gammainc", ("a", "x"), "p", "p * ((a - 1) / x - 1)", ((0.5, 5.0), (0.05, 8.0)),
+          lets=(("p", "exp((a - 1) * log(x) - x - gammaln(a))"),), analytic=False),
+    _in_x("gammaincc", ("a", "x"), "-p", "-p * ((a - 1) / x - 1)", ((0.5, 5.0), (0.05, 8.0)),
+          lets=(("p", "exp((a - 1) * log(x) - x - gammaln(a))"),), analytic=False),
+    # ---- error functions and the normal distribution
+    # inverse functions: f' = 1 / g'(f), and f'' = 2 f f'^2 for these g
+    _in_x("erfinv", ("x",), "sqrt(pi) / 2 * exp(f * f)", "2 * f * (pi / 4) * exp(2 * f * f)",
+          ((-0.98, 0.98),), analytic=False,
+          reference_derivative=("1 / (2 / sqrt(pi) * exp(-erfinv(x) ** 2))",),
+          reference_second_derivative=("2 * erfinv(x) * df ** 2",)),
+    _in_x("erfcinv", ("x",), "-sqrt(pi) / 2 * exp(f * f)", "2 * f * (pi / 4) * exp(2 * f * f)",
+          ((0.02, 1.98),), analytic=False,
+          reference_derivative=("-1 / (2 / sqrt(pi) * exp(-erfcinv(x) ** 2))",),
+          reference_second_derivative=("2 * erfcinv(x) * df ** 2",)),
+    _in_x("ndtri", ("x",), "sqrt(2 * pi) * exp(f * f / 2)", "f * 2 * pi * exp(f * f)",
+          ((0.01, 0.99),), analytic=False,
+          reference_derivative=("1 / (exp(-ndtri(x) ** 2 / 2) / sqrt(2 * pi))",),
+          reference_second_derivative=("ndtri(x) * df ** 2",)),
+    _in_x("erfcx", ("x",), "g1", "2 * f + 2 * x * g1", ((-3.0, 8.0),),
+          lets=(("g1", "2 * x * f - 2 / sqrt(pi)"),)),
+    _in_x("log_expit", ("x",), "expit(-x)", "-expit(x) * expit(-x)", ((-20.0, 20.0),),
+          complex_witness="-log1p(exp(-x))"),
+    # ---- Bessel functions, in x (the order v constant)
+    *_FAMILIES.values(),
+    _in_x("yn", ("n", "x"), "(yn(n - 1, x) - yn(n + 1, x)) / 2",
+          "(yn(n - 2, x) - 2 * f + yn(n + 2, x)) / 4", ((0.0, 4.0), (0.2, 10.0)),
+          integers=("n",), analytic=False,
+          reference_derivative=("yvp(n, x, 1)",), reference_second_derivative=("yvp(n, x, 2)",)),
+    *_unary_bessels(),
+    # ---- entropies
+    _in_x("entr", ("x",), "-(log(x) + 1)", "-1 / x", ((0.05, 4.0),), complex_witness="-x * log(x)"),
+    Evaluated("rel_entr", ("x", "y"), (("x", "log(x / y) + 1"), ("y", "-x / y")),
+              (("x", "x", "1 / x"), ("x", "y", "-1 / y"), ("y", "y", "x / (y * y)")),
+              ((0.05, 3.0), (0.1, 3.0)), complex_witness="x * log(x / y)"),
+    Evaluated("kl_div", ("x", "y"), (("x", "log(x / y)"), ("y", "1 - x / y")),
+              (("x", "x", "1 / x"), ("x", "y", "-1 / y"), ("y", "y", "x / (y * y)")),
+              ((0.05, 3.0), (0.1, 3.0)), complex_witness="x * log(x / y) - x + y"),
+    # x log1p(y), 0 on x = 0 (SciPy): as xlogy, d/dy is 0 there and every partial
+    # is 0 at (0, -1), where the value jumps to -inf along y = -1.
+    Evaluated("xlog1py", ("x", "y"),
+              (("x", "where((x == 0) & (y == -1), 0.0, log1p(y))"),
+               ("y", "where(x == 0, 0.0, x / (1 + y))")),
+              (("x", "y", "where((x == 0) & (y == -1), 0.0, 1 / (1 + y))"),
+               ("y", "y", "where(x == 0, 0.0, -x / ((1 + y) * (1 + y)))")),
+              ((-2.0, 3.0), (-0.8, 3.0))),
+    # ---- zeta, dilogarithm, exponential integrals
+    # Hurwitz zeta(x, q), the ufunc behind scipy.special.zeta(x, q): in q (SciPy has
+    # no derivative in x). zeta(x) alone (Riemann's) stays without a rule.
+    Evaluated("_zeta", ("x", "q"), (("q", "-x * zeta(x + 1, q)"),),
+              (("q", "q", "x * (x + 1) * zeta(x + 2, q)"),), ((1.5, 6.0), (0.2, 4.0)),
+              module="scipy.special._ufuncs", analytic=False),
+    # spence(x) = int_1^x log(t) / (1 - t) dt; about x = 1 (e = x - 1) f' = -log1p(e) / e
+    # and f'' = (log1p(e) - e / x) / e^2 cancel: their series there.
+    _in_x("spence", ("x",), "where(e == 0, -1.0, -log1p(e) / where(e == 0, 1.0, e))",
+          f"where(abs(e) < 0.1, polyval({_spence_second_series()}, e),"
+          " (log1p(e) - e / x) / (e * e))", ((0.05, 4.0),), lets=(("e", "x - 1"),)),
+    # E_n'(x) = -E_{n-1}(x), down to E_{-1} = e^-x (1 + x) / x^2, E_{-2} = e^-x (x^2 + 2x + 2) / x^3
+    _in_x("expn", ("n", "x"),
+          "where(n >= 1, -expn(maximum(n - 1, 0), x), -exp(-x) * (1 + x) / (x * x))",
+          "where(n >= 2, expn(maximum(n - 2, 0), x), where(n == 1, exp(-x) * (1 + x) / (x * x),"
+          " exp(-x) * (x * x + 2 * x + 2) / (x * x * x)))", ((0.0, 5.0), (0.1, 6.0)),
+          integers=("n",), analytic=False),
+    _in_x("exp1", ("x",), "-exp(-x) / x", "exp(-x) * (x + 1) / (x * x)", ((0.1, 6.0),)),
+    # SciPy's complex expi drops a tiny imaginary part: no complex step
+    _in_x("expi", ("x",), "exp(x) / x", "exp(x) * (x - 1) / (x * x)", ((0.1, 5.0),),
+          analytic=False),
+    # ---- Box-Cox transforms, in x (lambda constant)
+    _in_x("boxcox", ("x", "lmbda"), "x ** (lmbda - 1)", "(lmbda - 1) * x ** (lmbda - 2)",
+          ((0.1, 4.0), (-1.5, 2.0)), complex_witness="expm1(lmbda * log(x)) / lmbda"),
+    _in_x("boxcox1p", ("x", "lmbda"), "(1 + x) ** (lmbda - 1)",
+          "(lmbda - 1) * (1 + x) ** (lmbda - 2)", ((-0.9, 3.0), (-1.5, 2.0)),
+          complex_witness="expm1(lmbda * log1p(x)) / lmbda"),
+    _in_x("inv_boxcox", ("x", "lmbda"), "f ** (1 - lmbda)", "(1 - lmbda) * f ** (1 - 2 * lmbda)",
+          ((-0.3, 2.0), (-0.4, 1.5)), complex_witness="exp(log1p(lmbda * x) / lmbda)"),
+    _in_x("inv_boxcox1p", ("x", "lmbda"), "(1 + f) ** (1 - lmbda)",
+          "(1 - lmbda) * (1 + f) ** (1 - 2 * lmbda)", ((-0.3, 2.0), (-0.4, 1.5)),
+          complex_witness="expm1(log1p(lmbda * x) / lmbda)"),
+)
+
+
 def by_name():
     """Every row keyed by its ufunc name."""
-    return {row.name: row for row in UNARY + BINARY}
+    return {row.name: row for row in UNARY + BINARY + EVALUATED}

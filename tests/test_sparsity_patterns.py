@@ -121,6 +121,41 @@ def test_unary_ufunc_of_a_sum_hessian_pattern(row):
     np.testing.assert_array_equal(P, pairs)
 
 
+def evaluated_call(row, differentiable):
+    """(f, x): the evaluated row's ufunc as a function of the given arguments, stacked in x
+    (3 points each; the other arguments are constants inside their domains)."""
+    u = ufunc_of(row)
+    points = {name: np.round(inside(lo, hi, 3)) if name in row.integers else inside(lo, hi, 3)
+              for name, (lo, hi) in zip(row.args, row.domains)}
+    x = np.concatenate([points[name] for name in differentiable])
+
+    def f(z):
+        args = dict(points, **{name: z[3 * k:3 * k + 3] for k, name in enumerate(differentiable)})
+        return u(*[args[name] for name in row.args])
+    return f, x
+
+
+@pytest.mark.parametrize("row", rules.EVALUATED, ids=lambda r: r.name)
+def test_evaluated_ufunc_patterns(row):
+    """scipy.special rows evaluated with SciPy (rules.EVALUATED): the Jacobian in each
+    differentiable argument is diagonal, and the Hessian in all of them pairs the arguments
+    whose second partial the row lists."""
+    for arg in row.differentiable:
+        f, x = evaluated_call(row, (arg,))
+        P = pattern(f, x)
+        assert_superset(P, numeric_jacobian(f, x), row.name)
+        np.testing.assert_array_equal(P, np.eye(3, dtype=bool))
+    f, x = evaluated_call(row, row.differentiable)
+    P = hpattern(lambda z: np.sum(f(z)), x)
+    assert_superset(P, np.asarray(dj.hessian(lambda z: np.sum(f(z)), x)), row.name)
+    pairs = {(i, j) for i, j, _ in row.second} | {(j, i) for i, j, _ in row.second}
+    n = len(row.differentiable)
+    expected = np.kron([[(a, b) in pairs for b in row.differentiable] for a in row.differentiable],
+                       np.eye(3, dtype=bool)).astype(bool)
+    assert expected.shape == (3 * n, 3 * n)
+    np.testing.assert_array_equal(P, expected | np.eye(3 * n, dtype=bool))   # (a diagonal always)
+
+
 # ---------------------------------------------------------------- every HANDLED function
 
 def spd(z):

@@ -34,6 +34,7 @@ modules of earlier layers only (its rules call theirs directly):
              products     einsum, matmul, dot, inner, outer, tensordot, vecdot, ...
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
+             special      scipy.special ufuncs whose partials SciPy evaluates (jv, gamma, ...)
     layer 3  sorting      sort, median
              decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
                           norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
@@ -45,11 +46,13 @@ registers every rule. ``install()`` then hands _core the entry points.
 
 from . import registry
 from . import compositions, scimath, structural
-from . import creation, elementwise, linalg, products, queries, reductions
+from . import creation, elementwise, linalg, products, queries, reductions, special
 from . import decompositions, sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, scimath, structural), (creation, elementwise, linalg, products, queries, reductions), (decompositions, sorting))
+LAYERS = ((compositions, scimath, structural),
+          (creation, elementwise, linalg, products, queries, reductions, special),
+          (decompositions, sorting))
 
 
 def install():

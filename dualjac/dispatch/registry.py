@@ -12,6 +12,7 @@ Rule modules fill the tables through the decorators (``implements``,
 tables, not what is in them.
 """
 
+import functools
 import inspect
 import sys
 
@@ -27,6 +28,8 @@ EXTRA_UFUNCS = {}     # ufunc without a rules-table row -> implementation on jet
 UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
 VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
 TABLE_UFUNCS = {}     # ufunc object -> rules-table row name (run by the C kernels)
+EVALUATED_UFUNCS = {}  # ufunc object -> its rules.Evaluated row (partials evaluated with SciPy)
+ROW_RULES = {}        # row kind (rules.Evaluated) -> rule(row, ufunc, *inputs) on jets
 PENDING_MODULES = set()   # rules-table modules not imported yet (scipy.special)
 
 
@@ -74,6 +77,16 @@ def implements_ufunc_method(ufunc, method):
     return register
 
 
+def implements_rows(kind):
+    """Decorator: the rule shared by every row of this kind of the rules table
+    (rules.Evaluated), called as rule(row, ufunc, *inputs); register_pending_modules
+    gives each row's ufunc its own entry in EXTRA_UFUNCS."""
+    def register(impl):
+        ROW_RULES[kind] = impl
+        return impl
+    return register
+
+
 def returns_values(*ufuncs):
     """These ufuncs give plain results computed from the operands' values."""
     VALUE_UFUNCS.update(ufuncs)
@@ -85,7 +98,7 @@ def register_table_ufuncs():
     scipy.special.erf on a dual array has imported SciPy by then, and
     register_pending_modules picks it up on the first miss, so `import dualjac`
     never pays for importing SciPy (SciPy is optional, too)."""
-    PENDING_MODULES.update(row.module for row in rules.UNARY + rules.BINARY)
+    PENDING_MODULES.update(row.module for row in rules.UNARY + rules.BINARY + rules.EVALUATED)
     register_pending_modules()
 
 
@@ -112,6 +125,11 @@ def register_pending_modules():
     TABLE_UFUNCS.update(unary)
     TABLE_UFUNCS.update(binary)
     _core.register_ufuncs(unary, binary)
+    rows = rules.by_name()
+    for ufunc, name in ufuncs(rules.EVALUATED).items():
+        row = rows[name]
+        EVALUATED_UFUNCS[ufunc] = row
+        EXTRA_UFUNCS[ufunc] = functools.partial(ROW_RULES[type(row)], row, ufunc)
     return True
 
 
