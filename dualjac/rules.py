@@ -530,11 +530,13 @@ EVALUATED = (
     _in_x("spence", ("x",), "where(e == 0, -1.0, -log1p(e) / where(e == 0, 1.0, e))",
           f"where(abs(e) < 0.1, polyval({_spence_second_series()}, e),"
           " (log1p(e) - e / x) / (e * e))", ((0.05, 4.0),), lets=(("e", "x - 1"),)),
-    # E_n'(x) = -E_{n-1}(x), down to E_{-1} = e^-x (1 + x) / x^2, E_{-2} = e^-x (x^2 + 2x + 2) / x^3
+    # E_n'(x) = -E_{n-1}(x), down to E_{-1} = e^-x (1 + x) / x^2, E_{-2} = e^-x (x^2 + 2x + 2) / x^3;
+    # a float n is truncated, as SciPy does (expn(1.5, x) is expn(1, x))
     _in_x("expn", ("n", "x"),
-          "where(n >= 1, -expn(maximum(n - 1, 0), x), -exp(-x) * (1 + x) / (x * x))",
-          "where(n >= 2, expn(maximum(n - 2, 0), x), where(n == 1, exp(-x) * (1 + x) / (x * x),"
-          " exp(-x) * (x * x + 2 * x + 2) / (x * x * x)))", ((0.0, 5.0), (0.1, 6.0)),
+          "where(trunc(n) >= 1, -expn(maximum(trunc(n) - 1, 0), x), -exp(-x) * (1 + x) / (x * x))",
+          "where(trunc(n) >= 2, expn(maximum(trunc(n) - 2, 0), x), where(trunc(n) == 1,"
+          " exp(-x) * (1 + x) / (x * x), exp(-x) * (x * x + 2 * x + 2) / (x * x * x)))",
+          ((0.0, 5.0), (0.1, 6.0)),
           integers=("n",), analytic=False),
     _in_x("exp1", ("x",), "-exp(-x) / x", "exp(-x) * (x + 1) / (x * x)", ((0.1, 6.0),)),
     # SciPy's complex expi drops a tiny imaginary part: no complex step
