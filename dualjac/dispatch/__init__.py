@@ -33,6 +33,13 @@ modules of earlier layers only (its rules call theirs directly):
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
     layer 3  sorting      sort, median
+             statistics   quantile, percentile, the nan-functions, histogram, bincount,
+                          unique (NumPy calls only)
+             polynomials  polyfit, polyder, polyint, polyadd, polymul, polydiv, poly, roots
+             floats       heaviside, copysign, float_power, ldexp, frexp, modf, divmod,
+                          spacing, nextafter, i0
+             writes       put, place, copyto, putmask, fill_diagonal, put_along_axis,
+                          ediff1d, diagflat, unwrap
 
 This module is the one place that lists the rule modules: importing it
 registers every rule. ``install()`` then hands _core the entry points.
@@ -41,10 +48,10 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, structural
 from . import creation, elementwise, linalg, products, queries, reductions
-from . import sorting
+from . import sorting, statistics
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
+LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting, statistics))
 
 
 def install():
