@@ -48,10 +48,10 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, structural
 from . import creation, elementwise, linalg, products, queries, reductions
-from . import floats, sorting, statistics
+from . import floats, polynomials, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (floats, sorting, statistics))
+LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (floats, polynomials, sorting, statistics, writes))
 
 
 def install():
