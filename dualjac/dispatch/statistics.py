@@ -19,8 +19,8 @@ import warnings
 import numpy as np
 from numpy.lib import _function_base_impl as _numpy_quantiles
 
-from .jets import is_jet, normalize_axes, refuse, reject_out
-from .registry import implements_composite
+from .jets import is_jet, normalize_axes, refuse, reject_out, value_of, with_values
+from .registry import implements, implements_composite
 
 QUANTILE_METHODS = _numpy_quantiles._QuantileMethods
 
@@ -311,3 +311,68 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
     reject_out(out, "np.nanstd")
     return np.sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where=where, mean=mean,
                           correction=correction))
+
+
+# ---------------------------------------------------------------- counting
+
+@implements_composite(np.bincount)
+def bincount(x, /, weights=None, minlength=0):
+    """Sums of dual weights per bin: weights times a plain 0/1 matrix (bin of each x)."""
+    if is_jet(x):
+        raise TypeError("dualjac: np.bincount counts integers, and a dual x is a float "
+                        "array (NumPy refuses it too); pass integer bins, and dual weights.")
+    counts = np.bincount(x, minlength=minlength)          # NumPy's own checks and length
+    if weights is None:
+        return counts
+    x = np.asarray(x)
+    members = np.equal(x[:, None], np.arange(counts.size)).astype(weights.dtype)
+    return np.matmul(weights, members)
+
+
+def _bin_edges(a, edges, bins, range):
+    """The bin edges: constants, or (bins a count or a rule name, no range) a's min and
+    max and the equal spacing between them, as np.histogram places them."""
+    if not is_jet(a) or range is not None or np.ndim(bins) == 1:
+        return edges
+    a0 = value_of(a)
+    if a0.size == 0:
+        return edges
+    low, high = np.min(a), np.max(a)
+    low0, high0 = value_of(low), value_of(high)
+    if high0 > low0:
+        fraction = (edges - low0) / (high0 - low0)
+        return with_values(low + (high - low) * fraction, edges)
+    return with_values(low + (edges - low0), edges)      # NumPy's +-0.5 around one value
+
+
+@implements(np.histogram)
+def histogram(a, bins=10, range=None, density=None, weights=None):
+    """NumPy's counts (plain) and edges; dual weights give dual sums per bin, and edges
+    placed at a's min and max move with them (so does the density)."""
+    _refuse_dual("np.histogram", bins=bins, range=range)
+    a0, w0 = np.asarray(value_of(a)), None if weights is None else value_of(weights)
+    counts, edges0 = np.histogram(a0, bins, range, density=None, weights=w0)
+    edges = _bin_edges(a, edges0, bins, range)
+    if is_jet(weights):
+        bin_of = np.searchsorted(edges0, a0.ravel(), side="right") - 1
+        bin_of[a0.ravel() == edges0[-1]] = edges0.size - 2          # the last bin is closed
+        inside = (bin_of >= 0) & (bin_of < edges0.size - 1)
+        members = np.equal(bin_of[:, None], np.arange(edges0.size - 1)) & inside[:, None]
+        counts = with_values(np.matmul(np.ravel(weights), members.astype(weights.dtype)), counts)
+    if density:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            counts = counts / np.diff(edges) / np.sum(counts)
+    return counts, edges
+
+
+@implements(np.unique)
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+           *, equal_nan=True, sorted=True):
+    """NumPy's unique values, each with the derivatives of its first occurrence (the
+    element return_index names); indices, inverse and counts are plain."""
+    found = np.unique(value_of(ar), True, return_inverse, return_counts, axis,
+                      equal_nan=equal_nan, sorted=sorted)
+    first = found[1]
+    values = np.take(ar, first, axis=axis)
+    kept = [values] + ([first] if return_index else []) + list(found[2:])
+    return values if len(kept) == 1 else tuple(kept)
