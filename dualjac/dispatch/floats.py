@@ -79,7 +79,7 @@ def modf(x):
         positive = np.subtract(x, np.trunc(x))
         negative = np.negative(np.subtract(np.negative(x), np.trunc(np.negative(x))))
     fraction = np.where(np.signbit(x), negative, positive)
-    zero = np.where(np.signbit(x), -0.0, 0.0)
+    zero = np.where(np.signbit(x), -0.0, 0.0).astype(x.dtype)
     return np.where(np.isinf(x), zero, fraction), np.trunc(x)
 
 
