@@ -64,8 +64,9 @@ def test_value_and_jacobian(name, x):
 def test_hessian(name):
     f, method = CALLS[name]
     g = lambda z: np.sum(np.sin(f(z)))
-    H = dj.hessian(g, X)
-    np.testing.assert_allclose(H, witness_hessian(g, X, method), rtol=1e-4, atol=1e-6)
+    x = X[1:, :3]                      # 6 variables: a short witness
+    H = dj.hessian(g, x)
+    np.testing.assert_allclose(H, witness_hessian(g, x, method), rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("method", list(_QuantileMethods))

@@ -93,7 +93,8 @@ def polymul(a1, a2):
     n1, n2 = len(a1), len(a2)
     if n1 == 0 or n2 == 0:
         raise ValueError("v cannot be empty" if n2 == 0 else "a cannot be empty")
-    rows = [np.concatenate((np.zeros(i), a1[i] * a2, np.zeros(n1 - 1 - i)))
+    dtype = np.result_type(a1.dtype, a2.dtype)
+    rows = [np.concatenate((np.zeros(i, dtype), a1[i] * a2, np.zeros(n1 - 1 - i, dtype)))
             for i in range(n1)]
     return np.sum(np.stack(rows), axis=0)
 
@@ -128,7 +129,8 @@ def poly(seq_of_zeros):
         raise ValueError("input must be 1d or non-empty square 2d array.")
     a = np.ones(1, zeros.dtype)
     for i in range(len(zeros)):
-        a = np.concatenate((a, np.zeros(1))) - zeros[i] * np.concatenate((np.zeros(1), a))
+        pad = np.zeros(1, zeros.dtype)
+        a = np.concatenate((a, pad)) - zeros[i] * np.concatenate((pad, a))
     return a
 
 
