@@ -44,6 +44,8 @@ def _partials(ufunc):
         return (True, True), {}
     if ufunc is np.floor_divide:              # a step: zero derivative
         return (False, False), {}
+    if ufunc in registry.UFUNC_PATTERNS:      # declared by the ufunc's rule
+        return registry.UFUNC_PATTERNS[ufunc]
     return None
 
 
@@ -58,12 +60,14 @@ def apply_ufunc(recording, ufunc, method, inputs, kwargs):
     if ufunc in registry.VALUE_UFUNCS:
         recording.looked_at_values(f"{registry.ufunc_name(ufunc)} of values")
         return _store(out, ufunc(*values, **kwargs))
-    if ufunc in registry.COMPOSITES and not kwargs:   # a rule that runs on any array kind
+    if ufunc in registry.COMPOSITE_UFUNCS and not kwargs:    # NumPy calls only
         return _store(out, registry.EXTRA_UFUNCS[ufunc](*inputs))
     if ufunc is np.matmul or ufunc in registry.EXTRA_UFUNCS and ufunc.signature:
         return _store(out, apply_function(recording, _GUFUNC_AS_FUNCTION.get(ufunc, ufunc),
                                           inputs, kwargs))
     partials = _partials(ufunc)
+    if partials is None and ufunc in registry.EXTRA_UFUNCS:   # a rule, but no pattern rule
+        return _store(out, conservative(recording, ufunc, inputs, kwargs))
     if partials is None:
         raise registry.no_rule_error(registry.ufunc_name(ufunc), "ufunc")
     if kwargs.get("where", True) is not True:

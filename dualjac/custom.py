@@ -293,15 +293,16 @@ def register_jvp(func: Callable[..., Any], jvp: Callable[..., Any], *,
                              "function with dj.custom_jvp instead.")
         _check_free(func in registry.EXTRA_UFUNCS, registry.ufunc_name(func), replace)
         registry.EXTRA_UFUNCS[func] = wrapped
+        registry.COMPOSITE_UFUNCS.add(func)     # the wrapper runs on the tracer's arrays too
     elif isinstance(func, type(np.concatenate)):       # NEP 18: NumPy asks the arguments
         _check_free(func in registry.HANDLED, registry.func_name(func), replace)
         registry.HANDLED[func] = wrapped
+        registry.COMPOSITES.add(func)      # the wrapper runs on any array kind, tracer included
     else:
         raise TypeError(f"dualjac.register_jvp: {_name(func)} is neither a ufunc nor a NumPy "
                         "function that dispatches on its arguments, so NumPy never hands it "
                         "dual arrays. Wrap it: f = dj.custom_jvp(f); f.defjvp(rule); and "
                         "call f.")
-    registry.COMPOSITES.add(func)      # the wrapper runs on any array kind, tracer included
     return wrapped
 
 

@@ -99,7 +99,11 @@ cdef class _Jet(_JetProtocol):
             if result is not None:
                 return result
         if holds_banded(args) or holds_banded(kwargs):
-            return NotImplemented     # BandedJet.__array_function__ densifies and calls again
+            if BandedJet in types or DeferredJet in types:
+                return NotImplemented     # the stand-in's __array_function__ densifies, calls again
+            # NumPy asks no stand-in when its dispatcher skips that argument
+            # (np.fill_diagonal's val): densify them here
+            args, kwargs = dense_tree(args), dense_tree(kwargs)
         # self is passed too: for NEP 35 creation (np.zeros(n, like=x)) it is `like`.
         return _Hooks.array_function(self, func, types, args, kwargs)
 

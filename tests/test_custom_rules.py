@@ -267,9 +267,11 @@ def test_patterns_come_from_the_rule():
 
 @pytest.fixture
 def restore_registry():
-    saved = dict(registry.HANDLED), dict(registry.EXTRA_UFUNCS), set(registry.COMPOSITES)
+    saved = (dict(registry.HANDLED), dict(registry.EXTRA_UFUNCS), set(registry.COMPOSITES),
+             set(registry.COMPOSITE_UFUNCS))
     yield
-    for table, old in zip((registry.HANDLED, registry.EXTRA_UFUNCS, registry.COMPOSITES), saved):
+    tables = (registry.HANDLED, registry.EXTRA_UFUNCS, registry.COMPOSITES, registry.COMPOSITE_UFUNCS)
+    for table, old in zip(tables, saved):
         table.clear()
         table.update(old)
 

@@ -337,6 +337,62 @@ CASES.update({
     np.emath.logn: [(lambda x: np.emath.logn(x[0] + 2.0, x[1:] ** 2), (3,))],
     np.emath.power: [(lambda x: np.emath.power(x * x, x[::-1]), (3,))],
 })
+
+
+def _after(store):
+    """f(x): a copy of x written by store(copy, x), for the in-place writers."""
+    def f(x):
+        a = np.zeros_like(x) + x[::-1]
+        store(a, x)
+        return a
+    return f
+
+
+CASES.update({   # statistics, polynomials, floats, writes
+    np.quantile: [(lambda x: np.quantile(x, [0.2, 0.9], axis=1), (3, 4))],
+    np.percentile: [(lambda x: np.percentile(x, 40, axis=0, method="nearest"), (3, 2))],
+    np.nanquantile: [(lambda x: np.nanquantile(x, 0.3), (5,))],
+    np.nanpercentile: [(lambda x: np.nanpercentile(x, 70, axis=1), (2, 3))],
+    np.nanmedian: [(lambda x: np.nanmedian(x, axis=0), (3, 2))],
+    np.nansum: [(lambda x: np.nansum(x, axis=1), (2, 3))],
+    np.nanprod: [(lambda x: np.nanprod(x), (4,))],
+    np.nancumsum: [(lambda x: np.nancumsum(x), (4,))],
+    np.nancumprod: [(lambda x: np.nancumprod(x, axis=1), (2, 3))],
+    np.nanmean: [(lambda x: np.nanmean(x, axis=0), (2, 3))],
+    np.nanmax: [(lambda x: np.nanmax(x, axis=1), (2, 3))],
+    np.nanmin: [(lambda x: np.nanmin(x), (4,))],
+    np.nanargmax: [(lambda x: x[np.nanargmax(x)] * x, (4,))],
+    np.nanargmin: [(lambda x: x[np.nanargmin(x)] + x, (4,))],
+    np.nanvar: [(lambda x: np.nanvar(x, axis=1), (2, 3))],
+    np.nanstd: [(lambda x: np.nanstd(x), (4,))],
+    np.bincount: [(lambda x: np.bincount([0, 2, 2, 1], weights=x), (4,))],
+    np.histogram: [(lambda x: np.histogram(x, 3)[1], (5,)),
+                   (lambda x: np.histogram(np.arange(4.0), 2, weights=x)[0], (4,))],
+    np.unique: [(lambda x: np.unique(np.concatenate([x, x[:1]])), (4,))],
+    np.i0: [(lambda x: np.i0(x), (3,))],
+    np.polyder: [(lambda x: np.polyder(x), (4,))],
+    np.polyint: [(lambda x: np.polyint(x, 2), (3,))],
+    np.polyadd: [(lambda x: np.polyadd(x[:2], x[2:]), (5,))],
+    np.polysub: [(lambda x: np.polysub(x[:3], x[3:]), (4,))],
+    np.polymul: [(lambda x: np.polymul(x[:2], x[2:]), (5,))],
+    np.polydiv: [(lambda x: np.polydiv(x, x[:2] + 3.0)[0], (5,))],
+    np.poly: [(lambda x: np.poly(x), (3,))],
+    np.roots: [(lambda x: np.roots(np.poly(x)), (3,))],
+    np.polyfit: [(lambda x: np.polyfit(np.arange(5.0), x, 1), (5,))],
+    np.put: [(_after(lambda a, x: np.put(a, [0, 2], x[:2] ** 2)), (4,))],
+    np.place: [(_after(lambda a, x: np.place(a, np.array([1, 0, 1, 0], bool), x[2:])), (4,))],
+    np.copyto: [(_after(lambda a, x: np.copyto(a, x * x, where=np.array([1, 0, 0, 1], bool))), (4,))],
+    np.putmask: [(_after(lambda a, x: np.putmask(a, np.array([0, 1, 1, 0], bool), x)), (4,))],
+    np.fill_diagonal: [(lambda x: (lambda m: (np.fill_diagonal(m, x[0]), m)[1])(
+        np.reshape(x * 1.0, (2, 2))), (4,))],
+    np.put_along_axis: [(lambda x: (lambda m: (np.put_along_axis(m, np.array([[1], [0]]), x[:2, None], 1),
+                                                m)[1])(np.reshape(x * 2.0, (2, 3))), (6,))],
+    np.ediff1d: [(lambda x: np.ediff1d(x, to_begin=x[0]), (4,))],
+    np.diagflat: [(lambda x: np.diagflat(x, 1), (3,))],
+    np.unwrap: [(lambda x: np.unwrap(x * 4.0), (5,))],
+})
+
+
 for _name in ("cumulative_sum", "cumulative_prod", "permute_dims"):
     if hasattr(np, _name):
         CASES[getattr(np, _name)] = {

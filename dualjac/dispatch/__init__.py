@@ -39,6 +39,13 @@ modules of earlier layers only (its rules call theirs directly):
              decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
                           norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
                           multi_dot (imports linalg's frame helpers, so after layer 2)
+             statistics   quantile, percentile, the nan-functions, histogram, bincount,
+                          unique (NumPy calls only)
+             polynomials  polyfit, polyder, polyint, polyadd, polymul, polydiv, poly, roots
+             floats       heaviside, copysign, float_power, ldexp, frexp, modf, divmod,
+                          spacing, nextafter, i0
+             writes       put, place, copyto, putmask, fill_diagonal, put_along_axis,
+                          ediff1d, diagflat, unwrap
 
 This module is the one place that lists the rule modules: importing it
 registers every rule. ``install()`` then hands _core the entry points.
@@ -47,12 +54,12 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, scimath, structural
 from . import creation, elementwise, linalg, products, queries, reductions, special
-from . import decompositions, sorting
+from . import decompositions, floats, polynomials, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
 LAYERS = ((compositions, scimath, structural),
           (creation, elementwise, linalg, products, queries, reductions, special),
-          (decompositions, sorting))
+          (decompositions, floats, polynomials, sorting, statistics, writes))
 
 
 def install():

@@ -25,6 +25,8 @@ HANDLED = {}          # NumPy function -> implementation on jets
 CREATION = set()      # NEP 35 functions whose `like` is the dispatching jet
 COMPOSITES = set()    # functions whose rule is a composition of NumPy calls (any array kind)
 EXTRA_UFUNCS = {}     # ufunc without a rules-table row -> implementation on jets
+COMPOSITE_UFUNCS = set()  # EXTRA_UFUNCS whose rule is a composition of NumPy calls
+UFUNC_PATTERNS = {}   # EXTRA_UFUNCS -> (first partials nonzero?, {(i, j): second nonzero?})
 UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
 VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
 TABLE_UFUNCS = {}     # ufunc object -> rules-table row name (run by the C kernels)
@@ -67,6 +69,21 @@ def implements_ufunc(*ufuncs):
             EXTRA_UFUNCS[ufunc] = impl
         return impl
     return register
+
+
+def implements_composite_ufunc(*ufuncs):
+    """Decorator: the rule for ufuncs without a rules-table row, written with NumPy calls
+    only, so that the sparsity tracer runs it too (as implements_composite)."""
+    def register(impl):
+        COMPOSITE_UFUNCS.update(ufuncs)
+        return implements_ufunc(*ufuncs)(impl)
+    return register
+
+
+def declares_pattern(ufunc, first, second=None):
+    """For the sparsity tracer: which partials of an elementwise ufunc rule can be
+    nonzero (``first``: one flag per operand; ``second``: {(i, j): flag})."""
+    UFUNC_PATTERNS[ufunc] = (tuple(first), dict(second or {}))
 
 
 def implements_ufunc_method(ufunc, method):
