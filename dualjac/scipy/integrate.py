@@ -97,16 +97,17 @@ def simpson(y, x=None, *, dx=1.0, axis=-1):
     n = y.shape[axis]
     if n % 2:
         return _basic_simpson(y, n - 2, x, dx, axis)
-    last, second, third = (y[_along(y.ndim, axis, -k)] for k in (1, 2, 3))
+    last, second = (y[_along(y.ndim, axis, -k)] for k in (1, 2))
     if x is None:
         h = (dx, dx)
     else:
         spacing = _spacings(y, x, dx, axis)
         h = tuple(np.squeeze(spacing[_along(np.ndim(spacing), axis, slice(k, k + 1 or None))],
-                             axis=axis) for k in (-2, -1))
+                             axis=axis) for k in ((-1, -1) if n == 2 else (-2, -1)))
     if n == 2:
         return 0.5 * h[1] * (last + second)
     alpha = _divide(2 * h[1] ** 2 + 3 * h[0] * h[1], 6 * (h[1] + h[0]))
     beta = _divide(h[1] ** 2 + 3.0 * h[0] * h[1], 6 * h[0])
     eta = _divide(h[1] ** 3, 6 * h[0] * (h[0] + h[1]))
+    third = y[_along(y.ndim, axis, -3)]
     return _basic_simpson(y, n - 3, x, dx, axis) + alpha * last + beta * second - eta * third
