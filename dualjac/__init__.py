@@ -69,6 +69,9 @@ def __getattr__(name: str) -> Any:
     if name in _SPARSE_NAMES:
         from . import sparse
         return getattr(sparse, name)
+    if name == "scipy":     # the SciPy drop-ins import SciPy: only when asked for
+        import importlib
+        return importlib.import_module(f"{__name__}.scipy")
     raise AttributeError(f"module 'dualjac' has no attribute {name!r}")
 
 

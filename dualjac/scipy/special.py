@@ -1,0 +1,67 @@
+"""Drop-ins for scipy.special's functions that are not ufuncs (the ufuncs erf, ndtr,
+gammaln, xlogy, ... work on jets as they are: they are rows of dualjac's rules table).
+
+On jets each is shifted by the maximum of the values, as SciPy's are, so that exp never
+overflows; the shift is a plain number (a constant: the result does not depend on it).
+"""
+
+import numpy as np
+import scipy.special as _special
+
+from ._common import any_jet, dense, value_of, with_scipy_values
+from ..dispatch.jets import normalize_axes
+
+__all__ = ["logsumexp", "softmax", "log_softmax"]
+
+
+def _shift(values, axis):
+    """The maximum along axis (kept), 0 where it is not finite (all -inf, or an inf)."""
+    top = np.max(values, axis=axis, keepdims=True)
+    return np.where(np.isfinite(top), top, 0.0)
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """log(sum(b * exp(a))) along axis; with return_sign, log|sum| and its sign."""
+    if not any_jet(a, b):
+        return _special.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=return_sign)
+    a, b = dense(a), dense(b)
+    expected = _special.logsumexp(value_of(a), axis=axis, b=None if b is None else value_of(b),
+                                  keepdims=keepdims, return_sign=return_sign)
+    if b is not None:
+        a = np.where(value_of(b) == 0, -np.inf, a)      # weight 0: the term is left out
+    a0 = np.asarray(value_of(a))
+    if b is not None:
+        a0 = np.broadcast_to(a0, np.broadcast_shapes(a0.shape, np.shape(value_of(b))))
+    axes = normalize_axes(axis, a0.ndim)
+    shift = _shift(np.where(np.isnan(a0), -np.inf, a0), axes)
+    terms = np.exp(a - shift)
+    if b is not None:
+        terms = terms * b
+    total = np.sum(terms, axis=axes, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(np.abs(total)) + shift
+    if not keepdims:
+        out = np.squeeze(out, axis=axes)
+    if return_sign:
+        return with_scipy_values(out, expected[0]), expected[1]
+    return with_scipy_values(out, expected)
+
+
+def softmax(x, axis=None):
+    """exp(x) / sum(exp(x)) along axis."""
+    if not any_jet(x):
+        return _special.softmax(x, axis=axis)
+    x = dense(x)
+    axes = normalize_axes(axis, x.ndim)
+    terms = np.exp(x - _shift(value_of(x), axes))
+    return terms / np.sum(terms, axis=axes, keepdims=True)
+
+
+def log_softmax(x, axis=None):
+    """x - logsumexp(x) along axis."""
+    if not any_jet(x):
+        return _special.log_softmax(x, axis=axis)
+    x = dense(x)
+    axes = normalize_axes(axis, x.ndim)
+    shifted = x - _shift(value_of(x), axes)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
