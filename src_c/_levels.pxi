@@ -182,7 +182,11 @@ def unify(items):
             deps1 |= jdeps1((<_Jet>item))
             deps2 |= jdeps2((<_Jet>item))
         return proto, [(<_Jet>item).buf for item in items], deps1, deps2
-    dtype = np.result_type(*[(<_Jet>x).buf.dtype if isinstance(x, _Jet) else x for x in items])
+    # A list constant is an array (np.result_type would read it as a dtype spec); a Python
+    # scalar stays one, so that it promotes weakly (NEP 50: float32 jets stay float32).
+    dtype = np.result_type(*[(<_Jet>x).buf.dtype if isinstance(x, _Jet)
+                             else np.asarray(x) if isinstance(x, (list, tuple)) else x
+                             for x in items])
     check_float_dtype(dtype)
     bufs = []
     for item in items:
