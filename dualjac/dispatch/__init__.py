@@ -24,14 +24,22 @@ a rule module. A rule module imports the registry, the helpers and rule
 modules of earlier layers only (its rules call theirs directly):
 
     layer 1  structural   reshape, transpose, joins, where, take, split, pad, ...
-             compositions flipud, fliplr, rot90, rollaxis, append, tril, triu: NumPy calls
-                          only, so the sparsity tracer runs them too
+             compositions flipud, fliplr, rot90, rollaxis, append, tril, triu, kron, sinc,
+                          round, real, imag, angle, nan_to_num: NumPy calls only, so
+                          the sparsity tracer runs them too
     layer 2  elementwise  floor_divide, comparisons, clip, select, interp, polyval
              creation     zeros_like, np.zeros(n, like=x), asarray, ...
              queries      argmax, argsort, searchsorted, isclose, shape, ... (values only)
              products     einsum, matmul, dot, inner, outer, tensordot, vecdot, ...
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
+             calculus     gradient, trapezoid
+             grids        linspace, logspace, geomspace, vander, meshgrid
+             rearranging  insert, delete, resize, choose, partition, piecewise,
+                          apply_along_axis, apply_over_axes
+             signal       convolve, correlate
+             statistics   ptp, average, cov, corrcoef
+                          (these five: NumPy calls only, as compositions)
     layer 3  sorting      sort, median
 
 This module is the one place that lists the rule modules: importing it
@@ -41,10 +49,14 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, structural
 from . import creation, elementwise, linalg, products, queries, reductions
+from . import calculus, grids, rearranging, signal, statistics
 from . import sorting
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
-LAYERS = ((compositions, structural), (creation, elementwise, linalg, products, queries, reductions), (sorting,))
+LAYERS = ((compositions, structural),
+          (creation, elementwise, linalg, products, queries, reductions,
+           calculus, grids, rearranging, signal, statistics),
+          (sorting,))
 
 
 def install():
