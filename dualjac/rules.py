@@ -83,6 +83,7 @@ C_MATH_FUNCTIONS = (
 
 LN2 = "0.6931471805599453"
 LN10 = "2.302585092994046"
+LOG2E = "1.4426950408889634"              # 1 / ln 2, as NumPy's logaddexp2 writes it
 TWO_OVER_SQRT_PI = "1.1283791670955126"   # erf'(0)
 INV_SQRT_2PI = "0.3989422804014327"       # the standard normal pdf at 0
 
@@ -288,9 +289,10 @@ BINARY = (
     Binary("logaddexp", f"(x + {LN2} if x == y else m + log1p(exp(-fabs(x - y))))",
            "exp(x - f)", "exp(y - f)", "dfx*dfy", "-dfx*dfy", "dfx*dfy",
            lets=(("m", "(x if x > y else y)"),), complex_witness="log(exp(x) + exp(y))"),
-    # log2(2**x + 2**y): the partials are logaddexp's with base 2, and each second partial
+    # log2(2**x + 2**y), in NumPy's arithmetic (so its values). The partials are logaddexp's
+    # with base 2, and each second partial
     # gains the factor ln 2 (d/dx 2**(x - f) = ln 2 * 2**(x - f) * (1 - dfx)).
-    Binary("logaddexp2", f"(x + 1 if x == y else m + log1p(exp2(-fabs(x - y)))/{LN2})",
+    Binary("logaddexp2", f"(x + 1 if x == y else m + {LOG2E}*log1p(exp2(-fabs(x - y))))",
            "exp2(x - f)", "exp2(y - f)", f"{LN2}*dfx*dfy", f"-{LN2}*dfx*dfy", f"{LN2}*dfx*dfy",
            lets=(("m", "(x if x > y else y)"),), complex_witness="log2(exp2(x) + exp2(y))"),
     # ---- scipy.special

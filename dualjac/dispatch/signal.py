@@ -1,8 +1,8 @@
 """Discrete convolution and correlation of jets: np.convolve, np.correlate.
 
 Both operands may be jets. The result is a sum over the shorter operand of its elements
-times shifted windows of the longer one (zero-padded), so each output element depends on
-exactly the elements NumPy's sum reads: the sparsity tracer runs the rule and gets the exact
+times the windows of the longer one they meet, so each output element depends on exactly
+the elements NumPy's sum reads: the sparsity tracer runs the rule and gets the exact
 pattern, and the work is O(len(short) * len(output)). Arguments are checked by NumPy's own
 function on plain arrays of the same shapes, so the errors are NumPy's.
 """
@@ -22,13 +22,19 @@ def _check(numpy_function, a, v, mode):
 def _full_window(a, v, start, length):
     """Elements start .. start + length of the full convolution of 1-d a and v."""
     long, short = (a, v) if np.shape(a)[0] >= np.shape(v)[0] else (v, a)
-    m = np.shape(short)[0]
-    zeros = np.zeros(m - 1, dtype=np.result_type(a.dtype, v.dtype))
-    padded = np.concatenate([zeros, long, zeros])
+    n = np.shape(long)[0]
+    dtype = np.result_type(a.dtype, v.dtype)
     total = 0.0
-    for j in range(m):        # full[k] = sum_j short[j] * long[k - j]
-        first = m - 1 - j + start
-        total = total + short[j] * padded[first:first + length]
+    for j in range(np.shape(short)[0]):    # full[k] = sum_j short[j] * long[k - j]
+        # the outputs this term reaches (0 <= k - j < n), within the window
+        lo, hi = max(start, j), min(start + length, j + n)
+        if lo >= hi:
+            continue
+        term = short[j] * long[lo - j:hi - j]
+        total = total + np.concatenate([np.zeros(lo - start, dtype), term,
+                                        np.zeros(start + length - hi, dtype)])
+    if np.ndim(total) == 0:       # no term reaches the window (it is empty)
+        return np.zeros(length, dtype) * short[:1]
     return total
 
 
