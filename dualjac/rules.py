@@ -90,6 +90,7 @@ C_MATH_FUNCTIONS = (
 
 LN2 = "0.6931471805599453"
 LN10 = "2.302585092994046"
+LOG2E = "1.4426950408889634"              # 1 / ln 2, as NumPy's logaddexp2 writes it
 TWO_OVER_SQRT_PI = "1.1283791670955126"   # erf'(0)
 INV_SQRT_2PI = "0.3989422804014327"       # the standard normal pdf at 0
 
@@ -158,6 +159,8 @@ def _tie_partials(comparison):
 UNARY = (
     Unary("negative", "-x", "-1", "0"),
     Unary("positive", "x", "1", "0"),
+    # On real arguments the complex conjugate is the identity (np.conj is this ufunc).
+    Unary("conjugate", "x", "1", "0", complex_witness="x"),
     Unary("square", "x*x", "2*x", "2"),
     Unary("sqrt", "sqrt(x)", "0.5/f", "-0.25/(x*f)", (0.05, 4.0)),
     Unary("cbrt", "cbrt(x)", "1/(3*f*f)", "-2/(9*x*f*f)", (0.05, 4.0),
@@ -293,6 +296,12 @@ BINARY = (
     Binary("logaddexp", f"(x + {LN2} if x == y else m + log1p(exp(-fabs(x - y))))",
            "exp(x - f)", "exp(y - f)", "dfx*dfy", "-dfx*dfy", "dfx*dfy",
            lets=(("m", "(x if x > y else y)"),), complex_witness="log(exp(x) + exp(y))"),
+    # log2(2**x + 2**y), in NumPy's arithmetic (so its values). The partials are logaddexp's
+    # with base 2, and each second partial
+    # gains the factor ln 2 (d/dx 2**(x - f) = ln 2 * 2**(x - f) * (1 - dfx)).
+    Binary("logaddexp2", f"(x + 1 if x == y else m + {LOG2E}*log1p(exp2(-fabs(x - y))))",
+           "exp2(x - f)", "exp2(y - f)", f"{LN2}*dfx*dfy", f"-{LN2}*dfx*dfy", f"{LN2}*dfx*dfy",
+           lets=(("m", "(x if x > y else y)"),), complex_witness="log2(exp2(x) + exp2(y))"),
     # ---- scipy.special
     # x*log(y), with SciPy's xlogy(0, y) = 0 for any y but NaN. On the line x = 0
     # the value is 0 for every y, so d/dy (and d2/dy2) is 0 there, also at y = 0

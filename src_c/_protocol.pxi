@@ -286,6 +286,23 @@ cdef class _JetProtocol:
     def clip(self, min=None, max=None):
         return np.clip(self, min, max)
 
+    def round(self, decimals=0, out=None):
+        return np.round(self, decimals, out)
+
+    def conj(self):
+        return np.conjugate(self)
+
+    def conjugate(self):
+        return np.conjugate(self)
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
     def cumprod(self, axis=None, dtype=None, out=None):
         return np.cumprod(self, axis=axis, dtype=dtype, out=out)
 

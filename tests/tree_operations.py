@@ -119,6 +119,7 @@ UNARY = [
     U("+{}", lambda a: +a),
     U("np.negative({})", lambda a: np.negative(a)),
     U("np.positive({})", lambda a: np.positive(a)),
+    U("np.conjugate({})", lambda a: np.conjugate(a), lambda a: a),
     U("np.deg2rad({})", lambda a: np.deg2rad(a), lambda a: a * (np.pi / 180)),
     U("np.rad2deg({})", lambda a: np.rad2deg(a), lambda a: a * (180 / np.pi)),
     U("{} * 0.5 - 1.0", lambda a: a * 0.5 - 1.0),
@@ -147,6 +148,11 @@ def _logaddexp_witness(a, b):
                     b + np.log1p(np.exp(a - b)))
 
 
+def _logaddexp2_witness(a, b):
+    return np.where(np.real(a) >= np.real(b), a + np.log1p(np.exp2(b - a)) / np.log(2),
+                    b + np.log1p(np.exp2(a - b)) / np.log(2))
+
+
 B = Op
 BINARY = [
     B("{0} + {1}", lambda a, b: a + b),
@@ -166,6 +172,7 @@ BINARY = [
     B("np.hypot({0}, 1 + {1} * {1})", lambda a, b: np.hypot(a, 1 + b * b),
       lambda a, b: np.sqrt(a * a + (1 + b * b) ** 2)),
     B("np.logaddexp({0}, {1})", lambda a, b: np.logaddexp(a, b), _logaddexp_witness),
+    B("np.logaddexp2({0}, {1})", lambda a, b: np.logaddexp2(a, b), _logaddexp2_witness),
     B("np.maximum({0}, {1})", lambda a, b: np.maximum(a, b), wmax, False),
     B("np.minimum({0}, {1})", lambda a, b: np.minimum(a, b), wmin, False),
     B("np.fmax({0}, {1})", lambda a, b: np.fmax(a, b), wmax, False),

@@ -24,8 +24,9 @@ a rule module. A rule module imports the registry, the helpers and rule
 modules of earlier layers only (its rules call theirs directly):
 
     layer 1  structural   reshape, transpose, joins, where, take, split, pad, ...
-             compositions flipud, fliplr, rot90, rollaxis, append, tril, triu: NumPy calls
-                          only, so the sparsity tracer runs them too
+             compositions flipud, fliplr, rot90, rollaxis, append, tril, triu, kron, sinc,
+                          round, real, imag, angle, nan_to_num: NumPy calls only, so
+                          the sparsity tracer runs them too
              scimath      np.emath.sqrt, log, log2, log10, logn, power, arccos, arcsin,
                           arctanh: the real functions inside the real domain
     layer 2  elementwise  floor_divide, comparisons, clip, select, interp, polyval
@@ -35,6 +36,13 @@ modules of earlier layers only (its rules call theirs directly):
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
              linalg       det, slogdet, inv, solve, cholesky, cross
              special      scipy.special ufuncs whose partials SciPy evaluates (jv, gamma, ...)
+             calculus     gradient, trapezoid
+             grids        linspace, logspace, geomspace, vander, meshgrid
+             rearranging  insert, delete, resize, choose, partition, piecewise,
+                          apply_along_axis, apply_over_axes
+             signal       convolve, correlate
+             moments      ptp, average, cov, corrcoef
+                          (these five: NumPy calls only, as compositions)
     layer 3  sorting      sort, median
              decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
                           norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
@@ -54,11 +62,13 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, scimath, structural
 from . import creation, elementwise, linalg, products, queries, reductions, special
+from . import calculus, grids, moments, rearranging, signal
 from . import decompositions, floats, polynomials, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
 LAYERS = ((compositions, scimath, structural),
-          (creation, elementwise, linalg, products, queries, reductions, special),
+          (creation, elementwise, linalg, products, queries, reductions, special,
+           calculus, grids, moments, rearranging, signal),
           (decompositions, floats, polynomials, sorting, statistics, writes))
 
 

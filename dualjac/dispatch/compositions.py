@@ -6,6 +6,8 @@ sparsity tracer's PatternArray, which runs the same composition and so gets the 
 plain array of the same number of dimensions, so the errors are NumPy's.
 """
 
+import operator
+
 import numpy as np
 
 from .registry import implements_composite
@@ -68,3 +70,107 @@ def tril(m, k=0):
 def triu(m, k=0):
     below = np.tri(*np.shape(m)[-2:], k=k - 1, dtype=bool)
     return np.where(below, 0.0, m)
+
+
+# ---------------------------------------------------------------- helpers of other rule modules
+
+def values_of(x):
+    """The plain values of any array kind (a jet, a traced array, an ndarray, a scalar)."""
+    return np.asarray(x) if isinstance(x, np.ndarray) or not hasattr(x, "value") else x.value
+
+
+def as_dtype(x, dtype):
+    """x of this float dtype: plain arguments converted, others cast only if they differ."""
+    if not hasattr(x, "value") or isinstance(x, np.ndarray):
+        return np.asarray(x, dtype=dtype)
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def constant_like(x, values):
+    """Values of x's shape with zero derivatives, still a result of x (a step's result):
+    np.where takes every element from the constant, so NaN and signed zeros are kept."""
+    return np.where(np.ones(np.shape(x), dtype=bool), values, x)
+
+
+def numpy_values(expr, values):
+    """expr's derivatives under NumPy's own values: expr - expr.value is exactly zero in its
+    value part, so the sum holds ``values`` to the bit."""
+    return (expr - values_of(expr)) + values
+
+
+# ---------------------------------------------------------------- products and values
+
+@implements_composite(np.kron)
+def kron(a, b):
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if nda == 0 or ndb == 0:
+        return np.multiply(a, b)
+    nd = max(nda, ndb)
+    as_ = (1,) * (nd - nda) + np.shape(a)
+    bs = (1,) * (nd - ndb) + np.shape(b)
+    # a[i, j] * b[k, l] at [i, k, j, l], then merged pairwise: NumPy's layout
+    a_arr = np.reshape(a, tuple(s for size in as_ for s in (size, 1)))
+    b_arr = np.reshape(b, tuple(s for size in bs for s in (1, size)))
+    return np.reshape(a_arr * b_arr, tuple(p * q for p, q in zip(as_, bs)))
+
+
+# sin(y) / y = sum_k (-y^2)^k / (2k + 1)!: used where |y| < 0.16, where the quotient's
+# derivatives cancel (relative error ~ eps / y^2) and the series' next term is below 1e-19.
+_SINC_SERIES = (1.0, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880, -1 / 39916800)
+
+
+@implements_composite(np.sinc)
+def sinc(x):
+    v = values_of(x)
+    small = np.abs(v) < 0.05
+    y = np.pi * np.where(small, 1.0, x)
+    quotient = np.sin(y) / y
+    y2 = np.square(np.pi * np.where(small, x, 0.0))
+    series = _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = series * y2 + c
+    with np.errstate(all="ignore"):
+        return numpy_values(np.where(small, series, quotient), np.sinc(v))
+
+
+@implements_composite(np.round, np.around)
+def round_(a, decimals=0, out=None):
+    """A step function of zero derivative, as np.rint: NumPy's own arithmetic (x * 10**d
+    rounded, then divided back), so NumPy's values."""
+    scale = 10.0 ** abs(operator.index(decimals))
+    if decimals >= 0:
+        result = np.rint(a * scale) / scale if decimals else np.rint(a)
+    else:
+        result = np.rint(a / scale) * scale
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+@implements_composite(np.real)
+def real(val):
+    return val      # real arrays: val.real is val's data
+
+
+@implements_composite(np.imag)
+def imag(val):
+    return constant_like(val, np.zeros((), dtype=val.dtype))
+
+
+@implements_composite(np.angle)
+def angle(z, deg=False):
+    """On real arguments: 0 or pi (signed zeros included), a step of zero derivative."""
+    return constant_like(z, np.angle(values_of(z), deg))
+
+
+@implements_composite(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Finite elements pass through; replaced ones are constants (zero derivative)."""
+    v = values_of(x)
+    fixed = np.nan_to_num(v, copy=True, nan=nan, posinf=posinf, neginf=neginf)
+    result = np.where(np.isfinite(v), x, fixed)
+    if copy:
+        return result
+    x[...] = result
+    return x

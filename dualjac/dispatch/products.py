@@ -7,6 +7,7 @@ a constant scipy.sparse matrix is applied to all of the buffer's components at o
 """
 
 import functools
+import operator
 import string
 from collections import Counter
 
@@ -124,11 +125,33 @@ def assemble_second_order(proto, value, t1, t2, t12):
 def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
     reject_out(out, "np.einsum")
     if not isinstance(subscripts, str):
-        raise NotImplementedError("dualjac: np.einsum needs string subscripts for dual arrays")
+        subscripts, operands = sublist_subscripts((subscripts,) + operands)
     ndims = [np.ndim(value_of(x)) for x in operands]
     specs, output, free = parse_einsum(subscripts, ndims)
     result = jet_einsum(specs, output, free, list(operands))
     return astype(result, dtype) if dtype is not None else result
+
+
+def sublist_subscripts(arguments):
+    """np.einsum(a, [0, 1], b, [1, 2], [0, 2]) as ("ab,bc->ac", (a, b)): NumPy's sublist
+    form, whose integers 0..51 are the letters a..z, A..Z and Ellipsis is '...'."""
+    arguments = list(arguments)
+    output = arguments.pop() if len(arguments) % 2 else None
+    operands, sublists = arguments[0::2], arguments[1::2]
+
+    def spell(sublist):
+        try:
+            return "".join("..." if s is Ellipsis else string.ascii_letters[operator.index(s)]
+                           if 0 <= operator.index(s) < 52 else "!" for s in sublist)
+        except TypeError:
+            raise TypeError("dualjac: np.einsum sublists hold integers 0..51 or Ellipsis") from None
+
+    inputs = ",".join(spell(s) for s in sublists)
+    if output is not None:
+        inputs += "->" + spell(output)
+    if "!" in inputs:
+        raise ValueError("subscript is not within the valid range [0, 52)")
+    return inputs, tuple(operands)
 
 
 def _letters(n, start=0):
