@@ -507,8 +507,9 @@ EVALUATED = (
           complex_witness="-log1p(exp(-x))"),
     # ---- Bessel functions, in x (the order v constant)
     *_FAMILIES.values(),
-    _in_x("yn", ("n", "x"), "(yn(n - 1, x) - yn(n + 1, x)) / 2",
-          "(yn(n - 2, x) - 2 * f + yn(n + 2, x)) / 4", ((0.0, 4.0), (0.2, 10.0)),
+    # a float order is truncated, as SciPy does (yn(1.5, x) is yn(1, x))
+    _in_x("yn", ("n", "x"), "(yn(trunc(n) - 1, x) - yn(trunc(n) + 1, x)) / 2",
+          "(yn(trunc(n) - 2, x) - 2 * f + yn(trunc(n) + 2, x)) / 4", ((0.0, 4.0), (0.2, 10.0)),
           integers=("n",), analytic=False,
           reference_derivative=("yvp(n, x, 1)",), reference_second_derivative=("yvp(n, x, 2)",)),
     *_unary_bessels(),

@@ -30,8 +30,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from coverage_numpy import NUMPY_SAMPLES, NUMPY_NOT_DIFFERENTIABLE  # noqa: E402
-from coverage_scipy import (SCIPY_SAMPLES, SPECIAL_NOT_DIFFERENTIABLE,  # noqa: E402
-                            special_samples)
+from coverage_scipy import (DROP_IN_SAMPLES, SCIPY_SAMPLES,  # noqa: E402
+                            SPECIAL_NOT_DIFFERENTIABLE, special_samples)
 from coverage_sample import Sample  # noqa: E402
 
 # The NumPy namespaces walked for public callables, as users spell them.
@@ -52,7 +52,8 @@ MODULES_NOT_WALKED = {
     "np.lib.scimath": "alias-of-np.emath", "np.polynomial.polyutils": "helpers",
 }
 
-SAMPLES: dict[str, Sample] = {**NUMPY_SAMPLES, **special_samples(), **SCIPY_SAMPLES}
+SAMPLES: dict[str, Sample] = {**NUMPY_SAMPLES, **special_samples(), **SCIPY_SAMPLES,
+                              **DROP_IN_SAMPLES}
 NOT_DIFFERENTIABLE: dict[str, list[str]] = {}
 for _table in (NUMPY_NOT_DIFFERENTIABLE, SPECIAL_NOT_DIFFERENTIABLE):
     for _reason, _names in _table.items():
@@ -60,9 +61,12 @@ for _table in (NUMPY_NOT_DIFFERENTIABLE, SPECIAL_NOT_DIFFERENTIABLE):
 
 
 def group_of(name):
-    """'NumPy', 'scipy.special' (its ufuncs) or 'SciPy functions' (the list)."""
+    """'NumPy', 'scipy.special' (its ufuncs), 'SciPy functions' (the list) or 'SciPy
+    functions through dualjac.scipy' (the same list, called through the drop-ins)."""
     if name.startswith("np."):
         return "NumPy"
+    if name in DROP_IN_SAMPLES:
+        return "SciPy functions through dualjac.scipy"
     if name in SCIPY_SAMPLES:
         return "SciPy functions"
     return "scipy.special"
@@ -229,7 +233,8 @@ def summary(names=None, stream=sys.stdout):
             kind = "unsupported (conversion guard)"
         table.setdefault(group_of(name), {}).setdefault(kind, []).append(name)
     counts = []
-    for group in ("NumPy", "scipy.special", "SciPy functions"):
+    for group in ("NumPy", "scipy.special", "SciPy functions",
+                  "SciPy functions through dualjac.scipy"):
         kinds = table.get(group, {})
         total = sum(len(v) for v in kinds.values())
         counts.append(f"{group}: {len(kinds.get('supported', []))} of {total} "

@@ -99,28 +99,44 @@ def _scipy(module):
     return importlib.import_module(f"scipy.{module}")
 
 
+def _drop_in(module):
+    import importlib
+    return importlib.import_module(f"dualjac.scipy.{module}")
+
+
 _SPD = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
 _BANDED = np.array([[0.0, 1.0, 1.0], [4.0, 4.0, 4.0], [1.0, 1.0, 0.0]])
 
-SCIPY_SAMPLES = {
-    "scipy.optimize.rosen": S(lambda x: _scipy("optimize").rosen(x), 4),
-    "scipy.special.logsumexp": S(lambda x: _scipy("special").logsumexp(x)),
-    "scipy.special.softmax": S(lambda x: _scipy("special").softmax(x)),
-    "scipy.stats.norm.pdf": S(lambda x: _scipy("stats").norm.pdf(x)),
-    "scipy.stats.norm.logpdf": S(lambda x: _scipy("stats").norm.logpdf(x)),
-    "scipy.stats.norm.cdf": S(lambda x: _scipy("stats").norm.cdf(x)),
-    "scipy.signal.convolve": S(lambda x: _scipy("signal").convolve(x[:3], x[3:]), 6),
-    "scipy.linalg.expm": M(lambda x: _scipy("linalg").expm(0.2 * matrix(x))),
-    "scipy.linalg.solve_triangular": S(
-        lambda x: _scipy("linalg").solve_triangular(upper(x[:9]), x[9:]), 12, -0.3, 0.3,
-        (2.0, 0, 0, 0, 3.0, 0, 0, 0, 4.0, 1.0, 1.0, 1.0)),
-    "scipy.linalg.lu": M(lambda x: _scipy("linalg").lu(matrix(x))),
-    "scipy.linalg.lu_factor": M(lambda x: _scipy("linalg").lu_factor(matrix(x))),
-    "scipy.linalg.lu_solve": S(lambda x: _scipy("linalg").lu_solve(
-        _scipy("linalg").lu_factor(_SPD), x)),
-    "scipy.linalg.cho_solve": S(lambda x: _scipy("linalg").cho_solve(
-        _scipy("linalg").cho_factor(_SPD), x)),
-    "scipy.linalg.sqrtm": M(lambda x: _scipy("linalg").sqrtm(matrix(x))),
-    "scipy.linalg.solve_banded": S(lambda x: _scipy("linalg").solve_banded((1, 1), _BANDED, x)),
-    "scipy.integrate.trapezoid": S(lambda x: _scipy("integrate").trapezoid(x), 4),
-}
+
+def scipy_samples(_scipy):
+    """The samples, calling the functions of the modules _scipy(name) returns (SciPy's own,
+    or dualjac.scipy's drop-ins of the same names)."""
+    return {
+        "scipy.optimize.rosen": S(lambda x: _scipy("optimize").rosen(x), 4),
+        "scipy.special.logsumexp": S(lambda x: _scipy("special").logsumexp(x)),
+        "scipy.special.softmax": S(lambda x: _scipy("special").softmax(x)),
+        "scipy.stats.norm.pdf": S(lambda x: _scipy("stats").norm.pdf(x)),
+        "scipy.stats.norm.logpdf": S(lambda x: _scipy("stats").norm.logpdf(x)),
+        "scipy.stats.norm.cdf": S(lambda x: _scipy("stats").norm.cdf(x)),
+        "scipy.signal.convolve": S(lambda x: _scipy("signal").convolve(x[:3], x[3:]), 6),
+        "scipy.linalg.expm": M(lambda x: _scipy("linalg").expm(0.2 * matrix(x))),
+        "scipy.linalg.solve_triangular": S(
+            lambda x: _scipy("linalg").solve_triangular(upper(x[:9]), x[9:]), 12, -0.3, 0.3,
+            (2.0, 0, 0, 0, 3.0, 0, 0, 0, 4.0, 1.0, 1.0, 1.0)),
+        "scipy.linalg.lu": M(lambda x: _scipy("linalg").lu(matrix(x))),
+        "scipy.linalg.lu_factor": M(lambda x: _scipy("linalg").lu_factor(matrix(x))),
+        "scipy.linalg.lu_solve": S(lambda x: _scipy("linalg").lu_solve(
+            _scipy("linalg").lu_factor(_SPD), x)),
+        "scipy.linalg.cho_solve": S(lambda x: _scipy("linalg").cho_solve(
+            _scipy("linalg").cho_factor(_SPD), x)),
+        "scipy.linalg.sqrtm": M(lambda x: _scipy("linalg").sqrtm(matrix(x))),
+        "scipy.linalg.solve_banded": S(lambda x: _scipy("linalg").solve_banded((1, 1), _BANDED, x)),
+        "scipy.integrate.trapezoid": S(lambda x: _scipy("integrate").trapezoid(x), 4),
+        "scipy.special.polygamma": S(lambda x: _scipy("special").polygamma(2, x + 1.0)),
+        "scipy.special.multigammaln": S(lambda x: _scipy("special").multigammaln(x + 2.0, 3)),
+    }
+
+
+SCIPY_SAMPLES = scipy_samples(_scipy)
+# The same samples through dualjac.scipy's drop-ins (SciPy's functions on plain input).
+DROP_IN_SAMPLES = {"dualjac." + name: sample for name, sample in scipy_samples(_drop_in).items()}

@@ -264,3 +264,24 @@ def test_importing_dualjac_does_not_import_scipy():
     code = "import sys, dualjac; assert 'scipy' not in sys.modules; dualjac.scipy.linalg.expm"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_polygamma_derivatives_are_the_next_orders(n):
+    """d/dx polygamma(n, x) = polygamma(n + 1, x): SciPy's own values as the witness."""
+    from scipy import special
+    x = np.array([0.4, 1.7, 3.2])
+    J = dj.jacobian(lambda z: dj.scipy.special.polygamma(n, z), x)
+    np.testing.assert_allclose(np.diag(J), special.polygamma(n + 1, x), rtol=1e-13)
+    H = dj.hessian(lambda z: np.sum(dj.scipy.special.polygamma(n, z)), x)
+    np.testing.assert_allclose(np.diag(H), special.polygamma(n + 2, x), rtol=1e-12)
+
+
+def test_multigammaln_derivative_is_a_sum_of_digammas():
+    from scipy import special
+    a = np.array([1.6, 2.5, 4.0])
+    J = dj.jacobian(lambda z: dj.scipy.special.multigammaln(z, 3), a)
+    np.testing.assert_allclose(np.diag(J), sum(special.psi(a - j / 2) for j in range(3)),
+                               rtol=1e-14)
+    with pytest.raises(ValueError):
+        dj.jacobian(lambda z: dj.scipy.special.multigammaln(z, 3), np.array([0.8]))

@@ -1,5 +1,7 @@
 """Drop-ins for scipy.special's functions that are not ufuncs (the ufuncs erf, ndtr,
-gammaln, xlogy, ... work on jets as they are: they are rows of dualjac's rules table).
+gammaln, xlogy, jv, ... work on jets as they are: they are rows of dualjac's rules table).
+
+polygamma and multigammaln are written with those rows (zeta in q, gammaln).
 
 On jets each is shifted by the maximum of the values, as SciPy's are, so that exp never
 overflows; the shift is a plain number (a constant: the result does not depend on it).
@@ -8,10 +10,10 @@ overflows; the shift is a plain number (a constant: the result does not depend o
 import numpy as np
 import scipy.special as _special
 
-from ._common import any_jet, dense, value_of, with_scipy_values
+from ._common import any_jet, dense, refuse_jets, value_of, with_scipy_values
 from ..dispatch.jets import normalize_axes
 
-__all__ = ["logsumexp", "softmax", "log_softmax"]
+__all__ = ["logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln"]
 
 
 def _shift(values, axis):
@@ -65,3 +67,30 @@ def log_softmax(x, axis=None):
     axes = normalize_axes(axis, x.ndim)
     shifted = x - _shift(value_of(x), axes)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma: psi(x) for n = 0, (-1)^(n+1) n! zeta(n + 1, x) for
+    n >= 1 (Hurwitz's zeta, differentiable in x). n is a constant."""
+    if not any_jet(x):
+        return _special.polygamma(n, x)
+    if any_jet(n):
+        raise refuse_jets("special.polygamma with a dual order n",
+                          "is not supported: n is an integer order; pass plain integers.")
+    x = dense(x)
+    order = np.asarray(n)
+    expected = _special.polygamma(order, value_of(x))
+    hurwitz = _special._ufuncs._zeta(order + 1.0, x)
+    higher = (-1.0) ** (order + 1) * _special.gamma(order + 1.0) * hurwitz
+    return with_scipy_values(np.where(order == 0, _special.psi(x), higher), expected)
+
+
+def multigammaln(a, d):
+    """log of the multivariate gamma function: d (d - 1) / 4 log(pi) + sum over j < d of
+    gammaln(a - j / 2). d is a constant integer."""
+    if not any_jet(a):
+        return _special.multigammaln(a, d)
+    a = dense(a)
+    expected = _special.multigammaln(value_of(a), d)      # SciPy's checks of a and d
+    total = sum(_special.gammaln(a - j / 2.0) for j in range(d))
+    return with_scipy_values(total + d * (d - 1) * 0.25 * np.log(np.pi), expected)
