@@ -13,9 +13,9 @@
 #   MATMUL   lane l = sum_j lanes table[l, j] times weights[l, j] (x @ W)
 # Each does an element's arithmetic in eager's order (np.sum of the buffer adds
 # a row's elements one by one from 0; np.prod's derivatives are _pairwise_
-# products, reductions.py), so results keep eager's bits. x @ W and np.einsum
-# sum their products in index order, which BLAS / NumPy's einsum need not do:
-# there the result may differ from eager's in the last bit.
+# products, reductions.py), so results keep eager's bits. x @ W sums its
+# products in index order from 0, as NumPy's matmul does for these small
+# contractions (tests/test_deferred_row_programs.py checks the bits).
 
 cdef enum:
     LANES = -3
@@ -338,8 +338,9 @@ def _row_matmul(x1, x2, *args, **kwargs):
 
 
 def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
-    """np.einsum of a row with a constant matrix ("bi,ij->bj") or of two rows of
-    one shape ("bi,bi->b"): x @ W, or a product summed over row axes."""
+    """np.einsum of a row with a constant matrix ("bi,ij->bj"): x @ W. (Of two jets,
+    eager einsum sums each derivative part on its own, which a product then a sum
+    would not reproduce bit for bit: those fall back.)"""
     if (type(subscripts) is not str or len(operands) != 2 or out is not None or dtype is not None
             or kwargs or "->" not in subscripts or "." in subscripts):
         return None
@@ -351,14 +352,6 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
     if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(specs[0]) != len((<DeferredJet>x).shape):
         return None
     s0, s1 = specs
-    if type(y) is DeferredJet:
-        if s0 != s1 or (<DeferredJet>y).shape != (<DeferredJet>x).shape or not output \
-                or output[0] != s0[0] or any(c not in s0 for c in output) \
-                or [c for c in s0 if c in output] != list(output):
-            return None
-        product = deferred_binary(I_MUL, x, y)
-        axes = tuple(k for k, c in enumerate(s0) if c not in output)
-        return product if not axes or product is None else _row_sum(product, axes)
     if (type(y) is cnp.ndarray and len(s1) == 2 and s1[0] == s0[-1] and s1[1] not in s0
             and output == s0[:-1] + s1[1]):
         return deferred_matmul(x, y)
@@ -416,7 +409,7 @@ cdef void reduce_step(Step* st, const real* a, const real* b, real* out, Py_ssiz
                 x = a + lanes[0] * chunk + s * cs
                 weight = weights[l * w]
                 for e in range(m):
-                    d[s * cs + e] = x[e] * weight
+                    d[s * cs + e] = <real>0 + x[e] * weight
                 for j in range(1, w):
                     x = a + lanes[j] * chunk + s * cs
                     weight = weights[l * w + j]
