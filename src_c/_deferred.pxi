@@ -13,12 +13,12 @@
 # numbers each) f receives a DeferredJet standing for the seeded source, which is not
 # seeded: its views (x[:, j]) keep the source's values and each element's seed
 # number. A rules-table ufunc or operator on deferred jets (and Python scalars,
-# or plain arrays of the same shape) only records a node: the row, the operands;
-# np.stack of deferred jets records a node whose parts are results. When a value
+# or plain arrays that broadcast to its shape) only records a node: the row, the
+# operands. When a value
 # is needed (the transform's read-out, or anything that is not such an
 # operation), the graph below it runs as one program over chunks of elements:
 # each chunk's seeds (or inputs) are written component-major ("structure of
-# arrays": component s of element j at s * cs + j) into per-thread scratch small
+# arrays": component s of lane l of row j at s * cs + l * chunk + j) into per-thread scratch small
 # enough for L1, every node runs its row's SoA kernel (_kernels.h s1_ / s3_,
 # vectorized over the chunk's elements), and only the results are written out:
 # as an ordinary AoS jet, or straight into the batch Jacobian / Hessian. The
@@ -26,9 +26,11 @@
 # element's arithmetic exactly as the AoS ones, so a deferred result has the
 # same bits as the eager one (tests/test_deferred.py).
 #
-# Everything else (indexing a computed node, reductions, matmul, reading
-# values, a jet of another transform) first computes the deferred operands and
-# takes the ordinary dense path, so deferring can only fall back, never be wrong.
+# Row operations (reductions along row axes, broadcasting within a row,
+# indexing that keeps the rows, np.stack along a row axis, x @ W) are nodes too:
+# _deferred_rows.pxi. Everything else (anything across rows, reading values, a
+# jet of another transform) first computes the deferred operands and takes the
+# ordinary dense path, so deferring can only fall back, never be wrong.
 #
 # Safety: a recorded node reads its operands later than eager code would.
 #   - a plain array operand is copied when the node is recorded, and the
