@@ -13,12 +13,12 @@
 # numbers each) f receives a DeferredJet standing for the seeded source, which is not
 # seeded: its views (x[:, j]) keep the source's values and each element's seed
 # number. A rules-table ufunc or operator on deferred jets (and Python scalars,
-# or plain arrays of the same shape) only records a node: the row, the operands;
-# np.stack of deferred jets records a node whose parts are results. When a value
+# or plain arrays that broadcast to its shape) only records a node: the row, the
+# operands. When a value
 # is needed (the transform's read-out, or anything that is not such an
 # operation), the graph below it runs as one program over chunks of elements:
 # each chunk's seeds (or inputs) are written component-major ("structure of
-# arrays": component s of element j at s * cs + j) into per-thread scratch small
+# arrays": component s of lane l of row j at s * cs + l * chunk + j) into per-thread scratch small
 # enough for L1, every node runs its row's SoA kernel (_kernels.h s1_ / s3_,
 # vectorized over the chunk's elements), and only the results are written out:
 # as an ordinary AoS jet, or straight into the batch Jacobian / Hessian. The
@@ -26,9 +26,11 @@
 # element's arithmetic exactly as the AoS ones, so a deferred result has the
 # same bits as the eager one (tests/test_deferred.py).
 #
-# Everything else (indexing a computed node, reductions, matmul, reading
-# values, a jet of another transform) first computes the deferred operands and
-# takes the ordinary dense path, so deferring can only fall back, never be wrong.
+# Row operations (reductions along row axes, broadcasting within a row,
+# indexing that keeps the rows, np.stack along a row axis, x @ W) are nodes too:
+# _deferred_rows.pxi. Everything else (anything across rows, reading values, a
+# jet of another transform) first computes the deferred operands and takes the
+# ordinary dense path, so deferring can only fall back, never be wrong.
 #
 # Safety: a recorded node reads its operands later than eager code would.
 #   - a plain array operand is copied when the node is recorded, and the
@@ -88,25 +90,32 @@ cdef class DeferredJet(_JetProtocol):
     cdef _Jet dense            # the computed jet (an input: from the start)
     cdef readonly tuple shape
     cdef Py_ssize_t count      # elements
-    cdef int row               # rules-table row of a pending node; -1 an input; STACKED
-    cdef int variant           # -1 unary; binary 0 (jet, jet), 1 (jet, c), 2 (c, jet)
-    cdef object a, b           # operands: DeferredJets, or a constant ndarray;
-                               # STACKED: a = the parts (a tuple), b = inner size
+    cdef int row               # rules-table row of a pending node; -1 an input; or a
+                               # row operation (LANES, REDUCE, MATMUL: _deferred_rows.pxi)
+    cdef int variant           # -1 unary; binary 0 (jet, jet), 1 (jet, c), 2 (c, jet);
+                               # REDUCE: what it computes
+    cdef object a, b           # operands: DeferredJets, or a constant (lane-major, see
+                               # deferred_constant); LANES: a = the parts, b = the table
+    cdef object amap, bmap     # a binary node's operand lane of each of its lanes (an
+                               # intp array; None: the same lane)
+    cdef object table          # a row operation's lane table (_deferred_rows.pxi)
+    cdef Py_ssize_t rows       # shape[0] (1 for a 0-d jet): the program's elements
+    cdef Py_ssize_t lanes      # numbers of a row (the product of shape[1:])
     cdef object sweep          # the transform's run (writes: in_own_sweep)
     # An input not computed yet: the source (make_dense seeds it) or a view of
     # one (parent[key]). seed_values / seed_map are its values and each element's
-    # seed number (plain arrays of its shape). When its values are evenly spaced
-    # and the seed is the same for every element (x[:, j]: seed_index, period 0)
-    # or runs through all seeds row after row (x, x[a:b]: seed of element e is
-    # e % seed_period), the program writes the seeds straight into its scratch.
+    # seed number (plain arrays of its shape).
     cdef object make_dense
     cdef DeferredJet parent
     cdef object key
     cdef cnp.ndarray seed_values
     cdef cnp.ndarray seed_map
-    cdef Py_ssize_t seed_index
-    cdef Py_ssize_t seed_period
-    cdef Py_ssize_t seed_stride
+    # When every lane has one seed down the rows (x, x[:, j], x[a:b]), the program
+    # writes the seeds straight into its scratch: lane l's values are at
+    # lane_offsets[l] + row * row_stride (items) of seed_values, its seed lane_seeds[l].
+    cdef object lane_offsets
+    cdef object lane_seeds
+    cdef Py_ssize_t row_stride
     cdef Py_ssize_t pending    # pending nodes below this one (itself included)
     cdef Py_ssize_t mark       # the program build that last numbered it (run_graph)
     cdef Py_ssize_t number     # its value number in that program
@@ -168,9 +177,10 @@ cdef class DeferredJet(_JetProtocol):
 
     # -- indexing: the source's views stay inputs; anything else is computed first
     def __getitem__(self, key):
-        if self.row == -1:
+        if self.row == -1 and self.dense is None:
             return seed_view(self, key)
-        return computed(self)[key]
+        picked = deferred_index(self, key)
+        return computed(self)[key] if picked is None else picked
 
     def __getattr__(self, name):
         # Methods and attributes of the dense jet (reshape, T, sum, ...) on the
@@ -194,13 +204,18 @@ cdef class DeferredJet(_JetProtocol):
                     result = deferred_binary(<int><object>idx, inputs[0], inputs[1])
                     if result is not None:
                         return result
+                elif ufunc is np.matmul:
+                    result = deferred_matmul(inputs[0], inputs[1])
+                    if result is not None:
+                        return result
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
-        if func is NP_STACK and type(args) is tuple and type(kwargs) is dict:
-            stacked = deferred_stack(args, kwargs)
-            if stacked is not None:
-                return stacked
+        cdef object handler = ROW_FUNCTIONS.get(func)
+        if handler is not None and type(args) is tuple and type(kwargs) is dict:
+            recorded = handler(*args, **kwargs)
+            if recorded is not None:
+                return recorded
         # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
         return computed(self).__array_function__(func, types, dense_tree(args),
                                                  dense_tree(kwargs))
@@ -264,58 +279,35 @@ cdef DeferredJet seed_view(DeferredJet parent, object key):
 cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map) except *:
     d.seed_values = values
     d.seed_map = seed_map
-    d.shape = (<object>values).shape
-    d.count = values.size
-    d.seed_index = -1
-    d.seed_period = 0
-    cdef Py_ssize_t stride = flat_stride(values)
-    cdef int k
-    if stride < 0 or values.descr.type_num != cnp.PyArray_TYPE(d.level.buf) or values.size == 0:
+    set_shape(d, (<object>values).shape)
+    d.lane_offsets = d.lane_seeds = None
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(values)
+    if values.descr.type_num != cnp.PyArray_TYPE(d.level.buf) or values.size == 0:
         return
-    d.seed_stride = stride
-    d.seed_index = (<cnp.npy_intp*>cnp.PyArray_DATA(seed_map))[0]
-    for k in range(seed_map.ndim):
-        if seed_map.shape[k] > 1 and seed_map.strides[k] != 0:
-            break                         # the seed varies along the view
+    if any(v % itemsize for v in (<object>values).strides):
+        return
+    if values.ndim and values.shape[0] > 1 and seed_map.strides[0] != 0:
+        return                            # the seed varies down the rows (x.T, x[0])
+    if values.ndim == 0:
+        d.row_stride = 0
+        offsets = np.zeros(1, np.intp)
+        seeds = np.asarray(seed_map, np.intp).reshape(1)
     else:
-        return                            # one seed for every element
-    if d.seed_index == 0 and runs_through_seeds(seed_map, d.level.n1):
-        d.seed_period = d.level.n1
-    else:
-        d.seed_index = -1
+        d.row_stride = values.strides[0] // itemsize
+        offsets = np.zeros((1,) + (<object>values).shape[1:], np.intp)
+        for k in range(1, values.ndim):   # each lane's offset from the first one (items)
+            step = np.arange(values.shape[k], dtype=np.intp) * (values.strides[k] // itemsize)
+            offsets = offsets + step.reshape((-1,) + (1,) * (values.ndim - 1 - k))
+        seeds = np.asarray(seed_map[:1], np.intp)
+    d.lane_offsets = np.ascontiguousarray(offsets.reshape(-1))
+    d.lane_seeds = np.ascontiguousarray(seeds.reshape(-1))
 
 
-cdef bint runs_through_seeds(cnp.ndarray seed_map, Py_ssize_t n):
-    """Is seed_map (rows, row shape) whole rows of the source's seed map, so that
-    its element e has seed e % n (the source itself, a slice of rows)?"""
-    cdef int k
-    cdef Py_ssize_t step = cnp.PyArray_ITEMSIZE(seed_map), size = 1
-    if seed_map.ndim < 2 or seed_map.strides[0] != 0:
-        return False
-    for k in range(seed_map.ndim - 1, 0, -1):     # the row part: C-contiguous seeds
-        if seed_map.shape[k] > 1 and seed_map.strides[k] != step:
-            return False
-        step *= seed_map.shape[k]
-        size *= seed_map.shape[k]
-    return size == n
-
-
-cdef Py_ssize_t flat_stride(cnp.ndarray a):
-    """The distance in items between consecutive elements of a (C order) when it is
-    the same everywhere; -1 otherwise."""
-    cdef int d, last = -1
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a), step = 0
-    for d in range(a.ndim - 1, -1, -1):
-        if a.shape[d] == 1:
-            continue
-        if last < 0:
-            step = a.strides[d]
-        elif a.strides[d] != a.strides[last] * a.shape[last]:
-            return -1
-        last = d
-    if step % itemsize:
-        return -1
-    return step // itemsize
+cdef void set_shape(DeferredJet d, tuple shape) except *:
+    d.shape = shape
+    d.rows = shape[0] if shape else 1
+    d.lanes = math_prod(shape[1:])
+    d.count = d.rows * d.lanes
 
 
 cdef object math_prod(tuple shape):
@@ -337,11 +329,15 @@ cdef _Jet input_jet(DeferredJet d):
     return d.dense
 
 
-cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a, object b):
+cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a, object b,
+                              tuple shape=None):
+    """A pending node of proto's sweep and level (of proto's shape unless given)."""
     cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
     d.level = proto.level
-    d.shape = proto.shape
-    d.count = proto.count
+    if shape is None:
+        d.shape, d.rows, d.lanes, d.count = proto.shape, proto.rows, proto.lanes, proto.count
+    else:
+        set_shape(d, shape)
     d.row = row
     d.variant = variant
     d.a = a
@@ -350,29 +346,23 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
-    if row == STACKED:
-        for part in a:
-            d.pending += (<DeferredJet>part).pending
-    else:
-        if type(a) is DeferredJet:
-            d.pending += (<DeferredJet>a).pending
-        if type(b) is DeferredJet:
-            d.pending += (<DeferredJet>b).pending
-    if d.pending > MAX_PENDING and row != STACKED:
+    for operand in (a if row == LANES else (a, b)):
+        if type(operand) is DeferredJet:
+            d.pending += (<DeferredJet>operand).pending
+            d.deps1 |= (<DeferredJet>operand).deps1
+            d.deps2 |= (<DeferredJet>operand).deps2
+    return d
+
+
+cdef DeferredJet bounded(DeferredJet d):
+    """d, computed at once when its graph has grown past MAX_PENDING nodes."""
+    if d.pending > MAX_PENDING:
         computed(d)
     return d
 
 
 cdef object deferred_unary(int row, DeferredJet a):
-    return pending_node(a, row, -1, operand(a), None)
-
-
-cdef inline DeferredJet operand(DeferredJet d):
-    """d as an operand of a new node: a pending stack is computed first (a program's
-    steps are elementwise; a stack is only ever a program's result)."""
-    if d.row == STACKED and d.dense is None:
-        computed(d)
-    return d
+    return bounded(pending_node(a, row, -1, a, None))
 
 
 cdef object deferred_or_dense(int row, object x, object y):
@@ -389,37 +379,61 @@ cdef object deferred_or_dense(int row, object x, object y):
 
 cdef object deferred_binary(int row, object x, object y):
     """A pending node for x (op) y, or None when it cannot be deferred (then the
-    caller computes the operands and takes the dense path)."""
-    cdef DeferredJet a, b
+    caller computes the operands and takes the dense path). Operands broadcast
+    within a row ((b, 3) with (b, 1)); the rows themselves never do."""
+    cdef DeferredJet a, b, d
     cdef int special
     if type(x) is DeferredJet and type(y) is DeferredJet:
-        a = operand(<DeferredJet>x)
-        b = operand(<DeferredJet>y)
-        if a.sweep is not b.sweep or a.shape != b.shape or a.level.order != b.level.order:
+        a, b = <DeferredJet>x, <DeferredJet>y
+        if a.sweep is not b.sweep or a.level.order != b.level.order:
             return None
-        node = pending_node(a, row, 0, a, b)
-        (<DeferredJet>node).deps1 |= b.deps1
-        (<DeferredJet>node).deps2 |= b.deps2
-        return node
+        shape = row_broadcast(a, b.shape)
+        if shape is None:
+            return None
+        d = pending_node(a, row, 0, a, b, shape)
+        d.amap = lane_map(a.shape, shape)
+        d.bmap = lane_map(b.shape, shape)
+        return bounded(d)
     if type(x) is DeferredJet:
-        a = operand(<DeferredJet>x)
+        a = <DeferredJet>x
         if row == I_POW and (type(y) is float or type(y) is int):
             special = power_as_unary(<double>y)     # as binary_jc: x**2 is square
             if special >= 0:
                 return deferred_unary(special, a)
         c = deferred_constant(a, y)
-        return None if c is None else pending_node(a, row, 1, a, c)
+        return None if c is None else bounded(pending_node(a, row, 1, a, c))
     if type(y) is DeferredJet:
-        a = operand(<DeferredJet>y)
+        a = <DeferredJet>y
         c = deferred_constant(a, x)
-        return None if c is None else pending_node(a, row, 2, c, a)
+        return None if c is None else bounded(pending_node(a, row, 2, c, a))
     return None
 
 
+cdef object row_broadcast(DeferredJet a, tuple other):
+    """The shape of a and a jet of shape `other` broadcast together, when both keep
+    their rows (the same number of axes, the same first one); None otherwise."""
+    if len(other) != len(a.shape) or (a.shape and other[0] != a.shape[0]):
+        return None
+    try:
+        return tuple(np.broadcast_shapes(a.shape, other))
+    except ValueError:
+        return None
+
+
+cdef object lane_map(tuple shape, tuple target):
+    """Which lane of a jet of `shape` each lane of its broadcast to `target` reads
+    (None: the same one)."""
+    if shape == target:
+        return None
+    lanes = np.arange(math_prod(shape[1:]), dtype=np.intp).reshape(shape[1:])
+    return np.ascontiguousarray(np.broadcast_to(lanes, target[1:]).reshape(-1))
+
+
 cdef object deferred_constant(DeferredJet a, object c):
-    """c as a deferred node reads it: a 0-d array (a scalar, stride 0) or a
-    C-contiguous copy of a's shape (stride 1) of a's dtype; None if it is
-    neither (another dtype, broadcasting, a jet, a foreign type)."""
+    """c as a deferred node reads it: a 0-d array (a scalar), or, when it has a's
+    dtype and broadcasts to a's shape, a copy of its lanes, lane-major: an array
+    (a's lanes, rows), rows 1 when it is the same for every row; None otherwise
+    (another dtype, a shape that would change a's, a jet, a foreign type)."""
     cdef cnp.dtype dtype = a.level.buf.dtype
     cdef cnp.ndarray arr
     if type(c) is float or type(c) is int or type(c) is bool:
@@ -433,55 +447,18 @@ cdef object deferred_constant(DeferredJet a, object c):
         return None
     if arr.size == 1 and arr.ndim <= len(a.shape):
         return np.array(arr.reshape(()), copy=True)
-    if (<object>arr).shape == a.shape:
-        return np.array(arr, order="C", copy=True)
-    return None
-
-
-# The row of a node that is np.stack of pending parts: computed by one program
-# whose results are the parts, each written to its places in the stacked array.
-cdef enum:
-    STACKED = -2
-
-
-cdef object deferred_stack(tuple args, dict kwargs):
-    """np.stack(parts, axis) of deferred jets of one sweep, shape and level (the
-    outputs of a vector function, np.stack([u, v, w], axis=-1)) as a pending
-    node; None for anything else (the dense np.stack takes it)."""
-    cdef object axis_obj = 0
-    if len(args) == 2 and not kwargs:
-        axis_obj = args[1]
-    elif len(args) != 1 or (kwargs and list(kwargs) != ["axis"]):
+    if arr.ndim > len(a.shape):
         return None
-    elif kwargs:
-        axis_obj = kwargs["axis"]
-    seq = args[0]
-    if type(axis_obj) is not int or (type(seq) is not list and type(seq) is not tuple) or not seq:
+    cdef tuple arr_shape = (<object>arr).shape
+    try:
+        if tuple(np.broadcast_shapes(arr_shape, a.shape)) != a.shape:
+            return None
+    except ValueError:
         return None
-    cdef DeferredJet first, part
-    for item in seq:
-        if type(item) is not DeferredJet:
-            return None
-    seq = [operand(<DeferredJet>item) for item in seq]   # pending stacks computed first
-    first = <DeferredJet>seq[0]
-    for item in seq:
-        part = <DeferredJet>item
-        if part.sweep is not first.sweep or part.shape != first.shape or part.level is not first.level \
-                and (part.level.order != first.level.order or part.level.tag1 != first.level.tag1
-                     or part.level.tag2 != first.level.tag2):
-            return None
-    cdef Py_ssize_t nd = len(first.shape) + 1, ax = <Py_ssize_t>axis_obj
-    if ax < -nd or ax >= nd:
-        return None                          # NumPy's np.stack raises its own error
-    if ax < 0:
-        ax += nd
-    cdef DeferredJet d = pending_node(first, STACKED, -1, tuple(seq), math_prod(first.shape[ax:]))
-    d.shape = first.shape[:ax] + (len(seq),) + first.shape[ax:]
-    d.count = first.count * len(seq)
-    for item in seq:
-        d.deps1 |= (<DeferredJet>item).deps1
-        d.deps2 |= (<DeferredJet>item).deps2
-    return d
+    full = arr.reshape((1,) * (len(a.shape) - arr.ndim) + arr_shape)
+    rows = full.shape[0]
+    lanes = np.broadcast_to(full, (rows,) + a.shape[1:]).reshape(rows, -1)
+    return np.array(lanes.T, order="C", copy=True)
 
 
 cdef object deferred_write_error(DeferredJet d, str what):

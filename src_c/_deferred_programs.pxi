@@ -5,49 +5,57 @@
 
 cdef struct Step:
     void* fn
-    bint binary
+    int kind                 # STEP_*: a rules-table kernel, or a row operation
+    int op                   # REDUCE: what it computes (R_*)
     int pair                 # PAIR_RUN: fn is a pair kernel, also writing slot_out2;
                              # PAIR_DONE: computed by the step before
     Py_ssize_t a, b          # value numbers; constants: -1 - constant number
     Py_ssize_t slot_a, slot_b, slot_out, slot_out2
+    Py_ssize_t lanes         # the result's lanes
+    Py_ssize_t* amap         # a binary step's operand lane of each result lane (NULL: the same)
+    Py_ssize_t* bmap
+    Py_ssize_t* table        # a row operation's lanes (_deferred_rows.pxi); LANES: (slot, lane)
+    Py_ssize_t width         # its columns
+    char* weights            # MATMUL: lanes x width, the program's dtype
+
+
+cdef enum:
+    STEP_UNARY = 0
+    STEP_BINARY = 1
+    STEP_LANES = 2
+    STEP_REDUCE = 3
+    STEP_MATMUL = 4
 
 
 cdef struct Gather:          # an input, written into its slot per chunk
-    char* data               # a jet's buffer, or (seed >= 0) the source's values
-    Py_ssize_t stride        # elements apart, in items
-    Py_ssize_t seed          # -1: a jet; else every element's seed number, or
-    Py_ssize_t period        # (period > 0) element e's seed is e % period
+    char* data               # a jet's buffer, or (seeds != NULL) the source's values
+    Py_ssize_t row_stride    # items from a row to the next
+    Py_ssize_t comp_stride   # items from a component to the next (a jet)
+    Py_ssize_t* lane_offsets # items from a row's first number to lane l's
+    Py_ssize_t* seeds        # NULL: a jet; else each lane's seed
+    Py_ssize_t lanes
     Py_ssize_t slot
 
 
-cdef struct Constant:
+cdef struct Constant:        # lane l of row e: data[l * lane_step + e * row_step]
     char* data
-    Py_ssize_t stride        # 0 (a scalar) or 1
-
-
-cdef struct Result:          # element e of a result goes to element
-    Py_ssize_t slot          # (e // inner) * (parts * inner) + index * inner + e % inner
-    Py_ssize_t index, parts, inner
+    Py_ssize_t lane_step, row_step
 
 
 cdef struct Program:
     bint f64
-    Py_ssize_t K, n, cs, chunk, slots, itemsize
+    Py_ssize_t K, n, cs, chunk, lanes, slots, itemsize
     Step* steps
     Py_ssize_t nsteps
     Gather* gathers
     Py_ssize_t ngathers
     Constant* constants
-    Result* results          # one, or a stack node's parts
-    Py_ssize_t nresults
+    Py_ssize_t result_slot, result_lanes
     char* out
     int readout              # READ_JET, READ_TANGENT or READ_HESSIAN
-    # Element e's read-out (every result's numbers in turn) is at
-    # scratch[positions[s] + e], s < width. When these are consecutive in out (one
-    # result, or a stack's parts along the last element axis) it is one pass.
+    # Number s of an element's read-out is at scratch[positions[s] + lane * chunk + row].
     Py_ssize_t* positions
     Py_ssize_t width
-    bint consecutive
     int failed
 
 
@@ -143,7 +151,6 @@ cdef object run_graph(DeferredJet root, int readout, tuple shape):
     cdef Program P
     P.steps = NULL
     P.gathers = NULL
-    P.results = NULL
     P.constants = NULL
     P.positions = NULL
     try:
@@ -151,26 +158,33 @@ cdef object run_graph(DeferredJet root, int readout, tuple shape):
             if root.dense is not None:
                 return None
             out = build_program(&P, root, readout, shape, order, inputs, constants, keep)
-        run_program_parts(&P, root.count // P.nresults, root.count * P.K * (P.nsteps + 1))
+        run_program_parts(&P, root.rows, root.count * P.K * (P.nsteps + 1))
         if P.failed:
             raise MemoryError("dualjac: no memory for a deferred program's scratch")
     finally:
         free(P.steps)
         free(P.gathers)
         free(P.constants)
-        free(P.results)
         free(P.positions)
     return out
+
+
+cdef inline Py_ssize_t* intp_data(object array, list keep):
+    """The data of an intp array kept alive in keep (NULL for None)."""
+    if array is None:
+        return NULL
+    cdef cnp.ndarray a = np.ascontiguousarray(array, dtype=np.intp)
+    keep.append(a)
+    return <Py_ssize_t*>cnp.PyArray_DATA(a)
 
 
 cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple shape,
                                list order, list inputs, list constants, list keep):
     """Fill P for root's graph (order, inputs, constants and keep receive what
     it reads, to keep alive while it runs) and return its output array."""
-    cdef list roots = list(root.a) if root.row == STACKED else [root]
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, raw
     cdef cnp.ndarray buf
-    number_values(roots, order, inputs)
+    number_values(root, order, inputs)
     cdef _Jet level = root.level
     cdef cnp.ndarray lbuf = level.buf
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
@@ -179,71 +193,69 @@ cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple 
     P.itemsize = cnp.PyArray_ITEMSIZE(lbuf)
     P.nsteps = len(order)
     P.ngathers = len(inputs)
-    P.nresults = len(roots)
     P.failed = 0
     P.slots = 0
+    P.lanes = 1
+    for node in order + inputs:
+        P.lanes = max(P.lanes, (<DeferredJet>node).lanes)
     P.steps = <Step*>malloc(max(P.nsteps, 1) * sizeof(Step))
     P.gathers = <Gather*>malloc(max(P.ngathers, 1) * sizeof(Gather))
-    P.results = <Result*>malloc(P.nresults * sizeof(Result))
-    if P.steps == NULL or P.gathers == NULL or P.results == NULL:
+    if P.steps == NULL or P.gathers == NULL:
         raise MemoryError()
-    assign_slots(P, roots, order, inputs, constants, keep, level.order)
+    assign_slots(P, root, order, inputs, constants, keep, level.order)
     P.constants = <Constant*>malloc(max(len(constants), 1) * sizeof(Constant))
     if P.constants == NULL:
         raise MemoryError()
     for i in range(len(constants)):
         buf = <cnp.ndarray>constants[i]
         P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
-        P.constants[i].stride = 0 if buf.ndim == 0 else 1
-    for i in range(P.nresults):
-        P.results[i].index = i
-        P.results[i].parts = P.nresults
-        P.results[i].inner = root.b if root.row == STACKED else 1
-    # Chunk: the program's scratch (every slot, K components) about SCRATCH_TARGET.
-    P.chunk = SCRATCH_TARGET // (P.slots * P.K * P.itemsize)
-    P.chunk = min(max(P.chunk & ~7, 16), DJ_BLOCK)
-    P.cs = P.chunk + 16          # padded: component rows 4 KiB apart alias in L1
+        P.constants[i].lane_step = 0 if buf.ndim == 0 else buf.shape[1]
+        P.constants[i].row_step = 0 if buf.ndim == 0 or buf.shape[1] == 1 else 1
+    # Chunk (rows): the program's scratch (every slot, K components of each lane)
+    # about SCRATCH_TARGET, and at least 16 numbers per kernel call.
+    raw = SCRATCH_TARGET // (P.slots * P.K * P.lanes * P.itemsize)
+    if P.lanes == 1:
+        P.chunk = min(max(raw & ~7, 16), DJ_BLOCK)
+    else:
+        P.chunk = min(max(raw & ~7 if raw >= 16 else raw, (15 + P.lanes) // P.lanes, 1), DJ_BLOCK)
+    P.cs = P.lanes * P.chunk + 16      # padded: component rows 4 KiB apart alias in L1
     out = np.empty(shape, lbuf.dtype)
     if out.size != root.count * (P.K if readout == READ_JET else
                                  P.K - 1 if readout == READ_TANGENT else P.n * P.n):
         raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
     P.out = <char*>cnp.PyArray_DATA(out)
     P.readout = readout
+    P.result_lanes = root.lanes
     P.positions = readout_positions(P)
-    P.consecutive = P.nresults == 1 or P.results[0].inner == 1
     return out
 
 
 cdef Py_ssize_t* readout_positions(Program* P) except NULL:
     """Where each number of an element's read-out is in the scratch, relative to
-    the element's place in component 0 of slot 0: every result's numbers in turn."""
-    cdef Py_ssize_t per_result = (P.K if P.readout == READ_JET else
-                                  P.K - 1 if P.readout == READ_TANGENT else P.n * P.n)
-    cdef Py_ssize_t i, s, p, q, base, first = 1 if P.readout == READ_TANGENT else 0
-    P.width = P.nresults * per_result
+    the element's place in component 0 of its lane in the result's slot."""
+    cdef Py_ssize_t s, p, q, base = P.result_slot * P.K * P.cs
+    cdef Py_ssize_t first = 1 if P.readout == READ_TANGENT else 0
+    P.width = (P.K if P.readout == READ_JET else
+               P.K - 1 if P.readout == READ_TANGENT else P.n * P.n)
     cdef Py_ssize_t* positions = <Py_ssize_t*>malloc(max(P.width, 1) * sizeof(Py_ssize_t))
     if positions == NULL:
         raise MemoryError()
-    for i in range(P.nresults):
-        base = P.results[i].slot * P.K * P.cs
-        if P.readout == READ_HESSIAN:
-            for p in range(P.n):
-                for q in range(P.n):
-                    positions[i * per_result + p * P.n + q] = (
-                        base + symmetric_component(P.n, p, q) * P.cs)
-        else:
-            for s in range(per_result):
-                positions[i * per_result + s] = base + (first + s) * P.cs
+    if P.readout == READ_HESSIAN:
+        for p in range(P.n):
+            for q in range(P.n):
+                positions[p * P.n + q] = base + symmetric_component(P.n, p, q) * P.cs
+    else:
+        for s in range(P.width):
+            positions[s] = base + (first + s) * P.cs
     return positions
 
 
-cdef void number_values(list roots, list order, list inputs) except *:
+cdef void number_values(DeferredJet root, list order, list inputs) except *:
     """The program's values: the inputs and computed nodes it reads (numbered 0..),
-    then its steps, the pending nodes below roots with operands first."""
+    then its steps, the pending nodes below root with operands first."""
     global BUILDS
     BUILDS += 1
-    for r in roots:
-        post_order(<DeferredJet>r, order, inputs, BUILDS)
+    post_order(root, order, inputs, BUILDS)
     pair_up(order)
     cdef Py_ssize_t k, ninputs = len(inputs)
     for k in range(len(order)):
@@ -273,78 +285,136 @@ cdef void pair_up(list order) except *:
         i += 1
 
 
-cdef void assign_slots(Program* P, list roots, list order, list inputs, list constants,
+cdef inline tuple operands_of(DeferredJet node):
+    """The jets a pending node reads."""
+    if node.row == LANES:
+        return node.a
+    return (node.a, node.b)
+
+
+cdef void assign_slots(Program* P, DeferredJet root, list order, list inputs, list constants,
                        list keep, int order_kind) except *:
-    """Fill P's gathers, steps and results with their scratch slots, by liveness: a
-    value's slot is free again after its last use, and an output never shares a
-    slot with its operands (the kernels' restrict). An input with one seed for
-    every element keeps its slot (its derivative rows are written once per range,
-    see run_program). keep holds the buffers read."""
-    cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), i, v, stride
-    cdef int kind = 0 if order_kind == 1 else 1
+    """Fill P's gathers and steps with their scratch slots, by liveness: a value's
+    slot is free again after its last use, and an output never shares a slot with
+    its operands (the kernels' restrict). A seeded input keeps its slot (its
+    derivative rows are written once per range, see run_program). keep holds
+    the buffers read."""
+    cdef Py_ssize_t ninputs = len(inputs), nsteps = len(order), i, v
     cdef DeferredJet node
-    cdef cnp.ndarray buf
     cdef list last = [-1] * (ninputs + nsteps)     # a value's last reader (a step)
     for i in range(nsteps):
-        node = <DeferredJet>order[i]
-        for operand in (node.a, node.b):
+        for operand in operands_of(<DeferredJet>order[i]):
             if type(operand) is DeferredJet:
                 last[(<DeferredJet>operand).number] = i
-    for r in roots:
-        last[(<DeferredJet>r).number] = nsteps     # results stay to the end
+    last[root.number] = nsteps                      # the result stays to the end
     cdef list free_slots = [], slot_of = [0] * (ninputs + nsteps)
     for i in range(ninputs):
-        node = <DeferredJet>inputs[i]
-        if node.dense is None and node.seed_index >= 0:
-            P.gathers[i].data = <char*>cnp.PyArray_DATA(node.seed_values)
-            P.gathers[i].stride = node.seed_stride
-            P.gathers[i].seed = node.seed_index
-            P.gathers[i].period = node.seed_period
-        else:
-            buf = readable(computed(node).buf, &stride)
-            keep.append(buf)
-            P.gathers[i].data = <char*>cnp.PyArray_DATA(buf)
-            P.gathers[i].stride = stride
-            P.gathers[i].seed = -1
-            P.gathers[i].period = 0
+        set_gather(&P.gathers[i], <DeferredJet>inputs[i], keep)
         P.gathers[i].slot = slot_of[i] = take_slot(free_slots, &P.slots)
     for i in range(nsteps):
         node = <DeferredJet>order[i]
-        P.steps[i].binary = node.variant >= 0
-        P.steps[i].pair = PAIR_NONE
-        if i > 0 and P.steps[i - 1].pair == PAIR_NONE and partners(<DeferredJet>order[i - 1], node):
-            P.steps[i - 1].pair = PAIR_RUN
-            P.steps[i].pair = PAIR_DONE
-            P.steps[i - 1].fn = <void*>(SP_f64[kind][node.row if PAIR_FIRST[node.row] else
-                                                    (<DeferredJet>order[i - 1]).row]
-                                        if P.f64 else
-                                        SP_f32[kind][node.row if PAIR_FIRST[node.row] else
-                                                     (<DeferredJet>order[i - 1]).row])
-        P.steps[i].fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
-                         if node.variant < 0 else
-                         <void*>(SB_f64[kind][node.variant][node.row] if P.f64
-                                 else SB_f32[kind][node.variant][node.row]))
-        P.steps[i].a = operand_number(node.a, constants)
-        P.steps[i].b = operand_number(node.b, constants) if node.variant >= 0 else 0
         v = ninputs + i
         slot_of[v] = take_slot(free_slots, &P.slots)
-        P.steps[i].slot_out = slot_of[v]
-        if P.steps[i].pair == PAIR_DONE:     # the pair kernel writes first's, then second's
-            if PAIR_FIRST[node.row]:
-                P.steps[i - 1].slot_out2 = P.steps[i - 1].slot_out
-                P.steps[i - 1].slot_out = slot_of[v]
-            else:
-                P.steps[i - 1].slot_out2 = slot_of[v]
-        P.steps[i].slot_a = slot_of[P.steps[i].a] if P.steps[i].a >= 0 else -1
-        P.steps[i].slot_b = (slot_of[P.steps[i].b] if P.steps[i].binary and P.steps[i].b >= 0
-                             else -1)
-        for operand_value in (P.steps[i].a, P.steps[i].b if P.steps[i].binary else -1):
-            if (operand_value >= 0 and last[operand_value] == i
-                    and not (operand_value < ninputs and fixed_seed(&P.gathers[operand_value]))
-                    and slot_of[operand_value] not in free_slots):
-                free_slots.append(slot_of[operand_value])
-    for i in range(len(roots)):
-        P.results[i].slot = slot_of[(<DeferredJet>roots[i]).number]
+        set_step(P, i, node, order, slot_of, constants, keep, 0 if order_kind == 1 else 1)
+        for operand in operands_of(node):
+            if type(operand) is not DeferredJet:
+                continue
+            v = (<DeferredJet>operand).number
+            if (last[v] == i and not (v < ninputs and P.gathers[v].seeds != NULL)
+                    and slot_of[v] not in free_slots):
+                free_slots.append(slot_of[v])
+    P.result_slot = slot_of[root.number]
+
+
+cdef void set_gather(Gather* g, DeferredJet node, list keep) except *:
+    """How the program writes input `node` into its slot: straight from the
+    source's values with each lane's seed, or from its computed jet."""
+    cdef cnp.ndarray buf
+    cdef Py_ssize_t itemsize
+    g.lanes = node.lanes
+    if node.dense is None and node.lane_seeds is not None:
+        g.data = <char*>cnp.PyArray_DATA(node.seed_values)
+        g.row_stride = node.row_stride
+        g.comp_stride = 0
+        g.lane_offsets = intp_data(node.lane_offsets, keep)
+        g.seeds = intp_data(node.lane_seeds, keep)
+        return
+    buf = computed(node).buf
+    itemsize = cnp.PyArray_ITEMSIZE(buf)
+    if any(stride % itemsize for stride in (<object>buf).strides):
+        buf = np.ascontiguousarray(buf)
+    keep.append(buf)
+    g.data = <char*>cnp.PyArray_DATA(buf)
+    g.seeds = NULL
+    g.comp_stride = buf.strides[buf.ndim - 1] // itemsize
+    g.row_stride = buf.strides[0] // itemsize if buf.ndim > 1 else 0
+    offsets = np.zeros(node.shape[1:], np.intp)
+    for k in range(1, buf.ndim - 1):
+        step = np.arange(buf.shape[k], dtype=np.intp) * (buf.strides[k] // itemsize)
+        offsets = offsets + step.reshape((-1,) + (1,) * (buf.ndim - 2 - k))
+    g.lane_offsets = intp_data(offsets.reshape(-1), keep)
+
+
+cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list slot_of,
+                   list constants, list keep, int kind) except *:
+    """P.steps[i] for pending node `node` (its output slot is slot_of[its number])."""
+    cdef Step* st = &P.steps[i]
+    cdef Py_ssize_t v = node.number
+    st.pair = PAIR_NONE
+    st.lanes = node.lanes
+    st.amap = st.bmap = st.table = NULL
+    st.weights = NULL
+    st.width = 0
+    st.slot_out = slot_of[v]
+    st.slot_a = st.slot_b = -1
+    st.a = st.b = 0
+    if node.row == LANES:
+        st.kind = STEP_LANES
+        table = np.array(node.table, copy=True)
+        for l in range(table.shape[0]):     # (part, lane) -> (slot, lane)
+            table[l, 0] = slot_of[(<DeferredJet>node.a[table[l, 0]]).number]
+        st.table = intp_data(table, keep)
+        return
+    if node.row == REDUCE or node.row == MATMUL:
+        st.kind = STEP_REDUCE if node.row == REDUCE else STEP_MATMUL
+        st.op = node.variant
+        st.a = (<DeferredJet>node.a).number
+        st.slot_a = slot_of[st.a]
+        if node.row == REDUCE and node.variant == R_PRODUCT_VALUE:
+            st.b = (<DeferredJet>node.b).number
+            st.slot_b = slot_of[st.b]
+        st.table = intp_data(node.table, keep)
+        st.width = node.table.shape[1]
+        if node.row == MATMUL:
+            keep.append(node.b)
+            st.weights = <char*>cnp.PyArray_DATA(<cnp.ndarray>node.b)
+        return
+    st.kind = STEP_BINARY if node.variant >= 0 else STEP_UNARY
+    if i > 0 and P.steps[i - 1].kind == STEP_UNARY and P.steps[i - 1].pair == PAIR_NONE \
+            and partners(<DeferredJet>order[i - 1], node):
+        P.steps[i - 1].pair = PAIR_RUN
+        st.pair = PAIR_DONE
+        P.steps[i - 1].fn = <void*>(SP_f64[kind][node.row if PAIR_FIRST[node.row] else
+                                                (<DeferredJet>order[i - 1]).row]
+                                    if P.f64 else
+                                    SP_f32[kind][node.row if PAIR_FIRST[node.row] else
+                                                 (<DeferredJet>order[i - 1]).row])
+        if PAIR_FIRST[node.row]:             # the pair kernel writes first's, then second's
+            P.steps[i - 1].slot_out2 = P.steps[i - 1].slot_out
+            P.steps[i - 1].slot_out = st.slot_out
+        else:
+            P.steps[i - 1].slot_out2 = st.slot_out
+    st.fn = (<void*>(SU_f64[kind][node.row] if P.f64 else SU_f32[kind][node.row])
+             if node.variant < 0 else
+             <void*>(SB_f64[kind][node.variant][node.row] if P.f64
+                     else SB_f32[kind][node.variant][node.row]))
+    st.a = operand_number(node.a, constants)
+    st.slot_a = slot_of[st.a] if st.a >= 0 else -1
+    if st.kind == STEP_BINARY:
+        st.b = operand_number(node.b, constants)
+        st.slot_b = slot_of[st.b] if st.b >= 0 else -1
+        st.amap = intp_data(node.amap, keep)
+        st.bmap = intp_data(node.bmap, keep)
 
 
 cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
@@ -365,10 +435,9 @@ cdef void post_order(DeferredJet node, list order, list inputs, Py_ssize_t build
         node.number = len(inputs)
         inputs.append(node)
         return
-    if type(node.a) is DeferredJet:
-        post_order(<DeferredJet>node.a, order, inputs, build)
-    if type(node.b) is DeferredJet:
-        post_order(<DeferredJet>node.b, order, inputs, build)
+    for operand in operands_of(node):
+        if type(operand) is DeferredJet:
+            post_order(<DeferredJet>operand, order, inputs, build)
     order.append(node)
 
 
@@ -380,19 +449,19 @@ cdef Py_ssize_t operand_number(object operand, list constants):
     return -len(constants)
 
 
-cdef void run_program_parts(Program* P, Py_ssize_t count, Py_ssize_t numbers) noexcept:
-    """The program over [0, count): without the GIL when large, in parts of several
-    chunks that the pool's threads claim in turn."""
+cdef void run_program_parts(Program* P, Py_ssize_t rows, Py_ssize_t numbers) noexcept:
+    """The program over rows [0, rows): without the GIL when large, in parts of
+    several chunks that the pool's threads claim in turn."""
     if numbers <= NOGIL_THRESHOLD:
-        program_range(P, 0, count)
+        program_range(P, 0, rows)
         return
-    cdef int parts = <int>min(max(count // (8 * P.chunk), 1), 65535)
+    cdef int parts = <int>min(max(rows // (8 * P.chunk), 1), 65535)
     with nogil:
-        dj_parallel_for(program_range, P, count, parts)
+        dj_parallel_for(program_range, P, rows, parts)
 
 
 cdef void program_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """Elements [lo, hi) of a Program (a dj_range_fn for the thread pool)."""
+    """Rows [lo, hi) of a Program (a dj_range_fn for the thread pool)."""
     cdef Program* P = <Program*>ctx
     if P.f64:
         run_program(P, <double*>NULL, lo, hi)
@@ -401,100 +470,134 @@ cdef void program_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
 
 
 cdef void run_program(Program* P, real* kind, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    cdef Py_ssize_t K = P.K, cs = P.cs, per_slot = P.K * P.cs, start, m, i, e, s, stride
+    cdef Py_ssize_t R = P.result_lanes, per_slot = P.K * P.cs, start, m, i, l
     cdef real* scratch = <real*>dj_thread_scratch(P.slots * per_slot * sizeof(real))
-    cdef const real* src
-    cdef real* dst
-    cdef const real* a
-    cdef const real* b
-    cdef Py_ssize_t sa, sb
-    cdef Step* st
     cdef char* ahead = NULL
     cdef Py_ssize_t ahead_left = 0, ahead_piece = 0
     if scratch == NULL:
         P.failed = 1
         return
-    # An input with one seed for every element (x[:, j]) has the same derivative
-    # rows in every chunk, and keeps its slot: they are written once per range.
+    # A seeded input's lanes have one seed each: the same derivative rows in every
+    # chunk, written once per range (its slot is kept).
     for i in range(P.ngathers):
-        if fixed_seed(&P.gathers[i]):
-            write_seed_rows(scratch + P.gathers[i].slot * per_slot, P.gathers[i].seed, 0, 0,
-                            K, cs, min(P.chunk, hi - lo))
+        if P.gathers[i].seeds != NULL:
+            write_seed_rows(scratch + P.gathers[i].slot * per_slot, &P.gathers[i], P.K, P.cs,
+                            P.chunk)
     start = lo
     while start < hi:
         m = min(P.chunk, hi - start)
         for i in range(P.ngathers):
-            stride = P.gathers[i].stride
-            src = <const real*>P.gathers[i].data + start * stride
-            dst = scratch + P.gathers[i].slot * per_slot
-            if P.gathers[i].seed >= 0:
-                for e in range(m):
-                    dst[e] = src[e * stride]
-                if not fixed_seed(&P.gathers[i]):
-                    write_seed_rows(dst, P.gathers[i].seed, P.gathers[i].period, start,
-                                    K, cs, m)
-                continue
-            for e in range(m):
-                for s in range(K):
-                    dst[s * cs + e] = src[e * stride + s]
-        if P.consecutive:      # this chunk's output, a piece before each step
-            ahead = <char*>(<real*>P.out + start * P.width)
-            ahead_left = m * P.width * <Py_ssize_t>sizeof(real)
-            ahead_piece = (ahead_left // max(P.nsteps, 1) + 63) & ~63
+            gather_input(&P.gathers[i], scratch + P.gathers[i].slot * per_slot, start, m,
+                         P.K, P.cs, P.chunk)
+        ahead = <char*>(<real*>P.out + start * R * P.width)    # this chunk's output,
+        ahead_left = m * R * P.width * <Py_ssize_t>sizeof(real)   # a piece before each step
+        ahead_piece = (ahead_left // max(P.nsteps, 1) + 63) & ~63
         for i in range(P.nsteps):
             if ahead_left > 0:
                 dj_prefetch_write(ahead, min(ahead_piece, ahead_left))
                 ahead += ahead_piece
                 ahead_left -= ahead_piece
-            st = &P.steps[i]
-            if st.pair == PAIR_DONE:
-                continue
-            if st.slot_a >= 0:
-                a = scratch + st.slot_a * per_slot
-                sa = 1
-            else:
-                sa = P.constants[-1 - st.a].stride
-                a = <const real*>P.constants[-1 - st.a].data + start * sa
-            if st.pair == PAIR_RUN:
-                (<void (*)(const real*, real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
-                    a, scratch + st.slot_out * per_slot, scratch + st.slot_out2 * per_slot,
-                    cs, m, P.n)
-                continue
-            if not st.binary:
-                (<void (*)(const real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
-                    a, scratch + st.slot_out * per_slot, cs, m, P.n)
-                continue
-            if st.slot_b >= 0:
-                b = scratch + st.slot_b * per_slot
-                sb = 1
-            else:
-                sb = P.constants[-1 - st.b].stride
-                b = <const real*>P.constants[-1 - st.b].data + start * sb
-            (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
-                a, sa, b, sb, scratch + st.slot_out * per_slot, cs, m, P.n)
-        if P.consecutive:
-            read_rows(scratch, P.positions, P.width, m, <real*>P.out + start * P.width, P.width)
-        else:
-            for i in range(P.nresults):
-                read_part(P, &P.results[i], scratch, <real*>P.out, start, m)
+            run_step(P, &P.steps[i], scratch, start, m)
+        for l in range(R):
+            read_rows(scratch + l * P.chunk, P.positions, P.width, m,
+                      <real*>P.out + (start * R + l) * P.width, R * P.width)
         start += m
 
 
-cdef void read_part(Program* P, Result* r, const real* scratch, real* out, Py_ssize_t start,
-                    Py_ssize_t m) noexcept nogil:
-    """Elements [start, start + m) of a stack's part r, stacked along an axis
-    before the last: element t goes to (t // inner) * parts * inner + index * inner
-    + t % inner, so runs of elements with the same t // inner are consecutive."""
-    cdef Py_ssize_t width = P.width // P.nresults, inner = r.inner, e = 0, run
-    cdef Py_ssize_t outer = start // inner, rest = start % inner
-    cdef const Py_ssize_t* positions = P.positions + r.index * width
-    while e < m:
-        run = min(inner - rest, m - e)
-        read_rows(scratch + e, positions, width, run,
-                  out + ((outer * r.parts + r.index) * inner + rest) * width, width)
-        e += run
-        rest = 0
-        outer += 1
+cdef inline void gather_input(Gather* g, real* dst, Py_ssize_t start, Py_ssize_t m,
+                              Py_ssize_t K, Py_ssize_t cs, Py_ssize_t chunk) noexcept nogil:
+    """Rows [start, start + m) of input g into its slot: each lane's values (and, for
+    a jet, its other components)."""
+    cdef Py_ssize_t l, e, s, rs = g.row_stride, ss = g.comp_stride
+    cdef const real* src
+    cdef real* d
+    for l in range(g.lanes):
+        src = <const real*>g.data + g.lane_offsets[l] + start * rs
+        d = dst + l * chunk
+        if g.seeds != NULL:
+            for e in range(m):
+                d[e] = src[e * rs]
+            continue
+        for s in range(K):
+            for e in range(m):
+                d[s * cs + e] = src[e * rs + s * ss]
+
+
+cdef inline const real* constant_lane(Program* P, Py_ssize_t number, Py_ssize_t lane,
+                                      Py_ssize_t start, real* kind) noexcept nogil:
+    cdef Constant* c = &P.constants[-1 - number]
+    return <const real*>c.data + lane * c.lane_step + start * c.row_step
+
+
+cdef void run_step(Program* P, Step* st, real* scratch, Py_ssize_t start, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t per_slot = P.K * P.cs, chunk = P.chunk, l, off, n, total, sa = 1, sb = 1
+    cdef Py_ssize_t la, lb
+    cdef real* out = scratch + st.slot_out * per_slot
+    cdef const real* a
+    cdef const real* b
+    if st.pair == PAIR_DONE:
+        return
+    if st.kind == STEP_LANES:
+        lanes_step(st, scratch, out, per_slot, chunk, P.K, P.cs, m)
+        return
+    if st.kind == STEP_REDUCE or st.kind == STEP_MATMUL:
+        reduce_step(st, scratch + st.slot_a * per_slot,
+                    scratch + st.slot_b * per_slot if st.slot_b >= 0 else NULL,
+                    out, chunk, P.K, P.cs, m)
+        return
+    # Rules-table kernels: one call over every lane's rows when the operands are
+    # whole slots or scalars (pieces of DJ_BLOCK), else lane by lane.
+    if (st.amap == NULL and st.bmap == NULL and (m == chunk or st.lanes == 1)
+            and (st.slot_a >= 0 or P.constants[-1 - st.a].lane_step == 0
+                 and P.constants[-1 - st.a].row_step == 0)
+            and (st.kind != STEP_BINARY or st.slot_b >= 0 or P.constants[-1 - st.b].lane_step == 0
+                 and P.constants[-1 - st.b].row_step == 0)):
+        total = (st.lanes - 1) * chunk + m
+        off = 0
+        while off < total:
+            n = min(<Py_ssize_t>DJ_BLOCK, total - off)
+            a = (scratch + st.slot_a * per_slot + off if st.slot_a >= 0
+                 else constant_lane(P, st.a, 0, 0, <real*>NULL))
+            b = NULL
+            if st.kind == STEP_BINARY:
+                b = (scratch + st.slot_b * per_slot + off if st.slot_b >= 0
+                     else constant_lane(P, st.b, 0, 0, <real*>NULL))
+            kernel_call(P, st, scratch, a, 1 if st.slot_a >= 0 else 0, b,
+                        1 if st.slot_b >= 0 else 0, off, n)
+            off += n
+        return
+    for l in range(st.lanes):
+        la = st.amap[l] if st.amap != NULL else l
+        if st.slot_a >= 0:
+            a = scratch + st.slot_a * per_slot + la * chunk
+        else:
+            a = constant_lane(P, st.a, l, start, <real*>NULL)
+            sa = P.constants[-1 - st.a].row_step
+        b = NULL
+        if st.kind == STEP_BINARY:
+            lb = st.bmap[l] if st.bmap != NULL else l
+            if st.slot_b >= 0:
+                b = scratch + st.slot_b * per_slot + lb * chunk
+            else:
+                b = constant_lane(P, st.b, l, start, <real*>NULL)
+                sb = P.constants[-1 - st.b].row_step
+        kernel_call(P, st, scratch, a, sa, b, sb, l * chunk, m)
+
+
+cdef inline void kernel_call(Program* P, Step* st, real* scratch, const real* a, Py_ssize_t sa,
+                             const real* b, Py_ssize_t sb, Py_ssize_t off, Py_ssize_t n) noexcept nogil:
+    """st's rules-table kernel over n elements at offset off of its result's slot."""
+    cdef Py_ssize_t per_slot = P.K * P.cs
+    cdef real* out = scratch + st.slot_out * per_slot + off
+    if st.pair == PAIR_RUN:
+        (<void (*)(const real*, real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+            a, out, scratch + st.slot_out2 * per_slot + off, P.cs, n, P.n)
+    elif st.kind == STEP_UNARY:
+        (<void (*)(const real*, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+            a, out, P.cs, n, P.n)
+    else:
+        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+            a, sa, b, sb, out, P.cs, n, P.n)
 
 
 cdef inline void read_rows(const real* src, const Py_ssize_t* position, Py_ssize_t width,
@@ -513,30 +616,16 @@ cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_
     return 1 + n + p * n - ((p * (p + 1)) >> 1) + q
 
 
-cdef inline bint fixed_seed(Gather* g) noexcept nogil:
-    """Is g an input whose elements all have the same seed (x[:, j])?"""
-    return g.seed >= 0 and g.period == 0
-
-
-cdef inline void write_seed_rows(real* dst, Py_ssize_t seed, Py_ssize_t period,
-                                 Py_ssize_t start, Py_ssize_t K, Py_ssize_t cs,
-                                 Py_ssize_t m) noexcept nogil:
-    """The derivative rows of m seeded elements from element `start` on,
-    component-major: 1 along each element's seed (`seed`, or with a period
-    element e's e % period), 0 elsewhere."""
-    cdef Py_ssize_t e, s, q
+cdef inline void write_seed_rows(real* dst, Gather* g, Py_ssize_t K, Py_ssize_t cs,
+                                 Py_ssize_t chunk) noexcept nogil:
+    """The derivative rows of a seeded input's lanes, component-major: 1 along
+    each lane's seed, 0 elsewhere."""
+    cdef Py_ssize_t e, s, l
     for s in range(1, K):
-        memset(dst + s * cs, 0, m * sizeof(real))
-    if period == 0:
-        for e in range(m):
-            dst[(1 + seed) * cs + e] = 1
-        return
-    q = start % period
-    for e in range(m):
-        dst[(1 + q) * cs + e] = 1
-        q += 1
-        if q == period:
-            q = 0
+        memset(dst + s * cs, 0, g.lanes * chunk * sizeof(real))
+    for l in range(g.lanes):
+        for e in range(chunk):
+            dst[(1 + g.seeds[l]) * cs + l * chunk + e] = 1
 
 
 # ------------------------------------------------------------------ the sweep

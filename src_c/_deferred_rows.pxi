@@ -1,0 +1,452 @@
+# Deferred jets: row operations. A batch transform's rows are independent, so
+# anything that mixes the numbers of one row only (a reduction along a row axis,
+# broadcasting within a row, indexing, np.stack / np.concatenate along a row
+# axis, a row times a constant matrix) is a node of the program too. A node's
+# numbers of one row are its "lanes" (the row part of its shape, C order); in the
+# program's scratch each lane is its own run of the chunk's rows
+# (_deferred_programs.pxi), so a row operation reads and writes whole lanes:
+#   LANES    lane l of the result is lane table[l, 1] of part table[l, 0]
+#            (indexing, reshape, new axes, np.stack, np.concatenate)
+#   REDUCE   lane l of the result from the lanes table[l, :] of its operand:
+#            a sum (np.sum, np.mean), the element chosen by value (np.max,
+#            np.min), a running sum (np.cumsum), a product's value (np.prod)
+#   MATMUL   lane l = sum_j lanes table[l, j] times weights[l, j] (x @ W)
+# Each does an element's arithmetic in eager's order (np.sum of the buffer adds
+# a row's elements one by one from 0; np.prod's derivatives are _pairwise_
+# products, reductions.py), so results keep eager's bits. x @ W sums its
+# products in index order from 0, as NumPy's matmul does for these small
+# contractions (tests/test_deferred_row_programs.py checks the bits).
+
+cdef enum:
+    LANES = -3
+    REDUCE = -4
+    MATMUL = -5
+
+cdef enum:                   # what a REDUCE node computes
+    R_SUM = 0
+    R_MEAN = 1
+    R_MAX = 2
+    R_MIN = 3
+    R_PRODUCT_VALUE = 4      # a = the pairwise products, b = the operand (the value)
+    R_CUMSUM = 5             # table[l] = (the lane before l along the axis or -1, l)
+
+cdef object NO_VALUE = np._NoValue
+import operator
+
+
+cdef bint same_program(list parts):
+    """Can these jets be lanes of one program (one sweep, level and number of rows)?"""
+    cdef DeferredJet first = <DeferredJet>parts[0], part
+    for item in parts:
+        if type(item) is not DeferredJet:
+            return False
+        part = <DeferredJet>item
+        if (part.sweep is not first.sweep or not part.shape or part.rows != first.rows
+                or part.level is not first.level
+                and (part.level.order != first.level.order or part.level.tag1 != first.level.tag1
+                     or part.level.tag2 != first.level.tag2)):
+            return False
+    return True
+
+
+cdef DeferredJet lanes_node(list parts, object table, tuple shape):
+    """The LANES node of shape `shape` whose lane l is lane table[l, 1] of parts[table[l, 0]]."""
+    cdef DeferredJet d = pending_node(<DeferredJet>parts[0], LANES, -1, tuple(parts), None, shape)
+    d.table = np.ascontiguousarray(table, dtype=np.intp).reshape(-1, 2)
+    return bounded(d)
+
+
+cdef object lane_numbers(DeferredJet a):
+    return np.arange(a.lanes, dtype=np.intp).reshape(a.shape[1:])
+
+
+cdef object pick_lanes(DeferredJet a, object lanes, tuple shape):
+    """a's lanes `lanes` (an array of the result's row shape) as a node of `shape`."""
+    flat = np.asarray(lanes, np.intp).reshape(-1)
+    if shape == a.shape and np.array_equal(flat, np.arange(a.lanes)):
+        return a
+    return lanes_node([a], np.stack([np.zeros_like(flat), flat], axis=1), shape)
+
+
+cdef object shape_of(tuple shape, object function, object argument):
+    """The shape of function(an array of `shape`, argument), computed on a broadcast dummy."""
+    try:
+        return tuple(np.shape(function(np.broadcast_to(np.empty((), np.int8), shape), argument)))
+    except (IndexError, ValueError, TypeError):
+        return None
+
+
+cdef object deferred_index(DeferredJet a, object key):
+    """a[key] as a LANES node when the key takes all rows (y[:, 0], y[..., None],
+    y[:, 1:], y[:, [0, 2]]); None otherwise (a[key] of the computed jet)."""
+    if not a.shape:
+        return None
+    items = key if type(key) is tuple else (key,)
+    advanced = 0
+    for item in items:
+        if isinstance(item, (list, np.ndarray)):
+            if np.asarray(item).dtype.kind not in "iu":
+                return None
+            advanced += 1
+        elif not (item is None or item is Ellipsis or type(item) is int or type(item) is slice
+                  or isinstance(item, np.integer)):
+            return None
+    if advanced > 1 or not items:
+        return None
+    first = items[0]
+    real = sum(1 for item in items if item is not None and item is not Ellipsis)
+    if type(first) is slice and first == slice(None):
+        rest = items[1:]
+    elif first is Ellipsis and len(a.shape) - real >= 1:
+        rest = (Ellipsis,) + items[1:]
+    else:
+        return None
+    shape = shape_of(a.shape, operator.getitem, key)
+    if shape is None or not shape or shape[0] != a.rows:
+        return None
+    lanes = lane_numbers(a)[rest]
+    if (a.rows,) + np.shape(lanes) != shape:
+        return None
+    return pick_lanes(a, lanes, shape)
+
+
+def _row_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    """np.reshape keeping the rows: the same lanes in the same order."""
+    if type(a) is not DeferredJet or order != "C" or copy is False:
+        return None
+    target = shape_of((<DeferredJet>a).shape, np.reshape, newshape if shape is None else shape)
+    return reshaped(<DeferredJet>a, target)
+
+
+cdef object reshaped(DeferredJet a, object target):
+    if target is None or not target or not a.shape or target[0] != a.rows:
+        return None
+    return pick_lanes(a, np.arange(a.lanes), target)
+
+
+def _row_expand_dims(a, axis):
+    if type(a) is not DeferredJet:
+        return None
+    return reshaped(<DeferredJet>a, shape_of((<DeferredJet>a).shape, np.expand_dims, axis))
+
+
+cdef object row_axis(object axis, Py_ssize_t ndim):
+    """axis (an int) as a row axis >= 1, or None."""
+    if type(axis) is not int and not isinstance(axis, np.integer):
+        return None
+    ax = int(axis)
+    if ax < -ndim or ax >= ndim:
+        return None
+    ax = ax + ndim if ax < 0 else ax
+    return ax if ax >= 1 else None
+
+
+cdef object joined(args, kwargs, bint stack):
+    """np.stack / np.concatenate of deferred jets along a row axis, as LANES."""
+    if len(args) > 2 or set(kwargs) - {"axis"} or (len(args) == 2 and kwargs):
+        return None
+    if not args or type(args[0]) not in (list, tuple) or not args[0]:
+        return None
+    parts = list(args[0])
+    axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
+    if not same_program(parts):
+        return None
+    first = <DeferredJet>parts[0]
+    ax = row_axis(axis, len(first.shape) + (1 if stack else 0))
+    if ax is None:
+        return None
+    which = [np.full(part.shape[1:], p, np.intp) for p, part in enumerate(parts)]
+    lanes = [lane_numbers(<DeferredJet>part) for part in parts]
+    try:
+        join = np.stack if stack else np.concatenate
+        which, lanes = join(which, axis=ax - 1), join(lanes, axis=ax - 1)
+    except ValueError:
+        return None                  # shapes that do not join: NumPy's error, eagerly
+    table = np.stack([which.reshape(-1), lanes.reshape(-1)], axis=1)
+    return lanes_node(parts, table, (first.rows,) + which.shape)
+
+
+def _row_stack(*args, **kwargs):
+    return joined(args, kwargs, True)
+
+
+def _row_concatenate(*args, **kwargs):
+    return joined(args, kwargs, False)
+
+
+# ------------------------------------------------------------------ reductions
+
+cdef object row_axes(DeferredJet a, object axis):
+    """axis (an int or a tuple) as sorted row axes >= 1, or None."""
+    if axis is None or not a.shape:
+        return None
+    items = axis if type(axis) is tuple else (axis,)
+    axes = []
+    for item in items:
+        ax = row_axis(item, len(a.shape))
+        if ax is None or ax in axes:
+            return None
+        axes.append(ax)
+    return sorted(axes)
+
+
+cdef object reduce_table(DeferredJet a, list axes, bint keepdims):
+    """(table, shape): each result lane's operand lanes (C order of the reduced axes)."""
+    kept = [k for k in range(1, len(a.shape)) if k not in axes]
+    lanes = np.transpose(lane_numbers(a), [k - 1 for k in kept] + [k - 1 for k in axes])
+    count = math_prod(tuple(a.shape[k] for k in axes))
+    shape = tuple(1 if k in axes else a.shape[k] for k in range(len(a.shape))) if keepdims \
+        else tuple(a.shape[k] for k in range(len(a.shape)) if k not in axes)
+    return np.ascontiguousarray(lanes.reshape(-1, count)), shape
+
+
+cdef object reduce_node(DeferredJet a, int kind, list axes, bint keepdims):
+    table, shape = reduce_table(a, axes, keepdims)
+    if table.shape[1] == 0:
+        return None                  # empty: as eagerly (its identity, or NumPy's error)
+    cdef DeferredJet d = pending_node(a, REDUCE, kind, a, None, shape)
+    d.table = table
+    return bounded(d)
+
+
+cdef object plain_reduction(a, axis, int kind, dtype=None, out=None, keepdims=False,
+                            initial=NO_VALUE, where=NO_VALUE):
+    if (type(a) is not DeferredJet or dtype is not None or out is not None
+            or initial is not NO_VALUE and initial is not None
+            or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
+        return None
+    axes = row_axes(<DeferredJet>a, axis)
+    return None if axes is None else reduce_node(<DeferredJet>a, kind, axes, keepdims)
+
+
+def _row_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VALUE,
+                    where=NO_VALUE):
+    return plain_reduction(a, axis, R_SUM, dtype, out, keepdims, initial, where)
+
+
+def _row_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NO_VALUE):
+    return plain_reduction(a, axis, R_MEAN, dtype, out, keepdims, NO_VALUE, where)
+
+
+def _row_max(a, axis=None, out=None, keepdims=False, initial=NO_VALUE, where=NO_VALUE):
+    return plain_reduction(a, axis, R_MAX, None, out, keepdims, initial, where)
+
+
+def _row_min(a, axis=None, out=None, keepdims=False, initial=NO_VALUE, where=NO_VALUE):
+    return plain_reduction(a, axis, R_MIN, None, out, keepdims, initial, where)
+
+
+def _row_cumsum(a, axis=None, dtype=None, out=None):
+    if type(a) is not DeferredJet or dtype is not None or out is not None:
+        return None
+    cdef DeferredJet d = <DeferredJet>a
+    ax = row_axis(axis, len(d.shape)) if axis is not None and d.shape else None
+    if ax is None or d.shape[ax] == 0:
+        return None
+    lanes = lane_numbers(d)
+    before = np.full(lanes.shape, -1, np.intp)
+    moved = np.moveaxis(before, ax - 1, 0)       # a view: fills `before`
+    moved[1:] = np.moveaxis(lanes, ax - 1, 0)[:-1]
+    node = pending_node(d, REDUCE, R_CUMSUM, d, None)
+    node.table = np.ascontiguousarray(np.stack([before.reshape(-1), lanes.reshape(-1)], 1))
+    return bounded(node)
+
+
+def _row_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VALUE,
+                     where=NO_VALUE):
+    """reductions.prod's pairwise products on lanes (its derivatives), with the
+    value multiplied in order (NumPy's np.prod of the values, as eagerly)."""
+    if (type(a) is not DeferredJet or dtype is not None or out is not None
+            or initial is not NO_VALUE and initial is not None
+            or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
+        return None
+    cdef DeferredJet x = <DeferredJet>a
+    axes = row_axes(x, axis)
+    if axes is None:
+        return None
+    table, shape = reduce_table(x, axes, keepdims)
+    kept, count = table.shape
+    if count == 0:
+        return None
+    level = pick_lanes(x, table.T.reshape(-1), (x.rows, count * kept))
+    while count > 1:
+        half = count // 2
+        head = deferred_binary(I_MUL, pick_lanes(level, np.arange(half * kept), (x.rows, half * kept)),
+                               pick_lanes(level, np.arange(half * kept, 2 * half * kept),
+                                          (x.rows, half * kept)))
+        if count % 2:
+            table2 = [(0, l) for l in range(half * kept)] + [
+                (1, l) for l in range(2 * half * kept, count * kept)]
+            head = lanes_node([head, level], np.array(table2), (x.rows, (half + 1) * kept))
+        level, count = head, (count + 1) // 2 if count % 2 else half
+    cdef DeferredJet d = pending_node(x, REDUCE, R_PRODUCT_VALUE, level, x, shape)
+    d.table = table
+    return bounded(d)
+
+
+def _row_norm(x, ord=None, axis=None, keepdims=False):
+    """reductions.norm's vector norms along a row axis, on deferred jets."""
+    if type(x) is not DeferredJet or type(keepdims) is not bool:
+        return None
+    if type(axis) is tuple and len(axis) == 1:
+        axis = axis[0]
+    if row_axes(<DeferredJet>x, axis) is None or type(axis) is tuple:
+        return None
+    if ord is None or ord == 2:
+        return deferred_unary(I_SQRT, _row_sum(deferred_binary(I_MUL, x, x), axis,
+                                              keepdims=keepdims))
+    if isinstance(ord, str) or not isinstance(ord, (int, float)) or ord == 0:
+        return None
+    magnitude = deferred_unary(I_ABS, x)
+    if ord == 1:
+        return _row_sum(magnitude, axis, keepdims=keepdims)
+    if ord == np.inf:
+        return _row_max(magnitude, axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return _row_min(magnitude, axis, keepdims=keepdims)
+    powered = deferred_binary(I_POW, magnitude, ord)
+    total = None if powered is None else _row_sum(powered, axis, keepdims=keepdims)
+    return None if total is None else deferred_binary(I_POW, total, 1.0 / ord)
+
+
+# ------------------------------------------------------------------ products
+
+cdef object deferred_matmul(object x, object w):
+    """x @ W, x a deferred jet, W a constant vector or matrix of x's dtype."""
+    if type(x) is not DeferredJet or type(w) is not cnp.ndarray:
+        return None
+    cdef DeferredJet a = <DeferredJet>x
+    W = <cnp.ndarray>w
+    if len(a.shape) < 2 or W.dtype != a.level.buf.dtype or W.ndim not in (1, 2) \
+            or W.shape[0] != a.shape[-1]:
+        return None
+    n = a.shape[-1]
+    p = 1 if W.ndim == 1 else W.shape[1]
+    lanes = lane_numbers(a).reshape(-1, n)                       # (outer, n)
+    table = np.repeat(lanes, p, axis=0)                          # (outer * p, n)
+    weights = np.tile(np.asarray(W).reshape(n, p).T, (lanes.shape[0], 1))
+    shape = a.shape[:-1] + (() if W.ndim == 1 else (p,))
+    if table.shape[1] == 0:
+        return None
+    cdef DeferredJet d = pending_node(a, MATMUL, -1, a, np.ascontiguousarray(weights), shape)
+    d.table = np.ascontiguousarray(table)
+    return bounded(d)
+
+
+def _row_matmul(x1, x2, *args, **kwargs):
+    return None if args or kwargs else deferred_matmul(x1, x2)
+
+
+def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
+    """np.einsum of a row with a constant matrix ("bi,ij->bj"): x @ W. (Of two jets,
+    eager einsum sums each derivative part on its own, which a product then a sum
+    would not reproduce bit for bit: those fall back.)"""
+    if (type(subscripts) is not str or len(operands) != 2 or out is not None or dtype is not None
+            or kwargs or "->" not in subscripts or "." in subscripts):
+        return None
+    inputs, output = subscripts.replace(" ", "").split("->")
+    specs = inputs.split(",")
+    if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
+        return None
+    x, y = operands
+    if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(specs[0]) != len((<DeferredJet>x).shape):
+        return None
+    s0, s1 = specs
+    if (type(y) is cnp.ndarray and len(s1) == 2 and s1[0] == s0[-1] and s1[1] not in s0
+            and output == s0[:-1] + s1[1]):
+        return deferred_matmul(x, y)
+    return None
+
+
+# What a DeferredJet's __array_function__ records (each returns None for
+# anything else: the dense jet's handler then runs on the computed jets).
+cdef dict ROW_FUNCTIONS = {
+    np.stack: _row_stack, np.concatenate: _row_concatenate, np.reshape: _row_reshape,
+    np.expand_dims: _row_expand_dims, np.sum: _row_sum, np.mean: _row_mean,
+    np.max: _row_max, np.amax: _row_max, np.min: _row_min, np.amin: _row_min,
+    np.prod: _row_prod, np.cumsum: _row_cumsum, np.linalg.norm: _row_norm,
+    np.matmul: _row_matmul, np.einsum: _row_einsum,
+}
+
+
+# ------------------------------------------------------------------ running row operations
+
+cdef void lanes_step(Step* st, const real* scratch, real* out, Py_ssize_t per_slot,
+                     Py_ssize_t chunk, Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
+    """LANES: each result lane a copy of a lane of a part (table: slot, lane)."""
+    cdef Py_ssize_t l, s
+    cdef const real* src
+    for l in range(st.lanes):
+        src = scratch + st.table[2 * l] * per_slot + st.table[2 * l + 1] * chunk
+        for s in range(K):
+            memcpy(out + s * cs + l * chunk, src + s * cs, m * sizeof(real))
+
+
+cdef void reduce_step(Step* st, const real* a, const real* b, real* out, Py_ssize_t chunk,
+                      Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
+    """REDUCE and MATMUL: result lane l from a's lanes table[l, :] (b: a product's
+    operand, whose values are multiplied in order)."""
+    cdef Py_ssize_t l, j, s, e, w = st.width, pick
+    cdef const Py_ssize_t* lanes
+    cdef const real* x
+    cdef const real* weights = <const real*>st.weights
+    cdef real* d
+    cdef real best, v, weight
+    for l in range(st.lanes):
+        lanes = st.table + l * w
+        d = out + l * chunk
+        if st.op == R_CUMSUM and st.weights == NULL:
+            x = a + lanes[1] * chunk
+            for s in range(K):
+                if lanes[0] < 0:
+                    memcpy(d + s * cs, x + s * cs, m * sizeof(real))
+                else:
+                    for e in range(m):
+                        d[s * cs + e] = out[lanes[0] * chunk + s * cs + e] + x[s * cs + e]
+            continue
+        if st.weights != NULL:                       # MATMUL: in index order
+            for s in range(K):
+                x = a + lanes[0] * chunk + s * cs
+                weight = weights[l * w]
+                for e in range(m):
+                    d[s * cs + e] = <real>0 + x[e] * weight
+                for j in range(1, w):
+                    x = a + lanes[j] * chunk + s * cs
+                    weight = weights[l * w + j]
+                    for e in range(m):
+                        d[s * cs + e] = d[s * cs + e] + x[e] * weight
+            continue
+        if st.op == R_SUM or st.op == R_MEAN:        # np.sum: from 0, one by one
+            for s in range(K):
+                x = a + lanes[0] * chunk + s * cs
+                for e in range(m):
+                    d[s * cs + e] = <real>0 + x[e]
+                for j in range(1, w):
+                    x = a + lanes[j] * chunk + s * cs
+                    for e in range(m):
+                        d[s * cs + e] = d[s * cs + e] + x[e]
+                if st.op == R_MEAN:
+                    for e in range(m):
+                        d[s * cs + e] = d[s * cs + e] / <real>w
+            continue
+        if st.op == R_PRODUCT_VALUE:                 # pairwise derivatives, value in order
+            for s in range(K):
+                memcpy(d + s * cs, a + l * chunk + s * cs, m * sizeof(real))
+            for e in range(m):
+                d[e] = b[lanes[0] * chunk + e]
+            for j in range(1, w):
+                for e in range(m):
+                    d[e] = d[e] * b[lanes[j] * chunk + e]
+            continue
+        for e in range(m):                           # np.argmax / np.argmin's element
+            pick = lanes[0]
+            best = a[pick * chunk + e]
+            for j in range(1, w):
+                if best != best:
+                    break
+                v = a[lanes[j] * chunk + e]
+                if (v > best if st.op == R_MAX else v < best) or v != v:
+                    pick = lanes[j]
+                    best = v
+            for s in range(K):
+                d[s * cs + e] = a[pick * chunk + s * cs + e]
