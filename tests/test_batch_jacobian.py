@@ -57,9 +57,12 @@ def test_batch_jacobian_is_the_block_diagonal_of_jacobian(names, x):
 @given(names=row_functions, x=batches, k=st.integers(1, 4))
 def test_chunk_size_never_changes_a_result(names, x, k):
     f = compose(names)
-    np.testing.assert_array_equal(dj.batch_jacobian(f, x, parallel_iterations=k),
-                                  dj.batch_jacobian(f, x))
-    np.testing.assert_array_equal(dj.jacobian(f, x, parallel_iterations=k), dj.jacobian(f, x))
+    # Matrix products go to BLAS (eager) or add in index order (deferred): chunks of seeds
+    # agree to rounding there (README), bit for bit everywhere else.
+    same = (np.testing.assert_array_equal if "mix_columns" not in names else
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15))
+    same(dj.batch_jacobian(f, x, parallel_iterations=k), dj.batch_jacobian(f, x))
+    same(dj.jacobian(f, x, parallel_iterations=k), dj.jacobian(f, x))
 
 
 def test_unconnected_gives_zeros_in_both_modes():

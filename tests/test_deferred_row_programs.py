@@ -1,7 +1,7 @@
 """Deferred jets: row operations recorded in the program (src_c/_deferred_rows.pxi).
 Reductions along row axes, broadcasting and new axes within a row, indexing of computed
-nodes, np.stack / np.concatenate along row axes, x @ W and np.einsum give eager's bits
-(threshold 0) and the analytic per-row derivatives; the node they return is pending (they
+nodes, np.stack / np.concatenate along row axes give eager's bits (threshold 0; x @ W and
+np.einsum with a constant matrix agree with eager's BLAS products to rounding) and the analytic per-row derivatives; the node they return is pending (they
 did not fall back); a write into one makes the transform run f again (tests/deferral.py).
 """
 
@@ -12,7 +12,7 @@ import pytest
 
 import dualjac as dj
 from deferral import (DTYPES, ROWS, TRANSFORMS, assert_identical, assert_matches_eager,
-                      assert_write_reruns, eager, rng_x)
+                      assert_write_reruns, check_calls, deferred_run, eager, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -59,6 +59,12 @@ ROW_PROGRAMS = {
     "stack_then_reduce": lambda x: pending(x, np.sum(np.stack([np.sin(x[:, 0]), x[:, 1]], 1), 1)),
     "stack_middle": lambda x: pending(x, np.stack([np.sin(x), np.cos(x)], axis=1)) * 2.0,
     "concatenate": lambda x: pending(x, np.concatenate([np.sin(x[:, :1]), x[:, 1:] * 2.0], 1)),
+}
+
+# Products with a constant matrix: eager code hands them to BLAS, whose kernels may fuse
+# multiply-adds or block the sums (it depends on the CPU); the program adds in index
+# order, so the two agree to rounding, as results of different seed chunks do.
+MATRIX_PRODUCTS = {
     "matmul": lambda x: pending(x, np.tanh(x) @ W34.astype(x.dtype)),
     "matmul_function": lambda x: pending(x, np.matmul(np.sin(x), W34.astype(x.dtype))),
     "matmul_vector": lambda x: pending(x, np.sin(x) @ W34[:, 0].astype(x.dtype)),
@@ -71,6 +77,18 @@ ROW_PROGRAMS = {
 @pytest.mark.parametrize("name", ROW_PROGRAMS)
 def test_row_program_matches_eager(name, dtype, transform):
     assert_matches_eager(TRANSFORMS[transform], ROW_PROGRAMS[name], rng_x((ROWS, 3), dtype))
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", MATRIX_PRODUCTS)
+def test_matrix_product_matches_eager_to_rounding(name, dtype, transform):
+    f, x = MATRIX_PRODUCTS[name], rng_x((ROWS, 3), dtype)
+    got, probe = deferred_run(TRANSFORMS[transform], f, x, 1)
+    check_calls(probe, 1)
+    tolerance = 8 * np.finfo(dtype).eps
+    np.testing.assert_allclose(got, eager(TRANSFORMS[transform], f, x), rtol=tolerance,
+                               atol=tolerance)
 
 
 def force(x):
