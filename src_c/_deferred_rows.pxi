@@ -13,9 +13,9 @@
 #   MATMUL   lane l = sum_j lanes table[l, j] times weights[l, j] (x @ W)
 # Each does an element's arithmetic in eager's order (np.sum of the buffer adds
 # a row's elements one by one from 0; np.prod's derivatives are _pairwise_
-# products, reductions.py), so results keep eager's bits. x @ W sums its
-# products in index order from 0, as NumPy's matmul does for these small
-# contractions (tests/test_deferred_row_programs.py checks the bits).
+# products, reductions.py), so results keep eager's bits. Products (x @ W, an
+# einsum of two rows) sum in index order from 0, where eager code hands them to
+# BLAS or einsum's own loops: those agree with eager's to rounding.
 
 cdef enum:
     LANES = -3
@@ -338,9 +338,9 @@ def _row_matmul(x1, x2, *args, **kwargs):
 
 
 def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
-    """np.einsum of a row with a constant matrix ("bi,ij->bj"): x @ W. (Of two jets,
-    eager einsum sums each derivative part on its own, which a product then a sum
-    would not reproduce bit for bit: those fall back.)"""
+    """np.einsum of a row with a constant matrix ("bi,ij->bj": x @ W) or of two rows of
+    one shape ("bi,bi->b": a product summed over row axes). Eager einsum sums each
+    derivative part on its own: the two agree to rounding, as matrix products do."""
     if (type(subscripts) is not str or len(operands) != 2 or out is not None or dtype is not None
             or kwargs or "->" not in subscripts or "." in subscripts):
         return None
@@ -352,6 +352,14 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
     if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(specs[0]) != len((<DeferredJet>x).shape):
         return None
     s0, s1 = specs
+    if type(y) is DeferredJet:     # a product summed over row axes ("bi,bi->b")
+        if s0 != s1 or (<DeferredJet>y).shape != (<DeferredJet>x).shape or not output \
+                or output[0] != s0[0] or any(c not in s0 for c in output) \
+                or [c for c in s0 if c in output] != list(output):
+            return None
+        product = deferred_binary(I_MUL, x, y)
+        axes = tuple(k for k, c in enumerate(s0) if c not in output)
+        return product if not axes or product is None else _row_sum(product, axes)
     if (type(y) is cnp.ndarray and len(s1) == 2 and s1[0] == s0[-1] and s1[1] not in s0
             and output == s0[:-1] + s1[1]):
         return deferred_matmul(x, y)
