@@ -231,6 +231,9 @@ cdef object binary_jj(int idx, _Jet a, _Jet b):
             abuf = readable(abuf, &sa)
         else:
             return joined(new_like(a, broadcast_binary(idx, 0, a, abuf, bbuf, K)), a, b)
+    elif not (equally_spaced(abuf) and equally_spaced(bbuf)):
+        # (x[::2, ::3], a transpose: the grid reads them in place, where a flat run needs a copy)
+        return joined(new_like(a, broadcast_binary(idx, 0, a, abuf, bbuf, K)), a, b)
     else:
         abuf = readable(abuf, &sa)
         bbuf = readable(bbuf, &sb)
@@ -292,10 +295,10 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
             elif abuf.size == K and abuf.ndim - 1 <= cval.ndim:
                 sa = 0
                 sc = 1
-            elif swapped:
-                return new_like(a, broadcast_binary(idx, 2, a, cval, abuf, K))
             else:
-                return new_like(a, broadcast_binary(idx, 1, a, abuf, cval, K))
+                return constant_over_grid(idx, a, abuf, cval, K, swapped)
+        elif not (equally_spaced(abuf) and cnp.PyArray_IS_C_CONTIGUOUS(cval)):
+            return constant_over_grid(idx, a, abuf, cval, K, swapped)   # in place, not copied
     if sa:
         abuf = readable(abuf, &sa)
     else:
@@ -310,6 +313,14 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
     else:
         run_binary(idx, 1, a, abuf, sa, cval, sc, out)
     return new_like(a, out)
+
+
+cdef object constant_over_grid(int idx, _Jet a, cnp.ndarray abuf, cnp.ndarray cval,
+                               Py_ssize_t K, bint swapped):
+    """a (op) c, or c (op) a when swapped, read in place over src_c/_broadcast.pxi's grid."""
+    if swapped:
+        return new_like(a, broadcast_binary(idx, 2, a, cval, abuf, K))
+    return new_like(a, broadcast_binary(idx, 1, a, abuf, cval, K))
 
 
 cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b):
@@ -344,6 +355,11 @@ cdef inline int power_as_unary(double exponent):
     if exponent == -1.0:
         return I_RECIPROCAL
     return -1
+
+
+cdef inline bint equally_spaced(cnp.ndarray buf):
+    """Can a flat run of a kernel read buf in place (readable() keeps it)?"""
+    return cnp.PyArray_IS_C_CONTIGUOUS(buf) or element_stride(buf) >= 0
 
 
 cdef inline cnp.ndarray contiguous(cnp.ndarray a):

@@ -130,6 +130,9 @@ def test_non_contiguous_views_are_read_in_place_with_the_same_bits(kind):
             (big[::2], plain[::2, :1]),
             (plain[::2], col[::2]),
             (big[::-1, :1], plain),
+            (big[::2, ::3], big[1::2, 1::3]),      # same shapes, neither equally spaced
+            (big[:, :3].T, big[:, 6:].T),          # same shapes, transposed
+            (big[::2, ::3], plain[::2, ::3]),      # a jet and a constant, neither contiguous
         ]
         for f in (np.multiply, np.subtract, np.hypot, np.logaddexp):
             for x, y in cases:
