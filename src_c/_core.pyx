@@ -50,7 +50,8 @@ This file holds the module's imports, the kernel tables and the ISA choice, then
 includes its parts in dependency order: _runtime (memory handlers, guard messages),
 _ufunc_entry, _jets (the types, on the protocol of every jet kind in _protocol),
 _construction (tags, seeding, read-out), _fast_transforms (the compiled ways of jacobian and hessian,
-joins), _levels, _drivers (kernel dispatch), then banded jets (_banded, _banded_dense),
+joins), _levels, _drivers (kernel dispatch), _broadcast (kernels over operands of
+different shapes), _axis_sums (np.sum along one axis), then banded jets (_banded, _banded_dense),
 deferred jets (_deferred, _deferred_programs) and the read-out of term sums (_assembly).
 """
 
@@ -76,12 +77,12 @@ cnp.import_array()
 
 ctypedef void (*u1_f64_t)(const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*u2_f64_t)(const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*b1_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*b2_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b1_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b2_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*u1_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*u2_f32_t)(const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t) noexcept nogil
-ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b1_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
+ctypedef void (*b2_f32_t)(const float*, Py_ssize_t, const float*, Py_ssize_t, float*, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 # SoA kernels (src_c/_deferred.pxi): unary (a, o, cs, m, n); binary (a, sa, b, sb, o, cs, m, n).
 ctypedef void (*su_f64_t)(const double*, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
 ctypedef void (*sb_f64_t)(const double*, Py_ssize_t, const double*, Py_ssize_t, double*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil
@@ -223,6 +224,8 @@ include "_construction.pxi"
 include "_fast_transforms.pxi"
 include "_levels.pxi"
 include "_drivers.pxi"
+include "_broadcast.pxi"
+include "_axis_sums.pxi"
 include "_banded.pxi"
 include "_banded_dense.pxi"
 include "_deferred.pxi"

@@ -6,6 +6,9 @@
 ctypedef struct KernelCall:
     # One generated kernel over a range of elements: operands by element
     # stride (in items), so any contiguous range of elements can be cut out.
+    # Binary kernels run over a grid (src_c/_broadcast.pxi): planes of `rows`
+    # rows of `inner` elements, each operand with its own row stride (ra, rb)
+    # and plane strides; a flat call is one row of all the elements.
     void* fn
     bint binary
     bint f64
@@ -19,23 +22,68 @@ ctypedef struct KernelCall:
     Py_ssize_t n1
     Py_ssize_t n2
     Py_ssize_t itemsize
+    Py_ssize_t inner
+    Py_ssize_t rows
+    Py_ssize_t ra
+    Py_ssize_t rb
+    int plane_nd
+    Py_ssize_t plane_shape[64]
+    Py_ssize_t plane_sa[64]
+    Py_ssize_t plane_sb[64]
 
 
+cdef inline void flat_grid(KernelCall* c, Py_ssize_t m) noexcept:
+    """The grid of a call over m elements in one run."""
+    c.inner = m if m else 1
+    c.rows = 1
+    c.ra = c.rb = 0
+    c.plane_nd = 0
+
+
+@cython.cdivision(True)
+cdef inline void plane_offsets(KernelCall* c, Py_ssize_t plane, Py_ssize_t* oa,
+                               Py_ssize_t* ob) noexcept nogil:
+    """The operands' offsets (items) of plane number `plane` (row-major over the plane axes)."""
+    cdef int d
+    cdef Py_ssize_t k
+    oa[0] = ob[0] = 0
+    for d in range(c.plane_nd - 1, -1, -1):
+        k = plane % c.plane_shape[d]
+        plane = plane // c.plane_shape[d]
+        oa[0] += k * c.plane_sa[d]
+        ob[0] += k * c.plane_sb[d]
+
+
+@cython.cdivision(True)
 cdef void kernel_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """Elements [lo, hi) of a KernelCall (a dj_range_fn for the thread pool)."""
+    """Elements [lo, hi) of a KernelCall (a dj_range_fn for the thread pool): the
+    partial rows at either end, and the whole rows between them in one call."""
     cdef KernelCall* c = <KernelCall*>ctx
-    cdef Py_ssize_t m = hi - lo, z = c.itemsize
-    cdef char* a = c.a + lo * c.sa * z
-    cdef char* b = c.b + lo * c.sb * z if c.binary else NULL
-    cdef char* o = c.o + lo * c.K * z
-    if c.f64:
-        call_kernel(c, <double*>a, <double*>b, <double*>o, m)
-    else:
-        call_kernel(c, <float*>a, <float*>b, <float*>o, m)
+    cdef Py_ssize_t z = c.itemsize, p = lo, i, rest, oa, ob, count, rows
+    while p < hi:
+        i = p % c.inner
+        rest = p // c.inner
+        plane_offsets(c, rest // c.rows, &oa, &ob)
+        oa += (rest % c.rows) * c.ra + i * c.sa
+        ob += (rest % c.rows) * c.rb + i * c.sb
+        if i == 0 and hi - p >= c.inner:
+            count = c.inner
+            rows = min(c.rows - rest % c.rows, (hi - p) // c.inner)
+        else:
+            count = min(c.inner - i, hi - p)
+            rows = 1
+        if c.f64:
+            call_kernel(c, <double*>(c.a + oa * z), <double*>(c.b + ob * z if c.binary else NULL),
+                        <double*>(c.o + p * c.K * z), count, rows)
+        else:
+            call_kernel(c, <float*>(c.a + oa * z), <float*>(c.b + ob * z if c.binary else NULL),
+                        <float*>(c.o + p * c.K * z), count, rows)
+        p += count * rows
 
 
-cdef inline void call_kernel(KernelCall* c, real* a, real* b, real* o, Py_ssize_t m) noexcept nogil:
-    """c.fn on m elements, cast to its kind's signature for this dtype."""
+cdef inline void call_kernel(KernelCall* c, real* a, real* b, real* o, Py_ssize_t m,
+                             Py_ssize_t rows) noexcept nogil:
+    """c.fn on `rows` rows of m elements, cast to its kind's signature for this dtype."""
     if not c.binary:
         if c.order == 1:
             (<void (*)(const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
@@ -44,11 +92,13 @@ cdef inline void call_kernel(KernelCall* c, real* a, real* b, real* o, Py_ssize_
             (<void (*)(const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
                 a, c.sa, o, m, c.n1, c.n2)
     elif c.order == 1:
-        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
-            a, c.sa, b, c.sb, o, m, c.K)
+        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t,
+                   Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+            a, c.sa, b, c.sb, o, m, c.K, rows, c.ra, c.rb)
     else:
-        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
-            a, c.sa, b, c.sb, o, m, c.n1, c.n2)
+        (<void (*)(const real*, Py_ssize_t, const real*, Py_ssize_t, real*, Py_ssize_t, Py_ssize_t,
+                   Py_ssize_t, Py_ssize_t, Py_ssize_t, Py_ssize_t) noexcept nogil>c.fn)(
+            a, c.sa, b, c.sb, o, m, c.n1, c.n2, rows, c.ra, c.rb)
 
 
 cdef void run_kernel(KernelCall* call, Py_ssize_t m) noexcept:
@@ -91,6 +141,7 @@ cdef object unary_op(int idx, _Jet a):
     call.n1 = a.n1
     call.n2 = a.n2
     call.itemsize = cnp.PyArray_ITEMSIZE(src)
+    flat_grid(&call, out.size // K if K else 0)
     run_kernel(&call, out.size // K if K else 0)
     return new_like(a, out)
 
@@ -179,14 +230,20 @@ cdef object binary_jj(int idx, _Jet a, _Jet b):
             sb = 0
             abuf = readable(abuf, &sa)
         else:
-            abuf, bbuf = broadcast_buffers(abuf, bbuf)
-            sa = sb = K
+            return joined(new_like(a, broadcast_binary(idx, 0, a, abuf, bbuf, K)), a, b)
+    elif not (equally_spaced(abuf) and equally_spaced(bbuf)):
+        # (x[::2, ::3], a transpose: the grid reads them in place, where a flat run needs a copy)
+        return joined(new_like(a, broadcast_binary(idx, 0, a, abuf, bbuf, K)), a, b)
     else:
         abuf = readable(abuf, &sa)
         bbuf = readable(bbuf, &sb)
     cdef cnp.ndarray out = empty_result(abuf if sa else bbuf)
     run_binary(idx, 0, a, abuf, sa, bbuf, sb, out)
-    cdef _Jet r = new_like(a, out)
+    return joined(new_like(a, out), a, b)
+
+
+cdef inline _Jet joined(_Jet r, _Jet a, _Jet b):
+    """r, a result of a and b, with the seeds either depends on."""
     set_deps(r, jdeps1(a) | jdeps1(b), jdeps2(a) | jdeps2(b))
     return r
 
@@ -239,7 +296,9 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
                 sa = 0
                 sc = 1
             else:
-                abuf, cval = broadcast_with_constant(abuf, cval)
+                return constant_over_grid(idx, a, abuf, cval, K, swapped)
+        elif not (equally_spaced(abuf) and cnp.PyArray_IS_C_CONTIGUOUS(cval)):
+            return constant_over_grid(idx, a, abuf, cval, K, swapped)   # in place, not copied
     if sa:
         abuf = readable(abuf, &sa)
     else:
@@ -254,6 +313,14 @@ cdef object binary_jc(int idx, _Jet a, object c, bint swapped):
     else:
         run_binary(idx, 1, a, abuf, sa, cval, sc, out)
     return new_like(a, out)
+
+
+cdef object constant_over_grid(int idx, _Jet a, cnp.ndarray abuf, cnp.ndarray cval,
+                               Py_ssize_t K, bint swapped):
+    """a (op) c, or c (op) a when swapped, read in place over src_c/_broadcast.pxi's grid."""
+    if swapped:
+        return new_like(a, broadcast_binary(idx, 2, a, cval, abuf, K))
+    return new_like(a, broadcast_binary(idx, 1, a, abuf, cval, K))
 
 
 cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b):
@@ -290,6 +357,11 @@ cdef inline int power_as_unary(double exponent):
     return -1
 
 
+cdef inline bint equally_spaced(cnp.ndarray buf):
+    """Can a flat run of a kernel read buf in place (readable() keeps it)?"""
+    return cnp.PyArray_IS_C_CONTIGUOUS(buf) or element_stride(buf) >= 0
+
+
 cdef inline cnp.ndarray contiguous(cnp.ndarray a):
     return a if cnp.PyArray_IS_C_CONTIGUOUS(a) else np.ascontiguousarray(a)
 
@@ -311,21 +383,6 @@ cdef inline cnp.ndarray readable(cnp.ndarray buf, Py_ssize_t* stride):
     buf = np.ascontiguousarray(buf)
     stride[0] = buf.shape[buf.ndim - 1]
     return buf
-
-
-cdef tuple broadcast_buffers(cnp.ndarray a, cnp.ndarray b):
-    """Two jet buffers broadcast over their element axes (a copy: the slow path)."""
-    K = a.shape[a.ndim - 1]
-    shape = np.broadcast_shapes((<object>a).shape[:-1], (<object>b).shape[:-1]) + (K,)
-    return (np.ascontiguousarray(np.broadcast_to(a, shape)),
-            np.ascontiguousarray(np.broadcast_to(b, shape)))
-
-
-cdef tuple broadcast_with_constant(cnp.ndarray a, cnp.ndarray c):
-    K = a.shape[a.ndim - 1]
-    shape = np.broadcast_shapes((<object>a).shape[:-1], (<object>c).shape)
-    return (np.ascontiguousarray(np.broadcast_to(a, shape + (K,))),
-            np.ascontiguousarray(np.broadcast_to(c, shape)))
 
 
 ctypedef union ScalarOperand:
@@ -383,6 +440,20 @@ cdef void run_binary_data(int idx, int variant, _Jet level, char* x, Py_ssize_t 
                           char* y, Py_ssize_t sy, cnp.ndarray out) except *:
     """run_binary on the operands' data (a jet buffer's, or a C constant's)."""
     cdef KernelCall call
+    prepare_binary(&call, idx, variant, level, out)
+    call.a = x
+    call.sa = sx
+    call.b = y
+    call.sb = sy
+    cdef Py_ssize_t m = out.size // call.K if call.K else 0
+    flat_grid(&call, m)
+    run_kernel(&call, m)
+
+
+cdef void prepare_binary(KernelCall* call, int idx, int variant, _Jet level,
+                         cnp.ndarray out) noexcept:
+    """The kernel of row idx (variant 0 jj, 1 jc, 2 cj) at level's order and out's
+    dtype, writing out; the operands and the grid are the caller's to set."""
     cdef int order = level.order
     call.binary = 1
     call.order = order
@@ -393,16 +464,11 @@ cdef void run_binary_data(int idx, int variant, _Jet level, char* x, Py_ssize_t 
     else:
         call.fn = <void*>(B1_f32[variant][idx] if order == 1 else
                           B2_f32[variant][idx] if order == 2 else B3_f32[variant][idx])
-    call.a = x
-    call.sa = sx
-    call.b = y
-    call.sb = sy
     call.o = <char*>cnp.PyArray_DATA(out)
     call.K = out.shape[out.ndim - 1]
     call.n1 = level.n1
     call.n2 = level.n2
     call.itemsize = cnp.PyArray_ITEMSIZE(out)
-    run_kernel(&call, out.size // call.K if call.K else 0)
 
 
 def apply_unary(ufunc_name, _Jet a):

@@ -29,6 +29,16 @@ def _over_every_element(a, axis, keepdims, initial, where, dtype):
         not keepdims and initial is None and where is True and dtype is None)
 
 
+def _one_axis(a, axis, initial, where, dtype):
+    """The element axis np.sum / np.mean reduce when it is one axis in the plain way
+    (_core.sum_along_axis adds its slices in NumPy's order, without NumPy's loop of
+    K numbers per step over a (rows, n, K) buffer); None otherwise."""
+    if initial is not None or where is not True or dtype is not None or axis is None:
+        return None
+    axes = normalize_axes(axis, a.ndim)
+    return axes[0] if len(axes) == 1 else None
+
+
 @implements(np.sum)
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.sum")
@@ -38,6 +48,11 @@ def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
             return partial
     if _over_every_element(a, axis, keepdims, initial, where, dtype):
         return _core.sum_elements(a)
+    one_axis = _one_axis(a, axis, initial, where, dtype)
+    if one_axis is not None:
+        result = _core.sum_along_axis(a, one_axis, keepdims)
+        if result is not None:
+            return result
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
     result = on_buffer(a, np.sum(a.buf, axis=axes, keepdims=keepdims, where=mask))
@@ -55,6 +70,14 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
             return partial
     if a.size and _over_every_element(a, axis, keepdims, None, where, dtype):
         return _core.sum_elements(a) / a.size
+    one_axis = _one_axis(a, axis, None, where, dtype)
+    if one_axis is not None and a.shape[one_axis]:
+        result = _core.sum_along_axis(a, one_axis, keepdims)
+        if result is not None:
+            # np.mean's own division of its sum (numpy/_core/_methods.py), on the buffer
+            np.true_divide(result.buf, np.intp(a.shape[one_axis]), out=result.buf,
+                           casting="unsafe")
+            return result
     axes = normalize_axes(axis, a.ndim)
     mask = where if where is True else np.asarray(where)[..., None]
     result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims, where=mask))
