@@ -141,7 +141,7 @@ cdef object row_axis(object axis, Py_ssize_t ndim):
     return ax if ax >= 1 else None
 
 
-cdef object joined(args, kwargs, bint stack):
+cdef object rows_joined(args, kwargs, bint stack):
     """np.stack / np.concatenate of deferred jets along a row axis, as LANES."""
     if len(args) > 2 or set(kwargs) - {"axis"} or (len(args) == 2 and kwargs):
         return None
@@ -167,11 +167,11 @@ cdef object joined(args, kwargs, bint stack):
 
 
 def _row_stack(*args, **kwargs):
-    return joined(args, kwargs, True)
+    return rows_joined(args, kwargs, True)
 
 
 def _row_concatenate(*args, **kwargs):
-    return joined(args, kwargs, False)
+    return rows_joined(args, kwargs, False)
 
 
 # ------------------------------------------------------------------ reductions
