@@ -62,14 +62,14 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, scimath, structural
 from . import creation, elementwise, linalg, products, queries, reductions, special
-from . import calculus, grids, moments, rearranging, signal
-from . import decompositions, floats, polynomials, sorting, statistics, writes
+from . import calculus, fourier, grids, moments, rearranging, signal
+from . import arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
 LAYERS = ((compositions, scimath, structural),
           (creation, elementwise, linalg, products, queries, reductions, special,
-           calculus, grids, moments, rearranging, signal),
-          (decompositions, floats, polynomials, sorting, statistics, writes))
+           calculus, fourier, grids, moments, rearranging, signal),
+          (arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes))
 
 
 def install():
