@@ -39,11 +39,15 @@ modules of earlier layers only (its rules call theirs directly):
              calculus     gradient, trapezoid
              grids        linspace, logspace, geomspace, vander, meshgrid
              rearranging  insert, delete, resize, choose, partition, piecewise,
-                          apply_along_axis, apply_over_axes
+                          apply_along_axis, apply_over_axes, compress, extract, trim_zeros,
+                          sliding_window_view, unstack, block, dstack, broadcast_arrays
+             fourier      np.fft's shifts and real transforms (irfft, irfftn, hfft)
              signal       convolve, correlate
              moments      ptp, average, cov, corrcoef
                           (these five: NumPy calls only, as compositions)
-    layer 3  sorting      sort, median
+    layer 3  arrayapi     np.linalg's array API names, tensorinv, tensorsolve
+             sets         union1d, intersect1d, setdiff1d, setxor1d, unique_* (NumPy calls)
+             sorting      sort, median
              decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
                           norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
                           multi_dot (imports linalg's frame helpers, so after layer 2)

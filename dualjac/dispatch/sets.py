@@ -6,14 +6,14 @@ value is then one element of the input, gathered with its derivatives: the **fir
 occurrence** of that value, in ``ar1`` before ``ar2`` where two arrays are joined (as the
 existing np.unique rule does). intersect1d takes ``ar1``'s occurrence (a plain ``ar1`` gives
 constants). Equal values that differ only in the sign of zero count as one, as in NumPy; the
-result holds NumPy's own values (its choice of sign included), NaNs are matched to the NaNs
-of the input in order. Counts, indices and inverses are NumPy's, plain. NumPy calls only,
+result's zero is the first occurrence's (NumPy may return the other sign). NaNs are matched
+to the NaNs of the input in order. Counts, indices and inverses are NumPy's, plain. NumPy calls only,
 so the sparsity tracer runs these as they are (``registry.COMPOSITES``).
 """
 
 import numpy as np
 
-from .compositions import numpy_values, values_of
+from .compositions import values_of
 from .registry import implements_composite
 
 
@@ -32,8 +32,7 @@ def _first_occurrences(values, chosen):
 
 def _gathered(flat, chosen):
     """The elements of the 1-D ``flat`` that carry NumPy's result values ``chosen``."""
-    picked = np.take(flat, _first_occurrences(values_of(flat), chosen))
-    return numpy_values(picked, chosen)
+    return np.take(flat, _first_occurrences(values_of(flat), chosen))
 
 
 def _joined(ar1, ar2):
@@ -88,5 +87,5 @@ def unique_inverse(x):
 def unique_all(x):
     """NumPy's indices are the first occurrences: the values are gathered there."""
     found = np.unique_all(values_of(x))
-    values = numpy_values(np.take(np.ravel(x), found.indices), found.values)
+    values = np.take(np.ravel(x), found.indices)
     return type(found)(values, found.indices, found.inverse_indices, found.counts)
