@@ -188,7 +188,7 @@ def _power_series(x, c, tensor):
     return result
 
 
-def _coefficients(c):
+def _series_coefficients(c):
     """polyval's reading of c: at least 1-D, integers as floats."""
     if not hasattr(c, "buf") and not hasattr(c, "value"):
         c = np.array(c, ndmin=1, copy=None)
@@ -203,7 +203,7 @@ def polyval2d(x, y, c):
     y = np.asarray(y) if isinstance(y, (list, tuple)) else y
     if np.shape(x) != np.shape(y):
         raise ValueError("x, y are incompatible")
-    return _power_series(y, _power_series(x, _coefficients(c), True), False)
+    return _power_series(y, _power_series(x, _series_coefficients(c), True), False)
 
 
 @implements_composite(np.polynomial.polynomial.polygrid2d)
@@ -211,4 +211,4 @@ def polygrid2d(x, y, c):
     """sum c[i, j] x[a]**i y[b]**j on the grid x by y (NumPy's _gridnd)."""
     x = np.asarray(x) if isinstance(x, (list, tuple)) else x
     y = np.asarray(y) if isinstance(y, (list, tuple)) else y
-    return _power_series(y, _power_series(x, _coefficients(c), True), True)
+    return _power_series(y, _power_series(x, _series_coefficients(c), True), True)

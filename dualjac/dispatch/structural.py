@@ -302,7 +302,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     mode raises a TypeError."""
     known = {"constant", "empty", "linear_ramp"} | PAD_ON_BUFFER | set(PAD_STATISTICS)
     if mode not in known:
-        raise refuse(f"np.pad(mode={mode!r})",
+        shown = "<callable>" if callable(mode) else repr(mode)
+        raise refuse(f"np.pad(mode={shown})",
                       "has no derivative rule for dual arrays (supported modes: "
                       f"{', '.join(repr(m) for m in sorted(known))}).")
     if any(is_jet(v) for v in kwargs.values()):
