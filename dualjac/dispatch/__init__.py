@@ -39,11 +39,15 @@ modules of earlier layers only (its rules call theirs directly):
              calculus     gradient, trapezoid
              grids        linspace, logspace, geomspace, vander, meshgrid
              rearranging  insert, delete, resize, choose, partition, piecewise,
-                          apply_along_axis, apply_over_axes
+                          apply_along_axis, apply_over_axes, compress, extract, trim_zeros,
+                          sliding_window_view, unstack, block, dstack, broadcast_arrays
+             fourier      np.fft's shifts and real transforms (irfft, irfftn, hfft)
              signal       convolve, correlate
              moments      ptp, average, cov, corrcoef
                           (these five: NumPy calls only, as compositions)
-    layer 3  sorting      sort, median
+    layer 3  arrayapi     np.linalg's array API names, tensorinv, tensorsolve
+             sets         union1d, intersect1d, setdiff1d, setxor1d, unique_* (NumPy calls)
+             sorting      sort, median
              decompositions  eigh, eigvalsh, eig, eigvals, svd, svdvals, qr, lstsq, pinv,
                           norm of order 2 / -2 / "nuc", cond, matrix_rank, matrix_power,
                           multi_dot (imports linalg's frame helpers, so after layer 2)
@@ -62,14 +66,14 @@ registers every rule. ``install()`` then hands _core the entry points.
 from . import registry
 from . import compositions, scimath, structural
 from . import creation, elementwise, linalg, products, queries, reductions, special
-from . import calculus, grids, moments, rearranging, signal
-from . import decompositions, floats, polynomials, sorting, statistics, writes
+from . import calculus, fourier, grids, moments, rearranging, signal
+from . import arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
 LAYERS = ((compositions, scimath, structural),
           (creation, elementwise, linalg, products, queries, reductions, special,
-           calculus, grids, moments, rearranging, signal),
-          (decompositions, floats, polynomials, sorting, statistics, writes))
+           calculus, fourier, grids, moments, rearranging, signal),
+          (arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes))
 
 
 def install():

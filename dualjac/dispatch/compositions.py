@@ -148,6 +148,21 @@ def round_(a, decimals=0, out=None):
     return out
 
 
+@implements_composite(np.fix)
+def fix(x, out=None):
+    """Rounding towards zero: a step of zero derivative, NumPy's values."""
+    result = constant_like(x, np.fix(values_of(x)))
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+@implements_composite(np.real_if_close)
+def real_if_close(a, tol=100):
+    return a        # real arrays are returned as they are
+
+
 @implements_composite(np.real)
 def real(val):
     return val      # real arrays: val.real is val's data

@@ -172,3 +172,43 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     columns = np.polyfit(x, buf.reshape(buf.shape[0], -1), deg, rcond, w=w)
     result = on_buffer(y, columns.reshape((columns.shape[0],) + buf.shape[1:]))
     return with_values(result, coefficients)
+
+
+# ---------------------------------------------------------------- np.polynomial.polynomial
+
+def _power_series(x, c, tensor):
+    """np.polynomial.polynomial.polyval's Horner scheme on any array kind: c's first axis
+    holds the coefficients; with ``tensor`` its other axes are crossed with x's, else
+    broadcast with them."""
+    if tensor:
+        c = np.reshape(c, np.shape(c) + (1,) * np.ndim(x))
+    result = c[-1] + x * 0
+    for i in range(2, np.shape(c)[0] + 1):
+        result = c[-i] + result * x
+    return result
+
+
+def _series_coefficients(c):
+    """polyval's reading of c: at least 1-D, integers as floats."""
+    if not hasattr(c, "buf") and not hasattr(c, "value"):
+        c = np.array(c, ndmin=1, copy=None)
+        return c + 0.0 if c.dtype.char in "?bBhHiIlLqQpP" else c
+    return c if np.ndim(c) else np.reshape(c, (1,))
+
+
+@implements_composite(np.polynomial.polynomial.polyval2d)
+def polyval2d(x, y, c):
+    """sum c[i, j] x**i y**j at the points (x, y) (NumPy's _valnd: x and y of one shape)."""
+    x = np.asarray(x) if isinstance(x, (list, tuple)) else x
+    y = np.asarray(y) if isinstance(y, (list, tuple)) else y
+    if np.shape(x) != np.shape(y):
+        raise ValueError("x, y are incompatible")
+    return _power_series(y, _power_series(x, _series_coefficients(c), True), False)
+
+
+@implements_composite(np.polynomial.polynomial.polygrid2d)
+def polygrid2d(x, y, c):
+    """sum c[i, j] x[a]**i y[b]**j on the grid x by y (NumPy's _gridnd)."""
+    x = np.asarray(x) if isinstance(x, (list, tuple)) else x
+    y = np.asarray(y) if isinstance(y, (list, tuple)) else y
+    return _power_series(y, _power_series(x, _series_coefficients(c), True), True)

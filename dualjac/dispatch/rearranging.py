@@ -1,5 +1,7 @@
 """Rearranging jets: np.insert, np.delete, np.resize, np.choose, np.partition, np.piecewise,
-np.apply_along_axis, np.apply_over_axes.
+np.apply_along_axis, np.apply_over_axes; np.compress, np.extract, np.trim_zeros,
+np.lib.stride_tricks.sliding_window_view, np.unstack, np.block, np.dstack,
+np.broadcast_arrays.
 
 Where an element of the result comes from is decided by NumPy's own function, run on plain
 arrays of labels (the source's flat indices, and negative labels for inserted values): the
@@ -143,3 +145,110 @@ def apply_over_axes(func, a, axes):
                 raise ValueError("function is not returning an array of the correct shape")
         val = res
     return val
+
+
+# ---------------------------------------------------------------- selections and views
+
+def _flat_labels(a):
+    return _labels(np.shape(a))
+
+
+@implements_composite(np.compress)
+def compress(condition, a, axis=None, out=None):
+    if out is not None:
+        raise TypeError("dualjac: np.compress(..., out=...) is not supported for dual arrays; "
+                        "assign the result instead.")
+    labels = np.compress(values_of(condition), _flat_labels(a), axis)   # NumPy's checks
+    return _gather([a], labels)
+
+
+@implements_composite(np.extract)
+def extract(condition, arr):
+    return _gather([arr], np.extract(values_of(condition), _flat_labels(arr)))
+
+
+@implements_composite(np.trim_zeros)
+def trim_zeros(filt, trim="fb", axis=None):
+    """NumPy's slice of the values (its own algorithm: the bounding box of the nonzeros),
+    taken from the jet: a view, as NumPy's."""
+    values = np.asarray(values_of(filt))
+    np.trim_zeros(values, trim, axis)                   # NumPy's checks of trim and axis
+    ndim = values.ndim
+    axes = range(ndim) if axis is None else np.lib.array_utils.normalize_axis_tuple(axis, ndim)
+    if not axes:
+        return filt
+    nonzero = np.argwhere(values)
+    if nonzero.size == 0:
+        start = stop = [0] * ndim
+    else:
+        start = nonzero.min(axis=0) if "f" in trim.lower() else [None] * ndim
+        stop = nonzero.max(axis=0) + 1 if "b" in trim.lower() else [None] * ndim
+    return filt[tuple(slice(start[ax], stop[ax]) if ax in axes else slice(None)
+                      for ax in range(ndim))]
+
+
+@implements_composite(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """NumPy's windows are a read-only view; here they are a read-only gather (the same
+    numbers; writing into it raises NumPy's ValueError). A writeable view would alias the
+    source, which a gather cannot: writeable=True is refused."""
+    if writeable:
+        raise TypeError("dualjac: np.lib.stride_tricks.sliding_window_view(..., writeable=True) "
+                        "is not supported for dual arrays (its windows would alias x); use "
+                        "the read-only windows and build new arrays from them.")
+    labels = np.lib.stride_tricks.sliding_window_view(_flat_labels(x), window_shape, axis)
+    windows = _gather([x], labels)
+    if hasattr(windows, "buf"):         # a jet: read-only, as NumPy's view
+        windows.buf.flags.writeable = False
+    return windows
+
+
+# ---------------------------------------------------------------- splitting and joining
+
+@implements_composite(np.unstack)
+def unstack(x, /, *, axis=0):
+    np.unstack(np.broadcast_to(np.zeros((), np.int8), np.shape(x)), axis=axis)   # NumPy's checks
+    moved = np.moveaxis(x, axis, 0)
+    return tuple(moved[i] for i in range(np.shape(moved)[0]))
+
+
+@implements_composite(np.dstack)
+def dstack(tup):
+    return np.concatenate([np.atleast_3d(a) for a in tup], axis=2)
+
+
+@implements_composite(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    return tuple(a if np.shape(a) == shape else np.broadcast_to(a, shape) for a in args)
+
+
+def _nesting_depth(arrays):
+    depth = 0
+    while isinstance(arrays, list):
+        if not arrays:
+            break
+        arrays, depth = arrays[0], depth + 1
+    return depth
+
+
+def _map_leaves(arrays, leaf):
+    if isinstance(arrays, list):
+        return [_map_leaves(a, leaf) for a in arrays]
+    return leaf(arrays)
+
+
+@implements_composite(np.block)
+def block(arrays):
+    """np.block's concatenations, innermost lists along the last axis: NumPy's own np.block
+    on the values checks the nesting and the shapes first."""
+    values = np.block(_map_leaves(arrays, lambda a: np.asarray(values_of(a))))
+    depth = _nesting_depth(arrays)
+
+    def join(item, level):
+        if not isinstance(item, list):
+            shape = np.shape(item)
+            return np.reshape(item, (1,) * (values.ndim - len(shape)) + shape)
+        return np.concatenate([join(a, level + 1) for a in item], axis=level - depth)
+
+    return join(arrays, 0) if depth else np.reshape(arrays, values.shape)

@@ -33,6 +33,7 @@ TABLE_UFUNCS = {}     # ufunc object -> rules-table row name (run by the C kerne
 EVALUATED_UFUNCS = {}  # ufunc object -> its rules.Evaluated row (partials evaluated with SciPy)
 ROW_RULES = {}        # row kind (rules.Evaluated) -> rule(row, ufunc, *inputs) on jets
 PENDING_MODULES = set()   # rules-table modules not imported yet (scipy.special)
+REFUSED = {}          # function without a rule -> why it has none (completes its TypeError)
 
 
 # ---------------------------------------------------------------- registration
@@ -104,6 +105,12 @@ def implements_rows(kind):
     return register
 
 
+def refuses(*functions, why):
+    """These functions have no rule, for a reason their TypeError states after the name."""
+    for func in functions:
+        REFUSED[func] = why
+
+
 def returns_values(*ufuncs):
     """These ufuncs give plain results computed from the operands' values."""
     VALUE_UFUNCS.update(ufuncs)
@@ -158,10 +165,11 @@ def install():
 
 # ---------------------------------------------------------------- errors
 
-def no_rule_error(name, what="function"):
+def no_rule_error(name, what="function", why=None):
+    reason = f"{name} {why} " if why else ""
     return TypeError(
         f"dualjac: {name} has no derivative rule for dual arrays, so it cannot be "
-        f"applied without silently dropping derivatives. Rewrite it with supported "
+        f"applied without silently dropping derivatives. {reason}Rewrite it with supported "
         f"NumPy calls (see docs/semantics.md for the supported functions), or apply it to "
         f"x.value if you mean to differentiate nothing through it. Unsupported {what}: {name}.")
 
@@ -204,7 +212,7 @@ def array_function(dispatcher, func, types, args, kwargs):
     creation functions (np.zeros(n, like=x)) it is ``like``, absent from kwargs."""
     impl = HANDLED.get(func)
     if impl is None:
-        raise no_rule_error(func_name(func))
+        raise no_rule_error(func_name(func), why=REFUSED.get(func))
     if func in CREATION and "like" not in kwargs:
         kwargs = dict(kwargs, like=dispatcher)
     return impl(*args, **kwargs)

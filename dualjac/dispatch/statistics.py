@@ -365,6 +365,74 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
     return counts, edges
 
 
+@implements(np.histogram_bin_edges)
+def histogram_bin_edges(a, bins=10, range=None, weights=None):
+    """NumPy's edges; those placed at a's min and max move with them."""
+    _refuse_dual("np.histogram_bin_edges", bins=bins, range=range)
+    edges = np.histogram_bin_edges(np.asarray(value_of(a)), bins, range, value_of(weights))
+    return _bin_edges(a, edges, bins, range)
+
+
+def _columns(sample):
+    """np.histogramdd's sample: an (N, D) array, a 1-D array (D = 1) or D arrays of N."""
+    if hasattr(sample, "shape") and np.ndim(sample) == 2:
+        return [sample[:, i] for i in range(sample.shape[1])]
+    if hasattr(sample, "shape"):
+        return [sample]
+    return list(sample)
+
+
+@implements(np.histogramdd)
+def histogramdd(sample, bins=10, range=None, density=None, weights=None):
+    """np.histogram's rule in D dimensions: counts plain, dual weights give dual sums per
+    bin (NumPy's bin of each point), edges at a column's min and max move with them."""
+    _refuse_dual("np.histogramdd", bins=bins, range=range)
+    columns = _columns(sample)
+    values = np.stack([np.asarray(value_of(c)) for c in columns], axis=-1)
+    w0 = None if weights is None else value_of(weights)
+    counts, edges0 = np.histogramdd(values, bins, range, density=None, weights=w0)
+    edges = [_bin_edges(c, e, bins if np.ndim(bins) == 0 else bins[i],
+                        None if range is None else range[i])
+             for i, (c, e) in enumerate(zip(columns, edges0))]
+    if is_jet(weights):
+        counts = with_values(_weighted_counts(values, edges0, weights), counts)
+    if density:              # NumPy's division by the bin widths and the total
+        total = np.sum(counts)
+        for i, e in enumerate(edges):
+            counts = counts / np.reshape(np.diff(e), [-1 if j == i else 1 for j in np.arange(len(edges))])
+        counts = counts / total
+        final = np.histogramdd(values, bins, range, density=True, weights=w0)[0]
+        counts = with_values(counts, final) if is_jet(counts) else final
+    return counts, edges
+
+
+def _weighted_counts(values, edges0, weights):
+    """Sums of the weights' buffers per bin, each point in the bin NumPy puts it in."""
+    nbin = np.array([e.size + 1 for e in edges0])        # with the outlier bins at both ends
+    index = []
+    for i, e in enumerate(edges0):
+        found = np.searchsorted(e, values[:, i], side="right")
+        found[values[:, i] == e[-1]] -= 1                  # the last bin is closed
+        index.append(found)
+    flat = np.ravel_multi_index(index, nbin)
+    buf = np.zeros((int(np.prod(nbin)), weights.ncomponents), weights.dtype)
+    np.add.at(buf, flat, np.reshape(weights.buf, (-1, weights.ncomponents)))
+    inner = (slice(1, -1),) * len(edges0)
+    return weights.with_buffer(np.ascontiguousarray(buf.reshape(tuple(nbin) + (-1,))[inner]))
+
+
+@implements(np.histogram2d)
+def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
+    try:
+        count = len(bins)
+    except TypeError:
+        count = 1
+    if count not in (1, 2):      # NumPy: one array of edges shared by both axes
+        bins = [bins, bins]
+    counts, edges = histogramdd([x, y], bins, range, density, weights)
+    return counts, edges[0], edges[1]
+
+
 @implements(np.unique)
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
            *, equal_nan=True, sorted=True):

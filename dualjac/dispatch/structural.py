@@ -288,17 +288,24 @@ def dsplit(ary, indices_or_sections):
 # Modes that only copy elements or combine them linearly (odd reflection is
 # 2 * edge - x, mean averages) act on the buffer exactly.
 PAD_ON_BUFFER = {"edge", "wrap", "reflect", "symmetric", "mean"}
+# Modes whose pad holds a statistic of the edge's stat_length elements: NumPy's reduction
+# on the jet (its rule: the derivatives of the selected or averaged elements).
+PAD_STATISTICS = {"maximum": np.max, "minimum": np.min, "median": np.median}
 
 
 @implements(np.pad)
 def pad(array, pad_width, mode="constant", **kwargs):
-    """constant: NumPy pads the values, derivatives are padded with zeros; copying
-    and linear modes pad the whole buffer. Others (maximum, minimum, median,
-    linear_ramp, empty, callables) raise a TypeError naming the mode."""
-    if mode != "constant" and mode not in PAD_ON_BUFFER:
-        raise refuse(f"np.pad(mode={mode!r})",
-                      "has no derivative rule for dual arrays (supported modes: 'constant', "
-                      f"{', '.join(repr(m) for m in sorted(PAD_ON_BUFFER))}).")
+    """constant (and empty, whose values NumPy leaves undefined: zeros here): NumPy pads the
+    values, derivatives are padded with zeros; copying and linear modes pad the whole
+    buffer; linear_ramp ramps the derivatives from zero at the (constant) end values;
+    maximum, minimum and median are the statistics of the jet's edge elements. A callable
+    mode raises a TypeError."""
+    known = {"constant", "empty", "linear_ramp"} | PAD_ON_BUFFER | set(PAD_STATISTICS)
+    if mode not in known:
+        shown = "<callable>" if callable(mode) else repr(mode)
+        raise refuse(f"np.pad(mode={shown})",
+                      "has no derivative rule for dual arrays (supported modes: "
+                      f"{', '.join(repr(m) for m in sorted(known))}).")
     if any(is_jet(v) for v in kwargs.values()):
         raise refuse(f"np.pad with dual {', '.join(k for k, v in kwargs.items() if is_jet(v))}",
                       "is not supported: pad arguments must be constants.")
@@ -307,19 +314,54 @@ def pad(array, pad_width, mode="constant", **kwargs):
         if padded is not None:
             return padded
     value = np.pad(array.buf[..., 0], pad_width, mode, **kwargs)   # NumPy checks arguments
-    if isinstance(pad_width, dict):   # NumPy >= 2.3: {axis: width or (before, after)}
-        pairs = [(0, 0)] * array.ndim
-        for ax, w in pad_width.items():
-            pairs[ax] = (w, w) if np.ndim(w) == 0 else tuple(w)
-    else:
-        pairs = np.broadcast_to(np.asarray(pad_width), (array.ndim, 2)).tolist()
+    pairs = _pad_pairs(pad_width, array.ndim)
+    if mode in PAD_STATISTICS:
+        return _statistic_padded(array, pairs, PAD_STATISTICS[mode], kwargs.get("stat_length"))
     widths = [tuple(p) for p in pairs] + [(0, 0)]   # the component axis is not padded
-    if mode == "constant":
-        buf = np.pad(array.buf, widths)
-        buf[..., 0] = value
+    if mode in ("constant", "empty", "linear_ramp"):
+        buf = np.pad(array.buf, widths, *(("linear_ramp",) if mode == "linear_ramp" else ()))
+        if mode != "empty":           # empty: the zeros np.pad's constant mode gave
+            buf[..., 0] = value
     else:
         buf = np.pad(array.buf, widths, mode, **kwargs)
     return on_buffer(array, buf)
+
+
+def _pad_pairs(pad_width, ndim):
+    """(before, after) per axis, from any of np.pad's spellings (checked by NumPy already)."""
+    if isinstance(pad_width, dict):   # NumPy >= 2.3: {axis: width or (before, after)}
+        pairs = [(0, 0)] * ndim
+        for ax, w in pad_width.items():
+            pairs[ax] = (w, w) if np.ndim(w) == 0 else tuple(w)
+        return pairs
+    return np.broadcast_to(np.asarray(pad_width), (ndim, 2)).tolist()
+
+
+def _statistic_padded(array, pairs, statistic, stat_length):
+    """NumPy's algorithm: axis after axis (earlier axes already padded, so corners are
+    statistics of pads), each side gets the statistic of the stat_length elements next to it."""
+    lengths = (np.broadcast_to(np.asarray(stat_length, dtype=object), (array.ndim, 2)).tolist()
+               if stat_length is not None else [(None, None)] * array.ndim)
+    result = array
+    for axis, ((before, after), (left, right)) in enumerate(zip(pairs, lengths)):
+        if before == 0 and after == 0:
+            continue
+        n = result.shape[axis]
+        left = n if left is None else min(left, n)
+        right = n if right is None else min(right, n)
+        parts = [result]
+        if before:
+            edge = take(result, np.arange(left), axis=axis)
+            parts.insert(0, _repeated(statistic(edge, axis=axis, keepdims=True), before, axis))
+        if after:
+            edge = take(result, np.arange(n - right, n), axis=axis)
+            parts.append(_repeated(statistic(edge, axis=axis, keepdims=True), after, axis))
+        result = concatenate(parts, axis=axis)
+    return result
+
+
+def _repeated(stat, width, axis):
+    return repeat(stat, width, axis=axis)
 
 
 def _zero_padded(array, pad_width):
