@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import dualjac as dj
-from witness import central_difference_jacobian, complex_step_jacobian, witness_hessian
+from function_cases import case_jacobian, check_case_hessian, distinct_points
+from witness import central_difference_jacobian, witness_hessian
 
 pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
 
@@ -124,13 +125,7 @@ CASES = {
 
 
 def source():
-    return RNG.permutation(np.linspace(0.6, 1.6, 6)) + 1e-3 * RNG.random(6)
-
-
-def witness_jacobian(f, witness, x):
-    if witness == "fd":
-        return central_difference_jacobian(f, x)
-    return complex_step_jacobian(f if witness == "cs" else witness, x)
+    return distinct_points(RNG)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -139,7 +134,7 @@ def test_jacobian_and_values(name):
     x = source()
     value, J = dj.value_and_jacobian(f, x)
     tol = 1e-7 if witness == "fd" else 1e-12
-    np.testing.assert_allclose(J, witness_jacobian(f, witness, x), rtol=tol, atol=tol)
+    np.testing.assert_allclose(J, case_jacobian(f, witness, x), rtol=tol, atol=tol)
     np.testing.assert_allclose(value, f(x), rtol=1e-14, atol=1e-15)
     assert np.shape(value) == np.shape(f(x))
 
@@ -150,12 +145,7 @@ def test_hessian(name):
     # piecewise functions: a fixed point, its kinks (bin edges, ties) farther than the
     # witness's steps
     x = np.array([1.24, 0.61, 1.58, 0.83, 1.47, 1.02]) if witness == "fd" else source()
-    c = RNG.uniform(0.5, 1.5, np.shape(f(x)))
-    g = lambda z: np.sum(c * f(z) ** 2)
-    method = "fd" if witness == "fd" else "cs"
-    ref = g if witness in ("cs", "fd") else (lambda z: np.sum(c * witness(z) ** 2))
-    np.testing.assert_allclose(dj.hessian(g, x), witness_hessian(ref, x, method),
-                               rtol=1e-5, atol=1e-5)
+    check_case_hessian(f, witness, x, RNG)
 
 
 # ---- batched rows: dj.batch_jacobian / batch_hessian (deferred jets at that kind)
@@ -307,5 +297,5 @@ def test_sparsity_pattern_is_the_jacobians(name):
     f, witness = CASES[name]
     x = source()
     P = dj.jacobian_sparsity(f, x).toarray()
-    J = witness_jacobian(f, witness, x).reshape(P.shape)
+    J = case_jacobian(f, witness, x).reshape(P.shape)
     np.testing.assert_array_equal(P, J != 0)

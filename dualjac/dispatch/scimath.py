@@ -28,48 +28,41 @@ def _real_domain(name, x, inside, domain):
             f"{domain}. Use the real function (np.{name}) or keep the input in that domain.")
 
 
-@implements_composite(np.emath.sqrt)
-def sqrt(x):
-    _real_domain("sqrt", x, lambda v: v >= 0, "x >= 0")
-    return np.sqrt(x)
-
-
-def _logarithm(name, real_function):
+def _in_real_domain(name, real_function, inside, domain):
+    """np.emath.<name> as real_function where inside(x) holds for every value."""
     @implements_composite(getattr(np.emath, name))
-    def logarithm(x):
-        _real_domain(name, x, lambda v: v >= 0, "x >= 0")
+    def rule(x):
+        _real_domain(name, x, inside, domain)
         return real_function(x)
-    logarithm.__name__ = name
-    return logarithm
+    rule.__name__ = name
+    return rule
 
 
-log = _logarithm("log", np.log)
-log2 = _logarithm("log2", np.log2)
-log10 = _logarithm("log10", np.log10)
+def _nonnegative(v):
+    return v >= 0
+
+
+def _unit_interval(v):
+    return np.abs(v) <= 1
+
+
+sqrt = _in_real_domain("sqrt", np.sqrt, _nonnegative, "x >= 0")
+log = _in_real_domain("log", np.log, _nonnegative, "x >= 0")
+log2 = _in_real_domain("log2", np.log2, _nonnegative, "x >= 0")
+log10 = _in_real_domain("log10", np.log10, _nonnegative, "x >= 0")
+arccos = _in_real_domain("arccos", np.arccos, _unit_interval, "-1 <= x <= 1")
+arcsin = _in_real_domain("arcsin", np.arcsin, _unit_interval, "-1 <= x <= 1")
+arctanh = _in_real_domain("arctanh", np.arctanh, _unit_interval, "-1 <= x <= 1")
 
 
 @implements_composite(np.emath.logn)
 def logn(n, x):
-    _real_domain("logn", x, lambda v: v >= 0, "x >= 0 and n >= 0")
-    _real_domain("logn", n, lambda v: v >= 0, "x >= 0 and n >= 0")
+    _real_domain("logn", x, _nonnegative, "x >= 0 and n >= 0")
+    _real_domain("logn", n, _nonnegative, "x >= 0 and n >= 0")
     return np.log(x) / np.log(n)
 
 
 @implements_composite(np.emath.power)
 def power(x, p):
-    _real_domain("power", x, lambda v: v >= 0, "x >= 0")
+    _real_domain("power", x, _nonnegative, "x >= 0")
     return np.power(x, p)
-
-
-def _inverse_trig(name, real_function):
-    @implements_composite(getattr(np.emath, name))
-    def inverse(x):
-        _real_domain(name, x, lambda v: np.abs(v) <= 1, "-1 <= x <= 1")
-        return real_function(x)
-    inverse.__name__ = name
-    return inverse
-
-
-arccos = _inverse_trig("arccos", np.arccos)
-arcsin = _inverse_trig("arcsin", np.arcsin)
-arctanh = _inverse_trig("arctanh", np.arctanh)

@@ -1,0 +1,31 @@
+"""Shared pieces of the table-driven tests of NumPy functions (tests/test_numpy_functions_more.py,
+tests/test_numpy_functions_remaining.py): a case is (f, witness), the witness "cs" (complex step
+of f), "fd" (central differences of f) or a holomorphic function equal to f."""
+
+import numpy as np
+
+import dualjac as dj
+from witness import central_difference_jacobian, complex_step_jacobian, witness_hessian
+
+
+def distinct_points(rng):
+    """Six points in [0.6, 1.6], apart from each other (no ties for sorting functions)."""
+    return rng.permutation(np.linspace(0.6, 1.6, 6)) + 1e-3 * rng.random(6)
+
+
+def case_jacobian(f, witness, x):
+    """The witness's Jacobian of a case at x."""
+    if witness == "fd":
+        return central_difference_jacobian(f, x)
+    return complex_step_jacobian(f if witness == "cs" else witness, x)
+
+
+def check_case_hessian(f, witness, x, rng):
+    """dj.hessian of sum(c * f**2) (random weights c) against central differences of the
+    witness's Jacobian."""
+    c = rng.uniform(0.5, 1.5, np.shape(f(x)))
+    g = lambda z: np.sum(c * f(z) ** 2)
+    method = "fd" if witness == "fd" else "cs"
+    ref = g if witness in ("cs", "fd") else (lambda z: np.sum(c * witness(z) ** 2))
+    np.testing.assert_allclose(dj.hessian(g, x), witness_hessian(ref, x, method),
+                               rtol=1e-5, atol=1e-5)
