@@ -13,7 +13,9 @@ Spellings (the same function of each row):
 
 Every result is checked against an analytic per-row Jacobian / Hessian before it is timed.
 Also printed: the memory-bandwidth bound (bytes of source and result over np.copyto's
-bandwidth in the same run) and the slowest / fastest spelling. Times are medians.
+bandwidth in the same run), dualjac's peak memory over the result's size (NumPy's
+allocations, traced by tracemalloc on one call) and the slowest / fastest spelling. Times
+are medians.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import argparse
 import os
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -130,6 +133,15 @@ def jax_call(kind, f, x):
     return lambda: compiled(xj).block_until_ready()
 
 
+def peak_over_result(call):
+    """Peak bytes NumPy allocated during one call, over the bytes of its result."""
+    tracemalloc.start()
+    result = call()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / max(result.nbytes, 1)
+
+
 def copy_bandwidth(nbytes):
     """Bytes per second of np.copyto over a buffer of this size (read + write counted)."""
     src = np.ones(max(nbytes // 8, 1))
@@ -140,7 +152,7 @@ def copy_bandwidth(nbytes):
 
 def run(cases, sizes):
     print(f"{'case':8} {'b':>9} {'spelling':9} {'dualjac us':>11} {'jax us':>10} "
-          f"{'jax/dj':>7} {'dj/bound':>9}")
+          f"{'jax/dj':>7} {'dj/bound':>9} {'peak/out':>9}")
     for name in cases:
         kind, spellings, reference = CASES[name]
         for b in sizes:
@@ -158,7 +170,7 @@ def run(cases, sizes):
                 theirs = median_time(peer) if peer is not None else float("nan")
                 print(f"{name:8} {b:>9} {spelling:9} {mine[spelling] * 1e6:11.0f} "
                       f"{theirs * 1e6:10.0f} {theirs / mine[spelling]:7.2f} "
-                      f"{mine[spelling] / bound:9.1f}", flush=True)
+                      f"{mine[spelling] / bound:9.1f} {peak_over_result(call):9.2f}", flush=True)
             if mine:
                 print(f"{name:8} {b:>9} slowest / fastest spelling: "
                       f"{max(mine.values()) / min(mine.values()):.2f}")
