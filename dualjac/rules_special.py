@@ -640,4 +640,26 @@ EVALUATED = (
     _kelvin("beip", "-f / x + ber(x)", "2 * f / (x * x) - ber(x) / x + berp(x)"),
     _kelvin("kerp", "-f / x - kei(x)", "2 * f / (x * x) + kei(x) / x - keip(x)"),
     _kelvin("keip", "-f / x + ker(x)", "2 * f / (x * x) - ker(x) / x + kerp(x)"),
+    # ---- more Bessel functions, in x: jve and yve equal jv and yv on real x; kn truncates n
+    _bessel("jve", 1, -1, (0.1, 10.0), "jvp"),
+    _bessel("yve", 1, -1, (0.2, 10.0), "yvp"),
+    _in_x("kn", ("n", "x"), "-(kn(trunc(n) - 1, x) + kn(trunc(n) + 1, x)) / 2",
+          "(kn(trunc(n) - 2, x) + 2 * f + kn(trunc(n) + 2, x)) / 4", ((0.0, 4.0), (0.2, 10.0)),
+          integers=("n",), analytic=False,
+          reference_derivative=("kvp(n, x, 1)",), reference_second_derivative=("kvp(n, x, 2)",)),
+    # Wright's generalized Bessel function: d/dx Phi(a, b; x) = Phi(a, a + b; x)
+    _in_x("wright_bessel", ("a", "b", "x"), "wright_bessel(a, a + b, x)",
+          "wright_bessel(a, 2 * a + b, x)", ((0.1, 2.0), (0.5, 2.0), (0.1, 5.0)), analytic=False),
+    _in_x("log_wright_bessel", ("a", "b", "x"), "g1",
+          "exp(log_wright_bessel(a, 2 * a + b, x) - f) - g1 * g1",
+          ((0.1, 2.0), (0.5, 2.0), (0.1, 5.0)),
+          lets=(("g1", "exp(log_wright_bessel(a, a + b, x) - f)"),), analytic=False),
+    # parameters of distributions that are closed forms in x: the normal mean x - std ndtri(p)
+    # and deviation (x - mn) / ndtri(p); the gamma rate a with a x fixed by (p, b)
+    _in_x("nrdtrimn", ("p", "std", "x"), "ones_like(f)", "zeros_like(f)",
+          ((0.05, 0.95), (0.5, 2.0), (-3.0, 3.0)), analytic=False),
+    _in_x("nrdtrisd", ("mn", "p", "x"), "1 / ndtri(p)", "zeros_like(f)",
+          ((-1.0, 1.0), (0.55, 0.95), (1.1, 4.0)), analytic=False),
+    _in_x("gdtria", ("p", "b", "x"), "-f / x", "2 * f / (x * x)",
+          ((0.05, 0.95), (0.5, 4.0), (0.1, 6.0)), analytic=False),
 )
