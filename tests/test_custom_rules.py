@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.special as special
+from scipy.special._ufuncs import _kolmogp
 
 import dualjac as dj
 from dualjac.dispatch import registry
@@ -276,29 +277,28 @@ def restore_registry():
         table.update(old)
 
 
-def _struve_jvp(primals, tangents):
-    v, x = primals
-    dv, dx = tangents
-    # d/dx H_v(x) = (H_{v-1} - H_{v+1} + (x/2)^v / (sqrt(pi) Gamma(v + 3/2))) / 2
-    slope = 0.5 * (special.struve(v - 1, x) - special.struve(v + 1, x)
-                   + (x / 2) ** v / (np.sqrt(np.pi) * special.gamma(v + 1.5)))
-    return special.struve(v, x), slope * dx
+def _kolmogorov_jvp(primals, tangents):
+    (y,), (dy,) = primals, tangents
+    # K(y) = 2 sum_k (-1)^(k-1) e^(-2 k^2 y^2), so K'(y) = -8 y sum_k (-1)^(k-1) k^2 e^(-2 k^2 y^2)
+    # (NumPy calls: the rule differentiates again for second order)
+    k = np.arange(1.0, 41.0)
+    terms = (-1.0) ** (k - 1) * k ** 2 * np.exp(-2 * k ** 2 * y[..., None] ** 2)
+    return special.kolmogorov(y), -8 * y * np.sum(terms, axis=-1) * dy
 
 
 def test_register_a_ufunc_rule(restore_registry):
     x = np.array([0.5, 1.0, 2.0])
-    with pytest.raises(TypeError, match="scipy.special.struve"):
-        dj.jacobian(lambda x: special.struve(1.0, x), x)
-    dj.register_jvp(special.struve, _struve_jvp)
-    J = dj.jacobian(lambda x: special.struve(1.0, x), x)
-    # H_1'(x) = H_0(x) - H_1(x) / x (a recurrence independent of the rule's formula)
-    np.testing.assert_allclose(np.diag(J), special.struve(0, x) - special.struve(1, x) / x,
-                               rtol=1e-12)
-    H = dj.hessian(lambda x: np.sum(special.struve(1.0, x)), x)
+    with pytest.raises(TypeError, match="scipy.special.kolmogorov"):
+        dj.jacobian(special.kolmogorov, x)
+    dj.register_jvp(special.kolmogorov, _kolmogorov_jvp)
+    J = dj.jacobian(special.kolmogorov, x)
+    # SciPy's own derivative of the Kolmogorov distribution (independent of the rule's series)
+    np.testing.assert_allclose(np.diag(J), _kolmogp(x), rtol=1e-11)
+    H = dj.hessian(lambda x: np.sum(special.kolmogorov(x)), x)
     h = 1e-4
-    second = (special.struve(1.0, x + h) - 2 * special.struve(1.0, x) + special.struve(1.0, x - h)) / h ** 2
+    second = (special.kolmogorov(x + h) - 2 * special.kolmogorov(x) + special.kolmogorov(x - h)) / h ** 2
     np.testing.assert_allclose(np.diag(H), second, rtol=1e-6)
-    np.testing.assert_array_equal(dj.jacobian_sparsity(lambda x: special.struve(1.0, x), x).toarray(),
+    np.testing.assert_array_equal(dj.jacobian_sparsity(special.kolmogorov, x).toarray(),
                                   np.eye(3, dtype=bool))
 
 
@@ -313,9 +313,9 @@ def test_register_refuses_what_it_cannot_reach(restore_registry):
         dj.register_jvp(np.sin, lambda p, t: (np.sin(p[0]), t[0]))
     with pytest.raises(TypeError, match="custom_jvp"):
         dj.register_jvp(scipy.optimize.rosen, lambda p, t: (0.0, 0.0))
-    dj.register_jvp(special.struve, _struve_jvp)
+    dj.register_jvp(special.kolmogorov, _kolmogorov_jvp)
     with pytest.raises(ValueError, match="replace=True"):
-        dj.register_jvp(special.struve, _struve_jvp)
+        dj.register_jvp(special.kolmogorov, _kolmogorov_jvp)
 
 
 # ---------------------------------------------------------------- implicit functions

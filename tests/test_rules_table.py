@@ -200,9 +200,10 @@ def tol_dtype(dtype):
 # ------------------------------------------------------------------ the table itself
 
 def test_table_has_no_duplicate_names():
-    names = [row.name for row in UNARY + BINARY + rules.EVALUATED]
+    # scipy.special's own expm1 (an evaluated row) shares the name of NumPy's row
+    names = [(row.module, row.name) for row in UNARY + BINARY + rules.EVALUATED]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
-    assert set(rules.by_name()) == set(names)
+    assert set(rules.by_name()) == {name for _, name in names}
 
 
 def test_row_modules():

@@ -62,7 +62,7 @@ def grid(row, arg, n):
         if name == arg:
             for kink in row.kinks:
                 v = v[np.abs(v - kink) > KINK_GAP]
-        points[name] = np.round(v) if name in row.integers else v
+        points[name] = np.round(v).astype(np.int64) if name in row.integers else v
     size = min(v.size for v in points.values())
     return {name: v[:size] for name, v in points.items()}
 
@@ -137,7 +137,7 @@ ONCE = pytest.mark.jet_kinds("default")     # tests that run no transform
 @ONCE
 def test_rows_are_well_formed():
     """Arguments, partials, domains and witnesses fit together; names are unique."""
-    names = [row.name for row in rules.UNARY + rules.BINARY + ROWS]
+    names = [(row.module, row.name) for row in rules.UNARY + rules.BINARY + ROWS]
     assert len(names) == len(set(names))
     for row in ROWS:
         assert len(row.domains) == len(row.args) and all(lo < hi for lo, hi in row.domains)
@@ -262,7 +262,7 @@ def test_cross_derivative_across_levels(row):
     """d/da d/db f with a and b at two levels (a nested transform): the cross term of
     two first-order parts, which the single-level chain rule never needs."""
     point = joint_points(row)
-    a, b = row.differentiable
+    a, b = row.differentiable[:2]
 
     def g(u, w):
         args = dict(point, **{a: u, b: w})

@@ -126,7 +126,8 @@ def evaluated_call(row, differentiable):
     """(f, x): the evaluated row's ufunc as a function of the given arguments, stacked in x
     (3 points each; the other arguments are constants inside their domains)."""
     u = ufunc_of(row)
-    points = {name: np.round(inside(lo, hi, 3)) if name in row.integers else inside(lo, hi, 3)
+    points = {name: np.round(inside(lo, hi, 3)).astype(np.int64) if name in row.integers
+              else inside(lo, hi, 3)
               for name, (lo, hi) in zip(row.args, row.domains)}
     x = np.concatenate([points[name] for name in differentiable])
 

@@ -134,7 +134,7 @@ def register_pending_modules():
     PENDING_MODULES.difference_update(loaded)
 
     def ufuncs(rows):
-        """{ufunc: row name} for the rows' names and aliases their loaded module has."""
+        """{ufunc: row} for the rows' names and aliases their loaded module has."""
         found = {}
         for row in rows:
             module = loaded.get(row.module)
@@ -142,16 +142,16 @@ def register_pending_modules():
                 if module is not None and hasattr(module, name):
                     # SciPy's array API support (SCIPY_ARRAY_API=1) wraps each ufunc
                     # in a function (functools.wraps): the rule belongs to the ufunc.
-                    found[inspect.unwrap(getattr(module, name))] = row.name
+                    found[inspect.unwrap(getattr(module, name))] = row
         return found
 
-    unary, binary = ufuncs(rules.UNARY), ufuncs(rules.BINARY)
+    unary = {ufunc: row.name for ufunc, row in ufuncs(rules.UNARY).items()}
+    binary = {ufunc: row.name for ufunc, row in ufuncs(rules.BINARY).items()}
     TABLE_UFUNCS.update(unary)
     TABLE_UFUNCS.update(binary)
     _core.register_ufuncs(unary, binary)
-    rows = rules.by_name()
-    for ufunc, name in ufuncs(rules.EVALUATED).items():
-        row = rows[name]
+    # By row, not by name: scipy.special's own expm1 is an evaluated row named as NumPy's.
+    for ufunc, row in ufuncs(rules.EVALUATED).items():
         EVALUATED_UFUNCS[ufunc] = row
         EXTRA_UFUNCS[ufunc] = functools.partial(ROW_RULES[type(row)], row, ufunc)
     return True
