@@ -46,8 +46,10 @@ def test_batch_jacobian_is_the_block_diagonal_of_jacobian(names, x):
     B = dj.batch_jacobian(f, x)
     J = dj.jacobian(f, x)                       # [b, m, b, m]
     b = x.shape[0]
+    # matrix products may sum in another order on each path: rounding on the matrix's scale
+    scale = max(1.0, float(np.abs(J).max(initial=0.0)))
     for i in range(b):
-        np.testing.assert_allclose(B[i], J[i, :, i, :], rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(B[i], J[i, :, i, :], rtol=1e-13, atol=1e-13 * scale)
         for j in range(b):
             if j != i:
                 assert not J[i, :, j, :].any()  # the generated f really is row-wise
