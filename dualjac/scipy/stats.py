@@ -5,8 +5,11 @@ then loc and scale, positional or by name; frozen with ``norm(loc, scale)``).
 On plain input every method is SciPy's own. On jets (x, the shapes, loc and scale may each
 carry derivatives) a method is a formula of the standardized z = (x - loc) / scale written
 with jet operations and dualjac's scipy.special rows (ndtr, log_ndtr, gammaln, xlogy,
-expit, logit), under SciPy's values. ppf without a closed form inverts the cdf: from SciPy's
-value z0, z <- z + (q - cdf(z)) / pdf(z0) on the derivative parts gains one order per step.
+expit, logit; stdtr, gammainc, betainc and their inverses for the cdf family of t, gamma
+and beta, which are differentiable in x, loc and scale: those rows take their shape
+parameters as constants), under SciPy's values. ppf without a closed form inverts the cdf:
+from SciPy's value z0, z <- z + (q - cdf(z)) / pdf(z0) on the derivative parts gains one
+order per step.
 """
 
 import functools
@@ -14,7 +17,7 @@ import functools
 import numpy as np
 import scipy.special as _special
 
-from ._common import any_jet, degree_of, dense, refuse_jets, value_of, with_scipy_values
+from ._common import any_jet, degree_of, dense, value_of, with_scipy_values
 
 __all__ = ["norm", "t", "gamma", "beta", "expon", "logistic", "lognorm", "cauchy", "laplace"]
 
@@ -145,7 +148,11 @@ class _T:
     valid = staticmethod(lambda df: df > 0)
     logpdf = staticmethod(_t_logpdf)
     pdf = staticmethod(lambda z, df: np.exp(_t_logpdf(z, df)))
-    missing = "scipy.special.stdtr (the Student t cdf)"
+    cdf = staticmethod(lambda z, df: _special.stdtr(df, z))
+    logcdf = staticmethod(lambda z, df: np.log(_special.stdtr(df, z)))
+    sf = staticmethod(lambda z, df: _special.stdtr(df, -z))
+    logsf = staticmethod(lambda z, df: np.log(_special.stdtr(df, -z)))
+    ppf = staticmethod(lambda q, df: _special.stdtrit(df, q))
 
 
 def _gamma_logpdf(z, a):
@@ -157,7 +164,11 @@ class _Gamma:
     valid = staticmethod(lambda a: a > 0)
     logpdf = staticmethod(_gamma_logpdf)
     pdf = staticmethod(lambda z, a: np.exp(_gamma_logpdf(z, a)))
-    missing = "scipy.special.gammainc (the regularized incomplete gamma function)"
+    cdf = staticmethod(lambda z, a: np.where(value_of(z) > 0, _special.gammainc(a, _positive(z)), 0.0))
+    logcdf = staticmethod(lambda z, a: np.log(_Gamma.cdf(z, a)))
+    sf = staticmethod(lambda z, a: np.where(value_of(z) > 0, _special.gammaincc(a, _positive(z)), 1.0))
+    logsf = staticmethod(lambda z, a: np.log(_Gamma.sf(z, a)))
+    ppf = staticmethod(lambda q, a: _special.gammaincinv(a, q))
 
 
 def _beta_logpdf(z, a, b):
@@ -166,12 +177,27 @@ def _beta_logpdf(z, a, b):
     return np.where(inside, _special.xlogy(a - 1, z) + _special.xlogy(b - 1, 1 - z) - log_beta, -np.inf)
 
 
+def _inside_unit(z):
+    """z inside (0, 1), 0.5 elsewhere (the branch np.where drops stays finite)."""
+    v = value_of(z)
+    return np.where((v > 0) & (v < 1), z, 0.5)
+
+
+def _beyond_unit(z, inside, below, above):
+    v = value_of(z)
+    return np.where(v <= 0, below, np.where(v >= 1, above, inside))
+
+
 class _Beta:
     shapes = ("a", "b")
     valid = staticmethod(lambda a, b: (a > 0) & (b > 0))
     logpdf = staticmethod(_beta_logpdf)
     pdf = staticmethod(lambda z, a, b: np.exp(_beta_logpdf(z, a, b)))
-    missing = "scipy.special.betainc (the regularized incomplete beta function)"
+    cdf = staticmethod(lambda z, a, b: _beyond_unit(z, _special.betainc(a, b, _inside_unit(z)), 0.0, 1.0))
+    logcdf = staticmethod(lambda z, a, b: np.log(_Beta.cdf(z, a, b)))
+    sf = staticmethod(lambda z, a, b: _beyond_unit(z, _special.betaincc(a, b, _inside_unit(z)), 1.0, 0.0))
+    logsf = staticmethod(lambda z, a, b: np.log(_Beta.sf(z, a, b)))
+    ppf = staticmethod(lambda q, a, b: _special.betaincinv(a, b, q))
 
 
 class Distribution:
@@ -204,11 +230,7 @@ class Distribution:
     def _call(self, method, x, args, kwds):
         if not any_jet(x, *args, *kwds.values()):
             return getattr(_scipy_distribution(self.name), method)(x, *args, **kwds)
-        rule = getattr(self._rules, method, None)
-        if rule is None:
-            raise refuse_jets(f"stats.{self.name}.{method}", f"has no derivative rule for jets: "
-                              f"it needs {self._rules.missing}, which has none yet; apply it to "
-                              "the values (x.value) if you mean to differentiate nothing through it")
+        rule = getattr(self._rules, method)
         shapes, loc, scale = self._arguments(method, args, kwds)
         x = dense(x)
         plain_shapes = [np.asarray(value_of(s)) for s in shapes]
