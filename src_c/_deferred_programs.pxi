@@ -9,11 +9,12 @@ cdef struct Step:
     int op                   # REDUCE: what it computes (R_*)
     int pair                 # PAIR_RUN: fn is a pair kernel, also writing slot_out2;
                              # PAIR_DONE: computed by the step before
-    Py_ssize_t a, b          # value numbers; constants: -1 - constant number
-    Py_ssize_t slot_a, slot_b, slot_out, slot_out2
+    Py_ssize_t a, b, c       # value numbers; constants: -1 - constant number
+    Py_ssize_t slot_a, slot_b, slot_c, slot_out, slot_out2
     Py_ssize_t lanes         # the result's lanes
     Py_ssize_t* amap         # a binary step's operand lane of each result lane (NULL: the same)
     Py_ssize_t* bmap
+    Py_ssize_t* cmap         # (WHERE: a the condition, b x, c y)
     Py_ssize_t* table        # a row operation's lanes (_deferred_rows.pxi); LANES: (slot, lane)
     Py_ssize_t width         # its columns
     char* weights            # MATMUL: lanes x width, the program's dtype
@@ -25,6 +26,8 @@ cdef enum:
     STEP_LANES = 2
     STEP_REDUCE = 3
     STEP_MATMUL = 4
+    STEP_COMPARE = 5
+    STEP_WHERE = 6
 
 
 cdef struct Gather:          # an input, written into its slot per chunk
@@ -123,6 +126,8 @@ cdef object dense_tree(object x):
     cdef type t = type(x)
     if t is DeferredJet:
         return computed(<DeferredJet>x)
+    if t is DeferredMask:
+        return x.compute()
     if t is BandedJet:
         return densified(<BandedJet>x)
     if t is tuple or t is list:
@@ -287,7 +292,7 @@ cdef void pair_up(list order) except *:
 
 cdef inline tuple operands_of(DeferredJet node):
     """The jets a pending node reads."""
-    if node.row == LANES:
+    if node.row == LANES or node.row == WHERE:
         return node.a
     return (node.a, node.b)
 
@@ -362,12 +367,15 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
     cdef Py_ssize_t v = node.number
     st.pair = PAIR_NONE
     st.lanes = node.lanes
-    st.amap = st.bmap = st.table = NULL
+    st.amap = st.bmap = st.cmap = st.table = NULL
     st.weights = NULL
     st.width = 0
     st.slot_out = slot_of[v]
-    st.slot_a = st.slot_b = -1
-    st.a = st.b = 0
+    st.slot_a = st.slot_b = st.slot_c = -1
+    st.a = st.b = st.c = 0
+    if node.row == COMPARE or node.row == WHERE:
+        set_compare_or_where_step(st, node, slot_of, constants, keep)
+        return
     if node.row == LANES:
         st.kind = STEP_LANES
         table = np.array(node.table, copy=True)
@@ -539,6 +547,12 @@ cdef void run_step(Program* P, Step* st, real* scratch, Py_ssize_t start, Py_ssi
         return
     if st.kind == STEP_LANES:
         lanes_step(st, scratch, out, per_slot, chunk, P.K, P.cs, m)
+        return
+    if st.kind == STEP_COMPARE:
+        compare_step(P, st, scratch, out, start, m)
+        return
+    if st.kind == STEP_WHERE:
+        where_step(P, st, scratch, out, start, m)
         return
     if st.kind == STEP_REDUCE or st.kind == STEP_MATMUL:
         reduce_step(st, scratch + st.slot_a * per_slot,

@@ -373,7 +373,7 @@ cdef dict ROW_FUNCTIONS = {
     np.expand_dims: _row_expand_dims, np.sum: _row_sum, np.mean: _row_mean,
     np.max: _row_max, np.amax: _row_max, np.min: _row_min, np.amin: _row_min,
     np.prod: _row_prod, np.cumsum: _row_cumsum, np.linalg.norm: _row_norm,
-    np.matmul: _row_matmul, np.einsum: _row_einsum,
+    np.matmul: _row_matmul, np.einsum: _row_einsum, np.where: _row_where, np.clip: _row_clip,
 }
 
 
