@@ -321,6 +321,11 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
         d.row_stride = 0
         offsets = np.zeros(1, np.intp)
         seeds = np.asarray(seed_map, np.intp).reshape(1)
+    elif values.ndim == 1:           # (a column x[:, j]: no NumPy calls)
+        d.row_stride = values.strides[0] // itemsize
+        d.lane_offsets = ZERO_OFFSET
+        d.lane_seeds = seed_array(<Py_ssize_t>seed_map[0])
+        return
     else:
         d.row_stride = values.strides[0] // itemsize
         offsets = np.zeros((1,) + (<object>values).shape[1:], np.intp)
@@ -330,6 +335,19 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
         seeds = np.asarray(seed_map[:1], np.intp)
     d.lane_offsets = np.ascontiguousarray(offsets.reshape(-1))
     d.lane_seeds = np.ascontiguousarray(seeds.reshape(-1))
+
+
+cdef object ZERO_OFFSET = np.zeros(1, np.intp)
+cdef list SEED_ARRAYS = []
+
+
+cdef object seed_array(Py_ssize_t seed):
+    """[seed] as a read-only intp array, kept for reuse."""
+    while len(SEED_ARRAYS) <= seed:
+        one = np.full(1, len(SEED_ARRAYS), np.intp)
+        one.flags.writeable = False
+        SEED_ARRAYS.append(one)
+    return SEED_ARRAYS[seed]
 
 
 cdef void set_shape(DeferredJet d, tuple shape) except *:
@@ -449,6 +467,8 @@ cdef object deferred_binary(int row, object x, object y):
 cdef object row_broadcast(DeferredJet a, tuple other):
     """The shape of a and a jet of shape `other` broadcast together, when both keep
     their rows (the same number of axes, the same first one); None otherwise."""
+    if other == a.shape:             # (the usual case: no NumPy call)
+        return other
     if len(other) != len(a.shape) or (a.shape and other[0] != a.shape[0]):
         return None
     try:
