@@ -96,6 +96,8 @@ def test_clip_derivative_analytic():
     J = dj.batch_jacobian(lambda z: np.clip(z, -0.5, 0.5), x)
     inside = (x >= -0.5) & (x <= 0.5)
     np.testing.assert_array_equal(J, np.eye(3) * inside[:, None, :])
+    H = dj.batch_hessian(lambda z: np.sum(np.clip(z, -0.5, 0.5) ** 2, axis=1), x)
+    np.testing.assert_array_equal(H, np.eye(3) * np.where(inside, 2.0, 0.0)[:, None, :])
 
 
 FALLS_BACK = {
