@@ -19,10 +19,18 @@ cdef enum:
     C_GREATER_EQUAL = 3
     C_EQUAL = 4
     C_NOT_EQUAL = 5
+    C_AND = 6                # of masks (& | ^ ~ and np.logical_*)
+    C_OR = 7
+    C_XOR = 8
+    C_NOT = 9
 
 cdef tuple COMPARISON_UFUNCS = (np.less, np.less_equal, np.greater, np.greater_equal,
                                 np.equal, np.not_equal)
 cdef dict COMPARISON_INDEX = {u: k for k, u in enumerate(COMPARISON_UFUNCS)}
+cdef dict LOGICAL_INDEX = {np.logical_and: C_AND, np.bitwise_and: C_AND, np.logical_or: C_OR,
+                           np.bitwise_or: C_OR, np.logical_xor: C_XOR, np.bitwise_xor: C_XOR,
+                           np.logical_not: C_NOT, np.invert: C_NOT}
+cdef object NO_OPERAND = object()     # (a unary mask operation's second operand)
 
 
 cdef object deferred_compare(int op, object x, object y):
@@ -53,6 +61,60 @@ cdef object deferred_compare(int op, object x, object y):
     keep_x = np.array(x, copy=True) if isinstance(x, (np.ndarray, np.generic)) else x
     keep_y = np.array(y, copy=True) if isinstance(y, (np.ndarray, np.generic)) else y
     return DeferredMask(node, COMPARISON_UFUNCS[op], keep_x, keep_y)
+
+
+cdef object deferred_logical(int op, object ufunc, object x, object y):
+    """A logical operation of masks (and plain booleans) as a DeferredMask, or None
+    (then it runs on their computed boolean arrays)."""
+    cdef DeferredJet node, first = None, other
+    if op == C_NOT:
+        if type(x) is not DeferredMask or x.array is not None or y is not NO_OPERAND:
+            return None
+        node = <DeferredJet>x.node
+        return DeferredMask(pending_node(node, COMPARE, C_NOT, node, node), ufunc, x, y)
+    for v in (x, y):
+        if type(v) is DeferredMask and v.array is None:
+            other = <DeferredJet>v.node
+            if first is None:
+                first = other
+            elif other.sweep is not first.sweep or other.level.order != first.level.order:
+                return None
+    if first is None:
+        return None
+    parts = []
+    for v in (x, y):
+        if type(v) is DeferredMask and v.array is None:
+            parts.append(v.node)
+            continue
+        plain = v.array if type(v) is DeferredMask else v
+        if not (type(plain) is bool or isinstance(plain, np.bool_)
+                or type(plain) is cnp.ndarray and plain.dtype == np.bool_):
+            return None          # (a mask with numbers is a number array, eagerly)
+        c = deferred_constant(first, np.asarray(plain).astype(first.level.buf.dtype))
+        if c is None:
+            return None
+        parts.append(c)
+    if type(parts[0]) is DeferredJet and type(parts[1]) is DeferredJet:
+        shape = row_broadcast(<DeferredJet>parts[0], (<DeferredJet>parts[1]).shape)
+        if shape is None or (<DeferredJet>parts[0]).pending + (<DeferredJet>parts[1]).pending \
+                >= MAX_PENDING:
+            return None          # (masks are never computed early: compare_node)
+        node = pending_node(first, COMPARE, op, parts[0], parts[1], shape)
+        node.amap = lane_map((<DeferredJet>parts[0]).shape, shape)
+        node.bmap = lane_map((<DeferredJet>parts[1]).shape, shape)
+    else:
+        if first.pending >= MAX_PENDING:
+            return None
+        node = pending_node(first, COMPARE, op, parts[0], parts[1])
+    # (plain operands as they are now: the mask is computed later)
+    kept = [v if type(v) is DeferredMask and v.array is None else
+            np.array(v.array if type(v) is DeferredMask else v, copy=True) for v in (x, y)]
+    return DeferredMask(node, ufunc, kept[0], kept[1])
+
+
+cdef object mask_operand(object v):
+    """A mask operation's operand as eager code reads it (a mask: its boolean array)."""
+    return v.compute() if type(v) is DeferredMask else plain_value(v)
 
 
 cdef DeferredJet compare_node(DeferredJet proto, int op, object a, object b, tuple shape):
@@ -88,7 +150,10 @@ class DeferredMask:
     def compute(self):
         """The plain boolean array (as the comparison gives it without deferring)."""
         if self.array is None:
-            self.array = self.ufunc(plain_value(self.x), plain_value(self.y))
+            if self.y is NO_OPERAND:
+                self.array = self.ufunc(mask_operand(self.x))
+            else:
+                self.array = self.ufunc(mask_operand(self.x), mask_operand(self.y))
             self.x = self.y = None
         return self.array
 
@@ -102,6 +167,12 @@ class DeferredMask:
         return np.asarray(self.compute(), dtype=dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cdef PyObject* idx = PyDict_GetItem(LOGICAL_INDEX, ufunc)
+        if idx != NULL and method == "__call__" and not kwargs and len(inputs) == ufunc.nin:
+            recorded = deferred_logical(<int><object>idx, ufunc, inputs[0],
+                                        inputs[1] if ufunc.nin == 2 else NO_OPERAND)
+            if recorded is not None:
+                return recorded
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -141,8 +212,24 @@ def _mask_operator(name):
     return operator_
 
 
-for _name in ("__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__invert__",
-              "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__radd__",
+def _mask_logical(ufunc, bint reflected):
+    def operator_(self, *args):
+        other = args[0] if args else NO_OPERAND
+        x, y = (other, self) if reflected else (self, other)
+        recorded = deferred_logical(<int>LOGICAL_INDEX[ufunc], ufunc, x, y)
+        if recorded is not None:
+            return recorded
+        return ufunc(*dense_tree((x,) if other is NO_OPERAND else (x, y)))
+    return operator_
+
+
+# & | ^ ~ of masks are recorded (NumPy's operators on bool arrays are these ufuncs)
+for _name, _ufunc in (("and", np.bitwise_and), ("or", np.bitwise_or), ("xor", np.bitwise_xor)):
+    setattr(DeferredMask, f"__{_name}__", _mask_logical(_ufunc, False))
+    setattr(DeferredMask, f"__r{_name}__", _mask_logical(_ufunc, True))
+DeferredMask.__invert__ = _mask_logical(np.invert, False)
+
+for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__radd__",
               "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
               "__neg__", "__pos__", "__abs__", "__matmul__", "__rmatmul__"):
     setattr(DeferredMask, _name, _mask_operator(_name))
@@ -267,9 +354,21 @@ cdef void compare_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_
         elif st.op == C_EQUAL:
             for e in range(m):
                 o[e] = 1 if a[e * sa] == b[e * sb] else 0
-        else:
+        elif st.op == C_NOT_EQUAL:
             for e in range(m):
                 o[e] = 1 if a[e * sa] != b[e * sb] else 0
+        elif st.op == C_AND:
+            for e in range(m):
+                o[e] = 1 if a[e * sa] != 0 and b[e * sb] != 0 else 0
+        elif st.op == C_OR:
+            for e in range(m):
+                o[e] = 1 if a[e * sa] != 0 or b[e * sb] != 0 else 0
+        elif st.op == C_XOR:
+            for e in range(m):
+                o[e] = 1 if (a[e * sa] != 0) != (b[e * sb] != 0) else 0
+        else:
+            for e in range(m):
+                o[e] = 1 if a[e * sa] == 0 else 0
 
 
 cdef void where_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_t start,

@@ -65,6 +65,14 @@ WHERE_PROGRAMS = {
     "clip_lower_only": lambda x: pending(x, np.clip(np.sin(x), a_min=-0.3, a_max=None)),
     "clip_keywords": lambda x: pending(x, np.clip(x * 2.0, min=-1.0, max=np.float64(0.2).astype(x.dtype))),
     "many_steps": many_steps,
+    "and": lambda x: pending(x, np.where(mask(x, mask(x, x > -0.3) & mask(x, x < 0.4)), x, 0.0)),
+    "or_xor_broadcast": lambda x: pending(x, np.where(
+        mask(x, (x[:, :1] > 0.2) | (x < 0) ^ (x[:, 1:2] > x[:, 2:])), np.sin(x), x)),
+    "invert": lambda x: pending(x, np.where(mask(x, ~(x > 0)), x * x, x)),
+    "logical_ufuncs": lambda x: pending(x, np.where(mask(x, np.logical_and(
+        np.logical_not(x > 0.5), np.logical_or(x > -0.5, np.array([True, False, False])))), x, -x)),
+    "and_plain_reflected": lambda x: pending(x, np.where(
+        mask(x, np.array([True, True, False]) & (x > 0) | False), x, 0.0)),
 }
 
 
@@ -103,8 +111,8 @@ def test_clip_derivative_analytic():
 FALLS_BACK = {
     "any_branch": lambda x: np.sin(x) if np.any(x > 2.0) else np.cos(x),
     "mask_times_jet": lambda x: (x > 0) * x + x * (x < 0.5),
-    "mask_and": lambda x: np.where((x > 0) & (x < 0.5), x, 0.0),
-    "mask_invert": lambda x: np.where(~(x > 0), x, 0.0),
+    "mask_and_a_number": lambda x: x * ((x > 0) & 1),
+    "mask_and_read_mask": lambda x: (lambda m: np.where(m & (x < 0.5), x, 0.0) * m.mean())(x > 0),
     "mask_astype": lambda x: x * (x > 0).astype(x.dtype),
     "mask_sum": lambda x: x * np.sum(x > 0, axis=1, keepdims=True),
     "mask_read_first": lambda x: (lambda m: np.where(m, x, 0.0) * m.mean())(x > 0),
