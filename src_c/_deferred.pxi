@@ -167,6 +167,27 @@ cdef class DeferredJet(_JetProtocol):
     cpdef object _update(self, int op, object other, str spelling):
         raise deferred_write_error(self, "an in-place operator")
 
+    # -- comparisons: a DeferredMask when recorded (_deferred_where.pxi), else on values
+    def __lt__(self, other):
+        return compared(C_LESS, self, other)
+
+    def __le__(self, other):
+        return compared(C_LESS_EQUAL, self, other)
+
+    def __gt__(self, other):
+        return compared(C_GREATER, self, other)
+
+    def __ge__(self, other):
+        return compared(C_GREATER_EQUAL, self, other)
+
+    def __eq__(self, other):
+        return compared(C_EQUAL, self, other)
+
+    def __ne__(self, other):
+        return compared(C_NOT_EQUAL, self, other)
+
+    __hash__ = None
+
     # -- writes: never into memory a pending node may read
     def __setitem__(self, key, value):
         raise deferred_write_error(self, "item assignment")
@@ -177,6 +198,8 @@ cdef class DeferredJet(_JetProtocol):
 
     # -- indexing: the source's views stay inputs; anything else is computed first
     def __getitem__(self, key):
+        if type(key) is tuple or type(key) is DeferredMask:
+            key = dense_tree(key)
         if self.row == -1 and self.dense is None:
             return seed_view(self, key)
         picked = deferred_index(self, key)
@@ -208,6 +231,12 @@ cdef class DeferredJet(_JetProtocol):
                     result = deferred_matmul(inputs[0], inputs[1])
                     if result is not None:
                         return result
+                else:
+                    idx = PyDict_GetItem(COMPARISON_INDEX, ufunc)
+                    if idx != NULL:
+                        result = deferred_compare(<int><object>idx, inputs[0], inputs[1])
+                        if result is not None:
+                            return result
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -292,6 +321,11 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
         d.row_stride = 0
         offsets = np.zeros(1, np.intp)
         seeds = np.asarray(seed_map, np.intp).reshape(1)
+    elif values.ndim == 1:           # (a column x[:, j]: no NumPy calls)
+        d.row_stride = values.strides[0] // itemsize
+        d.lane_offsets = ZERO_OFFSET
+        d.lane_seeds = seed_array(<Py_ssize_t>seed_map[0])
+        return
     else:
         d.row_stride = values.strides[0] // itemsize
         offsets = np.zeros((1,) + (<object>values).shape[1:], np.intp)
@@ -301,6 +335,19 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
         seeds = np.asarray(seed_map[:1], np.intp)
     d.lane_offsets = np.ascontiguousarray(offsets.reshape(-1))
     d.lane_seeds = np.ascontiguousarray(seeds.reshape(-1))
+
+
+cdef object ZERO_OFFSET = np.zeros(1, np.intp)
+cdef list SEED_ARRAYS = []
+
+
+cdef object seed_array(Py_ssize_t seed):
+    """[seed] as a read-only intp array, kept for reuse."""
+    while len(SEED_ARRAYS) <= seed:
+        one = np.full(1, len(SEED_ARRAYS), np.intp)
+        one.flags.writeable = False
+        SEED_ARRAYS.append(one)
+    return SEED_ARRAYS[seed]
 
 
 cdef void set_shape(DeferredJet d, tuple shape) except *:
@@ -346,7 +393,7 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
-    for operand in (a if row == LANES else (a, b)):
+    for operand in (a if row == LANES or row == WHERE else (a, b)):
         if type(operand) is DeferredJet:
             d.pending += (<DeferredJet>operand).pending
             d.deps1 |= (<DeferredJet>operand).deps1
@@ -375,6 +422,14 @@ cdef object deferred_or_dense(int row, object x, object y):
     if not isinstance(x, _Jet) and not isinstance(y, _Jet):
         return NotImplemented
     return binary_op(row, x, y)
+
+
+cdef object compared(int op, DeferredJet x, object other):
+    """x (op) other: recorded as a DeferredMask, else NumPy's comparison of values."""
+    recorded = deferred_compare(op, x, other)
+    if recorded is not None:
+        return recorded
+    return COMPARISON_UFUNCS[op](x._values("comparison"), plain_value(dense_tree(other)))
 
 
 cdef object deferred_binary(int row, object x, object y):
@@ -412,6 +467,8 @@ cdef object deferred_binary(int row, object x, object y):
 cdef object row_broadcast(DeferredJet a, tuple other):
     """The shape of a and a jet of shape `other` broadcast together, when both keep
     their rows (the same number of axes, the same first one); None otherwise."""
+    if other == a.shape:             # (the usual case: no NumPy call)
+        return other
     if len(other) != len(a.shape) or (a.shape and other[0] != a.shape[0]):
         return None
     try:
@@ -430,11 +487,15 @@ cdef object lane_map(tuple shape, tuple target):
 
 
 cdef object deferred_constant(DeferredJet a, object c):
-    """c as a deferred node reads it: a 0-d array (a scalar), or, when it has a's
-    dtype and broadcasts to a's shape, a copy of its lanes, lane-major: an array
-    (a's lanes, rows), rows 1 when it is the same for every row; None otherwise
-    (another dtype, a shape that would change a's, a jet, a foreign type)."""
-    cdef cnp.dtype dtype = a.level.buf.dtype
+    return constant_lanes(a.level.buf.dtype, a.shape, c)
+
+
+cdef object constant_lanes(cnp.dtype dtype, tuple shape, object c):
+    """c as a deferred node of this dtype and shape reads it: a 0-d array (a scalar),
+    or, when it has the dtype and broadcasts to the shape, a copy of its lanes,
+    lane-major: an array (lanes, rows), rows 1 when it is the same for every row;
+    None otherwise (another dtype, a shape that would change the node's, a jet, a
+    foreign type)."""
     cdef cnp.ndarray arr
     if type(c) is float or type(c) is int or type(c) is bool:
         arr = cnp.PyArray_EMPTY(0, NULL, dtype.type_num, 0)
@@ -445,19 +506,19 @@ cdef object deferred_constant(DeferredJet a, object c):
     arr = np.asarray(c)
     if arr.dtype != dtype:
         return None
-    if arr.size == 1 and arr.ndim <= len(a.shape):
+    if arr.size == 1 and arr.ndim <= len(shape):
         return np.array(arr.reshape(()), copy=True)
-    if arr.ndim > len(a.shape):
+    if arr.ndim > len(shape):
         return None
     cdef tuple arr_shape = (<object>arr).shape
     try:
-        if tuple(np.broadcast_shapes(arr_shape, a.shape)) != a.shape:
+        if tuple(np.broadcast_shapes(arr_shape, shape)) != shape:
             return None
     except ValueError:
         return None
-    full = arr.reshape((1,) * (len(a.shape) - arr.ndim) + arr_shape)
+    full = arr.reshape((1,) * (len(shape) - arr.ndim) + arr_shape)
     rows = full.shape[0]
-    lanes = np.broadcast_to(full, (rows,) + a.shape[1:]).reshape(rows, -1)
+    lanes = np.broadcast_to(full, (rows,) + shape[1:]).reshape(rows, -1)
     return np.array(lanes.T, order="C", copy=True)
 
 

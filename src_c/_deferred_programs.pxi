@@ -9,11 +9,12 @@ cdef struct Step:
     int op                   # REDUCE: what it computes (R_*)
     int pair                 # PAIR_RUN: fn is a pair kernel, also writing slot_out2;
                              # PAIR_DONE: computed by the step before
-    Py_ssize_t a, b          # value numbers; constants: -1 - constant number
-    Py_ssize_t slot_a, slot_b, slot_out, slot_out2
+    Py_ssize_t a, b, c       # value numbers; constants: -1 - constant number
+    Py_ssize_t slot_a, slot_b, slot_c, slot_out, slot_out2
     Py_ssize_t lanes         # the result's lanes
     Py_ssize_t* amap         # a binary step's operand lane of each result lane (NULL: the same)
     Py_ssize_t* bmap
+    Py_ssize_t* cmap         # (WHERE: a the condition, b x, c y)
     Py_ssize_t* table        # a row operation's lanes (_deferred_rows.pxi); LANES: (slot, lane)
     Py_ssize_t width         # its columns
     char* weights            # MATMUL: lanes x width, the program's dtype
@@ -25,6 +26,8 @@ cdef enum:
     STEP_LANES = 2
     STEP_REDUCE = 3
     STEP_MATMUL = 4
+    STEP_COMPARE = 5
+    STEP_WHERE = 6
 
 
 cdef struct Gather:          # an input, written into its slot per chunk
@@ -123,6 +126,8 @@ cdef object dense_tree(object x):
     cdef type t = type(x)
     if t is DeferredJet:
         return computed(<DeferredJet>x)
+    if t is DeferredMask:
+        return x.compute()
     if t is BandedJet:
         return densified(<BandedJet>x)
     if t is tuple or t is list:
@@ -287,7 +292,7 @@ cdef void pair_up(list order) except *:
 
 cdef inline tuple operands_of(DeferredJet node):
     """The jets a pending node reads."""
-    if node.row == LANES:
+    if node.row == LANES or node.row == WHERE:
         return node.a
     return (node.a, node.b)
 
@@ -362,12 +367,19 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
     cdef Py_ssize_t v = node.number
     st.pair = PAIR_NONE
     st.lanes = node.lanes
-    st.amap = st.bmap = st.table = NULL
+    st.amap = st.bmap = st.cmap = st.table = NULL
     st.weights = NULL
     st.width = 0
     st.slot_out = slot_of[v]
-    st.slot_a = st.slot_b = -1
-    st.a = st.b = 0
+    st.slot_a = st.slot_b = st.slot_c = -1
+    st.a = st.b = st.c = 0
+    if node.row == COMPARE or node.row == WHERE:
+        set_compare_or_where_step(st, node, slot_of, constants, keep)
+        if node.row == COMPARE:
+            st.fn = <void*>compare_step[double] if P.f64 else <void*>compare_step[float]
+        else:
+            st.fn = <void*>where_step[double] if P.f64 else <void*>where_step[float]
+        return
     if node.row == LANES:
         st.kind = STEP_LANES
         table = np.array(node.table, copy=True)
@@ -390,6 +402,9 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
             st.weights = <char*>cnp.PyArray_DATA(<cnp.ndarray>node.b)
         return
     st.kind = STEP_BINARY if node.variant >= 0 else STEP_UNARY
+    if node.row == I_MUL and node.variant == 0 and node.a is node.b and node.amap is None:
+        square_step(P, st, node, slot_of, kind)
+        return
     if i > 0 and P.steps[i - 1].kind == STEP_UNARY and P.steps[i - 1].pair == PAIR_NONE \
             and partners(<DeferredJet>order[i - 1], node):
         P.steps[i - 1].pair = PAIR_RUN
@@ -415,6 +430,19 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
         st.slot_b = slot_of[st.b] if st.b >= 0 else -1
         st.amap = intp_data(node.amap, keep)
         st.bmap = intp_data(node.bmap, keep)
+
+
+cdef void square_step(Program* P, Step* st, DeferredJet node, list slot_of, int kind) except *:
+    """a * a as a one-operand step: the product's kernel body reading a's lanes once
+    (_kernels.c.tp's s1_multiply_same / s3_multiply_same: the same bits). Measured, 1e4
+    rows of benchmarks/batch.py's energy Hessian on one thread: 270 -> 220 us (as x**2)."""
+    st.kind = STEP_UNARY
+    if P.f64:
+        st.fn = <void*>(s3_multiply_same_f64 if kind else s1_multiply_same_f64)
+    else:
+        st.fn = <void*>(s3_multiply_same_f32 if kind else s1_multiply_same_f32)
+    st.a = (<DeferredJet>node.a).number
+    st.slot_a = slot_of[st.a]
 
 
 cdef Py_ssize_t take_slot(list free_slots, Py_ssize_t* slots):
@@ -449,13 +477,19 @@ cdef Py_ssize_t operand_number(object operand, list constants):
     return -len(constants)
 
 
+# Chunks per part of a program that the pool's threads claim. Measured (1e4 rows,
+# energy Hessian / force Jacobian, 2 threads on the 2-core VM under load): parts of
+# 8 chunks 310 / 217 us, of 2 chunks 322 / 233, of 1 chunk 334 / 239.
+cdef Py_ssize_t PART_CHUNKS = 8
+
+
 cdef void run_program_parts(Program* P, Py_ssize_t rows, Py_ssize_t numbers) noexcept:
     """The program over rows [0, rows): without the GIL when large, in parts of
     several chunks that the pool's threads claim in turn."""
     if numbers <= NOGIL_THRESHOLD:
         program_range(P, 0, rows)
         return
-    cdef int parts = <int>min(max(rows // (8 * P.chunk), 1), 65535)
+    cdef int parts = <int>min(max(rows // (PART_CHUNKS * P.chunk), 1), 65535)
     with nogil:
         dj_parallel_for(program_range, P, rows, parts)
 
@@ -544,6 +578,12 @@ cdef void run_step(Program* P, Step* st, real* scratch, Py_ssize_t start, Py_ssi
         reduce_step(st, scratch + st.slot_a * per_slot,
                     scratch + st.slot_b * per_slot if st.slot_b >= 0 else NULL,
                     out, chunk, P.K, P.cs, m)
+        return
+    if st.kind == STEP_COMPARE or st.kind == STEP_WHERE:
+        # (through a pointer, and after the row operations: inlined into this loop
+        # they slowed x @ W steps by 5-10%)
+        (<void (*)(Program*, Step*, real*, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
+            P, st, scratch, out, start, m)
         return
     # Rules-table kernels: one call over every lane's rows when the operands are
     # whole slots or scalars (pieces of DJ_BLOCK), else lane by lane.

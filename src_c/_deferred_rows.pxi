@@ -155,15 +155,26 @@ cdef object rows_joined(args, kwargs, bint stack):
     ax = row_axis(axis, len(first.shape) + (1 if stack else 0))
     if ax is None:
         return None
-    which = [np.full(part.shape[1:], p, np.intp) for p, part in enumerate(parts)]
-    lanes = [lane_numbers(<DeferredJet>part) for part in parts]
-    try:
-        join = np.stack if stack else np.concatenate
-        which, lanes = join(which, axis=ax - 1), join(lanes, axis=ax - 1)
-    except ValueError:
-        return None                  # shapes that do not join: NumPy's error, eagerly
-    table = np.stack([which.reshape(-1), lanes.reshape(-1)], axis=1)
-    return lanes_node(parts, table, (first.rows,) + which.shape)
+    # Row shapes that join (else None: NumPy's error, eagerly): the same but along
+    # the axis (stack: the same)
+    k = ax - 1                       # the axis among a row's axes
+    row = first.shape[1:]
+    sizes = []
+    for part in parts:
+        other = (<DeferredJet>part).shape[1:]
+        if stack and other != row or not stack and (
+                len(other) != len(row) or other[:k] != row[:k] or other[k + 1:] != row[k + 1:]):
+            return None
+        sizes.append(1 if stack else other[k])
+    # Result lane (o, p, i) in C order: lane o * inner_p + i of part p, o over the
+    # axes before the joined one, i over the part's axes from it on.
+    outer = math_prod(row[:k])
+    inner = [math_prod((<DeferredJet>part).shape[1:][k:]) for part in parts]
+    table = [(p, o * inner[p] + i) for o in range(outer) for p in range(len(parts))
+             for i in range(inner[p])]
+    shape = (first.rows,) + row[:k] + ((len(parts),) + row[k:] if stack
+                                       else (sum(sizes),) + row[k + 1:])
+    return lanes_node(parts, np.array(table, np.intp).reshape(-1, 2), shape)
 
 
 def _row_stack(*args, **kwargs):
@@ -373,7 +384,7 @@ cdef dict ROW_FUNCTIONS = {
     np.expand_dims: _row_expand_dims, np.sum: _row_sum, np.mean: _row_mean,
     np.max: _row_max, np.amax: _row_max, np.min: _row_min, np.amin: _row_min,
     np.prod: _row_prod, np.cumsum: _row_cumsum, np.linalg.norm: _row_norm,
-    np.matmul: _row_matmul, np.einsum: _row_einsum,
+    np.matmul: _row_matmul, np.einsum: _row_einsum, np.where: _row_where, np.clip: _row_clip,
 }
 
 

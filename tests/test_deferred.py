@@ -226,6 +226,27 @@ def test_pair_of_one_operand_at_special_points(pair, dtype, transform):
         assert_matches_eager(TRANSFORMS[transform], pair_form("second_then_first", pair), x)
 
 
+# A product of a node with itself (a * a) runs a one-operand copy of the product's
+# kernel (each component loaded once): the product's bits, at ordinary and special points.
+SELF_PRODUCTS = {
+    "column": lambda x: (lambda a: a * a)(x[:, 0]),
+    "whole_source": lambda x: x * x,
+    "computed_node": lambda x: (lambda s: s * s)(np.sin(x) - x),
+    "sum_of_squares": lambda x: (lambda a, b: np.exp(-(a * a + b * b)))(x[:, 0], x[:, 1]),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", SELF_PRODUCTS)
+def test_product_of_a_node_with_itself(name, dtype, transform):
+    values = np.tile(np.array(SPECIAL, dtype), 40)
+    special = np.stack([values, values[::-1]], axis=1)
+    with np.errstate(all="ignore"):
+        for x in (rng_x((ROWS, 2), dtype), special):
+            assert_matches_eager(TRANSFORMS[transform], SELF_PRODUCTS[name], x)
+
+
 def test_sin_and_cos_of_one_operand_against_complex_step():
     """The spherical map's batch Jacobian (the benchmark case) against complex step."""
     x = rng_x((2000, 3), lo=0.2, hi=2.0)

@@ -1,0 +1,147 @@
+"""Deferred jets: comparisons and np.where recorded in the program (src_c/_deferred_where.pxi).
+A comparison of deferred jets is a pending boolean (a DeferredMask); np.where with it (or
+with a plain condition) and a deferred branch is a node that takes each element, value and
+every derivative part, from one branch, so results have eager's bits (threshold 0); np.clip
+is np.maximum then np.minimum. Anything else that reads a mask computes it as eager code
+does. Witnesses: eager's bits, and the analytic per-row derivatives of piecewise functions.
+"""
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, rng_x
+
+pytestmark = pytest.mark.usefixtures("threshold_is_restored")
+
+
+def pending(x, y):
+    """y, checked to be pending (a recorded node) when f's argument x is deferred."""
+    if isinstance(x, dj.DeferredJet):
+        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
+    return y
+
+
+def mask(x, m):
+    """m, checked to be a pending DeferredMask when x is deferred (else a bool array)."""
+    if isinstance(x, dj.DeferredJet):
+        assert type(m).__name__ == "DeferredMask" and "pending" in repr(m), repr(m)
+    else:
+        assert isinstance(m, np.ndarray) and m.dtype == bool
+    return m
+
+
+def reused_mask(x):
+    m = mask(x, x > 0)
+    return pending(x, np.where(m, x, 0) + np.where(m, 0, np.sin(x)))
+
+
+def many_steps(x):
+    """More nodes than a graph may hold pending (64): some are computed on the way."""
+    y = np.sin(x)
+    for _ in range(30):
+        y = np.where(y > 0.1, y * 0.9, y + 0.05)
+    return y
+
+
+WHERE_PROGRAMS = {
+    "relu": lambda x: pending(x, np.where(mask(x, x > 0), x, 0.0)),
+    "two_branches": lambda x: pending(x, np.where(mask(x, np.sin(x) < 0.3), np.exp(x), x * x)),
+    "reflected": lambda x: pending(x, np.where(mask(x, 0.2 >= x), x, np.cos(x))),
+    "ufunc_greater_equal": lambda x: pending(x, np.where(mask(x, np.greater_equal(x, 0.1)),
+                                                         np.sin(x), 1.0)),
+    "ufunc_constant_first": lambda x: pending(x, np.where(mask(x, np.less(0.1, x)), x, -x)),
+    "two_jets_broadcast": lambda x: pending(x, np.where(mask(x, x[:, :1] > x[:, 1:2]), x, -x)),
+    "equal_row_constant": lambda x: pending(x, np.where(
+        mask(x, x != np.array([0.5, -0.5, 0.0], x.dtype)), x ** 2, x)),
+    "equal_to_a_lane": lambda x: pending(x, np.where(mask(x, np.abs(x) == x[:, 1:2]),
+                                                     1.0, x)),
+    "plain_condition": lambda x: pending(x, np.where(np.array([True, False, True]), x, np.sin(x))),
+    "constant_branch": lambda x: pending(x, np.where(mask(x, x <= 0), np.full(3, 2.0, x.dtype),
+                                                     x * x)),
+    "reused_mask": reused_mask,
+    "then_reduce": lambda x: pending(x, np.sum(np.where(mask(x, x > 0), x * x, -x), axis=1)),
+    "clip": lambda x: pending(x, np.clip(x, -0.5, 0.5)) * x,
+    "clip_lower_only": lambda x: pending(x, np.clip(np.sin(x), a_min=-0.3, a_max=None)),
+    "clip_keywords": lambda x: pending(x, np.clip(x * 2.0, min=-1.0, max=np.float64(0.2).astype(x.dtype))),
+    "many_steps": many_steps,
+    "and": lambda x: pending(x, np.where(mask(x, mask(x, x > -0.3) & mask(x, x < 0.4)), x, 0.0)),
+    "or_xor_broadcast": lambda x: pending(x, np.where(
+        mask(x, (x[:, :1] > 0.2) | (x < 0) ^ (x[:, 1:2] > x[:, 2:])), np.sin(x), x)),
+    "invert": lambda x: pending(x, np.where(mask(x, ~(x > 0)), x * x, x)),
+    "logical_ufuncs": lambda x: pending(x, np.where(mask(x, np.logical_and(
+        np.logical_not(x > 0.5), np.logical_or(x > -0.5, np.array([True, False, False])))), x, -x)),
+    "and_plain_reflected": lambda x: pending(x, np.where(
+        mask(x, np.array([True, True, False]) & (x > 0) | False), x, 0.0)),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", WHERE_PROGRAMS)
+def test_where_program_matches_eager(name, dtype, transform):
+    x = rng_x((ROWS, 3), dtype)
+    x[::13, 1] = 0.0                  # ties with the thresholds
+    x[::17, 0] = x[::17, 1]
+    x[::29, 2] = np.nan
+    assert_matches_eager(TRANSFORMS[transform], WHERE_PROGRAMS[name], x)
+
+
+def test_piecewise_derivatives_analytic():
+    """f = x^2 where x > 0 else -x: the Jacobian diag(2x or -1), the Hessian diag(2 or 0)."""
+    x = rng_x((ROWS, 3))
+    f = lambda z: np.where(z > 0, z * z, -z)
+    J = dj.batch_jacobian(f, x)
+    np.testing.assert_array_equal(J, np.eye(3) * np.where(x > 0, 2 * x, -1.0)[:, None, :])
+    H = dj.batch_hessian(lambda z: np.sum(f(z), axis=1), x)
+    np.testing.assert_array_equal(H, np.eye(3) * np.where(x > 0, 2.0, 0.0)[:, None, :])
+
+
+def test_clip_derivative_analytic():
+    """Inside [lo, hi] (bounds included) the derivative is 1, outside 0."""
+    x = rng_x((ROWS, 3))
+    x[::7, 0] = 0.5
+    J = dj.batch_jacobian(lambda z: np.clip(z, -0.5, 0.5), x)
+    inside = (x >= -0.5) & (x <= 0.5)
+    np.testing.assert_array_equal(J, np.eye(3) * inside[:, None, :])
+    H = dj.batch_hessian(lambda z: np.sum(np.clip(z, -0.5, 0.5) ** 2, axis=1), x)
+    np.testing.assert_array_equal(H, np.eye(3) * np.where(inside, 2.0, 0.0)[:, None, :])
+
+
+FALLS_BACK = {
+    "any_branch": lambda x: np.sin(x) if np.any(x > 2.0) else np.cos(x),
+    "mask_times_jet": lambda x: (x > 0) * x + x * (x < 0.5),
+    "mask_and_a_number": lambda x: x * ((x > 0) & 1),
+    "mask_and_read_mask": lambda x: (lambda m: np.where(m & (x < 0.5), x, 0.0) * m.mean())(x > 0),
+    "mask_astype": lambda x: x * (x > 0).astype(x.dtype),
+    "mask_sum": lambda x: x * np.sum(x > 0, axis=1, keepdims=True),
+    "mask_read_first": lambda x: (lambda m: np.where(m, x, 0.0) * m.mean())(x > 0),
+    "index_by_mask_column": lambda x: np.sin(x)[:, (x[0] > 0)] * 1.0 + x[:, :1],
+    "promoting_branch": lambda x: np.where(x > 0, x, np.zeros(3)),
+    "float64_threshold": lambda x: np.where(x > np.float64(0.25), x, 0.0),
+    "plain_branches": lambda x: x * np.where(x > 0, 1.0, 2.0),
+    "condition_is_a_jet": lambda x: np.where(x, 1.0, np.sin(x)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FALLS_BACK)
+def test_other_uses_of_a_mask_compute_it(name, dtype):
+    assert_matches_eager(dj.batch_jacobian, FALLS_BACK[name], rng_x((ROWS, 3), dtype))
+
+
+def test_a_mask_behaves_as_its_boolean_array():
+    seen = {}
+
+    def f(x):
+        m = x > 0.25
+        seen["mask"] = m
+        seen["array"] = np.asarray(m)
+        seen["shape"], seen["len"] = m.shape, len(m)
+        return np.where(m, x, 0.0)
+
+    x = rng_x((ROWS, 3))
+    dj.batch_jacobian(f, x)
+    np.testing.assert_array_equal(seen["array"], x > 0.25)
+    assert seen["shape"] == x.shape and seen["len"] == ROWS
+    assert seen["mask"].dtype == bool and seen["mask"].sum() == np.sum(x > 0.25)
