@@ -60,6 +60,16 @@ cdef void kernel_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     partial rows at either end, and the whole rows between them in one call."""
     cdef KernelCall* c = <KernelCall*>ctx
     cdef Py_ssize_t z = c.itemsize, p = lo, i, rest, oa, ob, count, rows
+    if c.rows == 1 and c.plane_nd == 0:      # a flat run (most calls): no grid arithmetic
+        if c.f64:
+            call_kernel(c, <double*>(c.a + lo * c.sa * z),
+                        <double*>(c.b + lo * c.sb * z if c.binary else NULL),
+                        <double*>(c.o + lo * c.K * z), hi - lo, 1)
+        else:
+            call_kernel(c, <float*>(c.a + lo * c.sa * z),
+                        <float*>(c.b + lo * c.sb * z if c.binary else NULL),
+                        <float*>(c.o + lo * c.K * z), hi - lo, 1)
+        return
     while p < hi:
         i = p % c.inner
         rest = p // c.inner
