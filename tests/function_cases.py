@@ -29,3 +29,22 @@ def check_case_hessian(f, witness, x, rng):
     ref = g if witness in ("cs", "fd") else (lambda z: np.sum(c * witness(z) ** 2))
     np.testing.assert_allclose(dj.hessian(g, x), witness_hessian(ref, x, method),
                                rtol=1e-5, atol=1e-5)
+
+
+def check_batched_rows(f, rows, method):
+    """dj.batch_jacobian of f and dj.batch_hessian of its per-row sum of squares, row by row
+    against the witness of one row: complex step ("cs", on the row as it is) or central
+    differences ("fd", on the row as a batch of one)."""
+    J = dj.batch_jacobian(f, rows)
+    g = lambda z: np.sum(np.reshape(f(z) ** 2, z.shape[:-1] + (-1,)), axis=-1)   # per row
+    H = dj.batch_hessian(g, rows)
+    for row, x in enumerate(rows):
+        if method == "cs":
+            np.testing.assert_allclose(J[row], complex_step_jacobian(f, x), rtol=1e-12, atol=1e-13)
+            np.testing.assert_allclose(H[row], witness_hessian(g, x), rtol=1e-5, atol=1e-5)
+        else:
+            one = lambda z: f(z[None])[0]
+            np.testing.assert_allclose(J[row], central_difference_jacobian(one, x), rtol=1e-7,
+                                       atol=1e-7)
+            np.testing.assert_allclose(H[row], witness_hessian(lambda z: g(z[None])[0], x, "fd"),
+                                       rtol=1e-5, atol=1e-5)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import dualjac as dj
-from function_cases import case_jacobian, check_case_hessian, distinct_points
-from witness import central_difference_jacobian, complex_step_jacobian, witness_hessian
+from function_cases import case_jacobian, check_batched_rows, check_case_hessian, distinct_points
+from witness import central_difference_jacobian, complex_step_jacobian
 
 pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
 
@@ -173,15 +173,7 @@ BATCHED = {
 
 @pytest.mark.parametrize("name", BATCHED)
 def test_batched_rows(name):
-    f = BATCHED[name]
-    X = RNG.uniform(0.6, 1.6, (5, 4))
-    J = dj.batch_jacobian(f, X)
-    g = lambda z: np.sum(np.reshape(f(z) ** 2, z.shape[:-1] + (-1,)), axis=-1)   # per row
-    H = dj.batch_hessian(g, X)
-    for row in range(5):
-        x = X[row]
-        np.testing.assert_allclose(J[row], complex_step_jacobian(f, x), rtol=1e-12, atol=1e-13)
-        np.testing.assert_allclose(H[row], witness_hessian(g, x), rtol=1e-5, atol=1e-5)
+    check_batched_rows(BATCHED[name], RNG.uniform(0.6, 1.6, (5, 4)), "cs")
 
 
 # ---- steps, identities and the exact values at special points

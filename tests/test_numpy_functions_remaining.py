@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 import dualjac as dj
-from function_cases import case_jacobian, check_case_hessian, distinct_points
-from witness import central_difference_jacobian, witness_hessian
+from function_cases import case_jacobian, check_batched_rows, check_case_hessian, distinct_points
 
 pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
 
@@ -164,18 +163,7 @@ BATCHED = {
 
 @pytest.mark.parametrize("name", BATCHED)
 def test_batched_rows(name):
-    f = BATCHED[name]
-    X = RNG.uniform(0.6, 1.6, (5, 4))
-    J = dj.batch_jacobian(f, X)
-    g = lambda z: np.sum(np.reshape(f(z) ** 2, z.shape[:-1] + (-1,)), axis=-1)   # per row
-    H = dj.batch_hessian(g, X)
-    for row in range(5):
-        x = X[row]
-        fr = lambda z: f(z[None])[0]
-        gr = lambda z: g(z[None])[0]
-        np.testing.assert_allclose(J[row], central_difference_jacobian(fr, x), rtol=1e-7,
-                                   atol=1e-7)
-        np.testing.assert_allclose(H[row], witness_hessian(gr, x, "fd"), rtol=1e-5, atol=1e-5)
+    check_batched_rows(BATCHED[name], RNG.uniform(0.6, 1.6, (5, 4)), "fd")
 
 
 # ---- which occurrence a repeated value carries, the steps, read-only windows
