@@ -56,6 +56,14 @@ cdef extern from "readout.h" nogil:
                             Py_ssize_t m, float* dst, Py_ssize_t dst_stride)
     void dj_prefetch_write(const void* p, Py_ssize_t nbytes)
 
+cdef extern from "row_sums.h" nogil:
+    void dj_row_sums_double(const double* a, const Py_ssize_t* lanes, const double* weights,
+                            Py_ssize_t width, Py_ssize_t chunk, Py_ssize_t K, Py_ssize_t cs,
+                            Py_ssize_t m, double* d)
+    void dj_row_sums_float(const float* a, const Py_ssize_t* lanes, const float* weights,
+                           Py_ssize_t width, Py_ssize_t chunk, Py_ssize_t K, Py_ssize_t cs,
+                           Py_ssize_t m, float* d)
+
 # Elements of more numbers than this are not deferred: with many seeds the AoS
 # kernels vectorize over an element's components already, and a chunk holds few
 # elements. Measured (ms, 2 threads): the batch Hessian of sum(sin(x) x) over

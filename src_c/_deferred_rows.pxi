@@ -401,6 +401,15 @@ cdef void lanes_step(Step* st, const real* scratch, real* out, Py_ssize_t per_sl
             memcpy(out + s * cs + l * chunk, src + s * cs, m * sizeof(real))
 
 
+cdef inline void row_sums(const real* a, const Py_ssize_t* lanes, const real* weights,
+                          Py_ssize_t width, Py_ssize_t chunk, Py_ssize_t K, Py_ssize_t cs,
+                          Py_ssize_t m, real* d) noexcept nogil:
+    if real is double:
+        dj_row_sums_double(a, lanes, weights, width, chunk, K, cs, m, d)
+    else:
+        dj_row_sums_float(a, lanes, weights, width, chunk, K, cs, m, d)
+
+
 cdef void reduce_step(Step* st, const real* a, const real* b, real* out, Py_ssize_t chunk,
                       Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m) noexcept nogil:
     """REDUCE and MATMUL: result lane l from a's lanes table[l, :] (b: a product's
@@ -410,7 +419,7 @@ cdef void reduce_step(Step* st, const real* a, const real* b, real* out, Py_ssiz
     cdef const real* x
     cdef const real* weights = <const real*>st.weights
     cdef real* d
-    cdef real best, v, weight
+    cdef real best, v
     for l in range(st.lanes):
         lanes = st.table + l * w
         d = out + l * chunk
@@ -423,28 +432,13 @@ cdef void reduce_step(Step* st, const real* a, const real* b, real* out, Py_ssiz
                     for e in range(m):
                         d[s * cs + e] = out[lanes[0] * chunk + s * cs + e] + x[s * cs + e]
             continue
-        if st.weights != NULL:                       # MATMUL: in index order
-            for s in range(K):
-                x = a + lanes[0] * chunk + s * cs
-                weight = weights[l * w]
-                for e in range(m):
-                    d[s * cs + e] = <real>0 + x[e] * weight
-                for j in range(1, w):
-                    x = a + lanes[j] * chunk + s * cs
-                    weight = weights[l * w + j]
-                    for e in range(m):
-                        d[s * cs + e] = d[s * cs + e] + x[e] * weight
-            continue
-        if st.op == R_SUM or st.op == R_MEAN:        # np.sum: from 0, one by one
-            for s in range(K):
-                x = a + lanes[0] * chunk + s * cs
-                for e in range(m):
-                    d[s * cs + e] = <real>0 + x[e]
-                for j in range(1, w):
-                    x = a + lanes[j] * chunk + s * cs
-                    for e in range(m):
-                        d[s * cs + e] = d[s * cs + e] + x[e]
-                if st.op == R_MEAN:
+        if st.weights != NULL or st.op == R_SUM or st.op == R_MEAN:
+            # x @ W and np.sum: from 0 in index order (src_c/include/row_sums.h)
+            row_sums(a, lanes, weights + l * w if st.weights != NULL else <const real*>NULL, w,
+                     chunk,
+                     K, cs, m, d)
+            if st.weights == NULL and st.op == R_MEAN:
+                for s in range(K):
                     for e in range(m):
                         d[s * cs + e] = d[s * cs + e] / <real>w
             continue
