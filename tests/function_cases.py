@@ -48,3 +48,12 @@ def check_batched_rows(f, rows, method):
                                        atol=1e-7)
             np.testing.assert_allclose(H[row], witness_hessian(lambda z: g(z[None])[0], x, "fd"),
                                        rtol=1e-5, atol=1e-5)
+
+
+def check_numpys_error(call, error, message, points):
+    """call raises NumPy's own error on plain points, and the same on dual ones."""
+    import pytest
+    with pytest.raises(error, match=message):
+        call(points())
+    with pytest.raises(error, match=message):
+        dj.jacobian(call, points())

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import dualjac as dj
-from function_cases import case_jacobian, check_batched_rows, check_case_hessian, distinct_points
+from function_cases import (case_jacobian, check_batched_rows, check_case_hessian,
+                            check_numpys_error, distinct_points)
 from witness import central_difference_jacobian, complex_step_jacobian
 
 pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
@@ -273,11 +274,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("name", ERRORS)
 def test_numpys_errors(name):
-    call, error, message = ERRORS[name]
-    with pytest.raises(error, match=message):
-        call(source())           # NumPy's own, on plain arrays
-    with pytest.raises(error, match=message):
-        dj.jacobian(call, source())
+    check_numpys_error(*ERRORS[name], source)
 
 
 def test_choose_refuses_dual_indices():
