@@ -204,6 +204,11 @@ def _add_tangent(fn, out, tangent):
             raise ValueError(f"dualjac: the rule of {_name(fn.fun)} returned an output of "
                              f"shape {np.shape(_core_value(y))} with a tangent of shape "
                              f"{np.shape(_core_value(t))}; they must match.")
+        if not isinstance(t, _JetProtocol) and np.any(np.asarray(t) != 0):
+            # a tangent linear in the tangents is a jet (or zero): a constant would be dropped
+            raise ValueError(f"dualjac: the rule of {_name(fn.fun)} returned a tangent that does "
+                             "not depend on the tangents it was given; a rule's tangent must be "
+                             "linear in them (zeros where the output does not change).")
         results.append(y + t if isinstance(t, _JetProtocol) else y)
     return rebuild(results)
 

@@ -231,7 +231,8 @@ def test_structured_arguments_and_outputs():
     (lambda p, t: (p[0], None), TypeError, "None as a tangent"),
     (lambda p, t: (p[0], t[0][:1]), ValueError, "shape"),
     (lambda p, t: ((p[0], p[0]), t[0]), TypeError, "same structure"),
-], ids=["none", "shape", "structure"])
+    (lambda p, t: (p[0], np.ones(np.shape(p[0]))), ValueError, "linear in them"),
+], ids=["none", "shape", "structure", "constant"])
 def test_bad_rules_raise(rule, error, words):
     @dj.custom_jvp
     def f(x):
