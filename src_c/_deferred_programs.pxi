@@ -435,7 +435,7 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
 cdef void square_step(Program* P, Step* st, DeferredJet node, list slot_of, int kind) except *:
     """a * a as a one-operand step: the product's kernel body reading a's lanes once
     (_kernels.c.tp's s1_multiply_same / s3_multiply_same: the same bits). Measured, 1e4
-    rows of benchmarks/batch.py's energy Hessian on one thread: 270 -> 220 us (as x**2)."""
+    rows of benchmarks/batch.py's energy Hessian on one thread: 220 us, 270 with the two-operand kernel (as x**2)."""
     st.kind = STEP_UNARY
     if P.f64:
         st.fn = <void*>(s3_multiply_same_f64 if kind else s1_multiply_same_f64)

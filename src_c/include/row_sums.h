@@ -10,7 +10,7 @@
  * element's sum stays in a register, one store per element, where the generic
  * loop loads and stores the partial sum once per term (measured on the 2-core AMD
  * EPYC VM, 2026-12-05, benchmarks/batch.py at 1e6 rows: energy Hessian through
- * x @ eye(3) 25.3 -> 16.9 ms, force Jacobian 14.1 -> 11.3 ms). On x86-64 with
+ * x @ eye(3) 16.9 ms, 25.3 with the generic loop; force Jacobian 11.3 ms, 14.1). On x86-64 with
  * GCC an AVX2 copy runs when dj_kernel_isa says the CPU has it (blocks.h); both
  * copies give the same bits. */
 #ifndef DJ_ROW_SUMS_H
