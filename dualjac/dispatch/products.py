@@ -7,6 +7,7 @@ a constant scipy.sparse matrix is applied to all of the buffer's components at o
 """
 
 import functools
+import math
 import operator
 import string
 from collections import Counter
@@ -14,8 +15,8 @@ from collections import Counter
 import numpy as np
 
 from .. import _core, _separable
-from .jets import (astype, is_jet, is_scipy_sparse, jet_from, normalize_axes, reject_out, unify,
-                   value_of)
+from .jets import (astype, is_jet, is_scipy_sparse, jet_from, normalize_axes, on_buffer,
+                   reject_out, unify, value_of, view_of)
 from .registry import implements, implements_ufunc
 from .structural import ravel
 
@@ -121,15 +122,141 @@ def assemble_second_order(proto, value, t1, t2, t12):
                            t12.reshape(shape + (n1 * n2,))], -1)
 
 
+# ---------------------------------------------------------------- cheaper exact forms
+
+# The product form materializes the operands' common broadcast (every letter at its
+# extent): it pays while that is at most PRODUCT_GROWTH times the larger operand.
+PRODUCT_GROWTH = 2
+
+
 @implements(np.einsum)
 def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
+    """np.einsum of jets and constants in the cheapest of three exact forms (einsum_form).
+    They add the same terms in different orders, so their results agree to rounding."""
     reject_out(out, "np.einsum")
     if not isinstance(subscripts, str):
         subscripts, operands = sublist_subscripts((subscripts,) + operands)
-    ndims = [np.ndim(value_of(x)) for x in operands]
-    specs, output, free = parse_einsum(subscripts, ndims)
-    result = jet_einsum(specs, output, free, list(operands))
+    operands = list(operands)
+    shapes = tuple(x.shape if is_jet(x) else np.shape(x) for x in operands)
+    form, plan = einsum_form(subscripts, shapes, tuple(is_jet(x) for x in operands))
+    if form == "product":
+        result = einsum_as_product(plan, operands)
+    elif form == "riding":
+        result = einsum_riding(plan, operands)
+    else:
+        result = jet_einsum(*plan, operands)
     return astype(result, dtype) if dtype is not None else result
+
+
+@functools.lru_cache(maxsize=1024)
+def einsum_form(subscripts, shapes, jet_flags):
+    """(form, plan) for einsum(subscripts) of operands of these shapes (jet_flags: which
+    are jets). Cached: f calls the same einsum on the same shapes again and again.
+
+    - "product": two operands whose product is small (fits_product_form), multiplied
+      and summed over the contracted letters (einsum_as_product);
+    - "riding": one jet among constants, einsum on its buffer (einsum_riding);
+    - "rule": the product rule, one einsum per Leibniz term (jet_einsum)."""
+    specs, output, free = parse_einsum(subscripts, [len(shape) for shape in shapes])
+    extents = letter_extents(specs, shapes)
+    if extents is not None and fits_product_form(specs, output, shapes, extents):
+        return "product", product_plan(specs, output)
+    if extents is not None and sum(jet_flags) == 1:
+        j = jet_flags.index(True)
+        letter = free[0]
+        ins = [letter + spec if i == j else spec for i, spec in enumerate(specs)]
+        return "riding", (j, ",".join(ins) + "->" + letter + output)
+    return "rule", (specs, output, free)
+
+
+def letter_extents(specs, shapes):
+    """{letter: extent} over the operands, size-1 axes broadcast as einsum does; None
+    when a spec does not match its operand's rank or two extents differ (NumPy's
+    einsum then raises its own error, on the general path)."""
+    extents = {}
+    for spec, shape in zip(specs, shapes):
+        if len(spec) != len(shape):
+            return None
+        for letter, n in zip(spec, shape):
+            known = extents.get(letter, 1)
+            if known != 1 and n not in (1, known):
+                return None
+            extents[letter] = n if known == 1 else known
+    return extents
+
+
+def fits_product_form(specs, output, shapes, extents):
+    """Whether a two-operand einsum is cheapest as a product and a sum: no letter twice
+    in a spec (no diagonals), every output letter an operand's, and the product of
+    every letter's extent at most PRODUCT_GROWTH times the larger operand."""
+    if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
+        return False
+    if any(letter not in extents for letter in output):
+        return False
+    largest = max(math.prod(shape) for shape in shapes)
+    return math.prod(extents.values()) <= PRODUCT_GROWTH * max(largest, 1)
+
+
+def product_plan(specs, output):
+    """How einsum_as_product sees each operand: in one letter order, output letters first
+    and then the contracted ones, with a size-1 axis for each letter it lacks:
+    ((axes, index) or None when it is already so, ...), and the number of
+    contracted letters."""
+    summed = "".join(dict.fromkeys(c for spec in specs for c in spec if c not in output))
+    order = output + summed
+    views = []
+    for spec in specs:
+        axes = [spec.index(c) for c in order if c in spec]
+        index = tuple(slice(None) if c in spec else None for c in order)
+        same = axes == list(range(len(spec))) and len(order) == len(spec)
+        views.append(None if same else (axes, index))
+    return tuple(views), len(summed)
+
+
+def einsum_as_product(plan, operands):
+    """einsum of two operands as np.sum(a * b) over the contracted letters: one jet
+    kernel for the product (value and every derivative at once, broadcasting in the
+    kernel), one jet reduction along one axis (the contracted letters' axes, made one)."""
+    views, summed = plan
+    product = np.multiply(*[x if view is None else aligned(x, *view)
+                            for x, view in zip(operands, views)])
+    if summed == 0:
+        return product
+    if summed > 1:
+        product = np.reshape(product, product.shape[:product.ndim - summed] + (-1,))
+    return sum_last_axis(product)
+
+
+def aligned(x, axes, index):
+    """x transposed by axes and indexed by index (size-1 axes): a view, of the buffer
+    for a jet."""
+    if not is_jet(x):
+        return np.asarray(x).transpose(axes)[index]
+    return view_of(x, x.buf.transpose(axes + [len(axes)])[index])
+
+
+def sum_last_axis(product):
+    """np.sum(product, axis=-1), calling the jet reduction itself outside separable
+    sweeps (where np.sum may return a partial sum, dualjac/_separable.py)."""
+    if is_jet(product) and not _separable.ACTIVE[0]:
+        if product.ndim == 1:
+            return _core.sum_elements(product)
+        result = _core.sum_along_axis(product, product.ndim - 1, False)
+        if result is not None:
+            return result
+    return np.sum(product, axis=-1)
+
+
+def einsum_riding(plan, operands):
+    """einsum of one jet (operand j) and constants, on the jet's buffer: its component
+    axis is one more letter, as einsum is linear in each operand, so one call computes
+    the value and every derivative. The component axis goes first, as in jet_einsum's
+    einsum_with (the same loops whatever the number of seeds)."""
+    j, subscripts = plan
+    jet = operands[j]
+    buf = np.ascontiguousarray(np.moveaxis(jet.buf, -1, 0))
+    args = [buf if i == j else np.asarray(x) for i, x in enumerate(operands)]
+    return on_buffer(jet, np.moveaxis(np.einsum(subscripts, *args), 0, -1))
 
 
 def sublist_subscripts(arguments):
