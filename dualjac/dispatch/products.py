@@ -125,8 +125,18 @@ def assemble_second_order(proto, value, t1, t2, t12):
 # ---------------------------------------------------------------- cheaper exact forms
 
 # The product form materializes the operands' common broadcast (every letter at its
-# extent): it pays while that is at most PRODUCT_GROWTH times the larger operand.
-PRODUCT_GROWTH = 2
+# extent), which is larger than the operands and the result when letters are contracted
+# that one operand lacks ("ij,jk->ik"). Its growth over the largest of them is bounded by
+# measurement (2-core AMD EPYC VM, Python 3.11, NumPy 2.4, 2026-12-05; dual jets of 4
+# seeds and Hessian jets of 4 variables, us, "ij,jk->ik" with i = j = 20, 50, 100, 200):
+# - two jets against the product rule (jet_einsum): growth 8 wins everywhere (100 x 100 by
+#   100 x 8, dual 485 vs 753, Hessian 1,052 vs 9,882); growth 32-100 loses for duals
+#   (100 x 100 by 100 x 100: 16,391 vs 5,491);
+# - a jet and a constant against einsum on the jet's buffer (einsum_riding): growth 4
+#   wins everywhere (200 x 20 by 20 x 4, dual 70 vs 117, Hessian 335 vs 508); growth 8
+#   loses (dual 175 vs 139, Hessian 705 vs 560).
+GROWTH_TWO_JETS = 8
+GROWTH_JET_AND_CONSTANT = 4
 
 
 @implements(np.einsum)
@@ -157,16 +167,28 @@ def einsum_form(subscripts, shapes, jet_flags):
       and summed over the contracted letters (einsum_as_product);
     - "riding": one jet among constants, einsum on its buffer (einsum_riding);
     - "rule": the product rule, one einsum per Leibniz term (jet_einsum)."""
+    growth = GROWTH_TWO_JETS if all(jet_flags) else GROWTH_JET_AND_CONSTANT
+    plan = product_form_plan(subscripts, shapes, growth)
+    if plan is not None:
+        return "product", plan
     specs, output, free = parse_einsum(subscripts, [len(shape) for shape in shapes])
-    extents = letter_extents(specs, shapes)
-    if extents is not None and fits_product_form(specs, output, shapes, extents):
-        return "product", product_plan(specs, output)
-    if extents is not None and sum(jet_flags) == 1:
+    if letter_extents(specs, shapes) is not None and sum(jet_flags) == 1:
         j = jet_flags.index(True)
         letter = free[0]
         ins = [letter + spec if i == j else spec for i, spec in enumerate(specs)]
         return "riding", (j, ",".join(ins) + "->" + letter + output)
     return "rule", (specs, output, free)
+
+
+@functools.lru_cache(maxsize=1024)
+def product_form_plan(subscripts, shapes, growth):
+    """product_plan for einsum(subscripts) of operands of these shapes when it fits the
+    product form with this growth (fits_product_form), else None."""
+    specs, output, _ = parse_einsum(subscripts, [len(shape) for shape in shapes])
+    extents = letter_extents(specs, shapes)
+    if extents is None or not fits_product_form(specs, output, shapes, extents, growth):
+        return None
+    return product_plan(specs, output)
 
 
 def letter_extents(specs, shapes):
@@ -185,16 +207,17 @@ def letter_extents(specs, shapes):
     return extents
 
 
-def fits_product_form(specs, output, shapes, extents):
+def fits_product_form(specs, output, shapes, extents, growth):
     """Whether a two-operand einsum is cheapest as a product and a sum: no letter twice
-    in a spec (no diagonals), every output letter an operand's, and the product of
-    every letter's extent at most PRODUCT_GROWTH times the larger operand."""
+    in a spec (no diagonals), every output letter an operand's, and the product of every
+    letter's extent at most `growth` times the largest of the operands and the result."""
     if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
         return False
     if any(letter not in extents for letter in output):
         return False
-    largest = max(math.prod(shape) for shape in shapes)
-    return math.prod(extents.values()) <= PRODUCT_GROWTH * max(largest, 1)
+    largest = max([math.prod(shape) for shape in shapes]
+                  + [math.prod(extents[letter] for letter in output)])
+    return math.prod(extents.values()) <= growth * max(largest, 1)
 
 
 def product_plan(specs, output):
@@ -297,6 +320,9 @@ def matmul(a, b, out=None, **kwargs):
         partial = _separable.vector_product(a, b, np.multiply)
         if partial is not None:
             return partial
+    product = _matmul_as_product(a, b)
+    if product is not None:
+        return product
     if is_jet(a) and is_jet(b):
         if a.order == 1 and b.order == 1 and a.level() == b.level():
             # (a b)' = a' b + a b': two matmuls that each keep the buffer layout.
@@ -362,15 +388,35 @@ def _jet_matmul_constant(a, B):
     return a.with_buffer(np.ascontiguousarray(buf))
 
 
-def _matmul_einsum(a, b):
-    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+def _matmul_subscripts(na, nb):
+    """np.matmul of operands of these ranks (at least 1) as einsum subscripts."""
     if na == 1 and nb == 1:
-        return einsum("i,i->", a, b)
+        return "i,i->"
     if na == 1:
-        return einsum("j,...jk->...k", a, b)
+        return "j,...jk->...k"
     if nb == 1:
-        return einsum("...ij,j->...i", a, b)
-    return einsum("...ij,...jk->...ik", a, b)
+        return "...ij,j->...i"
+    return "...ij,...jk->...ik"
+
+
+def _matmul_einsum(a, b):
+    return einsum(_matmul_subscripts(np.ndim(value_of(a)), np.ndim(value_of(b))), a, b)
+
+
+# Measured as GROWTH_TWO_JETS (us, dual jets of 4 seeds / Hessian jets of 4 variables):
+# two jets, (2000, 3) @ (3, 3): product form 235 / 329, matmuls 651 / 333; (16, 3) @ (3,):
+# 5.1 / 5.9, 17.8 / 9.0. A jet and a constant: the product form pays only when it is no
+# larger than the operands (growth 1: (2000, 3) @ (3,), 31 vs 52 for duals; (16, 3) @
+# (3,) 5.1 vs 12.0); (2000, 3) @ (3, 3) takes 185 vs 116 (matmul over the buffer, BLAS).
+def _matmul_as_product(a, b):
+    """a @ b as einsum's product form (einsum_as_product) where that is cheaper than
+    matmul's own forms below; None elsewhere."""
+    shapes = (a.shape if is_jet(a) else np.shape(a), b.shape if is_jet(b) else np.shape(b))
+    if not shapes[0] or not shapes[1]:
+        return None                      # 0-d: matmul's own error, below
+    growth = GROWTH_TWO_JETS if is_jet(a) and is_jet(b) else 1
+    plan = product_form_plan(_matmul_subscripts(len(shapes[0]), len(shapes[1])), shapes, growth)
+    return None if plan is None else einsum_as_product(plan, [a, b])
 
 
 def _full_or_scalar_product(a, b):
