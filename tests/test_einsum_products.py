@@ -14,6 +14,7 @@ pytestmark = pytest.mark.jet_kinds("default", "banded", "deferred")
 
 RNG = np.random.default_rng(7)
 C3 = RNG.uniform(-1, 1, 3)
+C33 = RNG.uniform(-1, 1, (3, 3))
 C99 = RNG.uniform(-1, 1, (9, 9))
 
 
@@ -68,6 +69,8 @@ BATCH_CASES = {
     "matmul of rows by vectors": case("bij,bj->bi", lambda x: x[:, :6].reshape(-1, 2, 3),
                                       lambda x: x[:, 6:], 9, "product",
                                       call=lambda a, b: np.matmul(a, b[..., None])[..., 0]),
+    "matmul of rows by a constant matrix": case("bi,ij->bj", lambda x: x, C33, 3, "product",
+                                                call=np.matmul),
     "matmul of rows by a constant vector": case("bi,i->b", lambda x: x, C3, 3,
                                                 "product", call=np.matmul),
 }
@@ -149,10 +152,7 @@ def test_batch_jacobian_and_hessian_match_the_product_rule(name):
 @pytest.mark.parametrize("name", list(CASES) + [f"batch {n}" for n in BATCH_CASES])
 def test_the_product_form_is_taken_where_it_is_cheap(name, monkeypatch):
     c = CASES[name] if name in CASES else BATCH_CASES[name[len("batch "):]]
-    calls = []
-    original = products.einsum_as_product
-    monkeypatch.setattr(products, "einsum_as_product",
-                        lambda *args: calls.append(1) or original(*args))
+    calls = spy_on_the_product_form(monkeypatch)
     x = RNG.uniform(-1, 1, c["size"] if name in CASES else (4, c["size"]))
     dj.jacobian(function_of(c), x)
     assert bool(calls) == (c["form"] == "product"), calls
@@ -170,6 +170,24 @@ def test_the_form_follows_the_sizes():
     assert form("i,j->ij", ((200,), (200,)), jj)[0] == "product"           # no larger than the result
     assert form("ii->i", ((3, 3),), (True,))[0] == "riding"
     assert form("i,i,i->", ((3,), (3,), (3,)), (True, True, True))[0] == "rule"
+
+
+def spy_on_the_product_form(monkeypatch):
+    calls = []
+    original = products.einsum_as_product
+    monkeypatch.setattr(products, "einsum_as_product",
+                        lambda *args: calls.append(1) or original(*args))
+    return calls
+
+
+def test_a_large_jet_times_a_constant_matrix_keeps_matmul(monkeypatch):
+    """(b, 3) @ (3, 3) with b = 300: the product form (3 times the jet) would be slower than
+    matmul over the jet's buffer."""
+    calls = spy_on_the_product_form(monkeypatch)
+    x = RNG.uniform(-1, 1, (300, 3))
+    J = dj.batch_jacobian(lambda z: np.sin(z) @ C33, x)
+    np.testing.assert_allclose(J, np.cos(x)[:, None, :] * C33.T, rtol=1e-13, atol=1e-15)
+    assert not calls
 
 
 def test_numpy_errors_are_kept():

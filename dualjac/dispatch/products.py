@@ -405,16 +405,26 @@ def _matmul_einsum(a, b):
 
 # Measured as GROWTH_TWO_JETS (us, dual jets of 4 seeds / Hessian jets of 4 variables):
 # two jets, (2000, 3) @ (3, 3): product form 235 / 329, matmuls 651 / 333; (16, 3) @ (3,):
-# 5.1 / 5.9, 17.8 / 9.0. A jet and a constant: the product form pays only when it is no
-# larger than the operands (growth 1: (2000, 3) @ (3,), 31 vs 52 for duals; (16, 3) @
-# (3,) 5.1 vs 12.0); (2000, 3) @ (3, 3) takes 185 vs 116 (matmul over the buffer, BLAS).
+# 5.1 / 5.9, 17.8 / 9.0. A jet and a constant: matmul over the buffer (BLAS) wins on
+# large operands unless the product is no larger than they are ((2000, 3) @ (3, 3): 185 vs
+# 116 for duals; (2000, 3) @ (3,): 31 vs 52), while Python's overhead decides small ones
+# (3 seeds / variables, (b, 3) @ (3, 3): b = 128, 8.8 vs 11.9 and 12.1 vs 14.8; b = 256,
+# 14.1 vs 14.8 and 20.8 vs 21.1; b = 512, 25 vs 21 and 89 vs 35).
+SMALL_OPERAND = 256
+
+
 def _matmul_as_product(a, b):
     """a @ b as einsum's product form (einsum_as_product) where that is cheaper than
     matmul's own forms below; None elsewhere."""
     shapes = (a.shape if is_jet(a) else np.shape(a), b.shape if is_jet(b) else np.shape(b))
     if not shapes[0] or not shapes[1]:
         return None                      # 0-d: matmul's own error, below
-    growth = GROWTH_TWO_JETS if is_jet(a) and is_jet(b) else 1
+    if is_jet(a) and is_jet(b):
+        growth = GROWTH_TWO_JETS
+    elif max(math.prod(shape) for shape in shapes) <= SMALL_OPERAND:
+        growth = GROWTH_JET_AND_CONSTANT
+    else:
+        growth = 1
     plan = product_form_plan(_matmul_subscripts(len(shapes[0]), len(shapes[1])), shapes, growth)
     return None if plan is None else einsum_as_product(plan, [a, b])
 
