@@ -50,7 +50,8 @@ CASES = {
     # Not the product form: a product 9 times the operands, a diagonal, three operands.
     "matrix product 9 x 9": case("ij,jk->ik", lambda x: x[np.arange(81).reshape(9, 9) % 4],
                                  lambda x: x[np.arange(81).reshape(9, 9) % 3], 4, "rule"),
-    "matrix product with a constant": case("ij,jk->ik", lambda x: x[np.arange(81).reshape(9, 9) % 4],
+    "matrix product with a constant": case("ij,jk->ik",
+                                           lambda x: x[np.arange(81).reshape(9, 9) % 4],
                                            C99, 4, "riding"),
     "diagonal": case("ii,i->i", lambda x: x[:9].reshape(3, 3), lambda x: x[9:], 12, "rule"),
     "diagonal of one jet": case("ii,i->i", lambda x: x[:9].reshape(3, 3), C3, 9, "riding"),
@@ -167,7 +168,7 @@ def test_the_form_follows_the_sizes():
     assert form("ij,jk->ik", ((20, 20), (20, 20)), jc)[0] == "riding"
     assert form("ij,jk->ik", ((20, 20), (20, 4)), jc)[0] == "product"      # growth 4
     assert form("ij,jk->ik", ((20, 20), (20, 5)), jc)[0] == "riding"
-    assert form("i,j->ij", ((200,), (200,)), jj)[0] == "product"           # no larger than the result
+    assert form("i,j->ij", ((200,), (200,)), jj)[0] == "product"     # as large as the result
     assert form("ii->i", ((3, 3),), (True,))[0] == "riding"
     assert form("i,i,i->", ((3,), (3,), (3,)), (True, True, True))[0] == "rule"
 

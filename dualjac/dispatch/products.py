@@ -1,9 +1,13 @@
 """Multilinear rules: einsum, matmul, dot, inner, outer, tensordot, vecdot ...
 
-They all go through one jet-aware einsum that applies the product rule (first
-and second order), except where a cheaper exact form exists: a jet times a
-constant is one NumPy product over the buffer (the components ride along), and
-a constant scipy.sparse matrix is applied to all of the buffer's components at once.
+They all go through one jet-aware einsum, which takes the cheapest of three exact forms:
+two operands whose elementwise product is not much larger than they are ("bi,bi->b",
+"ij,j->i") are multiplied by one jet kernel and summed by one jet reduction; one jet
+among constants is one einsum over its buffer (the components ride along); anything else
+applies the product rule (first and second order), one einsum per Leibniz term. matmul
+takes the first form where it pays, and otherwise multiplies a jet by a constant with one
+NumPy matmul over the buffer; a constant scipy.sparse matrix is applied to all of the
+buffer's components at once.
 """
 
 import functools
