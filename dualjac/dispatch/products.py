@@ -1,12 +1,17 @@
 """Multilinear rules: einsum, matmul, dot, inner, outer, tensordot, vecdot ...
 
-They all go through one jet-aware einsum that applies the product rule (first
-and second order), except where a cheaper exact form exists: a jet times a
-constant is one NumPy product over the buffer (the components ride along), and
-a constant scipy.sparse matrix is applied to all of the buffer's components at once.
+They all go through one jet-aware einsum, which takes the cheapest of three exact forms:
+two operands whose elementwise product is not much larger than they are ("bi,bi->b",
+"ij,j->i") are multiplied by one jet kernel and summed by one jet reduction; one jet
+among constants is one einsum over its buffer (the components ride along); anything else
+applies the product rule (first and second order), one einsum per Leibniz term. matmul
+takes the first form where it pays, and otherwise multiplies a jet by a constant with one
+NumPy matmul over the buffer; a constant scipy.sparse matrix is applied to all of the
+buffer's components at once.
 """
 
 import functools
+import math
 import operator
 import string
 from collections import Counter
@@ -14,8 +19,8 @@ from collections import Counter
 import numpy as np
 
 from .. import _core, _separable
-from .jets import (astype, is_jet, is_scipy_sparse, jet_from, normalize_axes, reject_out, unify,
-                   value_of)
+from .jets import (astype, is_jet, is_scipy_sparse, jet_from, normalize_axes, on_buffer,
+                   reject_out, unify, value_of, view_of)
 from .registry import implements, implements_ufunc
 from .structural import ravel
 
@@ -121,15 +126,164 @@ def assemble_second_order(proto, value, t1, t2, t12):
                            t12.reshape(shape + (n1 * n2,))], -1)
 
 
+# ---------------------------------------------------------------- cheaper exact forms
+
+# The product form materializes the operands' common broadcast (every letter at its
+# extent), which is larger than the operands and the result when letters are contracted
+# that one operand lacks ("ij,jk->ik"). Its growth over the largest of them is bounded by
+# measurement (2-core AMD EPYC VM, Python 3.11, NumPy 2.4, 2026-12-05; dual jets of 4
+# seeds and Hessian jets of 4 variables, us, "ij,jk->ik" with i = j = 20, 50, 100, 200):
+# - two jets against the product rule (jet_einsum): growth 8 wins everywhere (100 x 100 by
+#   100 x 8, dual 485 vs 753, Hessian 1,052 vs 9,882); growth 32-100 loses for duals
+#   (100 x 100 by 100 x 100: 16,391 vs 5,491);
+# - a jet and a constant against einsum on the jet's buffer (einsum_riding): growth 4
+#   wins everywhere (200 x 20 by 20 x 4, dual 70 vs 117, Hessian 335 vs 508); growth 8
+#   loses (dual 175 vs 139, Hessian 705 vs 560).
+GROWTH_TWO_JETS = 8
+GROWTH_JET_AND_CONSTANT = 4
+
+
 @implements(np.einsum)
 def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
+    """np.einsum of jets and constants in the cheapest of three exact forms (einsum_form).
+    They add the same terms in different orders, so their results agree to rounding."""
     reject_out(out, "np.einsum")
     if not isinstance(subscripts, str):
         subscripts, operands = sublist_subscripts((subscripts,) + operands)
-    ndims = [np.ndim(value_of(x)) for x in operands]
-    specs, output, free = parse_einsum(subscripts, ndims)
-    result = jet_einsum(specs, output, free, list(operands))
+    operands = list(operands)
+    shapes = tuple(x.shape if is_jet(x) else np.shape(x) for x in operands)
+    form, plan = einsum_form(subscripts, shapes, tuple(is_jet(x) for x in operands))
+    if form == "product":
+        result = einsum_as_product(plan, operands)
+    elif form == "riding":
+        result = einsum_riding(plan, operands)
+    else:
+        result = jet_einsum(*plan, operands)
     return astype(result, dtype) if dtype is not None else result
+
+
+@functools.lru_cache(maxsize=1024)
+def einsum_form(subscripts, shapes, jet_flags):
+    """(form, plan) for einsum(subscripts) of operands of these shapes (jet_flags: which
+    are jets). Cached: f calls the same einsum on the same shapes again and again.
+
+    - "product": two operands whose product is small (fits_product_form), multiplied
+      and summed over the contracted letters (einsum_as_product);
+    - "riding": one jet among constants, einsum on its buffer (einsum_riding);
+    - "rule": the product rule, one einsum per Leibniz term (jet_einsum)."""
+    growth = GROWTH_TWO_JETS if all(jet_flags) else GROWTH_JET_AND_CONSTANT
+    plan = product_form_plan(subscripts, shapes, growth)
+    if plan is not None:
+        return "product", plan
+    specs, output, free = parse_einsum(subscripts, [len(shape) for shape in shapes])
+    if letter_extents(specs, shapes) is not None and sum(jet_flags) == 1:
+        j = jet_flags.index(True)
+        letter = free[0]
+        ins = [letter + spec if i == j else spec for i, spec in enumerate(specs)]
+        return "riding", (j, ",".join(ins) + "->" + letter + output)
+    return "rule", (specs, output, free)
+
+
+@functools.lru_cache(maxsize=1024)
+def product_form_plan(subscripts, shapes, growth):
+    """product_plan for einsum(subscripts) of operands of these shapes when it fits the
+    product form with this growth (fits_product_form), else None."""
+    specs, output, _ = parse_einsum(subscripts, [len(shape) for shape in shapes])
+    extents = letter_extents(specs, shapes)
+    if extents is None or not fits_product_form(specs, output, shapes, extents, growth):
+        return None
+    return product_plan(specs, output)
+
+
+def letter_extents(specs, shapes):
+    """{letter: extent} over the operands, size-1 axes broadcast as einsum does; None
+    when a spec does not match its operand's rank or two extents differ (NumPy's
+    einsum then raises its own error, on the general path)."""
+    extents = {}
+    for spec, shape in zip(specs, shapes):
+        if len(spec) != len(shape):
+            return None
+        for letter, n in zip(spec, shape):
+            known = extents.get(letter, 1)
+            if known != 1 and n not in (1, known):
+                return None
+            extents[letter] = n if known == 1 else known
+    return extents
+
+
+def fits_product_form(specs, output, shapes, extents, growth):
+    """Whether a two-operand einsum is cheapest as a product and a sum: no letter twice
+    in a spec (no diagonals), every output letter an operand's, and the product of every
+    letter's extent at most `growth` times the largest of the operands and the result."""
+    if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
+        return False
+    if any(letter not in extents for letter in output):
+        return False
+    largest = max([math.prod(shape) for shape in shapes]
+                  + [math.prod(extents[letter] for letter in output)])
+    return math.prod(extents.values()) <= growth * max(largest, 1)
+
+
+def product_plan(specs, output):
+    """How einsum_as_product sees each operand: in one letter order, output letters first
+    and then the contracted ones, with a size-1 axis for each letter it lacks:
+    ((axes, index) or None when it is already so, ...), and the number of
+    contracted letters."""
+    summed = "".join(dict.fromkeys(c for spec in specs for c in spec if c not in output))
+    order = output + summed
+    views = []
+    for spec in specs:
+        axes = [spec.index(c) for c in order if c in spec]
+        index = tuple(slice(None) if c in spec else None for c in order)
+        same = axes == list(range(len(spec))) and len(order) == len(spec)
+        views.append(None if same else (axes, index))
+    return tuple(views), len(summed)
+
+
+def einsum_as_product(plan, operands):
+    """einsum of two operands as np.sum(a * b) over the contracted letters: one jet
+    kernel for the product (value and every derivative at once, broadcasting in the
+    kernel), one jet reduction along one axis (the contracted letters' axes, made one)."""
+    views, summed = plan
+    product = np.multiply(*[x if view is None else aligned(x, *view)
+                            for x, view in zip(operands, views)])
+    if summed == 0:
+        return product
+    if summed > 1:
+        product = np.reshape(product, product.shape[:product.ndim - summed] + (-1,))
+    return sum_last_axis(product)
+
+
+def aligned(x, axes, index):
+    """x transposed by axes and indexed by index (size-1 axes): a view, of the buffer
+    for a jet."""
+    if not is_jet(x):
+        return np.asarray(x).transpose(axes)[index]
+    return view_of(x, x.buf.transpose(axes + [len(axes)])[index])
+
+
+def sum_last_axis(product):
+    """np.sum(product, axis=-1), calling the jet reduction itself outside separable
+    sweeps (where np.sum may return a partial sum, dualjac/_separable.py)."""
+    if is_jet(product) and not _separable.ACTIVE[0]:
+        if product.ndim == 1:
+            return _core.sum_elements(product)
+        result = _core.sum_along_axis(product, product.ndim - 1, False)
+        if result is not None:
+            return result
+    return np.sum(product, axis=-1)
+
+
+def einsum_riding(plan, operands):
+    """einsum of one jet (operand j) and constants, on the jet's buffer: its component
+    axis is one more letter, as einsum is linear in each operand, so one call computes
+    the value and every derivative. The component axis goes first, as in jet_einsum's
+    einsum_with (the same loops whatever the number of seeds)."""
+    j, subscripts = plan
+    jet = operands[j]
+    buf = np.ascontiguousarray(np.moveaxis(jet.buf, -1, 0))
+    args = [buf if i == j else np.asarray(x) for i, x in enumerate(operands)]
+    return on_buffer(jet, np.moveaxis(np.einsum(subscripts, *args), 0, -1))
 
 
 def sublist_subscripts(arguments):
@@ -170,6 +324,9 @@ def matmul(a, b, out=None, **kwargs):
         partial = _separable.vector_product(a, b, np.multiply)
         if partial is not None:
             return partial
+    product = _matmul_as_product(a, b)
+    if product is not None:
+        return product
     if is_jet(a) and is_jet(b):
         if a.order == 1 and b.order == 1 and a.level() == b.level():
             # (a b)' = a' b + a b': two matmuls that each keep the buffer layout.
@@ -235,15 +392,45 @@ def _jet_matmul_constant(a, B):
     return a.with_buffer(np.ascontiguousarray(buf))
 
 
-def _matmul_einsum(a, b):
-    na, nb = np.ndim(value_of(a)), np.ndim(value_of(b))
+def _matmul_subscripts(na, nb):
+    """np.matmul of operands of these ranks (at least 1) as einsum subscripts."""
     if na == 1 and nb == 1:
-        return einsum("i,i->", a, b)
+        return "i,i->"
     if na == 1:
-        return einsum("j,...jk->...k", a, b)
+        return "j,...jk->...k"
     if nb == 1:
-        return einsum("...ij,j->...i", a, b)
-    return einsum("...ij,...jk->...ik", a, b)
+        return "...ij,j->...i"
+    return "...ij,...jk->...ik"
+
+
+def _matmul_einsum(a, b):
+    return einsum(_matmul_subscripts(np.ndim(value_of(a)), np.ndim(value_of(b))), a, b)
+
+
+# Measured as GROWTH_TWO_JETS (us, dual jets of 4 seeds / Hessian jets of 4 variables):
+# two jets, (2000, 3) @ (3, 3): product form 235 / 329, matmuls 651 / 333; (16, 3) @ (3,):
+# 5.1 / 5.9, 17.8 / 9.0. A jet and a constant: matmul over the buffer (BLAS) wins on
+# large operands unless the product is no larger than they are ((2000, 3) @ (3, 3): 185 vs
+# 116 for duals; (2000, 3) @ (3,): 31 vs 52), while Python's overhead decides small ones
+# (3 seeds / variables, (b, 3) @ (3, 3): b = 128, 8.8 vs 11.9 and 12.1 vs 14.8; b = 256,
+# 14.1 vs 14.8 and 20.8 vs 21.1; b = 512, 25 vs 21 and 89 vs 35).
+SMALL_OPERAND = 256
+
+
+def _matmul_as_product(a, b):
+    """a @ b as einsum's product form (einsum_as_product) where that is cheaper than
+    matmul's own forms below; None elsewhere."""
+    shapes = (a.shape if is_jet(a) else np.shape(a), b.shape if is_jet(b) else np.shape(b))
+    if not shapes[0] or not shapes[1]:
+        return None                      # 0-d: matmul's own error, below
+    if is_jet(a) and is_jet(b):
+        growth = GROWTH_TWO_JETS
+    elif max(math.prod(shape) for shape in shapes) <= SMALL_OPERAND:
+        growth = GROWTH_JET_AND_CONSTANT
+    else:
+        growth = 1
+    plan = product_form_plan(_matmul_subscripts(len(shapes[0]), len(shapes[1])), shapes, growth)
+    return None if plan is None else einsum_as_product(plan, [a, b])
 
 
 def _full_or_scalar_product(a, b):
