@@ -9,7 +9,8 @@ NumPy easy and exact:
 * linear functions (sum, mean, cumsum, trace, ...) are the same function on the
   buffer, since they act on every component alike;
 * multilinear functions (matmul, dot, einsum, tensordot, ...) go through one
-  jet-aware einsum that applies the product rule (first and second order);
+  jet-aware einsum: a jet product and a jet sum where that product is small, one
+  einsum on the buffer for a single jet, else the product rule (first and second order);
 * elementwise functions are rows of the rules table, run by the C kernels
   (the fast path in ``_core`` catches plain calls before they reach here);
 * other nonlinear functions (prod, max, norm, clip, ...) are compositions of
