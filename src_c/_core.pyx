@@ -121,6 +121,7 @@ cdef extern from "thread_pool.h" nogil:
     void dj_parallel_for(dj_range_fn fn, void* ctx, Py_ssize_t count, int chunks)
     void dj_set_threads(int n)
     int dj_get_threads()
+    void dj_pool_prewake()
 
 # Kernels over more numbers than NOGIL_THRESHOLD run without the GIL, cut into
 # chunks of about CHUNK_NUMBERS numbers that the pool's threads claim in turn

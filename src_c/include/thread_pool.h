@@ -211,6 +211,28 @@ static void dj_parallel_for(dj_range_fn fn, void *ctx, ptrdiff_t count, int chun
     atomic_flag_clear(&dj_pool.busy);
 }
 
+/*
+ * Wake sleeping workers ahead of a parallel region the caller knows is coming
+ * (a batch transform's deferred program, run after f has been recorded): they
+ * spin through the recording instead of waking when the region starts, which
+ * costs a futex wake-up and a reschedule (force Jacobians of 10^4 rows on 2
+ * threads: 145 us with workers woken by the region, 127 when they spin). It
+ * publishes a region of no chunks: a sleeping worker wakes, a spinning one starts
+ * its spin anew, and either runs it (nothing) and spins.
+ */
+static void dj_pool_prewake(void) {
+    if (dj_pool.wanted < 2 || dj_pool.started == 0 || atomic_flag_test_and_set(&dj_pool.busy))
+        return;
+    uint32_t gen = DJ_GEN(atomic_load(&dj_pool.ticket)) + 1;
+    atomic_store(&dj_pool.ticket, (unsigned long long)gen << 32);
+    if (atomic_load(&dj_pool.sleeping_workers) > 0) {
+        pthread_mutex_lock(&dj_pool.lock);
+        pthread_cond_broadcast(&dj_pool.wake);
+        pthread_mutex_unlock(&dj_pool.lock);
+    }
+    atomic_flag_clear(&dj_pool.busy);
+}
+
 #else  /* no POSIX threads: serial */
 
 static int dj_pool_wanted = 1;
@@ -220,6 +242,7 @@ static void dj_parallel_for(dj_range_fn fn, void *ctx, ptrdiff_t count, int chun
     (void)chunks;
     fn(ctx, 0, count);
 }
+static void dj_pool_prewake(void) {}
 
 #endif
 /*
