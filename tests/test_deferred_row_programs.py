@@ -190,3 +190,32 @@ FALLS_BACK = {
 @pytest.mark.parametrize("name", FALLS_BACK)
 def test_non_row_operations_fall_back(name):
     assert_matches_eager(dj.batch_jacobian, FALLS_BACK[name], rng_x((ROWS, 3)))
+
+
+@pytest.mark.parametrize("w_shape", [(3,), (3, 3)])
+def test_matrix_written_after_the_product_is_recorded(w_shape):
+    """The product keeps the matrix's values at the time of x @ W (analytic: W's rows)."""
+    W = rng_x(w_shape, seed=3)
+    W_at_product = W.copy()
+
+    def f(x):
+        y = pending(x, np.sin(x)) @ W
+        W[...] = 0.0                    # the product must not see this
+        return y
+
+    x = rng_x((ROWS, 3))
+    J = dj.batch_jacobian(f, x)
+    W[...] = W_at_product
+    want = np.cos(x)[:, None, :] * W_at_product.T.reshape(-1, 3)[None]
+    np.testing.assert_allclose(J, want.reshape(J.shape), rtol=1e-14)
+
+
+def test_recorded_tables_follow_the_shapes():
+    """The same row operations on rows of other shapes (the lane tables are kept per
+    shape): each against its analytic Jacobian."""
+    for width in (2, 3, 5, 3, 2):
+        x = rng_x((ROWS, width), seed=width)
+        J = dj.batch_jacobian(lambda z: np.sum(np.sin(z), axis=-1)[..., None] * z, x)
+        s = np.sum(np.sin(x), axis=-1)
+        want = np.cos(x)[:, None, :] * x[:, :, None] + s[:, None, None] * np.eye(width)
+        np.testing.assert_allclose(J, want, rtol=1e-13, atol=1e-15)
