@@ -2,7 +2,7 @@
 several spellings of the same math, beside jax.jit(vmap(jacfwd)) / jax.jit(vmap(hessian)).
 
     PYTHONPATH=. python benchmarks/batch.py                       # b = 1e4 and 1e6
-    PYTHONPATH=. python benchmarks/batch.py --sizes 10000 --cases force
+    PYTHONPATH=. python benchmarks/batch.py --sizes 10000 --cases force --threads 1
     PYTHONPATH=. /path/to/venv-with-jax/bin/python benchmarks/batch.py
 
 Spellings (the same function of each row):
@@ -180,7 +180,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--threads", type=int, help="dualjac's threads (default: its own choice)")
     args = parser.parse_args()
+    if args.threads:
+        dj.set_num_threads(args.threads)
     print(f"load average {os.getloadavg()[0]:.1f}; dualjac threads {dj.get_num_threads()}; "
           f"{time.strftime('%Y-%m-%d')}")
     run(args.cases.split(","), [int(float(s)) for s in args.sizes.split(",")])
