@@ -145,3 +145,19 @@ def test_a_mask_behaves_as_its_boolean_array():
     np.testing.assert_array_equal(seen["array"], x > 0.25)
     assert seen["shape"] == x.shape and seen["len"] == ROWS
     assert seen["mask"].dtype == bool and seen["mask"].sum() == np.sum(x > 0.25)
+
+
+def test_a_mask_is_the_public_deferred_mask():
+    """A comparison f records is a dj.DeferredMask until read; its compute() is NumPy's."""
+    seen = {}
+
+    def f(x):
+        m = x > 0.25
+        seen["pending"] = isinstance(m, dj.DeferredMask) and "pending" in repr(m)
+        seen["mask"] = m
+        return np.where(m, x, 0.0)
+
+    x = rng_x((ROWS, 3))
+    dj.batch_jacobian(f, x)
+    assert seen["pending"]
+    np.testing.assert_array_equal(seen["mask"].compute(), x > 0.25)

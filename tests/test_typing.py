@@ -50,6 +50,10 @@ TYPED_USER_CODE = """
         return np.sum(x ** 2)
 
 
+    def booleans(mask: dj.DeferredMask) -> NDArray[np.bool_]:
+        return mask.compute() if mask.ndim else np.asarray(mask)
+
+
     x = np.linspace(0.1, 1.0, 4)
     J: NDArray[np.float64] = dj.jacobian(model, x, unconnected_gradients="zero")
     maybe = dj.jacobian(model, x)              # None where model(x) would not depend on x
