@@ -236,7 +236,7 @@ cdef class DeferredJet(_JetProtocol):
                     if result is not None:
                         return result
                 elif ufunc is np.matmul:
-                    result = deferred_matmul(inputs[0], inputs[1])
+                    result = row_product(inputs[0], inputs[1])
                     if result is not None:
                         return result
                 else:

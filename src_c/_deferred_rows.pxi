@@ -422,13 +422,50 @@ cdef object deferred_matmul(object x, object w):
     return bounded(d)
 
 
+cdef object deferred_left_matmul(object w, object x):
+    """W @ X per row: W a constant (p, n) matrix of X's dtype, X a deferred jet whose rows
+    end in (n, k) (a column x[..., None] when k = 1): row lane (o, i, c) is
+    sum_j W[i, j] X[o, j, c]."""
+    if type(x) is not DeferredJet or type(w) is not cnp.ndarray:
+        return None
+    cdef DeferredJet a = <DeferredJet>x
+    W = <cnp.ndarray>w
+    if len(a.shape) < 3 or W.dtype != a.level.buf.dtype or W.ndim != 2 or W.shape[1] != a.shape[-2]:
+        return None
+    p, n, k = W.shape[0], a.shape[-2], a.shape[-1]
+    if n == 0:
+        return None
+    key = ("left matmul", a.shape, p)
+    table = ROW_PLANS.get(key)
+    if table is None:
+        lanes = lane_numbers(a).reshape(-1, n, k).transpose(0, 2, 1)       # (outer, k, n)
+        outer = lanes.shape[0]
+        table = stored_plan(key, np.ascontiguousarray(
+            np.broadcast_to(lanes[:, None], (outer, p, k, n)).reshape(-1, n)))
+    outer = table.shape[0] // (p * k)
+    # (a copy: f may write into W after recording the product)
+    weights = np.array(np.broadcast_to(W[None, :, None, :], (outer, p, k, n)).reshape(-1, n),
+                       order="C")
+    cdef DeferredJet d = pending_node(a, MATMUL, -1, a, weights, a.shape[:-2] + (p, k))
+    d.table = table
+    return bounded(d)
+
+
+cdef object row_product(object x1, object x2):
+    """x1 @ x2 with one a deferred jet and the other a constant matrix (either side)."""
+    if type(x1) is DeferredJet:
+        return deferred_matmul(x1, x2)
+    return deferred_left_matmul(x1, x2)
+
+
 def _row_matmul(x1, x2, *args, **kwargs):
-    return None if args or kwargs else deferred_matmul(x1, x2)
+    return None if args or kwargs else row_product(x1, x2)
 
 
 def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs):
-    """np.einsum of a row with a constant matrix ("bi,ij->bj": x @ W) or of two rows of
-    one shape ("bi,bi->b": a product summed over row axes). Eager einsum sums each
+    """np.einsum of a row with a constant matrix ("bi,ij->bj": x @ W; "ij,bj->bi" and
+    "bj,ij->bi": x @ W.T) or of two rows of one shape ("bi,bi->b": a product summed over
+    row axes). Eager einsum sums each
     derivative part on its own: the two agree to rounding, as matrix products do."""
     if (type(subscripts) is not str or len(operands) != 2 or out is not None or dtype is not None
             or kwargs or "->" not in subscripts or "." in subscripts):
@@ -438,9 +475,11 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
     if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
         return None
     x, y = operands
-    if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(specs[0]) != len((<DeferredJet>x).shape):
-        return None
     s0, s1 = specs
+    if type(x) is not DeferredJet and type(y) is DeferredJet:     # the constant first
+        x, y, s0, s1 = y, x, s1, s0
+    if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(s0) != len((<DeferredJet>x).shape):
+        return None
     if type(y) is DeferredJet:     # a product summed over row axes ("bi,bi->b")
         if s0 != s1 or (<DeferredJet>y).shape != (<DeferredJet>x).shape or not output \
                 or output[0] != s0[0] or any(c not in s0 for c in output) \
@@ -449,9 +488,10 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
         product = deferred_binary(I_MUL, x, y)
         axes = tuple(k for k, c in enumerate(s0) if c not in output)
         return product if not axes or product is None else _row_sum(product, axes)
-    if (type(y) is cnp.ndarray and len(s1) == 2 and s1[0] == s0[-1] and s1[1] not in s0
-            and output == s0[:-1] + s1[1]):
-        return deferred_matmul(x, y)
+    if type(y) is cnp.ndarray and len(s1) == 2 and s0[-1] in s1 and output == s0[:-1] + s1.replace(s0[-1], ""):
+        new = s1.replace(s0[-1], "")
+        if new and new not in s0:       # "bi,ij->bj": x @ W; "bj,ij->bi" / "ij,bj->bi": x @ W.T
+            return deferred_matmul(x, y if s1[0] == s0[-1] else y.T)
     return None
 
 

@@ -18,6 +18,7 @@ from deferral import (DTYPES, ROWS, TRANSFORMS, assert_identical, assert_matches
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
 
 W34 = np.random.default_rng(11).standard_normal((3, 4))
+W43 = W34.T.copy()
 
 
 def pending(x, y):
@@ -71,6 +72,13 @@ MATRIX_PRODUCTS = {
     "matmul_vector": lambda x: pending(x, np.sin(x) @ W34[:, 0].astype(x.dtype)),
     "einsum_constant": lambda x: pending(x, np.einsum("bi,ij->bj", np.sin(x), W34.astype(x.dtype))),
     "einsum_two_rows": lambda x: pending(x, np.einsum("bi,bi->b", x, np.tanh(x))),
+    "left_matmul_column": lambda x: pending(x, W43.astype(x.dtype) @ np.sin(x)[..., None])[..., 0],
+    "left_matmul_rows_of_matrices": lambda x: pending(
+        x, np.matmul(W43[:2].astype(x.dtype), np.sin(x).reshape(-1, 3, 1) * x[:, None, :2])),
+    "einsum_constant_first": lambda x: pending(x, np.einsum("ij,bj->bi", W43.astype(x.dtype),
+                                                            np.sin(x))),
+    "einsum_transposed_constant": lambda x: pending(x, np.einsum("bj,ij->bi", np.sin(x),
+                                                                 W43.astype(x.dtype))),
 }
 
 
@@ -219,3 +227,19 @@ def test_recorded_tables_follow_the_shapes():
         s = np.sum(np.sin(x), axis=-1)
         want = np.cos(x)[:, None, :] * x[:, :, None] + s[:, None, None] * np.eye(width)
         np.testing.assert_allclose(J, want, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("spelling", ["matmul_column", "einsum_constant_first"])
+def test_per_row_matrix_times_row_analytic(spelling):
+    """W @ x per row (a constant on the left): the Jacobian W diag(cos x), the Hessian of
+    sum(W @ sin x) diag(-sin(x) * column sums of W)."""
+    def f(x):
+        if spelling == "matmul_column":
+            return pending(x, W43 @ np.sin(x)[..., None])[..., 0]
+        return pending(x, np.einsum("ij,bj->bi", W43, np.sin(x)))
+    x = rng_x((ROWS, 3))
+    np.testing.assert_allclose(dj.batch_jacobian(f, x), W43[None] * np.cos(x)[:, None, :],
+                               rtol=1e-13, atol=1e-15)
+    H = dj.batch_hessian(lambda z: np.sum(f(z), axis=-1), x)
+    want = np.eye(3) * (-np.sin(x) * W43.sum(0))[:, None, :]
+    np.testing.assert_allclose(H, want, rtol=1e-13, atol=1e-15)
