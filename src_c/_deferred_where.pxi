@@ -254,7 +254,12 @@ cdef object deferred_where(object condition, object x, object y):
         cond = condition.node
     elif type(condition) is DeferredMask:
         cond = condition.array
-    elif type(condition) is DeferredJet or isinstance(condition, _JetProtocol):
+    elif type(condition) is DeferredJet:       # its values as booleans, as eagerly
+        mask = deferred_compare(C_NOT_EQUAL, condition, 0.0)
+        if mask is None:
+            return None
+        cond = mask.node
+    elif isinstance(condition, _JetProtocol):
         return None
     else:
         cond = condition

@@ -73,6 +73,7 @@ WHERE_PROGRAMS = {
         np.logical_not(x > 0.5), np.logical_or(x > -0.5, np.array([True, False, False])))), x, -x)),
     "and_plain_reflected": lambda x: pending(x, np.where(
         mask(x, np.array([True, True, False]) & (x > 0) | False), x, 0.0)),
+    "condition_is_a_jet": lambda x: pending(x, np.where(np.floor(x * 2.0), 1.0, np.sin(x))),
 }
 
 
@@ -120,7 +121,6 @@ FALLS_BACK = {
     "promoting_branch": lambda x: np.where(x > 0, x, np.zeros(3)),
     "float64_threshold": lambda x: np.where(x > np.float64(0.25), x, 0.0),
     "plain_branches": lambda x: x * np.where(x > 0, 1.0, 2.0),
-    "condition_is_a_jet": lambda x: np.where(x, 1.0, np.sin(x)),
 }
 
 
@@ -161,3 +161,15 @@ def test_a_mask_is_the_public_deferred_mask():
     dj.batch_jacobian(f, x)
     assert seen["pending"]
     np.testing.assert_array_equal(seen["mask"].compute(), x > 0.25)
+
+
+def test_a_jet_as_condition_is_its_values_as_booleans():
+    """np.where(c, x, y) with a jet c takes x where c's value is nonzero (NaN included),
+    as NumPy's where on the values: the Jacobian of where(floor(2x), x*x, -x)."""
+    x = rng_x((ROWS, 3))
+    x[::13, 1] = np.nan
+    J = dj.batch_jacobian(lambda z: pending(z, np.where(np.floor(z * 2.0), z * z, -z)), x)
+    chosen = np.floor(x * 2.0).astype(bool)
+    want = np.zeros_like(J)
+    want[:, [0, 1, 2], [0, 1, 2]] = np.where(chosen, 2 * x, -1.0)   # (a NaN stays on the diagonal)
+    np.testing.assert_array_equal(J, want)
