@@ -6,15 +6,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-class _JetProtocol:
-    """Common base of every jet kind (src_c/_protocol.pxi): an array-like of jets (NumPy's
-    operators and functions work on it; its other methods are typed Any)."""
+class _Shaped:
+    """The array shape attributes of the jet kinds and of DeferredMask (a typing base only)."""
     @property
     def shape(self) -> tuple[int, ...]: ...
     @property
     def ndim(self) -> int: ...
     @property
     def size(self) -> int: ...
+
+class _JetProtocol(_Shaped):
+    """Common base of every jet kind (src_c/_protocol.pxi): an array-like of jets (NumPy's
+    operators and functions work on it; its other methods are typed Any)."""
     @property
     def dtype(self) -> np.dtype[Any]: ...
     @property
@@ -47,15 +50,9 @@ class BandedJet(_JetProtocol):
 class DeferredJet(_JetProtocol):
     def compute(self) -> DualArray | HyperDualArray: ...
 
-class DeferredMask:
+class DeferredMask(_Shaped):
     """A comparison of deferred jets (x > 0), not computed yet: np.where with it is
     recorded; anything else reads its plain boolean array (compute())."""
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-    @property
-    def ndim(self) -> int: ...
-    @property
-    def size(self) -> int: ...
     @property
     def dtype(self) -> np.dtype[np.bool_]: ...
     def compute(self) -> NDArray[np.bool_]: ...
