@@ -55,6 +55,7 @@ cdef extern from "readout.h" nogil:
     void dj_read_rows_float(const float* src, const Py_ssize_t* position, Py_ssize_t width,
                             Py_ssize_t m, float* dst, Py_ssize_t dst_stride)
     void dj_prefetch_write(const void* p, Py_ssize_t nbytes)
+    void dj_prefetch_read(const void* p, Py_ssize_t nbytes)
 
 cdef extern from "row_sums.h" nogil:
     void dj_row_sums_double(const double* a, const Py_ssize_t* lanes, const double* weights,

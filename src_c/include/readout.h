@@ -25,6 +25,12 @@ static inline void dj_prefetch_write(const void *p, Py_ssize_t nbytes) {
     for (Py_ssize_t i = 0; i < nbytes; i += 64) __builtin_prefetch(c + i, 1, 3);
 }
 
+/* Prefetch for reading: the next chunk's source rows, requested while this chunk runs. */
+static inline void dj_prefetch_read(const void *p, Py_ssize_t nbytes) {
+    const char *c = (const char *)p;
+    for (Py_ssize_t i = 0; i < nbytes; i += 64) __builtin_prefetch(c + i, 0, 3);
+}
+
 #define DJ_READ_FIXED(T, W)                                                        \
     static void dj_read_##T##_##W(const T *restrict src, const Py_ssize_t *pos,    \
                                   Py_ssize_t m, T *restrict dst,                   \
