@@ -270,24 +270,42 @@ cdef Py_ssize_t* readout_positions(Program* P) except NULL:
     place in its chunk: lane l's numbers (P.width of them) one after another, so that
     the read-out writes each row's numbers together, in one pass rather than one per
     lane (benchmarks/batch.py's force Jacobians, 10^4 rows, one thread: 172 -> 165 us)."""
-    cdef Py_ssize_t s, p, q, l, base = P.result_slot * P.K * P.cs
+    cdef Py_ssize_t s, p, q, l, base
     cdef Py_ssize_t first = 1 if P.readout == READ_TANGENT else 0
     P.width = (P.K if P.readout == READ_JET else
                P.K - 1 if P.readout == READ_TANGENT else P.n * P.n)
     cdef Py_ssize_t R = P.result_lanes, W = P.width
+    cdef Step* stacked = stacked_result(P)
     cdef Py_ssize_t* positions = <Py_ssize_t*>malloc(max(R * W, 1) * sizeof(Py_ssize_t))
     if positions == NULL:
         raise MemoryError()
     for l in range(R):
+        # lane l's numbers: in the result's slot, or where the stack would copy them from
+        base = (stacked.table[2 * l] * P.K * P.cs + stacked.table[2 * l + 1] * P.chunk
+                if stacked != NULL else P.result_slot * P.K * P.cs + l * P.chunk)
         if P.readout == READ_HESSIAN:
             for p in range(P.n):
                 for q in range(P.n):
-                    positions[l * W + p * P.n + q] = (base + symmetric_component(P.n, p, q) * P.cs
-                                                      + l * P.chunk)
+                    positions[l * W + p * P.n + q] = base + symmetric_component(P.n, p, q) * P.cs
         else:
             for s in range(W):
-                positions[l * W + s] = base + (first + s) * P.cs + l * P.chunk
+                positions[l * W + s] = base + (first + s) * P.cs
+    if stacked != NULL:
+        stacked.pair = PAIR_DONE        # read out from its parts instead
     return positions
+
+
+cdef Step* stacked_result(Program* P) noexcept:
+    """The last step when it only gathers lanes of its parts into the result (np.stack,
+    np.concatenate along a row axis): the read-out then takes each lane from the part
+    it would copy, whose slot is still live (the parts' last reader is that step), and
+    the copies are skipped."""
+    if P.nsteps == 0:
+        return NULL
+    cdef Step* last = &P.steps[P.nsteps - 1]
+    if last.kind != STEP_LANES or last.slot_out != P.result_slot or last.lanes != P.result_lanes:
+        return NULL
+    return last
 
 
 cdef void number_values(DeferredJet root, list order, list inputs) except *:

@@ -41,6 +41,10 @@ STACKS = {
     "long_parts": lambda x: np.stack([sum(np.sin(x[:, k % 3] * (j + k)) for k in range(40))
                                       for j in range(3)], axis=1),
     "sph": lambda x: cases.sph(x, np),
+    # The read-out takes a final stack's lanes from its parts: seeded views of several
+    # lanes, parts in another order than computed, a lane of a multi-lane part.
+    "concatenate_seed_and_pending": lambda x: np.concatenate([x[:, :2], np.sin(x[:, 1:])], axis=1),
+    "reordered_parts": lambda x: np.stack([x[:, 2] * x[:, 0], x[:, 1], np.exp(x[:, :2])[:, 0]], -1),
 }
 
 
