@@ -52,7 +52,8 @@ _ufunc_entry, _jets (the types, on the protocol of every jet kind in _protocol),
 _construction (tags, seeding, read-out), _fast_transforms (the compiled ways of jacobian and hessian,
 joins), _levels, _drivers (kernel dispatch), _broadcast (kernels over operands of
 different shapes), _axis_sums (np.sum along one axis), then banded jets (_banded, _banded_dense),
-deferred jets (_deferred, _deferred_programs) and the read-out of term sums (_assembly).
+deferred jets (_deferred, _deferred_where, _deferred_rows, _deferred_compositions,
+_deferred_programs) and the read-out of term sums (_assembly).
 """
 
 from types import MethodType
@@ -232,5 +233,6 @@ include "_banded_dense.pxi"
 include "_deferred.pxi"
 include "_deferred_where.pxi"
 include "_deferred_rows.pxi"
+include "_deferred_compositions.pxi"
 include "_deferred_programs.pxi"
 include "_assembly.pxi"

@@ -310,8 +310,31 @@ cdef DeferredJet seed_view(DeferredJet parent, object key):
     d.deps1 = parent.deps1
     d.deps2 = parent.deps2
     # (an integer index gives NumPy scalars: 0-d arrays then)
-    set_seed_views(d, np.asarray(parent.seed_values[key]), np.asarray(parent.seed_map[key]))
+    values = np.asarray(parent.seed_values[key])
+    set_seed_views(d, values, seeds_of_view(parent, key, values))
     return d
+
+
+cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray values):
+    """The seed of each element of parent[key]. An index that takes every row and
+    picks within them (x[:, [0, 2]], np.take(x, i, axis=1)) copies the seed map; its
+    rows are the first row's, kept as a broadcast view so that the view stays seeded."""
+    if type(key) is tuple and len(key) > 1 and values.ndim >= 1:
+        if type(key[0]) is slice and key[0] == slice(None):
+            first_row = (slice(0, 1),) + key[1:]
+        elif key[0] is Ellipsis and Ellipsis not in key[1:]:
+            first_row = (slice(0, 1),) + key        # (an error if ... stands for no axis)
+        else:
+            first_row = None
+        if first_row is not None:
+            try:
+                first = np.asarray(parent.seed_map[first_row])
+            except IndexError:
+                first = None
+            if (first is not None and first.ndim == values.ndim
+                    and first.shape[1:] == (<object>values).shape[1:]):
+                return np.broadcast_to(first, (<object>values).shape)
+    return np.asarray(parent.seed_map[key])
 
 
 cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map) except *:

@@ -314,8 +314,10 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
     axes = normalize_axes(axis, a.ndim)
     # a Python-float count keeps float32 float32 (NEP 50), as NumPy's var does
     count = np.sum(mask, axis=axes, keepdims=True).astype(a.dtype)
-    centered = a - sum_(a, axis=axes, keepdims=True, where=mask) / count
-    squares = sum_(centered * centered, axis=axes, keepdims=keepdims, where=mask)
+    # where=True sums as np.sum does (deferred jets record the same: src_c/_deferred_compositions.pxi)
+    masked = {} if where is True else {"where": mask}
+    centered = a - sum_(a, axis=axes, keepdims=True, **masked) / count
+    squares = sum_(centered * centered, axis=axes, keepdims=keepdims, **masked)
     count = count if keepdims else np.squeeze(count, axes)
     result = squares / (count - ddof) if count.ndim else squares / float(count - ddof)
     return astype(result, dtype) if dtype is not None else result

@@ -1,0 +1,146 @@
+"""Deferred jets: row functions recorded as compositions of row operations
+(src_c/_deferred_compositions.pxi): np.var / np.std, np.diff, np.cross, np.take along row
+axes give eager's bits; np.dot / np.tensordot with a constant and np.einsum of three
+operands agree with eager's products to rounding. Each stays pending (it did not fall
+back), and the per-row derivatives match complex-step differentiation (benchmarks/cases.py).
+"""
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, eager, rng_x
+
+# Every test checks that it leaves the deferred threshold as it found it (conftest.py).
+pytestmark = pytest.mark.usefixtures("threshold_is_restored")
+
+W = np.random.default_rng(5).standard_normal((4, 3))
+V = np.array([0.5, -1.0, 2.0, 0.25])
+C = np.random.default_rng(6).standard_normal((4, 4))
+C = C @ C.T + 4.0 * np.eye(4)
+
+
+def pending(x, y):
+    """y, checked to be a pending deferred node when f's argument x is deferred."""
+    if isinstance(x, dj.DeferredJet):
+        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
+    return y
+
+
+# Functions of rows of 4 (x (b, 4)) or of 2 x 3 (x (b, 2, 3)): eager's bits.
+EXACT = {
+    "var_last": ((4,), lambda x: pending(x, np.var(np.sin(x) * x, axis=-1))),
+    "var_keepdims_ddof": ((4,), lambda x: x * pending(x, np.var(x, axis=1, ddof=1, keepdims=True))),
+    "var_correction": ((4,), lambda x: pending(x, np.var(np.exp(x), axis=-1, correction=1))),
+    "var_two_axes": ((2, 3), lambda x: pending(x, np.var(np.cos(x), axis=(1, 2)))),
+    "var_middle_axis": ((2, 3), lambda x: pending(x, np.var(x * x, axis=1))),
+    "std_layer_norm": ((4,), lambda x: pending(x, (x - np.mean(x, -1, keepdims=True))
+                                               / np.std(x, -1, keepdims=True))),
+    "std_method_free": ((4,), lambda x: pending(x, np.std(np.tanh(x), axis=-1, ddof=1))),
+    "diff_once": ((4,), lambda x: pending(x, np.diff(np.sin(x), axis=-1))),
+    "diff_twice": ((4,), lambda x: pending(x, np.diff(x * x, n=2))),
+    "diff_middle_axis": ((2, 3), lambda x: pending(x, np.diff(np.exp(x), axis=1))),
+    "cross_rows": ((4,), lambda x: pending(x, np.cross(x[:, :3], np.sin(x[:, 1:])))),
+    "cross_constant_right": ((4,), lambda x: pending(x, np.cross(x[:, 1:] * 2.0,
+                                                                 V[:3].astype(x.dtype)))),
+    "cross_constant_left": ((4,), lambda x: pending(x, np.cross(V[1:].astype(x.dtype),
+                                                                np.exp(x[:, :3])))),
+    "cross_axis_keyword": ((2, 3), lambda x: pending(x, np.cross(x, np.sin(x), axis=-1))),
+    "take_columns": ((4,), lambda x: pending(x, np.take(x, np.array([3, 0, 0]), axis=1) * 2.0)),
+    "take_negative": ((2, 3), lambda x: pending(x, np.sin(np.take(x, [-1, 0], axis=2)))),
+    "fancy_source_view": ((4,), lambda x: pending(x, np.cos(x[:, [2, 0]]) * x[:, [1, 1]])),
+    "ellipsis_fancy_view": ((2, 3), lambda x: pending(x, np.exp(x[..., [0, 2]]))),
+}
+
+# Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
+PRODUCTS = {
+    "dot_vector": ((4,), lambda x: pending(x, np.dot(np.sin(x), V))),
+    "dot_matrix": ((4,), lambda x: pending(x, np.tanh(np.dot(x, W)))),
+    "tensordot_axes_1": ((4,), lambda x: pending(x, np.tensordot(x * x, W, axes=1))),
+    "tensordot_axes_lists": ((4,), lambda x: pending(x, np.tensordot(np.exp(x), W, axes=([1], [0])))),
+    "einsum_quadratic_form": ((4,), lambda x: pending(x, np.einsum("bi,ij,bj->b", x, C, x))),
+    "einsum_constant_first": ((4,), lambda x: pending(x, np.einsum("ij,bj,bi->b", C, np.sin(x), x))),
+    "einsum_four_operands": ((4,), lambda x: pending(x, np.einsum("bi,ij,jk,bk->b", x, C, C, x))),
+    "einsum_three_rows": ((4,), lambda x: pending(x, np.einsum("bi,bi,bi->b", x, np.sin(x), x))),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", EXACT)
+def test_compositions_match_eager(name, dtype, transform):
+    row, f = EXACT[name]
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS,) + row, dtype, lo=0.2, hi=1.2))
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", PRODUCTS)
+def test_products_match_eager_to_rounding(name, transform):
+    row, f = PRODUCTS[name]
+    x = rng_x((ROWS,) + row, lo=0.2, hi=1.2)
+    got = deferred(TRANSFORMS[transform], f, x)
+    np.testing.assert_allclose(got, eager(TRANSFORMS[transform], f, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", [*EXACT, *PRODUCTS])
+def test_jacobians_match_complex_step(name):
+    """The outside witness: every function written for complex input (np.var / np.std /
+    np.dot of complex arrays do not conjugate here: the rows are real plus i h)."""
+    row, f = {**EXACT, **PRODUCTS}[name]
+    x = rng_x((2000,) + row, lo=0.2, hi=1.2)
+    witness = cases.complex_step_batch_jacobian(lambda z: _complex_form(name, f, z), x)
+    got = deferred(dj.batch_jacobian, f, x)
+    np.testing.assert_allclose(got, witness, rtol=1e-10, atol=1e-12)
+
+
+def _complex_form(name, f, z):
+    """f for complex rows: np.var / np.std take |z - mean|^2, which is not analytic, so
+    they are spelled out as the mean of squares (what they are for real rows)."""
+    def var(a, axis, ddof=0, keepdims=False):
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        count = np.prod([a.shape[k] for k in axes])
+        centered = a - np.sum(a, axis=axes, keepdims=True) / count
+        return np.sum(centered * centered, axis=axes, keepdims=keepdims) / (count - ddof)
+    if name.startswith("var") or name.startswith("std"):
+        spelled = {
+            "var_last": lambda x: var(np.sin(x) * x, -1),
+            "var_keepdims_ddof": lambda x: x * var(x, 1, 1, True),
+            "var_correction": lambda x: var(np.exp(x), -1, 1),
+            "var_two_axes": lambda x: var(np.cos(x), (1, 2)),
+            "var_middle_axis": lambda x: var(x * x, 1),
+            "std_layer_norm": lambda x: (x - np.mean(x, -1, keepdims=True))
+            / np.sqrt(var(x, -1, 0, True)),
+            "std_method_free": lambda x: np.sqrt(var(np.tanh(x), -1, 1)),
+        }
+        return spelled[name](z)
+    return f(z)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_fancy_views_of_the_source_stay_seeded(transform):
+    """x[:, [2, 0]] and np.take(x, i, axis=1) take every row: their seeds are the first
+    row's, so the program gathers them from the source's values (the view is never
+    seeded as a dense jet: it stays pending after the transform)."""
+    views = []
+
+    def f(x):
+        view = x[:, [2, 0]]
+        taken = np.take(x, [1, 3], axis=1)
+        if isinstance(x, dj.DeferredJet):
+            views.extend([view, taken])
+        return np.sin(view) * taken
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 4)))
+    assert [("pending" in repr(v)) for v in views] == [True, True], views
+
+
+def test_row_functions_that_do_not_apply_fall_back():
+    """Forms the compositions leave alone (a reduction across rows, prepend=, a float64
+    constant with float32 rows, a contraction over the rows) run on the computed jets:
+    eager's bits."""
+    for f in [lambda x: np.var(x, axis=0)[0] * x[:, 0],
+              lambda x: np.diff(x, axis=-1, prepend=0.0),
+              lambda x: np.std(x) * x[:, 1],
+              lambda x: np.cross(x[:, :3], V[:3]),
+              lambda x: np.einsum("bi,bj,b->ij", x, x, x[:, 0])[0, 0] * x[:, 2]]:
+        assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4), np.float32))
