@@ -50,6 +50,9 @@ EXACT = {
     "take_negative": ((2, 3), lambda x: pending(x, np.sin(np.take(x, [-1, 0], axis=2)))),
     "fancy_source_view": ((4,), lambda x: pending(x, np.cos(x[:, [2, 0]]) * x[:, [1, 1]])),
     "ellipsis_fancy_view": ((2, 3), lambda x: pending(x, np.exp(x[..., [0, 2]]))),
+    # np.mean over 4 elements: its division by 4 done as a multiplication by 0.25
+    "mean_power_of_two": ((4,), lambda x: pending(x, np.mean(np.sin(x), axis=-1, keepdims=True)) * x),
+    "mean_two_axes_of_2x2": ((2, 3), lambda x: pending(x, np.mean(x[:, :, :2] * x[:, :, 1:], (1, 2)))),
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
@@ -114,6 +117,19 @@ def _complex_form(name, f, z):
         }
         return spelled[name](z)
     return f(z)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_mean_by_a_power_of_two_at_extremes(dtype, transform):
+    """Sums that are subnormal, huge, infinite or NaN, divided by 4 and by 3: eager's bits
+    (a multiplication by an exact reciprocal rounds as the division does)."""
+    info = np.finfo(dtype)
+    x = rng_x((ROWS, 4), dtype)
+    x[:, 0] = np.resize(np.array([info.smallest_subnormal * 3, info.tiny * 1.5, info.max / 2,
+                                  np.inf, np.nan, -0.0, 5e-3], dtype), ROWS)
+    for f in [lambda x: np.mean(x * x[:, :1], axis=-1), lambda x: np.mean(x[:, 1:] * x[:, :3], -1)]:
+        assert_matches_eager(TRANSFORMS[transform], f, x)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
