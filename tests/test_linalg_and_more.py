@@ -416,6 +416,25 @@ def test_batched_hessian_of_det():
     np.testing.assert_allclose(H, np.broadcast_to(want, (4, 2, 2, 2, 2)), atol=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_det_of_a_stack_of_rows_as_matrices(n):
+    """Per-row determinants of n x n matrices (1 to 3: the cofactor expansion; 4: the
+    SVD frame): NumPy's value bit for bit, derivatives det(A) inv(A)^T (Jacobi's
+    formula) and the Hessian of complex-step gradients."""
+    x = np.random.default_rng(n).uniform(0.2, 1.2, (500, n * n))
+    f = lambda rows: np.linalg.det(rows.reshape(-1, n, n))                  # noqa: E731
+    value, _ = dj.value_and_jacobian(lambda r: f(r[:3]), x)
+    assert np.array_equal(value, f(x[:3]))
+    A = x.reshape(-1, n, n)
+    jacobi = (np.linalg.det(A)[:, None, None] * np.swapaxes(np.linalg.inv(A), -1, -2))
+    np.testing.assert_allclose(dj.batch_jacobian(f, x), jacobi.reshape(-1, n * n),
+                               rtol=1e-11, atol=1e-12)
+    H = dj.batch_hessian(f, x[:20])
+    for row in range(0, 20, 7):
+        want = witness.witness_hessian(lambda r: np.linalg.det(r.reshape(n, n)), x[row])
+        np.testing.assert_allclose(H[row], want, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("f", [np.linalg.det, np.linalg.inv, np.linalg.cholesky,
                                lambda a: np.linalg.slogdet(a)[1],
                                lambda a: np.linalg.solve(a, B3)],
