@@ -74,6 +74,15 @@ cdef extern from "row_sums.h" nogil:
 cdef Py_ssize_t DEFERRED_MAX_K = 128
 # Target bytes of a chunk's scratch (every live value of the program): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
+# A program of many lanes (a row product of 3 x 3 matrices: 27) would get chunks of a
+# few rows at that size, and every kernel call would run over those few: it takes at
+# least MIN_CHUNK rows while its scratch stays within SCRATCH_MAX (L2). Measured at
+# 10^4 rows (us, 2 threads; the chunk at SCRATCH_TARGET / with 16 / 32 / 64 / 128 rows at
+# least): batch Hessian of np.sum of the 81 products x_i x_j of rows of 9, 123,128 /
+# 16,062 / 14,991 / 14,787 / 18,630; batch Jacobian of a row matrix product (3 x 3),
+# 1,700 / 792 / 808 / 939 / 1,033.
+cdef Py_ssize_t MIN_CHUNK = 32
+cdef Py_ssize_t SCRATCH_MAX = 2 * 1024 * 1024
 # A graph that grows past this many pending nodes is computed at once (its
 # scratch and its gathers stay bounded).
 cdef Py_ssize_t MAX_PENDING = 64

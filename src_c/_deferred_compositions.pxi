@@ -1,6 +1,8 @@
 # Row functions that are compositions of recorded operations: np.var / np.std,
 # np.diff and np.cross along a row axis, np.dot / np.tensordot of a row with a
-# constant matrix, np.einsum of three or more operands. Each runs the arithmetic of
+# constant matrix, np.einsum of three or more operands, products of two rows
+# (np.einsum, @) as broadcast products summed, and the functions that only move a
+# row's elements (np.transpose, np.swapaxes, np.diagonal, np.trace's diagonal, ...). Each runs the arithmetic of
 # its dense rule (dualjac/dispatch) on deferred jets, with the operators and row
 # operations that record it, so a result has eager's bits (products agree to
 # rounding, as x @ W does: _deferred_rows.pxi). Anything else returns None: the
@@ -151,6 +153,139 @@ def _row_einsum_any(subscripts, *operands, **kwargs):
     if len(operands) >= 3:
         return _row_einsum_chain(subscripts, *operands, **kwargs)
     return _row_einsum(subscripts, *operands, **kwargs)
+
+
+# ------------------------------------------------------------------ products of two rows
+
+# Products of two rows with at most this many products per row are recorded (the
+# broadcast product is a node of that many lanes); larger ones run on computed jets.
+MAX_ROW_PRODUCT_LANES = 512
+
+
+def row_einsum_of_jets(str s0, str s1, str output, DeferredJet x, DeferredJet y):
+    """np.einsum(s0 + "," + s1 + "->" + output, x, y) of two rows: each operand's axes
+    put in the order of the result's letters then the summed ones (new axes where it
+    lacks a letter), their product, summed over the letters the result drops. Eager
+    einsum adds the same products in another order: they agree to rounding."""
+    if not output or s0[:1] != output[:1] or s1[:1] != output[:1]:
+        return None
+    if any(c not in s0 + s1 for c in output):
+        return None
+    letters = output + "".join(dict.fromkeys(c for c in s0 + s1 if c not in output))
+    sizes = {}
+    for spec, operand in ((s0, x), (s1, y)):
+        for c, n in zip(spec, operand.shape):
+            if sizes.setdefault(c, n) != n:
+                return None
+    if math_prod(tuple([sizes[c] for c in letters[1:]])) > MAX_ROW_PRODUCT_LANES:
+        return None
+    x = spread_to_letters(x, s0, letters)
+    y = spread_to_letters(y, s1, letters)
+    if x is None or y is None:
+        return None
+    product = x * y
+    summed = tuple(range(len(output), len(letters)))
+    return _row_sum(product, summed) if summed else product
+
+
+cdef object spread_to_letters(DeferredJet a, str spec, str letters):
+    """a (axes named by spec, the first the rows) with its axes in the order they have
+    in letters, and an axis of 1 for each letter it lacks."""
+    order = sorted(range(1, len(spec)), key=lambda k: letters.index(spec[k]))
+    moved = row_lanes_moved(a, np.transpose, ((0,) + tuple(order),), {})
+    if moved is None:
+        return None
+    shape = (a.rows,) + tuple(moved.shape[1 + [spec[k] for k in order].index(c)]
+                              if c in spec else 1 for c in letters[1:])
+    return moved.reshape(shape)
+
+
+def rows_matmul(x1, x2):
+    """x1 @ x2 of two rows of matrices ((b, n, m) @ (b, m, p)); None for other shapes
+    ((b, n, m) @ (b, m) multiplies across rows)."""
+    if (type(x1) is not DeferredJet or type(x2) is not DeferredJet
+            or len((<DeferredJet>x1).shape) != 3 or len((<DeferredJet>x2).shape) != 3):
+        return None
+    return row_einsum_of_jets("bij", "bjk", "bik", x1, x2)
+
+
+# ------------------------------------------------------------------ moving elements
+
+# Rows of the probe a data-movement function is run on (see row_lanes_moved).
+PROBE_ROWS = 3
+
+
+cdef object row_lanes_moved(DeferredJet a, object function, tuple args, dict kwargs):
+    """function(a, *args, **kwargs) for a function that only moves elements (np.transpose,
+    np.diagonal, ...), as a pick of a's lanes: the function runs on a probe of
+    PROBE_ROWS rows whose elements are their own numbers, and is recorded when row r
+    of the result holds elements of row r only, in the same places for every row;
+    None otherwise (it mixes rows or is not a movement of elements)."""
+    if not a.shape or a.rows < 2:      # (one row: np.squeeze would take the rows' axis)
+        return None
+    row_size = a.lanes
+    try:
+        key = ("moved", function, a.shape, args, tuple(sorted(kwargs.items())))
+        hash(key)
+    except TypeError:
+        key = None
+    plan = ROW_PLANS.get(key) if key is not None else None
+    if plan is None:
+        plan = moved_plan(function, a.shape[1:], row_size, args, kwargs)
+        if key is not None:
+            stored_plan(key, plan)
+    if plan is NOT_A_ROW_OPERATION:
+        return None
+    lanes, row_shape = plan
+    return picked(a, pick_table(a.shape, lanes, (a.rows,) + row_shape), (a.rows,) + row_shape)
+
+
+cdef object moved_plan(object function, tuple row_shape, Py_ssize_t row_size, tuple args,
+                       dict kwargs):
+    probe = np.arange(PROBE_ROWS * row_size, dtype=np.intp).reshape((PROBE_ROWS,) + row_shape)
+    try:
+        out = function(probe, *args, **kwargs)
+    except (TypeError, ValueError, IndexError, np.exceptions.AxisError):
+        return NOT_A_ROW_OPERATION
+    if type(out) is not cnp.ndarray or out.dtype != np.intp or out.ndim == 0 \
+            or out.shape[0] != PROBE_ROWS:
+        return NOT_A_ROW_OPERATION
+    first = np.array(out[0], copy=True)
+    offsets = (np.arange(PROBE_ROWS, dtype=np.intp) * row_size).reshape((-1,) + (1,) * first.ndim)
+    if first.size and (first.min() < 0 or first.max() >= row_size) \
+            or not np.array_equal(out, first[None] + offsets):
+        return NOT_A_ROW_OPERATION
+    first.flags.writeable = False
+    return first, tuple(out.shape[1:])
+
+
+def _moving(function):
+    """The ROW_FUNCTIONS handler of a function that only moves elements."""
+    def handler(a, *args, **kwargs):
+        if type(a) is not DeferredJet:
+            return None
+        return row_lanes_moved(<DeferredJet>a, function, args, kwargs)
+    return handler
+
+
+def _row_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """reductions.trace: the diagonal (moved lanes), summed along its last axis."""
+    if type(a) is not DeferredJet or dtype is not None or out is not None:
+        return None
+    diagonal = row_lanes_moved(<DeferredJet>a, np.diagonal, (offset, axis1, axis2), {})
+    if diagonal is None or not (<DeferredJet>diagonal).shape[-1:] or len((<DeferredJet>diagonal).shape) < 2:
+        return None
+    return _row_sum(diagonal, -1)
+
+
+ROW_FUNCTIONS.update({
+    np.transpose: _moving(np.transpose), np.swapaxes: _moving(np.swapaxes),
+    np.moveaxis: _moving(np.moveaxis), np.diagonal: _moving(np.diagonal),
+    np.flip: _moving(np.flip), np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
+    np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),
+    np.matrix_transpose: _moving(np.matrix_transpose),
+    np.linalg.matrix_transpose: _moving(np.linalg.matrix_transpose), np.trace: _row_trace,
+})
 
 
 ROW_FUNCTIONS.update({

@@ -221,12 +221,15 @@ cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple 
         P.constants[i].lane_step = 0 if buf.ndim == 0 else buf.shape[1]
         P.constants[i].row_step = 0 if buf.ndim == 0 or buf.shape[1] == 1 else 1
     # Chunk (rows): the program's scratch (every slot, K components of each lane)
-    # about SCRATCH_TARGET, and at least 16 numbers per kernel call.
-    raw = SCRATCH_TARGET // (P.slots * P.K * P.lanes * P.itemsize)
+    # about SCRATCH_TARGET, and at least 16 numbers per kernel call; programs of many
+    # lanes take at least MIN_CHUNK rows while their scratch stays within SCRATCH_MAX.
+    row_bytes = P.slots * P.K * P.lanes * P.itemsize
+    raw = SCRATCH_TARGET // row_bytes
     if P.lanes == 1:
         P.chunk = min(max(raw & ~7, 16), DJ_BLOCK)
     else:
-        P.chunk = min(max(raw & ~7 if raw >= 16 else raw, (15 + P.lanes) // P.lanes, 1), DJ_BLOCK)
+        P.chunk = min(max(raw & ~7 if raw >= 16 else raw, (15 + P.lanes) // P.lanes,
+                          min(MIN_CHUNK, max(SCRATCH_MAX // row_bytes, 1))), DJ_BLOCK)
     P.cs = P.lanes * P.chunk + 16      # padded: component rows 4 KiB apart alias in L1
     out = np.empty(shape, lbuf.dtype)
     if out.size != root.count * (P.K if readout == READ_JET else

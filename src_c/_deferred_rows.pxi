@@ -453,6 +453,8 @@ cdef object deferred_left_matmul(object w, object x):
 
 cdef object row_product(object x1, object x2):
     """x1 @ x2 with one a deferred jet and the other a constant matrix (either side)."""
+    if type(x1) is DeferredJet and type(x2) is DeferredJet:
+        return rows_matmul(x1, x2)           # (_deferred_compositions.pxi)
     if type(x1) is DeferredJet:
         return deferred_matmul(x1, x2)
     return deferred_left_matmul(x1, x2)
@@ -484,7 +486,8 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
         if s0 != s1 or (<DeferredJet>y).shape != (<DeferredJet>x).shape or not output \
                 or output[0] != s0[0] or any(c not in s0 for c in output) \
                 or [c for c in s0 if c in output] != list(output):
-            return None
+            # other products of two rows ("bij,bjk->bik"): _deferred_compositions.pxi
+            return row_einsum_of_jets(s0, s1, output, x, y)
         product = deferred_binary(I_MUL, x, y)
         axes = tuple(k for k, c in enumerate(s0) if c not in output)
         return product if not axes or product is None else _row_sum(product, axes)

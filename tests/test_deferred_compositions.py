@@ -53,6 +53,20 @@ EXACT = {
     # np.mean over 4 elements: its division by 4 done as a multiplication by 0.25
     "mean_power_of_two": ((4,), lambda x: pending(x, np.mean(np.sin(x), axis=-1, keepdims=True)) * x),
     "mean_two_axes_of_2x2": ((2, 3), lambda x: pending(x, np.mean(x[:, :, :2] * x[:, :, 1:], (1, 2)))),
+    # functions that only move a row's elements (a pick of lanes), and np.trace
+    "transpose_rows": ((2, 3), lambda x: pending(x, np.transpose(np.sin(x), (0, 2, 1)) * 2.0)),
+    "swapaxes": ((2, 3), lambda x: pending(x, np.swapaxes(x * x, 1, 2))),
+    "moveaxis": ((2, 3), lambda x: pending(x, np.moveaxis(np.exp(x), 1, -1))),
+    "matrix_transpose": ((2, 3), lambda x: pending(x, np.matrix_transpose(np.sin(x)) + 1.0)),
+    "diagonal": ((3, 3), lambda x: pending(x, np.diagonal(np.cos(x), 0, 1, 2))),
+    "diagonal_offset": ((3, 3), lambda x: pending(x, np.diagonal(x * 3.0, 1, 2, 1))),
+    "trace": ((3, 3), lambda x: pending(x, np.trace(np.sin(x), axis1=1, axis2=2))),
+    "flip": ((4,), lambda x: pending(x, np.flip(np.sin(x), axis=1))),
+    "squeeze": ((4,), lambda x: pending(x, np.squeeze(np.sin(x)[:, None, :], axis=1))),
+    "roll": ((4,), lambda x: pending(x, np.roll(np.exp(x), 1, axis=1))),
+    "rot90": ((2, 3), lambda x: pending(x, np.rot90(x * x, axes=(1, 2)))),
+    "repeat": ((4,), lambda x: pending(x, np.repeat(np.sin(x), 2, axis=1))),
+    "tile": ((4,), lambda x: pending(x, np.tile(np.cos(x), 2))),
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
@@ -65,6 +79,12 @@ PRODUCTS = {
     "einsum_constant_first": ((4,), lambda x: pending(x, np.einsum("ij,bj,bi->b", C, np.sin(x), x))),
     "einsum_four_operands": ((4,), lambda x: pending(x, np.einsum("bi,ij,jk,bk->b", x, C, C, x))),
     "einsum_three_rows": ((4,), lambda x: pending(x, np.einsum("bi,bi,bi->b", x, np.sin(x), x))),
+    # products of two rows: broadcast products summed
+    "matmul_rows": ((3, 3), lambda x: pending(x, x @ np.sin(x))),
+    "matmul_ufunc_rows": ((3, 3), lambda x: pending(x, np.matmul(np.exp(x), x))),
+    "einsum_matvec_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bj->bi", x, np.sin(x[:, 0])))),
+    "einsum_transposed_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bkj->bik", x, np.cos(x)))),
+    "einsum_outer_rows": ((4,), lambda x: pending(x, np.einsum("bi,bj->bij", x, np.sin(x)))),
 }
 
 
@@ -155,6 +175,10 @@ def test_row_functions_that_do_not_apply_fall_back():
     constant with float32 rows, a contraction over the rows) run on the computed jets:
     eager's bits."""
     for f in [lambda x: np.var(x, axis=0)[0] * x[:, 0],
+              lambda x: np.transpose(np.sin(x))[0] * x[:, 1],
+              lambda x: np.flip(x, axis=0) * x,
+              lambda x: np.roll(np.sin(x), 1) * x,
+              lambda x: np.trace(x[:, :2] * x[:, 2:]) * x[:, 0],
               lambda x: np.diff(x, axis=-1, prepend=0.0),
               lambda x: np.std(x) * x[:, 1],
               lambda x: np.cross(x[:, :3], V[:3]),
