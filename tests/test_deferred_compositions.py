@@ -18,6 +18,7 @@ W = np.random.default_rng(5).standard_normal((4, 3))
 V = np.array([0.5, -1.0, 2.0, 0.25])
 C = np.random.default_rng(6).standard_normal((4, 4))
 C = C @ C.T + 4.0 * np.eye(4)
+W9 = np.random.default_rng(7).standard_normal((9, 5))
 
 
 def pending(x, y):
@@ -67,6 +68,10 @@ EXACT = {
     "rot90": ((2, 3), lambda x: pending(x, np.rot90(x * x, axes=(1, 2)))),
     "repeat": ((4,), lambda x: pending(x, np.repeat(np.sin(x), 2, axis=1))),
     "tile": ((4,), lambda x: pending(x, np.tile(np.cos(x), 2))),
+    # row sums wider than the fixed-width loops (src_c/include/row_sums.h): 9 to 64 terms
+    # with the sum in a register, more in the generic loop; the same order either way
+    "sum_of_12": ((12,), lambda x: pending(x, np.sum(np.sin(x), axis=-1))),
+    "mean_of_10_keepdims": ((10,), lambda x: pending(x, np.mean(x * x, -1, keepdims=True)) * x),
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
@@ -79,6 +84,7 @@ PRODUCTS = {
     "einsum_constant_first": ((4,), lambda x: pending(x, np.einsum("ij,bj,bi->b", C, np.sin(x), x))),
     "einsum_four_operands": ((4,), lambda x: pending(x, np.einsum("bi,ij,jk,bk->b", x, C, C, x))),
     "einsum_three_rows": ((4,), lambda x: pending(x, np.einsum("bi,bi,bi->b", x, np.sin(x), x))),
+    "matmul_width_9": ((9,), lambda x: pending(x, np.sin(x) @ W9)),
     # products of two rows: broadcast products summed
     "matmul_rows": ((3, 3), lambda x: pending(x, x @ np.sin(x))),
     "matmul_ufunc_rows": ((3, 3), lambda x: pending(x, np.matmul(np.exp(x), x))),
@@ -94,6 +100,19 @@ PRODUCTS = {
 def test_compositions_match_eager(name, dtype, transform):
     row, f = EXACT[name]
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS,) + row, dtype, lo=0.2, hi=1.2))
+
+
+@pytest.mark.parametrize("width", [64, 65])
+def test_row_sums_of_64_and_65_terms(width):
+    """The widest row sum kept in a register (64 terms) and the generic loop beyond: eager's
+    bits for sums, eager's products to rounding for x @ W (batch Jacobians: the batch
+    Hessian of rows of 64 has more numbers per element than deferred programs carry)."""
+    x = rng_x((ROWS, width), lo=0.2, hi=1.2)
+    assert_matches_eager(dj.batch_jacobian, lambda x: pending(x, np.sum(np.sin(x), -1)), x)
+    W = np.random.default_rng(width).standard_normal((width, 2))
+    f = lambda x: pending(x, np.exp(x * 0.1) @ W)                           # noqa: E731
+    np.testing.assert_allclose(deferred(dj.batch_jacobian, f, x), eager(dj.batch_jacobian, f, x),
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
