@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import numpy as np
 
 import dualjac as dj
+from batch import jax_call, median_time     # benchmarks/batch.py (this script's folder)
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 W = np.random.default_rng(1).normal(size=(9, 6)) / 3
@@ -67,40 +67,12 @@ def functions(xp):
 JACOBIAN_ONLY = {"inv_2x2"}
 
 
-def median_time(call, target=0.05, repeats=5):
-    call()
-    start = time.perf_counter()
-    call()
-    n = max(1, int(target / max(time.perf_counter() - start, 1e-7)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        times.append((time.perf_counter() - start) / n)
-    return statistics.median(times)
-
-
 def per_row_sum(f):
     """f with its outputs summed per row (a scalar per row, for batch Hessians)."""
     def g(x):
         y = f(x)
         return y if y.ndim == 1 else y.reshape(y.shape[0], -1).sum(axis=-1)
     return g
-
-
-def jax_call(kind, f, x):
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        return None
-    jax.config.update("jax_enable_x64", True)
-    row = (lambda r: f(r[None])[0])
-    derivative = jax.jacfwd(row) if kind == "jacobian" else jax.hessian(row)
-    compiled = jax.jit(jax.vmap(derivative))
-    xj = jnp.asarray(x)
-    return lambda: compiled(xj).block_until_ready()
 
 
 def run(rows, kinds):
@@ -126,14 +98,14 @@ def run(rows, kinds):
                 return y
 
             result = transform(probe, x)
-            elapsed = median_time(lambda: transform(f, x))
+            elapsed = median_time(lambda: transform(f, x), target=0.05)
             ratio, agree = float("nan"), ""
             if name in theirs:
                 g = per_row_sum(theirs[name][1]) if kind == "hessian" else theirs[name][1]
-                peer = jax_call(kind, g, x)
+                peer = jax_call(kind, lambda rows, xp, g=g: g(rows), x)
                 agree = "ok" if np.allclose(result, np.asarray(peer()), rtol=1e-9, atol=1e-9) \
                     else "DIFFERENT"
-                ratio = median_time(peer) / elapsed
+                ratio = median_time(peer, target=0.05) / elapsed
             print(f"{kind:9} {family:15} {name:19} {elapsed * 1e6:11.0f} {ratio:7.2f}  "
                   f"{seen[0]} {agree}", flush=True)
 

@@ -59,37 +59,36 @@ DJ_AVX_OP(dj_addv_float_avx2, dj_v8f, "vaddps") DJ_AVX_OP(dj_mulv_float_avx2, dj
 #define DJ_CAT3(A, B, C) A##B##C
 #define DJ_VEC(T, SUFFIX) DJ_CAT3(DJ_VEC_, T, SUFFIX)
 
-/* One result lane of width W: x[j] is term j's lane, component s at + s * cs.
- * Elements N at a time in vectors, the rest one by one, the same operations. */
-#define DJ_ROW_SUM_FIXED(T, W, SUFFIX, ATTR)                                             \
-    ATTR static void dj_row_sum_##T##_##W##SUFFIX(                                      \
-            const T *a, const Py_ssize_t *lanes, const T *weights, Py_ssize_t chunk,    \
-            Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m, T *restrict d) {                 \
+/* One result lane of W terms: x[j] is term j's lane, component s at + s * cs.
+ * Elements N at a time in vectors, the rest one by one, the same operations. The body
+ * of both kinds of copies below: W a constant (its loops unrolled) or a run-time width
+ * of at most CAP terms. */
+#define DJ_ROW_SUM_BODY(T, SUFFIX, CAP)                                                 \
         typedef DJ_VEC(T, SUFFIX) V;                                                    \
         enum { N = sizeof(V) / sizeof(T) };                                             \
-        const T *x[W];                                                                  \
-        T w[W];                                                                         \
+        const T *x[CAP];                                                                \
+        T w[CAP];                                                                       \
         const V zero = {0};                                                             \
-        V wv[W];                                                                        \
+        V wv[CAP];                                                                      \
         for (int j = 0; j < W; j++) {                                                   \
             x[j] = a + lanes[j] * chunk;                                                \
             w[j] = weights != NULL ? weights[j] : (T)0;                                 \
-            wv[j] = w[j] - zero;        /* w in every element: w - 0 is w, -0 too */     \
+            wv[j] = w[j] - zero;        /* w in every element: w - 0 is w, -0 too */    \
         }                                                                               \
         for (Py_ssize_t s = 0; s < K; s++, d += cs) {                                   \
             Py_ssize_t o = s * cs, e = 0;                                               \
             if (weights != NULL) {                                                      \
                 for (; e + N <= m; e += N) {                                            \
-                    V acc = zero + dj_mulv_##T##SUFFIX(*(const V *)(x[0] + o + e), wv[0]); \
+                    V acc = zero + dj_mulv_##T##SUFFIX(*(const V *)(x[0] + o + e), wv[0]);\
                     for (int j = 1; j < W; j++)                                         \
                         acc = dj_addv_##T##SUFFIX(                                      \
-                            dj_mulv_##T##SUFFIX(*(const V *)(x[j] + o + e), wv[j]), acc); \
+                            dj_mulv_##T##SUFFIX(*(const V *)(x[j] + o + e), wv[j]), acc);\
                     *(V *)(d + e) = acc;                                                \
                 }                                                                       \
                 for (; e < m; e++) {                                                    \
                     T acc = (T)0 + dj_mul_##T##SUFFIX(x[0][o + e], w[0]);               \
                     for (int j = 1; j < W; j++)                                         \
-                        acc = dj_add_##T##SUFFIX(dj_mul_##T##SUFFIX(x[j][o + e], w[j]), acc); \
+                        acc = dj_add_##T##SUFFIX(dj_mul_##T##SUFFIX(x[j][o + e], w[j]), acc);\
                     d[e] = acc;                                                         \
                 }                                                                       \
             } else {                                                                    \
@@ -101,62 +100,31 @@ DJ_AVX_OP(dj_addv_float_avx2, dj_v8f, "vaddps") DJ_AVX_OP(dj_mulv_float_avx2, dj
                 }                                                                       \
                 for (; e < m; e++) {                                                    \
                     T acc = (T)0 + x[0][o + e];                                         \
-                    for (int j = 1; j < W; j++) acc = dj_add_##T##SUFFIX(x[j][o + e], acc); \
+                    for (int j = 1; j < W; j++) acc = dj_add_##T##SUFFIX(x[j][o + e], acc);\
                     d[e] = acc;                                                         \
                 }                                                                       \
             }                                                                           \
-        }                                                                               \
+        }
+
+/* Widths 1 to 8, each a constant. */
+#define DJ_ROW_SUM_FIXED(T, WIDTH, SUFFIX, ATTR)                                         \
+    ATTR static void dj_row_sum_##T##_##WIDTH##SUFFIX(                                  \
+            const T *a, const Py_ssize_t *lanes, const T *weights, Py_ssize_t chunk,    \
+            Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m, T *restrict d) {                 \
+        const int W = WIDTH;                                                            \
+        DJ_ROW_SUM_BODY(T, SUFFIX, WIDTH)                                               \
     }
+
 /* Widths 9 to DJ_ROW_SUM_WIDEST (x @ W of a row of 9 to 64): the same loops with the
  * width a run-time number, each element's sum still in a register (the generic loop
  * loads and stores it once per term: at 10^4 rows, 2 threads, x @ C of rows of 9 took
  * 984 us with the generic loop and takes 528, its batch Hessian 4,704 and 2,029). */
 #define DJ_ROW_SUM_WIDEST 64
-#define DJ_ROW_SUM_WIDE(T, SUFFIX, ATTR)                                             \
-    ATTR static void dj_row_sum_##T##_wide##SUFFIX(                                    \
+#define DJ_ROW_SUM_WIDE(T, SUFFIX, ATTR)                                                 \
+    ATTR static void dj_row_sum_##T##_wide##SUFFIX(                                     \
             const T *a, const Py_ssize_t *lanes, const T *weights, int W, Py_ssize_t chunk, \
             Py_ssize_t K, Py_ssize_t cs, Py_ssize_t m, T *restrict d) {                 \
-        typedef DJ_VEC(T, SUFFIX) V;                                                    \
-        enum { N = sizeof(V) / sizeof(T) };                                             \
-        const T *x[DJ_ROW_SUM_WIDEST];                                                  \
-        T w[DJ_ROW_SUM_WIDEST];                                                         \
-        const V zero = {0};                                                             \
-        V wv[DJ_ROW_SUM_WIDEST];                                                        \
-        for (int j = 0; j < W; j++) {                                                   \
-            x[j] = a + lanes[j] * chunk;                                                \
-            w[j] = weights != NULL ? weights[j] : (T)0;                                 \
-            wv[j] = w[j] - zero;        /* w in every element: w - 0 is w, -0 too */     \
-        }                                                                               \
-        for (Py_ssize_t s = 0; s < K; s++, d += cs) {                                   \
-            Py_ssize_t o = s * cs, e = 0;                                               \
-            if (weights != NULL) {                                                      \
-                for (; e + N <= m; e += N) {                                            \
-                    V acc = zero + dj_mulv_##T##SUFFIX(*(const V *)(x[0] + o + e), wv[0]); \
-                    for (int j = 1; j < W; j++)                                         \
-                        acc = dj_addv_##T##SUFFIX(                                      \
-                            dj_mulv_##T##SUFFIX(*(const V *)(x[j] + o + e), wv[j]), acc); \
-                    *(V *)(d + e) = acc;                                                \
-                }                                                                       \
-                for (; e < m; e++) {                                                    \
-                    T acc = (T)0 + dj_mul_##T##SUFFIX(x[0][o + e], w[0]);               \
-                    for (int j = 1; j < W; j++)                                         \
-                        acc = dj_add_##T##SUFFIX(dj_mul_##T##SUFFIX(x[j][o + e], w[j]), acc); \
-                    d[e] = acc;                                                         \
-                }                                                                       \
-            } else {                                                                    \
-                for (; e + N <= m; e += N) {                                            \
-                    V acc = zero + *(const V *)(x[0] + o + e);                          \
-                    for (int j = 1; j < W; j++)                                         \
-                        acc = dj_addv_##T##SUFFIX(*(const V *)(x[j] + o + e), acc);     \
-                    *(V *)(d + e) = acc;                                                \
-                }                                                                       \
-                for (; e < m; e++) {                                                    \
-                    T acc = (T)0 + x[0][o + e];                                         \
-                    for (int j = 1; j < W; j++) acc = dj_add_##T##SUFFIX(x[j][o + e], acc); \
-                    d[e] = acc;                                                         \
-                }                                                                       \
-            }                                                                           \
-        }                                                                               \
+        DJ_ROW_SUM_BODY(T, SUFFIX, DJ_ROW_SUM_WIDEST)                                   \
     }
 #endif
 
