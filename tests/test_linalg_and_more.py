@@ -435,6 +435,43 @@ def test_det_of_a_stack_of_rows_as_matrices(n):
         np.testing.assert_allclose(H[row], want, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("rhs", ["inverse", "vector", "matrix"])
+def test_inv_and_solve_of_small_matrices(n, rhs):
+    """inv / solve of n x n matrices (1 to 3: adjugate over det on the jets, NumPy's value
+    bit for bit; 4: the iteration, whose value is LAPACK's solve with the derivative parts
+    as further right-hand sides: NumPy's to rounding) with a dual right-hand side too;
+    Jacobian and Hessian against complex step."""
+    rng = np.random.default_rng(n)
+    A = rng.uniform(0.2, 1.2, (2, n, n)) + n * np.eye(n)
+    b = rng.uniform(size=(n,) if rhs == "vector" else (2, n, 2))
+    z = np.concatenate([A.ravel(), b.ravel()])
+
+    def f(z):
+        a = z[:A.size].reshape(A.shape)
+        if rhs == "inverse":
+            return np.linalg.inv(a)
+        return np.linalg.solve(a, z[A.size:].reshape(b.shape))
+
+    value, J = dj.value_and_jacobian(f, z)
+    if n <= 3:
+        assert np.array_equal(value, f(z))
+    np.testing.assert_allclose(value, f(z), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(J, witness.complex_step_jacobian(f, z), rtol=1e-12, atol=1e-13)
+    first = lambda z: f(z).ravel()[-1]                                      # noqa: E731
+    np.testing.assert_allclose(dj.hessian(first, z), witness.witness_hessian(first, z),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_inv_and_solve_of_singular_small_matrices_raise():
+    """NumPy's LinAlgError, as on plain arrays."""
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(np.linalg.LinAlgError):
+        dj.jacobian(np.linalg.inv, singular)
+    with pytest.raises(np.linalg.LinAlgError):
+        dj.jacobian(lambda a: np.linalg.solve(a, np.ones(2)), singular)
+
+
 @pytest.mark.parametrize("f", [np.linalg.det, np.linalg.inv, np.linalg.cholesky,
                                lambda a: np.linalg.slogdet(a)[1],
                                lambda a: np.linalg.solve(a, B3)],

@@ -50,7 +50,11 @@ def _split(a):
 @implements(np.linalg.inv)
 def inv(a):
     """X = X0 - X0 dA X (from A X = I), iterated from X0 = inv(A0): the error
-    e_k = X - X_k obeys e_{k+1} = -X0 dA e_k, one more order of dA per step."""
+    e_k = X - X_k obeys e_{k+1} = -X0 dA e_k, one more order of dA per step.
+    Matrices of up to 3 x 3 with finite entries: the adjugate over det (_small_inv)."""
+    small = _small_inv(a)
+    if small is not None:
+        return small
     A0, dA = _split(a)
     X0 = np.linalg.inv(A0)
     X = X0
@@ -66,12 +70,43 @@ def solve(a, b):
     vector = np.ndim(value_of(b)) == 1           # NumPy 2: only a 1-D b is a vector
     if not is_jet(a):
         return _plain_solve(np.asarray(a), b, vector)
+    small = _small_solve(a, b, vector)
+    if small is not None:
+        return small
     A0, dA = _split(a)
     x = _plain_solve(A0, b, vector)
     for _ in range(a.degree):
         dAx = np.einsum("...ij,...j->...i", dA, x) if vector else np.matmul(dA, x)
         x = _plain_solve(A0, b - dAx, vector)
     return x
+
+
+def _small_solve(a, b, vector):
+    """solve for 1 x 1 to 3 x 3 jets a with finite values: the adjugate over det times b
+    (exact derivatives at every order, as _small_inv), with NumPy's solve of the values as
+    the value; None for larger or non-finite matrices."""
+    A0 = _small_matrix_values(a)
+    if A0 is None:
+        return None
+    x0 = np.linalg.solve(A0, value_of(b))
+    n = A0.shape[-1]
+    C, det = _cofactors(a, n)
+    if vector:
+        parts = [b[..., j] for j in range(n)]
+        terms = lambda i: [C[j][i] / det * parts[j] for j in range(n)]           # noqa: E731
+        axis = -1
+    else:
+        parts = [b[..., j, :] for j in range(n)]
+        terms = lambda i: [(C[j][i] / det)[..., None] * parts[j] for j in range(n)]  # noqa: E731
+        axis = -2
+    rows = []
+    for i in range(n):
+        row_terms = terms(i)
+        total = row_terms[0]
+        for term in row_terms[1:]:
+            total = total + term
+        rows.append(total)
+    return _with_value(np.stack(rows, axis=axis), x0)
 
 
 def _svd_frame(a):
@@ -138,22 +173,62 @@ def _small_det(a):
     order (singular matrices included), with NumPy's det of the values as the value.
     A stack of 10^4 3 x 3 matrices takes a dozen jet products instead of a batched SVD
     and its frame (about 20x less time). None for larger or non-finite matrices."""
+    A0 = _small_matrix_values(a)
+    if A0 is None:
+        return None
+    _, expanded = _cofactors(a, A0.shape[-1])
+    return _with_value(expanded, np.linalg.det(A0))   # NumPy's value (LU), not the expansion's
+
+
+def _small_matrix_values(a):
+    """a's values when a is a stack of finite n x n matrices with n <= 3, else None."""
     A0 = value_of(a)
     n = A0.shape[-1] if A0.ndim >= 2 else 0
     if n == 0 or n > 3 or A0.shape[-2] != n or not np.isfinite(A0).all():
         return None
+    return A0
+
+
+def _cofactors(a, n):
+    """(C, det): the cofactor jets C[i][j] of the n x n jets a (n <= 3) and the expansion of
+    det along the first row (the same products, in the same order, for n = 3)."""
     e = lambda i, j: a[..., i, j]                                        # noqa: E731
     if n == 1:
-        expanded = e(0, 0) * 1.0
-    elif n == 2:
-        expanded = e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)
-    else:
-        expanded = (e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1))
-                    - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0))
-                    + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0)))
-    buf = np.array(expanded.buf, copy=True)
-    buf[..., 0] = np.linalg.det(A0)          # NumPy's value (LU), not the expansion's
-    return on_buffer(expanded, buf)
+        one = e(0, 0) * 0.0 + 1.0
+        return [[one]], e(0, 0) * 1.0
+    if n == 2:
+        C = [[e(1, 1), -e(1, 0)], [-e(0, 1), e(0, 0)]]
+        return C, e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)
+    minor = lambda i, j: (e((i + 1) % 3, (j + 1) % 3) * e((i + 2) % 3, (j + 2) % 3)    # noqa: E731
+                          - e((i + 1) % 3, (j + 2) % 3) * e((i + 2) % 3, (j + 1) % 3))
+    C = [[minor(i, j) for j in range(3)] for i in range(3)]     # cyclic minors carry the sign
+    det = (e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1))
+           - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0))
+           + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0)))
+    return C, det
+
+
+def _with_value(jet, value):
+    """jet's derivative parts with `value` as its value (NumPy's own result)."""
+    buf = np.array(jet.buf, copy=True)
+    buf[..., 0] = value
+    return on_buffer(jet, buf)
+
+
+def _small_inv(a):
+    """inv of 1 x 1 to 3 x 3 jets with finite values as the adjugate over the determinant
+    (a rational function of the entries: jets give its derivatives exactly at every order),
+    with NumPy's inverse of the values as the value (which raises for a singular matrix,
+    as NumPy does). 10^4 2 x 2 matrices: one jet division per entry instead of the batched
+    matrix products of the iteration."""
+    A0 = _small_matrix_values(a)
+    if A0 is None:
+        return None
+    X0 = np.linalg.inv(A0)
+    n = A0.shape[-1]
+    C, det = _cofactors(a, n)
+    rows = [np.stack([C[j][i] / det for j in range(n)], axis=-1) for i in range(n)]
+    return _with_value(np.stack(rows, axis=-2), X0)
 
 
 @implements(np.linalg.slogdet)
