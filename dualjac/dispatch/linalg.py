@@ -176,7 +176,7 @@ def _small_det(a):
     A0 = _small_matrix_values(a)
     if A0 is None:
         return None
-    _, expanded = _cofactors(a, A0.shape[-1])
+    expanded = _det_expansion(a, A0.shape[-1])
     return _with_value(expanded, np.linalg.det(A0))   # NumPy's value (LU), not the expansion's
 
 
@@ -189,23 +189,30 @@ def _small_matrix_values(a):
     return A0
 
 
-def _cofactors(a, n):
-    """(C, det): the cofactor jets C[i][j] of the n x n jets a (n <= 3) and the expansion of
-    det along the first row (the same products, in the same order, for n = 3)."""
+def _det_expansion(a, n):
+    """det of the n x n jets a (n <= 3) expanded along the first row."""
     e = lambda i, j: a[..., i, j]                                        # noqa: E731
     if n == 1:
-        one = e(0, 0) * 0.0 + 1.0
-        return [[one]], e(0, 0) * 1.0
+        return e(0, 0) * 1.0
     if n == 2:
+        return e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)
+    return (e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1))
+            - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0))
+            + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0)))
+
+
+def _cofactors(a, n):
+    """(C, det): the cofactor jets C[i][j] of the n x n jets a (n <= 3) and det."""
+    e = lambda i, j: a[..., i, j]                                        # noqa: E731
+    if n == 1:
+        C = [[e(0, 0) * 0.0 + 1.0]]
+    elif n == 2:
         C = [[e(1, 1), -e(1, 0)], [-e(0, 1), e(0, 0)]]
-        return C, e(0, 0) * e(1, 1) - e(0, 1) * e(1, 0)
-    minor = lambda i, j: (e((i + 1) % 3, (j + 1) % 3) * e((i + 2) % 3, (j + 2) % 3)    # noqa: E731
-                          - e((i + 1) % 3, (j + 2) % 3) * e((i + 2) % 3, (j + 1) % 3))
-    C = [[minor(i, j) for j in range(3)] for i in range(3)]     # cyclic minors carry the sign
-    det = (e(0, 0) * (e(1, 1) * e(2, 2) - e(1, 2) * e(2, 1))
-           - e(0, 1) * (e(1, 0) * e(2, 2) - e(1, 2) * e(2, 0))
-           + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0)))
-    return C, det
+    else:           # cyclic minors carry the cofactor's sign
+        minor = lambda i, j: (e((i + 1) % 3, (j + 1) % 3) * e((i + 2) % 3, (j + 2) % 3)  # noqa: E731
+                              - e((i + 1) % 3, (j + 2) % 3) * e((i + 2) % 3, (j + 1) % 3))
+        C = [[minor(i, j) for j in range(3)] for i in range(3)]
+    return C, _det_expansion(a, n)
 
 
 def _with_value(jet, value):
