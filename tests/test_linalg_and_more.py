@@ -436,6 +436,36 @@ def test_det_of_a_stack_of_rows_as_matrices(n):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_slogdet_of_a_stack_of_rows_as_matrices(n):
+    """Per-row log |det| (1 to 3: of the cofactor expansion; 4: the SVD frame), with
+    negative determinants among the rows: NumPy's sign and log |det| bit for bit (n <= 3),
+    derivatives inv(A)^T (Jacobi's formula), Hessian against complex step of log(det) on
+    rows of positive determinant. A singular row takes the general path (its -inf)."""
+    x = np.random.default_rng(n).uniform(0.2, 1.2, (400, n * n)) + n * np.eye(n).ravel()
+    x[::3, :n] *= -1.0                               # every third row: det < 0
+    f = lambda rows: np.linalg.slogdet(rows.reshape(-1, n, n))[1]          # noqa: E731
+    sign, logabs = np.linalg.slogdet(x.reshape(-1, n, n))
+    assert (sign < 0).any() and (sign > 0).any()
+    value, _ = dj.value_and_jacobian(lambda r: f(r[:3]), x)
+    signs, _ = dj.value_and_jacobian(lambda r: np.linalg.slogdet(r[:3].reshape(-1, n, n))[0], x)
+    np.testing.assert_array_equal(signs, sign[:3])
+    if n <= 3:
+        assert np.array_equal(value, logabs[:3])
+    A = x.reshape(-1, n, n)
+    np.testing.assert_allclose(dj.batch_jacobian(f, x),
+                               np.swapaxes(np.linalg.inv(A), -1, -2).reshape(-1, n * n),
+                               rtol=1e-11, atol=1e-12)
+    H = dj.batch_hessian(f, x[:20])
+    for row in (1, 8, 13):                           # rows not flipped: det > 0
+        want = witness.witness_hessian(lambda r: np.log(np.linalg.det(r.reshape(n, n))), x[row])
+        np.testing.assert_allclose(H[row], want, rtol=1e-6, atol=1e-7)
+    singular = np.zeros((2, n * n))
+    singular[1] = np.eye(n).ravel()
+    with np.errstate(divide="ignore"):
+        assert dj.value_and_jacobian(lambda r: f(r), singular)[0][0] == -np.inf
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("rhs", ["inverse", "vector", "matrix"])
 def test_inv_and_solve_of_small_matrices(n, rhs):
     """inv / solve of n x n matrices (1 to 3: adjugate over det on the jets, NumPy's value

@@ -180,6 +180,22 @@ def _small_det(a):
     return _with_value(expanded, np.linalg.det(A0))   # NumPy's value (LU), not the expansion's
 
 
+def _small_slogdet(a):
+    """slogdet of nonsingular 1 x 1 to 3 x 3 jets with finite values: log |det| of the
+    cofactor expansion (its derivatives exact at every order), NumPy's slogdet of the
+    values as the values; None otherwise (a singular matrix's log |det| is -inf)."""
+    A0 = _small_matrix_values(a)
+    if A0 is None:
+        return None
+    sign0, logabs0 = np.linalg.slogdet(A0)
+    if not np.all(sign0 != 0):
+        return None
+    logabs = _with_value(np.log(np.abs(_det_expansion(a, A0.shape[-1]))), logabs0)
+    sign = np.zeros_like(logabs.buf)
+    sign[..., 0] = sign0
+    return SlogdetResult(on_buffer(logabs, sign), logabs)
+
+
 def _small_matrix_values(a):
     """a's values when a is a stack of finite n x n matrices with n <= 3, else None."""
     A0 = value_of(a)
@@ -242,7 +258,11 @@ def _small_inv(a):
 def slogdet(a):
     """log|det(A0 + dA)| = log|det A0| + tr M - tr(M M) / 2 with M = S^-1 N
     (similar to A0^-1 dA): log det(I + M) cut at second order. The sign is
-    piecewise constant: a jet with zero derivatives."""
+    piecewise constant: a jet with zero derivatives. Nonsingular matrices of up to 3 x 3
+    with finite entries: log|det| of the cofactor expansion on the jets (_small_slogdet)."""
+    small = _small_slogdet(a)
+    if small is not None:
+        return small
     A0, s, N, _ = _svd_frame(a)
     sign0, logabs0 = np.linalg.slogdet(A0)
     with np.errstate(divide="ignore", invalid="ignore"):   # singular: -inf, as NumPy
@@ -250,6 +270,8 @@ def slogdet(a):
     logabs = logabs0 + np.einsum("...ii->...", M)
     if a.degree == 2:
         logabs = logabs - 0.5 * np.einsum("...ij,...ji->...", M, M)
+    # NumPy's log |det| as the value: at a singular matrix M's value parts are 0 / 0
+    logabs = _with_value(logabs, logabs0)
     buf = np.zeros_like(logabs.buf)
     buf[..., 0] = sign0
     return SlogdetResult(on_buffer(logabs, buf), logabs)
