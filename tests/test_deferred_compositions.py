@@ -108,11 +108,14 @@ def test_row_sums_of_64_and_65_terms(width):
     bits for sums, eager's products to rounding for x @ W (batch Jacobians: the batch
     Hessian of rows of 64 has more numbers per element than deferred programs carry)."""
     x = rng_x((ROWS, width), lo=0.2, hi=1.2)
-    assert_matches_eager(dj.batch_jacobian, lambda x: pending(x, np.sum(np.sin(x), -1)), x)
+    total = assert_matches_eager(dj.batch_jacobian, lambda x: pending(x, np.sum(np.sin(x), -1)), x)
+    np.testing.assert_allclose(total, np.cos(x), rtol=1e-15)             # d sum(sin x) / dx
     W = np.random.default_rng(width).standard_normal((width, 2))
     f = lambda x: pending(x, np.exp(x * 0.1) @ W)                           # noqa: E731
-    np.testing.assert_allclose(deferred(dj.batch_jacobian, f, x), eager(dj.batch_jacobian, f, x),
-                               rtol=1e-12, atol=1e-12)
+    got = deferred(dj.batch_jacobian, f, x)
+    np.testing.assert_allclose(got, eager(dj.batch_jacobian, f, x), rtol=1e-12, atol=1e-12)
+    analytic = W.T[None, :, :] * (0.1 * np.exp(0.1 * x))[:, None, :]      # W_kj 0.1 e^(0.1 x_k)
+    np.testing.assert_allclose(got, analytic, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -201,5 +204,10 @@ def test_row_functions_that_do_not_apply_fall_back():
               lambda x: np.diff(x, axis=-1, prepend=0.0),
               lambda x: np.std(x) * x[:, 1],
               lambda x: np.cross(x[:, :3], V[:3]),
-              lambda x: np.einsum("bi,bj,b->ij", x, x, x[:, 0])[0, 0] * x[:, 2]]:
+              lambda x: np.einsum("bi,bj,b->ij", x, x, x[:, 0])[0, 0] * x[:, 2],
+              # contractions over the rows' axis: np.dot / np.tensordot of a column, einsum
+              lambda x: np.dot(x[:, 0], np.ones((ROWS, 2), x.dtype))[0] * x[:, 1],
+              lambda x: np.tensordot(x[:, 0], np.ones((ROWS, 2), x.dtype), axes=1)[1] * x[:, 1],
+              lambda x: np.einsum("bi,ij,bk->jk", x, np.eye(4, dtype=x.dtype), x)[0, 0] * x[:, 3],
+              lambda x: np.take(x, [0, 1], axis=0)[0, 0] * x[:, 1]]:
         assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4), np.float32))
