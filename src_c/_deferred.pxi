@@ -325,10 +325,12 @@ cdef DeferredJet seed_view(DeferredJet parent, object key):
 
 
 cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray values):
-    """The seed of each element of parent[key]. An index that takes every row and
+    """The seed of each element of parent[key]. A fancy index that takes every row and
     picks within them (x[:, [0, 2]], np.take(x, i, axis=1)) copies the seed map; its
-    rows are the first row's, kept as a broadcast view so that the view stays seeded."""
-    if type(key) is tuple and len(key) > 1 and values.ndim >= 1:
+    rows are the first row's, kept as a broadcast view so that the view stays seeded
+    (a basic index keeps the map's broadcast rows by itself)."""
+    if (type(key) is tuple and len(key) > 1 and values.ndim >= 1
+            and any(type(item) is list or type(item) is cnp.ndarray for item in key)):
         if type(key[0]) is slice and key[0] == slice(None):
             first_row = (slice(0, 1),) + key[1:]
         elif key[0] is Ellipsis and Ellipsis not in key[1:]:

@@ -35,20 +35,20 @@ def ifftshift(x, axes=None):
     return np.roll(x, *_shifts(np.shape(x), axes, True))
 
 
-@implements(np.fft.irfft)
-def irfft(a, n=None, axis=-1, norm=None, out=None):
-    reject_out(out, "np.fft.irfft")
-    return on_buffer(a, on_value_shape(
-        a, lambda v: np.fft.irfft(v, n, axis, norm),
-        lambda: np.fft.irfft(a.buf, n, normalize_axis(axis, a.ndim), norm)))
+def _one_axis_real_transform(transform):
+    """The rule of a 1-D transform with real output (irfft, hfft): linear, so NumPy's
+    transform of the buffer along the axis."""
+    def rule(a, n=None, axis=-1, norm=None, out=None):
+        reject_out(out, f"np.fft.{transform.__name__}")
+        return on_buffer(a, on_value_shape(
+            a, lambda v: transform(v, n, axis, norm),
+            lambda: transform(a.buf, n, normalize_axis(axis, a.ndim), norm)))
+    rule.__name__ = transform.__name__
+    return rule
 
 
-@implements(np.fft.hfft)
-def hfft(a, n=None, axis=-1, norm=None, out=None):
-    reject_out(out, "np.fft.hfft")
-    return on_buffer(a, on_value_shape(
-        a, lambda v: np.fft.hfft(v, n, axis, norm),
-        lambda: np.fft.hfft(a.buf, n, normalize_axis(axis, a.ndim), norm)))
+irfft = implements(np.fft.irfft)(_one_axis_real_transform(np.fft.irfft))
+hfft = implements(np.fft.hfft)(_one_axis_real_transform(np.fft.hfft))
 
 
 def _transformed_axes(ndim, s, axes):
