@@ -62,6 +62,9 @@ def _row_cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return None
     if type(a) is not DeferredJet and type(b) is not DeferredJet:
         return None
+    for operand in (a, b):      # the other a constant (a jet of another transform: dense)
+        if type(operand) is not DeferredJet and type(operand) not in (cnp.ndarray, list, tuple):
+            return None
     a = a if type(a) is DeferredJet else np.asarray(a)
     b = b if type(b) is DeferredJet else np.asarray(b)
     if not a.shape or not b.shape or a.shape[-1] != 3 or b.shape[-1] != 3:
@@ -111,6 +114,8 @@ def _row_take(a, indices, axis=None, out=None, mode="raise"):
         return None
     ax = row_axis(axis, len((<DeferredJet>a).shape))
     if ax is None:
+        return None
+    if type(indices) not in (cnp.ndarray, list, tuple, int):
         return None
     index = np.asarray(indices)
     if index.dtype.kind not in "iu":
