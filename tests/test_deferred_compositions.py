@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import dualjac as dj
+from banding import deferred_from
 from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, eager, rng_x
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
@@ -172,6 +173,50 @@ def test_mean_by_a_power_of_two_at_extremes(dtype, transform):
                                   np.inf, np.nan, -0.0, 5e-3], dtype), ROWS)
     for f in [lambda x: np.mean(x * x[:, :1], axis=-1), lambda x: np.mean(x[:, 1:] * x[:, :3], -1)]:
         assert_matches_eager(TRANSFORMS[transform], f, x)
+
+
+@pytest.mark.parametrize("name", ["cross", "take", "var", "einsum3", "dot", "matmul_rows"])
+def test_compositions_with_a_jet_of_an_outer_transform(name):
+    """A batch transform inside dj.jacobian: f mixes the deferred rows with the outer
+    transform's dual array p. The compositions leave such operands to the computed path,
+    which gives what the eager path gives, and both match complex step in p."""
+    x = rng_x((ROWS, 3), lo=0.2, hi=1.2)
+    inner = {
+        "cross": lambda z, p: np.cross(z, p * np.ones(3)),
+        "take": lambda z, p: np.take(z, [0, 2], axis=1) * p[0],
+        "var": lambda z, p: np.var(z * p, axis=-1),
+        "einsum3": lambda z, p: np.einsum("bi,ij,bj->b", z, np.eye(3), z * p),
+        "dot": lambda z, p: np.dot(z, p),
+        "matmul_rows": lambda z, p: (z[:, :, None] * p) @ z[:, :, None],
+    }[name]
+    outer = lambda p: dj.batch_jacobian(lambda z: inner(z, p), x).sum()      # noqa: E731
+    p0 = np.array([0.3, 0.7, 1.1])
+    with deferred_from(1):
+        got = dj.jacobian(outer, p0)
+    with deferred_from(0):
+        want = dj.jacobian(outer, p0)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    if name == "var":       # np.var of complex rows takes |z - mean|^2: spelled out for the witness
+        inner = lambda z, p: np.mean((z * p - np.mean(z * p, -1, keepdims=True)) ** 2, -1)  # noqa: E731
+    plain = lambda p: cases.complex_step_batch_jacobian(lambda z: inner(z, p), x).sum()  # noqa: E731
+    witness = np.array([(plain(p0 + 1e-6 * e) - plain(p0 - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(got, witness, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("threshold", [0, 1], ids=["eager", "deferred"])
+def test_products_with_mismatched_core_dimensions_raise(threshold, transform):
+    """matmul and dot of axes that differ (3 against 1) raise NumPy's ValueError: the
+    product rule runs on einsum, which would broadcast the length-1 axis instead."""
+    x = rng_x((ROWS, 3))
+    for f, message in [(lambda z: (z[:, :, None] * z[:, None, :]) @ z[:, None, :], "core dimension"),
+                       (lambda z: np.matmul(np.sin(z)[:, :, None] * z[:, None, :], z[:, None, :]),
+                        "core dimension"),
+                       (lambda z: np.dot(z, np.ones((1, 2))), "not aligned")]:
+        with pytest.raises(ValueError, match=message):
+            f(x)                                         # NumPy itself
+        with deferred_from(threshold), pytest.raises(ValueError, match=message):
+            TRANSFORMS[transform](f, x)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)

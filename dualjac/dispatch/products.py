@@ -324,6 +324,7 @@ def matmul(a, b, out=None, **kwargs):
         partial = _separable.vector_product(a, b, np.multiply)
         if partial is not None:
             return partial
+    _check_core_dimensions(_shape_of(a), _shape_of(b), "matmul")
     product = _matmul_as_product(a, b)
     if product is not None:
         return product
@@ -417,6 +418,26 @@ def _matmul_einsum(a, b):
 SMALL_OPERAND = 256
 
 
+def _shape_of(x):
+    return x.shape if is_jet(x) else np.shape(x)
+
+
+def _check_core_dimensions(sa, sb, who):
+    """NumPy's error when a's last axis and b's contracted one differ: the product rule
+    runs on einsum, which would broadcast a length-1 axis against any length instead."""
+    if not sa or not sb:
+        return                           # 0-d: the operation's own error
+    k_b = sb[-2] if len(sb) >= 2 else sb[-1]
+    if sa[-1] == k_b:
+        return
+    if who == "dot":
+        raise ValueError(f"shapes {tuple(sa)} and {tuple(sb)} not aligned: {sa[-1]} "
+                         f"(dim {len(sa) - 1}) != {k_b} (dim {max(len(sb) - 2, 0)})")
+    raise ValueError("matmul: Input operand 1 has a mismatch in its core dimension 0, with "
+                     f"gufunc signature (n?,k),(k,m?)->(n?,m?) (size {k_b} is different "
+                     f"from {sa[-1]})")
+
+
 def _matmul_as_product(a, b):
     """a @ b as einsum's product form (einsum_as_product) where that is cheaper than
     matmul's own forms below; None elsewhere."""
@@ -448,6 +469,7 @@ def _full_or_scalar_product(a, b):
 @implements(np.dot)
 def dot(a, b, out=None):
     reject_out(out, "np.dot")
+    _check_core_dimensions(_shape_of(a), _shape_of(b), "dot")
     special = _full_or_scalar_product(a, b)
     if special is not None:
         return special
