@@ -68,7 +68,7 @@ DJ_BLOCK_DECLARE(dj_tanh_block_f32, float)
 
 /* The ISA chosen for the kernels' wide copies (_kernels.c.tp: elements of more
  * than DJ_SCALAR_MAX_K numbers, and the SoA kernels): 0 baseline, 1 AVX2,
- * 2 AVX-512 (whose kernels run their AVX2 copies); set with the block functions'. */
+ * 2 AVX-512 (the AoS kernels run their AVX2 copies); set with the block functions'. */
 extern DJ_INTERNAL int dj_kernel_isa;
 
 /* The ISA the block functions and the kernels' wide copies use: 0 baseline,

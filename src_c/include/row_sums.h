@@ -8,11 +8,9 @@
  * zero and carries inf and nan), so the speed comes only from how the loops run:
  * for the common widths (up to 8 terms) the width is a constant and each
  * element's sum stays in a register, one store per element, where the generic
- * loop loads and stores the partial sum once per term (measured on the 2-core AMD
- * EPYC VM, 2026-12-05, benchmarks/batch.py at 1e6 rows: energy Hessian through
- * x @ eye(3) 16.9 ms, 25.3 with the generic loop; force Jacobian 11.3 ms, 14.1). On x86-64 with
- * GCC an AVX2 copy runs when dj_kernel_isa says the CPU has it (blocks.h); both
- * copies give the same bits. */
+ * loop loads and stores the partial sum once per term. On x86-64 with GCC an
+ * AVX2 or AVX-512 copy runs when dj_kernel_isa says the CPU has it (blocks.h);
+ * every copy gives the same bits. */
 #ifndef DJ_ROW_SUMS_H
 #define DJ_ROW_SUMS_H
 
@@ -33,6 +31,8 @@ typedef double dj_v2d __attribute__((vector_size(16), aligned(8)));
 typedef float dj_v4f __attribute__((vector_size(16), aligned(4)));
 typedef double dj_v4d __attribute__((vector_size(32), aligned(8)));
 typedef float dj_v8f __attribute__((vector_size(32), aligned(4)));
+typedef double dj_v8d __attribute__((vector_size(64), aligned(8)));
+typedef float dj_v16f __attribute__((vector_size(64), aligned(4)));
 #define DJ_SSE_OP(NAME, V, INSN)                                                        \
     static inline __attribute__((always_inline)) V NAME(V a, V b) {                    \
         __asm__(INSN " %1, %0" : "+x"(a) : "x"(b));                                     \
@@ -48,14 +48,26 @@ DJ_SSE_OP(dj_add_double_base, double, "addsd") DJ_SSE_OP(dj_mul_double_base, dou
 DJ_SSE_OP(dj_add_float_base, float, "addss") DJ_SSE_OP(dj_mul_float_base, float, "mulss")
 DJ_SSE_OP(dj_addv_double_base, dj_v2d, "addpd") DJ_SSE_OP(dj_mulv_double_base, dj_v2d, "mulpd")
 DJ_SSE_OP(dj_addv_float_base, dj_v4f, "addps") DJ_SSE_OP(dj_mulv_float_base, dj_v4f, "mulps")
+#define DJ_AVX512_OP(NAME, V, INSN)                                                     \
+    DJ_TARGET_AVX512 static inline __attribute__((always_inline)) V NAME(V a, V b) {   \
+        V r;                                                                            \
+        __asm__(INSN " %2, %1, %0" : "=v"(r) : "v"(a), "v"(b));                        \
+        return r;                                                                       \
+    }
 DJ_AVX_OP(dj_add_double_avx2, double, "vaddsd") DJ_AVX_OP(dj_mul_double_avx2, double, "vmulsd")
 DJ_AVX_OP(dj_add_float_avx2, float, "vaddss") DJ_AVX_OP(dj_mul_float_avx2, float, "vmulss")
 DJ_AVX_OP(dj_addv_double_avx2, dj_v4d, "vaddpd") DJ_AVX_OP(dj_mulv_double_avx2, dj_v4d, "vmulpd")
 DJ_AVX_OP(dj_addv_float_avx2, dj_v8f, "vaddps") DJ_AVX_OP(dj_mulv_float_avx2, dj_v8f, "vmulps")
+DJ_AVX_OP(dj_add_double_avx512, double, "vaddsd") DJ_AVX_OP(dj_mul_double_avx512, double, "vmulsd")
+DJ_AVX_OP(dj_add_float_avx512, float, "vaddss") DJ_AVX_OP(dj_mul_float_avx512, float, "vmulss")
+DJ_AVX512_OP(dj_addv_double_avx512, dj_v8d, "vaddpd") DJ_AVX512_OP(dj_mulv_double_avx512, dj_v8d, "vmulpd")
+DJ_AVX512_OP(dj_addv_float_avx512, dj_v16f, "vaddps") DJ_AVX512_OP(dj_mulv_float_avx512, dj_v16f, "vmulps")
 #define DJ_VEC_double_base dj_v2d
 #define DJ_VEC_float_base dj_v4f
 #define DJ_VEC_double_avx2 dj_v4d
 #define DJ_VEC_float_avx2 dj_v8f
+#define DJ_VEC_double_avx512 dj_v8d
+#define DJ_VEC_float_avx512 dj_v16f
 #define DJ_CAT3(A, B, C) A##B##C
 #define DJ_VEC(T, SUFFIX) DJ_CAT3(DJ_VEC_, T, SUFFIX)
 
@@ -116,10 +128,7 @@ DJ_AVX_OP(dj_addv_float_avx2, dj_v8f, "vaddps") DJ_AVX_OP(dj_mulv_float_avx2, dj
     }
 
 /* Widths 9 to DJ_ROW_SUM_WIDEST (x @ W of a row of 9 to 64): the same loops with the
- * width a run-time number, each element's sum still in a register (the generic loop
- * loads and stores it once per term: at 10^4 rows, 2 threads, the batch Jacobian of
- * x @ C with rows of 9: 984 us with the generic loop, 528 with this one; its batch
- * Hessian 4,704 and 2,029). */
+ * width a run-time number, each element's sum still in a register. */
 #define DJ_ROW_SUM_WIDEST 64
 #define DJ_ROW_SUM_WIDE(T, SUFFIX, ATTR)                                                 \
     ATTR static void dj_row_sum_##T##_wide##SUFFIX(                                     \
@@ -184,12 +193,16 @@ DJ_AVX_OP(dj_addv_float_avx2, dj_v8f, "vaddps") DJ_AVX_OP(dj_mulv_float_avx2, dj
     DJ_ROW_SUM_GENERIC(T)                                                               \
     DJ_ROW_SUM_COPIES(T, _base, )                                                       \
     DJ_ROW_SUM_COPIES(T, _avx2, DJ_TARGET_AVX2)                                         \
+    DJ_ROW_SUM_COPIES(T, _avx512, DJ_TARGET_AVX512)                                     \
     static void dj_row_sums_##T(const T *a, const Py_ssize_t *lanes, const T *weights,  \
                                 Py_ssize_t width, Py_ssize_t chunk, Py_ssize_t K,       \
                                 Py_ssize_t cs, Py_ssize_t m, T *d) {                    \
-        if (dj_kernel_isa ? dj_row_sum_##T##_avx2(a, lanes, weights, width, chunk, K, cs, m, d) \
-                          : dj_row_sum_##T##_base(a, lanes, weights, width, chunk, K, cs, m, d)) \
-            return;                                                                     \
+        int done = dj_kernel_isa == 2                                                   \
+            ? dj_row_sum_##T##_avx512(a, lanes, weights, width, chunk, K, cs, m, d)     \
+            : dj_kernel_isa                                                             \
+            ? dj_row_sum_##T##_avx2(a, lanes, weights, width, chunk, K, cs, m, d)       \
+            : dj_row_sum_##T##_base(a, lanes, weights, width, chunk, K, cs, m, d);      \
+        if (done) return;                                                               \
         dj_row_sum_##T##_any(a, lanes, weights, width, chunk, K, cs, m, d);             \
     }
 #else   /* elsewhere: the generic loop only */
