@@ -52,7 +52,7 @@ def batch_jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = 
 
     rows_per_chunk=c evaluates f on c rows at a time, and workers=k on k threads
     at once (large kernels release the GIL): f must accept any number of rows.
-    Measured (docs/performance.md): two workers 1.4x faster at 10^5 rows, 2.1x at 10^6.
+    Workers pay off on large batches (docs/performance.md has measurements).
 
     A Dask array x gives a lazy Dask array, computed block of rows by block of rows
     (docs/dask.md).
@@ -347,8 +347,8 @@ def batch_hessian(f: Function, x: Any, *, rows_per_chunk: int | None = None,
 
 def _batch_hessian_sweep(f, array, m):
     """batch_hessian's one sweep; the result is read out inside the block-cache
-    scope too, so its buffer is a reused block (a fresh one page-faults in: at 1e4
-    rows of 3 variables ~10 us with a reused block, 31 with a fresh one)."""
+    scope too, so its buffer is a reused block (a fresh one page-faults in, and the
+    faults cost more than the read-out's own writes)."""
     with _core.LiveTags("dj.batch_hessian", 2) as (tag1, tag2):
         return _batch_hessian_read(f, array, m, tag1, tag2)
 

@@ -37,11 +37,12 @@ LARGE_SWEEP_BYTES = 128 * 1024
 # seeds, and a seeded buffer (n x (1 + n) numbers) below LARGE_SWEEP_BYTES.
 ONE_DENSE_SWEEP = max(n for n in range(CHUNK_THRESHOLD + 1) if n * (1 + n) * 8 < LARGE_SWEEP_BYTES)
 
-# Sources with at least this many elements are seeded banded (0: never). Measured
-# break-even (us, dense / banded): a 3-point stencil's Jacobian 6.1 / 7.4 at n = 48,
-# 8.0 / 7.9 at 64, 26.7 / 9.9 at 128; Rosenbrock's Hessian 3.6 / 4.0 at n = 8,
-# 4.7 / 4.0 at 12, 13.8 / 5.0 at 24. Code that densifies at once (W @ x) pays
-# about 0.5 us for having been banded.
+# Sources with at least this many elements are seeded banded (0: never). A dense jet
+# carries every seed (a Hessian jet every pair of them too), a banded one only the few
+# near each element plus a map of where they start: the thresholds are where the two
+# break even, for a 3-point stencil's Jacobian and Rosenbrock's Hessian (whose dense
+# jets grow with n^2, so it breaks even at fewer elements). Code that densifies at once
+# (W @ x) pays about 0.5 us for having been banded.
 BANDED_MIN_JACOBIAN = 64
 BANDED_MIN_HESSIAN = 12
 DENSIFY_LIMIT = 512 << 10       # bytes of a dense jet a banded sweep may still turn into

@@ -31,7 +31,7 @@ Conventions:
   pattern returns the same sparsity structure: a solver can reuse a symbolic
   factorization.
 - Hessian patterns are symmetrized (P or P.T) and always include the diagonal.
-- Cost (Python steps; see column_coloring for measured times): column
+- Cost (Python steps; see column_coloring for how its default order follows): column
   coloring by DSATUR (or smallest-last) is O(sum over rows of nnz(row)^2), the
   column intersection graph being built as P.T @ P; by largest-first or natural
   order O(nnz). Star coloring is O(sum over vertices of their neighbors'
@@ -310,10 +310,10 @@ def column_coloring(pattern: Pattern, order: ColumnOrder = "auto") -> NDArray[np
     first and last; smallest-last finds 5 but costs more than DSATUR). DSATUR
     takes Python steps per pair of columns sharing a row, largest-first and
     natural per nonzero. The default "auto" is DSATUR while those pairs number
-    at most DSATUR_PAIR_LIMIT, else largest-first. (CPU times at 2.5e6 pairs:
-    DSATUR 0.18 s for the 5-point stencil on 1e5 columns, 0.55 s for 1e5 random
-    columns with 5 nonzeros per row; largest-first 0.14 s and 0.3 s at 5 and 10
-    per row; 2-core AMD EPYC VM, Python 3.11, NumPy 2.4, 2026-12-05.)
+    at most DSATUR_PAIR_LIMIT, else largest-first: up to that many pairs DSATUR's
+    time stays within a small factor of largest-first's, and beyond it DSATUR's
+    steps keep growing with the pairs (the square of each row's nonzeros) where
+    largest-first's grow only with the nonzeros.
     A coloring is usually computed once per pattern and reused for every
     Jacobian, each color costing a sweep, hence the preference for fewer colors."""
     _check_order(order, COLUMN_ORDERS)

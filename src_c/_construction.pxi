@@ -175,7 +175,8 @@ cdef void unpack_loop(const real* src, real* out, Py_ssize_t m, Py_ssize_t n, Py
     cdef real* H
     if n <= 8:
         # Few variables (batch Hessians): write each n x n block in order from a
-        # table of positions; the loops below store out of order, 3.3 ns per row for n = 3.
+        # table of positions, one sequential run of stores per row; the loops below
+        # store out of order.
         for p in range(n):
             for q in range(n):
                 i, j = (p, q) if p <= q else (q, p)

@@ -67,20 +67,17 @@ cdef extern from "row_sums.h" nogil:
 
 # Elements of more numbers than this are not deferred: with many seeds the AoS
 # kernels vectorize over an element's components already, and a chunk holds few
-# elements. Measured (ms, 2 threads): the batch Hessian of sum(sin(x) x) over
-# 100 rows of 20 variables (K = 231) 1.49 deferred vs 0.99 eager; batch Jacobians
-# of elementwise f over 1000 rows of 50 (K = 51) 3.7 vs 10.0, over 100 rows of 200
-# (K = 201) equal.
+# elements. Deferring still pays well at K = 51 (a batch Jacobian of 50 variables),
+# breaks even near K = 200 and loses beyond (a batch Hessian of 20 variables, K = 231).
 cdef Py_ssize_t DEFERRED_MAX_K = 128
 # Target bytes of a chunk's scratch (every live value of the program): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # A program of many lanes (a row product of 3 x 3 matrices: 27) would get chunks of a
 # few rows at that size, and every kernel call would run over those few: it takes at
-# least MIN_CHUNK rows while its scratch stays within SCRATCH_MAX (L2). Measured at
-# 10^4 rows (us, 2 threads; the chunk at SCRATCH_TARGET / with 16 / 32 / 64 / 128 rows at
-# least): batch Hessian of np.sum of the 81 products x_i x_j of rows of 9, 123,128 /
-# 16,062 / 14,991 / 14,787 / 18,630; batch Jacobian of a row matrix product (3 x 3),
-# 1,700 / 792 / 808 / 939 / 1,033.
+# least MIN_CHUNK rows while its scratch stays within SCRATCH_MAX (L2). 32 rows: more
+# spread each kernel call's fixed cost further (the batch Hessian of the 81 products
+# x_i x_j of rows of 9 gains up to about 64), fewer keep the scratch in the faster
+# caches (the batch Jacobian of a row product of 3 x 3 matrices gains down to 16).
 cdef Py_ssize_t MIN_CHUNK = 32
 cdef Py_ssize_t SCRATCH_MAX = 2 * 1024 * 1024
 # A graph that grows past this many pending nodes is computed at once (its

@@ -272,7 +272,8 @@ cdef Py_ssize_t* readout_positions(Program* P) except NULL:
     """Where each number of a row's read-out is in the scratch, relative to the row's
     place in its chunk: lane l's numbers (P.width of them) one after another, so that
     the read-out writes each row's numbers together, in one pass rather than one per
-    lane (benchmarks/batch.py's force Jacobians, 10^4 rows, one thread: 172 -> 165 us)."""
+    lane, and so writes each cache line of the output once (readout.h; see
+    benchmarks/batch.py's force Jacobians)."""
     cdef Py_ssize_t s, p, q, l, base
     cdef Py_ssize_t first = 1 if P.readout == READ_TANGENT else 0
     P.width = (P.K if P.readout == READ_JET else
@@ -490,8 +491,9 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
 
 cdef void square_step(Program* P, Step* st, DeferredJet node, list slot_of, int kind) except *:
     """a * a as a one-operand step: the product's kernel body reading a's lanes once
-    (_kernels.c.tp's s1_multiply_same / s3_multiply_same: the same bits). Measured, 1e4
-    rows of benchmarks/batch.py's energy Hessian on one thread: 220 us, 270 with the two-operand kernel (as x**2)."""
+    (_kernels.c.tp's s1_multiply_same / s3_multiply_same: the same bits), where the
+    two-operand kernel would load every number of a twice (see benchmarks/batch.py's
+    energy Hessian)."""
     st.kind = STEP_UNARY
     if P.f64:
         st.fn = <void*>(s3_multiply_same_f64 if kind else s1_multiply_same_f64)
@@ -533,9 +535,11 @@ cdef Py_ssize_t operand_number(object operand, list constants):
     return -len(constants)
 
 
-# Chunks per part of a program that the pool's threads claim. Measured (1e4 rows,
-# energy Hessian / force Jacobian, 2 threads on the 2-core VM under load): parts of
-# 8 chunks 310 / 217 us, of 2 chunks 322 / 233, of 1 chunk 334 / 239.
+# Chunks per part of a program that the pool's threads claim. 8: larger parts claim the
+# pool's shared ticket less often and run more chunks back to back on one thread; smaller
+# ones would share the rows out more finely when a thread wakes late, but gain less than
+# their extra claims cost, even on a loaded machine (see benchmarks/batch.py's energy
+# Hessian and force Jacobian on 2 threads).
 cdef Py_ssize_t PART_CHUNKS = 8
 
 
@@ -649,7 +653,7 @@ cdef void run_step(Program* P, Step* st, real* scratch, Py_ssize_t start, Py_ssi
         return
     if st.kind == STEP_COMPARE or st.kind == STEP_WHERE:
         # (through a pointer, and after the row operations: inlined into this loop
-        # they slowed x @ W steps by 5-10%)
+        # their code would slow the loop's other steps, x @ W's among them)
         (<void (*)(Program*, Step*, real*, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(
             P, st, scratch, out, start, m)
         return
@@ -747,8 +751,8 @@ def deferrable(Py_ssize_t K):
 def own_copy(array):
     """A batch transform's own C-contiguous copy of its source (see run_deferred):
     a large float source is copied by the pool's threads, a range of it each; one
-    the pool would not split, by NumPy (a libc memcpy: 5 us against 9 for the loop of
-    copy_blocks, 10^4 rows of 3)."""
+    the pool would not split, by NumPy (a libc memcpy, faster at those sizes than the
+    loop of copy_blocks)."""
     cdef cnp.ndarray src = np.asarray(array)
     if not cnp.PyArray_IS_C_CONTIGUOUS(src) or src.dtype.kind != "f" or src.size <= NOGIL_THRESHOLD:
         return np.array(src, copy=True, order="C")

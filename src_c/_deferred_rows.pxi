@@ -79,8 +79,8 @@ cdef object picked(DeferredJet a, object table, tuple shape):
 
 # Recording a row operation derives its lane tables from shapes and arguments only;
 # f records the same operations on the same shapes call after call, so the tables
-# are kept, keyed by what they depend on (benchmarks/batch.py at 10^4 rows: f of the
-# newaxis spellings recorded in 22 / 16 us rather than 40 / 44, force / energy).
+# are kept, keyed by what they depend on: deriving them again would take a large share
+# of the time of recording f (see benchmarks/batch.py's newaxis spellings).
 cdef dict ROW_PLANS = {}
 cdef object NOT_A_ROW_OPERATION = object()
 

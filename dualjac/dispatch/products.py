@@ -131,14 +131,13 @@ def assemble_second_order(proto, value, t1, t2, t12):
 # The product form materializes the operands' common broadcast (every letter at its
 # extent), which is larger than the operands and the result when letters are contracted
 # that one operand lacks ("ij,jk->ik"). Its growth over the largest of them is bounded by
-# measurement (2-core AMD EPYC VM, Python 3.11, NumPy 2.4, 2026-12-05; dual jets of 4
-# seeds and Hessian jets of 4 variables, us, "ij,jk->ik" with i = j = 20, 50, 100, 200):
-# - two jets against the product rule (jet_einsum): growth 8 wins everywhere (100 x 100 by
-#   100 x 8, dual 485 vs 753, Hessian 1,052 vs 9,882); growth 32-100 loses for duals
-#   (100 x 100 by 100 x 100: 16,391 vs 5,491);
-# - a jet and a constant against einsum on the jet's buffer (einsum_riding): growth 4
-#   wins everywhere (200 x 20 by 20 x 4, dual 70 vs 117, Hessian 335 vs 508); growth 8
-#   loses (dual 175 vs 139, Hessian 705 vs 560).
+# what the other forms cost (dual jets of a few seeds, Hessian jets of a few variables):
+# - two jets: the product rule (jet_einsum) runs one einsum per Leibniz term, a Hessian
+#   jet's cross terms included, so the product form's one kernel and one reduction stay
+#   cheaper up to a growth of 8; far larger broadcasts (growth 32 and more) cost more,
+#   dual jets first;
+# - a jet and a constant: einsum on the jet's buffer (einsum_riding) is one call that
+#   materializes no broadcast, so the product form stays cheaper only up to a growth of 4.
 GROWTH_TWO_JETS = 8
 GROWTH_JET_AND_CONSTANT = 4
 
@@ -408,13 +407,13 @@ def _matmul_einsum(a, b):
     return einsum(_matmul_subscripts(np.ndim(value_of(a)), np.ndim(value_of(b))), a, b)
 
 
-# Measured as GROWTH_TWO_JETS (us, dual jets of 4 seeds / Hessian jets of 4 variables):
-# two jets, (2000, 3) @ (3, 3): product form 235 / 329, matmuls 651 / 333; (16, 3) @ (3,):
-# 5.1 / 5.9, 17.8 / 9.0. A jet and a constant: matmul over the buffer (BLAS) wins on
-# large operands unless the product is no larger than they are ((2000, 3) @ (3, 3): 185 vs
-# 116 for duals; (2000, 3) @ (3,): 31 vs 52), while Python's overhead decides small ones
-# (3 seeds / variables, (b, 3) @ (3, 3): b = 128, 8.8 vs 11.9 and 12.1 vs 14.8; b = 256,
-# 14.1 vs 14.8 and 20.8 vs 21.1; b = 512, 25 vs 21 and 89 vs 35).
+# a @ b takes the product form under the bounds einsum takes (_matmul_as_product). Two
+# jets: matmul's own forms (two matmuls for dual jets, the product rule's einsums for
+# Hessian jets) cost no less than the product form, on small and large operands alike. A
+# jet and a constant: matmul over the buffer (BLAS) is faster on large operands unless
+# the product is no larger than they are (growth 1), while on small ones Python's overhead
+# per call decides, in the product form's favor up to operands of SMALL_OPERAND elements
+# (the case that sets it: rows of 3 times a 3 x 3 constant, at 3 seeds or variables).
 SMALL_OPERAND = 256
 
 

@@ -6,9 +6,9 @@
  *
  * Why: a transform allocates one fresh result buffer per operation. glibc
  * serves blocks above its mmap threshold with mmap and unmaps them on free, so
- * every operation page-faults its output in again: measured, that is most of the
- * time of a Jacobian with ~100 KB - 10 MB buffers (rosen Hessian n=100: 6.4 ms ->
- * 0.8 ms without it). Reusing same-sized blocks removes the faults.
+ * every operation page-faults its output in again, and for a Jacobian with
+ * ~100 KB - 10 MB buffers (a Rosenbrock Hessian of 100 variables) the faults
+ * take most of the time. Reusing same-sized blocks removes the faults.
  *
  * Every block carries a 16-byte header holding its size (malloc's alignment is
  * kept), so a reused block always fits, whatever size NumPy passes to free.
@@ -67,7 +67,7 @@ static char *dj_take_cached(size_t size) {
 /* A new block from the system. Blocks of DJ_HUGE_BLOCK bytes and more are
  * 2 MB-aligned and marked for transparent huge pages (Linux, where THP is in
  * "madvise" mode by default): touching a fresh 96 MB buffer then takes ~50
- * page faults instead of ~24,000 (measured: a 1e6-row batch_jacobian, whose
+ * page faults instead of ~24,000 (a 1e6-row batch_jacobian's, for one, whose
  * buffers outgrow what the cache keeps between sweeps). */
 #define DJ_HUGE_BLOCK ((size_t)8 * 1024 * 1024)
 #define DJ_HUGE_ALIGN ((size_t)2 * 1024 * 1024)

@@ -4,13 +4,14 @@
  * numbers at dst + e * dst_stride).
  *
  * This is a small transposition, and with a run-time width the compiler emits
- * a generic loop of ~8 instructions per number (measured: a fifth of a batch
+ * a generic loop of ~8 instructions per number (a large share of a batch
  * Hessian's instructions). The common widths (a batch Jacobian's row of up to
  * 16 seeds, a Hessian of up to 4 variables, a stack of a few such results read
  * out together) therefore get a copy each in which the width is a constant, so
  * the inner loop is unrolled into loads and stores. Writing each element's
  * numbers together, not result by result, also writes each cache line of the
- * output once (batch_sph_1e5, three parts of 3: 2.4 -> 1.5 ms on one thread).
+ * output once (see benchmarks/cases.py's batch_sph_1e5, whose read-out stacks
+ * three results of 3 numbers).
  * Wider read-outs go in groups of 16 numbers. */
 #ifndef DJ_READOUT_H
 #define DJ_READOUT_H

@@ -3,8 +3,8 @@
  *
  * Why: an elementwise kernel over a large buffer (a batch of 1e5 rows) is a
  * loop over independent elements, so two cores can each take half of it, as
- * XLA does for its fused loops (jax.jit's batch_sph_1e5 takes 2.5 ms on this
- * 2-core machine, 4.8 ms pinned to one core). The caller already runs large
+ * XLA does for its fused loops (compare jax.jit on benchmarks/cases.py's
+ * batch_sph_1e5 with and without a second core). The caller already runs large
  * kernels without the GIL; this splits the element range of one kernel call
  * into contiguous chunks that the calling thread and persistent worker threads
  * take in turn, and returns when all chunks are done. Each element
@@ -15,8 +15,8 @@
  *   - workers are started lazily, on the first parallel call, and kept;
  *   - the range is cut into many small chunks claimed one at a time, not one
  *     share per thread: on a busy machine a worker may wake late, and then the
- *     caller does its chunks rather than wait (static halves made a kernel 10x
- *     slower under load, measured);
+ *     caller does its chunks rather than wait (with static halves, a kernel
+ *     waits for its slowest thread, which under load is many times slower);
  *   - one parallel region at a time: a caller that finds the pool busy (another
  *     Python thread's kernel, e.g. batch_jacobian(workers=2)) runs serially;
  *   - after a part, a worker spins briefly before sleeping on a condition
@@ -39,7 +39,7 @@ typedef void (*dj_range_fn)(void *ctx, ptrdiff_t lo, ptrdiff_t hi);
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define DJ_SPIN_ROUNDS 2000    /* ~50 us of pause instructions (25 ns each here) */
+#define DJ_SPIN_ROUNDS 2000    /* ~50 us of pause instructions (at ~25 ns each) */
 #define DJ_MAX_CHUNKS 65535
 
 /*
@@ -215,8 +215,8 @@ static void dj_parallel_for(dj_range_fn fn, void *ctx, ptrdiff_t count, int chun
  * Wake sleeping workers ahead of a parallel region the caller knows is coming
  * (a batch transform's deferred program, run after f has been recorded): they
  * spin through the recording instead of waking when the region starts, which
- * costs a futex wake-up and a reschedule (benchmarks/batch.py at 10^4 rows on 2
- * threads: up to 12% faster, never slower in A/B runs of the two builds). It
+ * costs a futex wake-up and a reschedule (see benchmarks/batch.py at 10^4 rows on
+ * 2 threads, where the recording is short and that wake-up shows). It
  * publishes a region of no chunks: a sleeping worker wakes, a spinning one starts
  * its spin anew, and either runs it (nothing) and spins.
  */

@@ -58,8 +58,8 @@
  *   ulp).  k mod 4, from the low bits of the rounded double, swaps and signs
  *   the pair with integer masks.
  *   The 0.77 ulp comes from rounding r^2 and r^3 inside the kernels near
- *   |r| = pi/4; an exact r^2 brought it to 0.69-0.72 for 20% more time, not
- *   kept.
+ *   |r| = pi/4; an exact r^2 would lower it only to 0.69-0.72 and cost
+ *   noticeably more time, so r^2 is rounded.
  *
  * dj_vexp(x)  Fast range -708 < x < 709 (result normal).
  *   x = k ln2 + r + c, |r| <= ln2/2, x - k ln2_hi exact (42-bit ln2_hi);
