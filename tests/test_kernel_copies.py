@@ -3,7 +3,8 @@
 src_c/kernels/_kernels.c.tp compiles each kernel several times from one body: a scalar-loop
 copy of the hyper-dual kernels for elements of few components (K <= 16: Hessians
 of up to 4 variables, specialized for n = 1..4), a vectorized copy for the
-baseline ISA, and, on x86-64, an AVX2 copy for elements of K > 16.
+baseline ISA, and, on x86-64, an AVX2 copy for elements of K > 16; the SoA kernels of
+deferred programs (the "deferred" jet kind here) have baseline, AVX2 and AVX-512 copies.
 All must give the same bits: a seed that the function does not use only adds
 zero components, so the block of the used seeds must not change when unused
 seeds (or the ISA, _core.select_isa) move the kernel from one copy to another.
@@ -74,16 +75,25 @@ def binary_target(row, variant):
     return lambda X: ufunc(row)(X.dtype.type(CONSTANT), X[:, 1])
 
 
+# The points repeated: 5 x 7 rows run every copy's vector loop (up to 8 rows at a
+# time with AVX-512, 16 for float32) as well as its tail, and a point must give the same
+# bits in either.
+REPEATS = 5
+
+
 def assert_same_block_for_every_seed_count(target, columns, dtype):
-    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n and ISA;
-    returns it."""
+    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n and ISA, and
+    for a point wherever it falls among the rows; returns it (one row per point)."""
     blocks = {}
+    rows = columns[0].size
     for isa in every_isa():
         for n in SEED_COUNTS:
-            hess = dj.batch_hessian(target, padded(columns, n))
-            assert hess.dtype == dtype and hess.shape == (columns[0].size, n, n)
+            hess = dj.batch_hessian(target, padded([np.tile(c, REPEATS) for c in columns], n))
+            assert hess.dtype == dtype and hess.shape == (rows * REPEATS, n, n)
             assert not hess[:, 2:, :].any() and not hess[:, :, 2:].any()
-            blocks[f"n = {n}, ISA {isa}"] = hess[:, :2, :2]
+            for r in range(REPEATS):
+                blocks[f"n = {n}, ISA {isa}, rows {r * rows}.."] = \
+                    hess[r * rows:(r + 1) * rows, :2, :2]
     return assert_all_equal(blocks, "Hessian block")
 
 
@@ -127,10 +137,13 @@ def test_dual_kernels_agree(dtype):
     """Dual kernels have no scalar copy (it did not pay), but the same property
     holds: unused seeds and the ISA do not change the used block, K = 3 .. 41
     (K > 16 runs the AVX2 copies where the CPU has them)."""
-    x = np.linspace(0.3, 2.0, 7).astype(dtype)
+    x = np.tile(np.linspace(0.3, 2.0, 7).astype(dtype), REPEATS)
     f = lambda X: np.sin(X[:, 0] * X[:, 1]) / np.exp(X[:, 1]) + X[:, 0] ** 3
-    assert_all_equal({f"n = {n}, ISA {isa}": dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2]
-                      for isa in every_isa() for n in (2, 4, 8, 20, 40)}, "Jacobian block")
+    jacobians = {(n, isa): dj.batch_jacobian(f, padded([x, x[::-1]], n))[:, :2]
+                 for isa in every_isa() for n in (2, 4, 8, 20, 40)}
+    assert_all_equal({f"n = {n}, ISA {isa}, rows {r * 7}..": jac[r * 7:(r + 1) * 7]
+                      for (n, isa), jac in jacobians.items() for r in range(REPEATS)},
+                     "Jacobian block")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
