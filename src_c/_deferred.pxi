@@ -534,18 +534,29 @@ cdef object constant_lanes(cnp.dtype dtype, tuple shape, object c):
     """c as a deferred node of this dtype and shape reads it: a 0-d array (a scalar),
     or, when it has the dtype and broadcasts to the shape, a copy of its lanes,
     lane-major: an array (lanes, rows), rows 1 when it is the same for every row;
-    None otherwise (another dtype, a shape that would change the node's, a jet, a
-    foreign type)."""
+    None otherwise (a dtype that would promote the jet's, a shape that would change
+    the node's, a jet, a foreign type)."""
     cdef cnp.ndarray arr
     if type(c) is float or type(c) is int or type(c) is bool:
         arr = cnp.PyArray_EMPTY(0, NULL, dtype.type_num, 0)
         arr[()] = c          # Python scalars are 'weak' (NEP 50): the jet's dtype
         return arr
-    if type(c) is not cnp.ndarray and not isinstance(c, np.generic):
+    if type(c) is list or type(c) is tuple:
+        arr = numbers_of(c)
+        if arr is None:
+            return None
+    elif type(c) is cnp.ndarray or isinstance(c, np.generic):
+        arr = np.asarray(c)
+    else:
         return None
-    arr = np.asarray(c)
     if arr.dtype != dtype:
-        return None
+        # Bools, integers or a narrower float that leave the jet's dtype as it is
+        # (NEP 50: x * np.arange(3), x * [1, 2, 3] with a float64 x): cast, as the
+        # dense path casts them (_drivers.pxi's binary_jc). One that promotes the jet
+        # (a float64 array with a float32 x) is left to the dense path.
+        if arr.dtype.kind not in "biuf" or np.result_type(dtype, arr) != dtype:
+            return None
+        arr = arr.astype(dtype)
     if arr.size == 1 and arr.ndim <= len(shape):
         return np.array(arr.reshape(()), copy=True)
     if arr.ndim > len(shape):
@@ -560,6 +571,20 @@ cdef object constant_lanes(cnp.dtype dtype, tuple shape, object c):
     rows = full.shape[0]
     lanes = np.broadcast_to(full, (rows,) + shape[1:]).reshape(rows, -1)
     return np.array(lanes.T, order="C", copy=True)
+
+
+cdef object numbers_of(object seq):
+    """A list or tuple of plain numbers as NumPy makes it an array; None when it holds
+    anything else (a jet among them: the dense path says what is wrong)."""
+    for item in seq:
+        if not (type(item) is float or type(item) is int or type(item) is bool
+                or isinstance(item, (np.generic, list, tuple))):
+            return None
+    try:
+        arr = np.asarray(seq)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype.kind in "biuf" else None
 
 
 cdef object deferred_write_error(DeferredJet d, str what):

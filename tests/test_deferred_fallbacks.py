@@ -1,7 +1,9 @@
 """Deferred jets: everything that is not a recordable elementwise operation (reductions,
-matmul, comparisons, .value, constants of another dtype or shape, a jet of another
-transform, a transform nested in f) computes its operands and continues on the dense
-path with eager's bits; errors raise as eagerly (tests/deferral.py).
+matmul, comparisons, .value, constants that would promote the jet or change its shape, a
+jet of another transform, a transform nested in f) computes its operands and continues on
+the dense path with eager's bits; errors raise as eagerly (tests/deferral.py). Constants
+of other kinds that leave the jet's dtype as it is (integers, bools, lists, a narrower
+float) are recorded, cast as the dense path casts them.
 """
 
 import numpy as np
@@ -45,7 +47,6 @@ FALLBACKS = {
     "dense_and_deferred": lambda x: np.sin(x[:, 0]) * np.sum(x, axis=1),
     "dense_then_deferred": lambda x: np.sum(x * x, axis=1) + np.exp(x[:, 2]),
     "column_with_block": lambda x: x[:, :1] * np.sin(x),
-    "integer_constant_array": lambda x: np.sin(x[:, 0]) * (np.arange(x.shape[0]) % 3),
     "floordiv": lambda x: (x[:, 0] * 3.0) // 1.0 + x[:, 1],
     "mod": lambda x: np.sin(x[:, 0]) % 0.5,
 }
@@ -85,6 +86,78 @@ def test_constant_kinds(name, dtype, transform):
               lambda x: c / x[:, 0] - x[:, 1] ** c,
               lambda x: np.maximum(c, x[:, 0]) * np.arctan2(x[:, 1], c)):
         assert_matches_eager(TRANSFORMS[transform], f, x)
+
+
+# Constants of another kind than the jet's dtype: (constant, recorded for float64,
+# recorded for float32). NumPy promotes a float32 jet with an integer array or a list of
+# numbers to float64 (NEP 50), so those run on the dense path; 8- and 16-bit integers
+# leave it float32.
+OTHER_KINDS = {
+    "int_array": (lambda n: np.arange(n) % 7 - 3, True, False),
+    "uint8_array": (lambda n: (np.arange(n) % 250).astype(np.uint8), True, True),
+    "int16_array": (lambda n: (np.arange(n) % 999 - 500).astype(np.int16), True, True),
+    "bool_array": (lambda n: np.arange(n) % 3 == 0, True, True),
+    "float32_array": (lambda n: np.linspace(0.5, 1.5, n).astype(np.float32), True, True),
+    "float16_array": (lambda n: np.linspace(0.5, 1.5, n).astype(np.float16), True, True),
+    "list_of_ints": (lambda n: [k % 5 - 2 for k in range(n)], True, False),
+    "tuple_of_floats": (lambda n: tuple(0.25 * (k % 9) for k in range(n)), True, False),
+    "int_scalar": (lambda n: np.int64(3), True, False),
+    "huge_int_array": (lambda n: np.arange(n, dtype=np.int64) + 2**60 + 1, True, False),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", OTHER_KINDS)
+def test_constants_of_other_kinds(name, dtype, transform):
+    """Recorded when they leave the jet's dtype as it is, else the dense path: eager's
+    bits either way (values cast as the dense path casts them, 2**60 + 1 rounded)."""
+    make, recorded64, recorded32 = OTHER_KINDS[name]
+    c = make(ROWS)
+    x = rng_x((ROWS, 2), dtype, lo=0.3, hi=2.0)
+    recorded = recorded64 if dtype == np.float64 else recorded32
+    kinds = []
+
+    def f(x):
+        y = x[:, 0] * c + np.sin(x[:, 1]) - np.maximum(c, x[:, 1])
+        kinds.append(type(y))
+        return np.where(x[:, 0] > c, y, np.subtract(y, c))
+
+    assert_matches_eager(TRANSFORMS[transform], f, x)
+    assert (kinds[0] is dj.DeferredJet) == recorded, kinds    # (kinds[0]: the deferred run)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_row_constants_as_lists(transform):
+    """x * [1, 2, 3] and np.arange(3) + x with rows of 3: recorded, eager's bits."""
+    x = rng_x((ROWS, 3), lo=0.3, hi=2.0)
+    kinds = []
+
+    def f(x):
+        y = np.exp(x * [1, -2, 3]) + np.arange(3) / (x + (1, 2, 3))
+        kinds.append(type(y))
+        return y
+
+    assert_matches_eager(TRANSFORMS[transform], f, x)
+    assert kinds[0] is dj.DeferredJet, kinds     # (kinds[0]: the deferred run)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("bad", ["ragged", "strings", "jet_inside"])
+def test_sequences_that_are_not_numbers_fall_back(bad, transform):
+    """A list NumPy would not make a number array of is left to the dense path, which
+    raises as eagerly (or, for a jet inside a list, says why)."""
+    def f(x):
+        c = {"ragged": [[1.0, 2.0], [3.0]], "strings": ["a", "b", "c"],
+             "jet_inside": [x[:, 0], x[:, 1], x[:, 2]]}[bad]
+        return x * c
+
+    errors = []
+    for threshold in (0, 1):
+        with deferred_from(threshold), pytest.raises((TypeError, ValueError)) as info:
+            TRANSFORMS[transform](f, rng_x((ROWS, 3)))
+        errors.append(type(info.value))
+    assert errors[0] is errors[1]
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
