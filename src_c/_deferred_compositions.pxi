@@ -87,6 +87,14 @@ def _row_dot(a, b, out=None):
     return None if column is None else column[..., 0]
 
 
+def _row_inner(a, b):
+    """np.inner of a row with a constant vector or matrix (their last axes against each
+    other): np.dot with the constant's transpose."""
+    if type(a) is not DeferredJet or type(b) is not cnp.ndarray or b.ndim not in (1, 2):
+        return None
+    return _row_dot(a, b.T)
+
+
 def _row_tensordot(a, b, axes=2):
     """np.tensordot of a row with a constant matrix over a's last axis and its first."""
     if type(a) is not DeferredJet or type(b) is not cnp.ndarray or b.ndim != 2:
@@ -295,6 +303,7 @@ ROW_FUNCTIONS.update({
 
 ROW_FUNCTIONS.update({
     np.var: _row_var, np.std: _row_std, np.diff: _row_diff, np.cross: _row_cross,
-    np.linalg.cross: _row_cross, np.dot: _row_dot, np.tensordot: _row_tensordot,
+    np.linalg.cross: _row_cross, np.dot: _row_dot, np.inner: _row_inner,
+    np.tensordot: _row_tensordot,
     np.linalg.tensordot: _row_tensordot, np.einsum: _row_einsum_any, np.take: _row_take,
 })

@@ -251,6 +251,25 @@ def _row_concatenate(*args, **kwargs):
     return rows_joined(args, kwargs, False)
 
 
+def _row_column_stack(tup):
+    """np.column_stack: rows of one number as columns, the others as they are, joined
+    along axis 1."""
+    if type(tup) not in (list, tuple) or not all(type(p) is DeferredJet and
+                                                 len((<DeferredJet>p).shape) >= 1 for p in tup):
+        return None
+    columns = [p[:, None] if len((<DeferredJet>p).shape) == 1 else p for p in tup]
+    return rows_joined((columns, 1), {}, False)
+
+
+def _row_hstack(tup, *, dtype=None, casting="same_kind"):
+    """np.hstack of rows that are arrays: np.concatenate along axis 1 (rows of one number
+    join along axis 0, across rows: not recorded)."""
+    if dtype is not None or type(tup) not in (list, tuple) or not all(
+            type(p) is DeferredJet and len((<DeferredJet>p).shape) >= 2 for p in tup):
+        return None
+    return rows_joined((list(tup), 1), {}, False)
+
+
 # ------------------------------------------------------------------ reductions
 
 cdef object row_axes(DeferredJet a, object axis):
@@ -292,9 +311,17 @@ cdef object reduce_node(DeferredJet a, int kind, list axes, bint keepdims):
     return bounded(d)
 
 
+cdef bint own_dtype(DeferredJet a, object dtype):
+    """dtype= of a reduction: none, or the jet's own (which the dense rules ignore too)."""
+    try:
+        return dtype is None or np.dtype(dtype) == a.level.buf.dtype
+    except TypeError:
+        return False           # (the dense path raises NumPy's error)
+
+
 cdef object plain_reduction(a, axis, int kind, dtype=None, out=None, keepdims=False,
                             initial=NO_VALUE, where=NO_VALUE):
-    if (type(a) is not DeferredJet or dtype is not None or out is not None
+    if (type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None
             or initial is not NO_VALUE and initial is not None
             or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
         return None
@@ -320,7 +347,7 @@ def _row_min(a, axis=None, out=None, keepdims=False, initial=NO_VALUE, where=NO_
 
 
 def _row_cumsum(a, axis=None, dtype=None, out=None):
-    if type(a) is not DeferredJet or dtype is not None or out is not None:
+    if type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None:
         return None
     cdef DeferredJet d = <DeferredJet>a
     ax = row_axis(axis, len(d.shape)) if axis is not None and d.shape else None
@@ -339,7 +366,7 @@ def _row_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VAL
                      where=NO_VALUE):
     """reductions.prod's pairwise products on lanes (its derivatives), with the
     value multiplied in order (NumPy's np.prod of the values, as eagerly)."""
-    if (type(a) is not DeferredJet or dtype is not None or out is not None
+    if (type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None
             or initial is not NO_VALUE and initial is not None
             or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
         return None
@@ -502,6 +529,7 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
 # anything else: the dense jet's handler then runs on the computed jets).
 cdef dict ROW_FUNCTIONS = {
     np.stack: _row_stack, np.concatenate: _row_concatenate, np.reshape: _row_reshape,
+    np.column_stack: _row_column_stack, np.hstack: _row_hstack,
     np.expand_dims: _row_expand_dims, np.sum: _row_sum, np.mean: _row_mean,
     np.max: _row_max, np.amax: _row_max, np.min: _row_min, np.amin: _row_min,
     np.prod: _row_prod, np.cumsum: _row_cumsum, np.linalg.norm: _row_norm,

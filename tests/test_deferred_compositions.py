@@ -73,6 +73,14 @@ EXACT = {
     # with the sum in a register, more in the generic loop; the same order either way
     "sum_of_12": ((12,), lambda x: pending(x, np.sum(np.sin(x), axis=-1))),
     "mean_of_10_keepdims": ((10,), lambda x: pending(x, np.mean(x * x, -1, keepdims=True)) * x),
+    # joins of rows: np.concatenate along axis 1 (1-d rows as columns for column_stack)
+    "column_stack": ((4,), lambda x: pending(x, np.column_stack([np.sin(x[:, 0]), x[:, 1:3],
+                                                                 x[:, 3] * x[:, 0]]))),
+    "hstack": ((2, 3), lambda x: pending(x, np.hstack([np.exp(x[:, :1]), x * x]))),
+    # dtype= of the jet's own dtype is no dtype at all
+    "sum_own_dtype": ((4,), lambda x: pending(x, np.sum(np.sin(x), axis=-1, dtype=x.dtype))),
+    "mean_own_dtype": ((2, 3), lambda x: x * pending(x, np.mean(x * x, (1, 2), x.dtype, keepdims=True))),
+    "cumsum_own_dtype": ((4,), lambda x: pending(x, np.cumsum(np.exp(x), axis=1, dtype=x.dtype))),
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
@@ -86,6 +94,8 @@ PRODUCTS = {
     "einsum_four_operands": ((4,), lambda x: pending(x, np.einsum("bi,ij,jk,bk->b", x, C, C, x))),
     "einsum_three_rows": ((4,), lambda x: pending(x, np.einsum("bi,bi,bi->b", x, np.sin(x), x))),
     "matmul_width_9": ((9,), lambda x: pending(x, np.sin(x) @ W9)),
+    "inner_matrix": ((3,), lambda x: pending(x, np.inner(np.sin(x), W))),
+    "inner_vector": ((4,), lambda x: pending(x, np.inner(x * x, V))),
     # products of two rows: broadcast products summed
     "matmul_rows": ((3, 3), lambda x: pending(x, x @ np.sin(x))),
     "matmul_ufunc_rows": ((3, 3), lambda x: pending(x, np.matmul(np.exp(x), x))),
@@ -254,5 +264,10 @@ def test_row_functions_that_do_not_apply_fall_back():
               lambda x: np.dot(x[:, 0], np.ones((ROWS, 2), x.dtype))[0] * x[:, 1],
               lambda x: np.tensordot(x[:, 0], np.ones((ROWS, 2), x.dtype), axes=1)[1] * x[:, 1],
               lambda x: np.einsum("bi,ij,bk->jk", x, np.eye(4, dtype=x.dtype), x)[0, 0] * x[:, 3],
-              lambda x: np.take(x, [0, 1], axis=0)[0, 0] * x[:, 1]]:
+              lambda x: np.take(x, [0, 1], axis=0)[0, 0] * x[:, 1],
+              # across rows: rows of one number joined along axis 0, an inner product of
+              # columns; a reduction's dtype= of another dtype
+              lambda x: np.hstack([x[:, 0], x[:, 1]])[:ROWS] * x[:, 2],
+              lambda x: np.inner(x[:, 0], x[:, 1]) * x[:, 2],
+              lambda x: np.sum(x, axis=1, dtype=np.float64) * x[:, 2]]:
         assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4), np.float32))

@@ -39,9 +39,16 @@ def _one_axis(a, axis, initial, where, dtype):
     return axes[0] if len(axes) == 1 else None
 
 
+def _other_dtype(a, dtype):
+    """dtype=, None when it is a's own (np.sum(x, dtype=x.dtype) is np.sum(x): one path,
+    the same bits, deferred or not)."""
+    return None if dtype is not None and np.dtype(dtype) == a.dtype else dtype
+
+
 @implements(np.sum)
 def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     reject_out(out, "np.sum")
+    dtype = _other_dtype(a, dtype)
     if _separable.ACTIVE[0] and initial is None and where is True and dtype is None:
         partial = _separable.full_sum(a, a.ndim, axis, keepdims)
         if partial is not None:
@@ -64,6 +71,7 @@ def sum_(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
     reject_out(out, "np.mean")
+    dtype = _other_dtype(a, dtype)
     if _separable.ACTIVE[0] and where is True and dtype is None:
         partial = _separable.full_sum(a, a.ndim, axis, keepdims, 1.0 / max(a.size, 1))
         if partial is not None:
