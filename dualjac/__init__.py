@@ -24,7 +24,8 @@ if _importlib_util.find_spec(f"{__name__}._core") is None:
         "installed copy (`pip install .`).")
 
 from . import dispatch  # noqa: E402
-from ._core import BandedJet, DeferredJet, DeferredMask, DualArray, HyperDualArray  # noqa: E402
+from ._core import (BandedJet, DeferredJet, DeferredMask, DeferredTranspose,  # noqa: E402
+                    DualArray, HyperDualArray)
 from ._policy import get_banded_threshold, set_banded_threshold, set_deferred_threshold  # noqa: E402
 from .tape import GradientTape  # noqa: E402
 from .custom import custom_jvp, custom_root, register_jvp  # noqa: E402
@@ -78,7 +79,8 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
-    "BandedJet", "DeferredJet", "DeferredMask", "DualArray", "GradientTape", "HyperDualArray",
+    "BandedJet", "DeferredJet", "DeferredMask", "DeferredTranspose", "DualArray", "GradientTape",
+    "HyperDualArray",
     "UnconnectedGradients",
     "batch_hessian", "batch_jacobian", "get_banded_threshold", "get_num_threads", "gradient",
     "hessian", "hvp", "jacobian", "jvp",

@@ -50,6 +50,13 @@ class BandedJet(_JetProtocol):
 class DeferredJet(_JetProtocol):
     def compute(self) -> DualArray | HyperDualArray: ...
 
+class DeferredTranspose(_JetProtocol):
+    """x.T of a deferred jet of rows (b, n), not computed yet: element functions, W @ it,
+    reductions over its first axis and indexing it stay recorded; .T gives the rows back."""
+    def compute(self) -> DualArray | HyperDualArray: ...
+
+STAND_IN_JETS: tuple[type[_JetProtocol], ...]
+
 class DeferredMask(_Shaped):
     """A comparison of deferred jets (x > 0), not computed yet: np.where with it is
     recorded; anything else reads its plain boolean array (compute())."""

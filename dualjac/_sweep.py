@@ -23,7 +23,7 @@ from typing import Literal, Union
 import numpy as np
 
 from . import _core
-from ._core import BandedJet, DeferredJet, DualArray, HyperDualArray, _Jet
+from ._core import STAND_IN_JETS, DualArray, HyperDualArray, _Jet
 
 
 from ._policy import CHUNK_SIZE, CHUNK_THRESHOLD, LARGE_SWEEP_BYTES  # noqa: F401 (the transforms' names)
@@ -168,7 +168,7 @@ def _check_direction_shape(leaf, direction, who, where="", batched=False):
 
 
 def _shape_of(a):
-    return tuple(a.shape) if isinstance(a, (_Jet, BandedJet, DeferredJet)) else np.shape(a)
+    return tuple(a.shape) if isinstance(a, (_Jet, *STAND_IN_JETS)) else np.shape(a)
 
 
 # ---------------------------------------------------------------- source structures

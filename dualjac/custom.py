@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _core
-from ._core import BandedJet, DeferredJet, _Jet, _JetProtocol
+from ._core import STAND_IN_JETS, _Jet, _JetProtocol
 from ._sweep import flatten
 from .dispatch import registry
 
@@ -143,7 +143,7 @@ def _apply_rule(fn, nondiff, diff):
     leaves, rebuild = flatten(diff)
     if any(_is_pattern(leaf) for leaf in leaves):
         return _apply_to_patterns(fn, nondiff, leaves, rebuild)
-    leaves = [leaf._dense() if isinstance(leaf, (BandedJet, DeferredJet)) else leaf
+    leaves = [leaf._dense() if isinstance(leaf, STAND_IN_JETS) else leaf
               for leaf in leaves]
     level = _common_level([leaf for leaf in leaves if isinstance(leaf, _Jet)])
     primals, tangents = zip(*[_split(leaf, level) for leaf in leaves])
@@ -260,7 +260,7 @@ def _to_symmetric(y, level):
 # ---------------------------------------------------------------- the sparsity tracer
 
 def _is_pattern(x):
-    return isinstance(x, _JetProtocol) and not isinstance(x, (_Jet, BandedJet, DeferredJet))
+    return isinstance(x, _JetProtocol) and not isinstance(x, (_Jet, *STAND_IN_JETS))
 
 
 def _apply_to_patterns(fn, nondiff, leaves, rebuild):

@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import api
-from ._core import BandedJet, DeferredJet, DualArray
+from ._core import STAND_IN_JETS, DualArray
 
 from ._types import Array, Sparse
 
-_JETS = (BandedJet, DeferredJet, DualArray)
+_JETS = (*STAND_IN_JETS, DualArray)
 
 # sparse=: True (a sparse result), False (a 2-D ndarray) or "auto" (sparse when it pays).
 SparseChoice = Union[bool, Literal["auto"]]

@@ -334,10 +334,10 @@ def dense_leaf(x):
 
 
 cdef bint holds_banded(object x):
-    """Is there a stand-in jet (BandedJet, DeferredJet) in x (or in its tuples,
-    lists, dicts)?"""
+    """Is there a stand-in jet (BandedJet, DeferredJet, DeferredTranspose) in x (or in
+    its tuples, lists, dicts)?"""
     cdef type t = type(x)
-    if t is BandedJet or t is DeferredJet:
+    if t is BandedJet or t is DeferredJet or t is DeferredTranspose:
         return True
     if t is tuple or t is list:
         for v in x:

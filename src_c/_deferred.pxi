@@ -159,6 +159,13 @@ cdef class DeferredJet(_JetProtocol):
         """The ordinary jet this one stands for (read-only: pending nodes may read it)."""
         return computed(self)
 
+    @property
+    def T(self):
+        return transposed(self)
+
+    def transpose(self, *axes):
+        return np.transpose(self, axes[0] if len(axes) == 1 else axes or None)
+
     def __repr__(self):
         state = "pending" if self.dense is None else "computed"
         return f"DeferredJet(shape={self.shape}, dtype={self.dtype}, {state})"

@@ -292,7 +292,7 @@ def _row_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 ROW_FUNCTIONS.update({
-    np.transpose: _moving(np.transpose), np.swapaxes: _moving(np.swapaxes),
+    np.swapaxes: _moving(np.swapaxes),
     np.moveaxis: _moving(np.moveaxis), np.diagonal: _moving(np.diagonal),
     np.flip: _moving(np.flip), np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),

@@ -130,7 +130,7 @@ cdef object dense_tree(object x):
     cdef type t = type(x)
     if t is DeferredJet:
         return computed(<DeferredJet>x)
-    if t is DeferredMask:
+    if t is DeferredMask or t is DeferredTranspose:
         return x.compute()
     if t is BandedJet:
         return densified(<BandedJet>x)

@@ -99,7 +99,7 @@ cdef class _Jet(_JetProtocol):
             if result is not None:
                 return result
         if holds_banded(args) or holds_banded(kwargs):
-            if BandedJet in types or DeferredJet in types:
+            if BandedJet in types or DeferredJet in types or DeferredTranspose in types:
                 return NotImplemented     # the stand-in's __array_function__ densifies, calls again
             # NumPy asks no stand-in when its dispatcher skips that argument
             # (np.fill_diagonal's val): densify them here
@@ -135,7 +135,8 @@ cdef class _Jet(_JetProtocol):
     def __setitem__(self, key, value):
         cdef _Jet v
         k = component_key(key)
-        if type(value) is BandedJet or type(value) is DeferredJet:
+        if type(value) is BandedJet or type(value) is DeferredJet or \
+                type(value) is DeferredTranspose:
             value = dense_tree(value)
         if isinstance(value, _Jet):
             v = <_Jet>value

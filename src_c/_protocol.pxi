@@ -2,8 +2,9 @@
 #
 # What every jet kind answers alike, written once: the guards that refuse to drop
 # derivatives silently, truth and comparisons on values, Python's operators, len and
-# iteration, pickling. DualArray / HyperDualArray (_Jet), BandedJet and DeferredJet derive
-# from _JetProtocol and supply only how they compute and what they stand for:
+# iteration, pickling. DualArray / HyperDualArray (_Jet), BandedJet, DeferredJet and
+# DeferredTranspose derive from _JetProtocol and supply only how they compute and what they
+# stand for:
 #
 #   _binary(op, a, b)   a op b, op a kernel index (I_ADD ...), self one of a and b
 #   _unary(op)          op(self)

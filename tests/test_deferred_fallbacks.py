@@ -38,7 +38,6 @@ FALLBACKS = {
     "comparison_mask": lambda x: np.sin(x[:, 0]) * (x[:, 1] < x[:, 2]),
     "value": lambda x: (lambda y: y * y.value)(np.sin(x[:, 0])),
     "index_computed_node": lambda x: (lambda y: y[:, 0] * y[:, 2])(np.sin(x) + 1.0),
-    "transpose_unpack": lambda x: (lambda a, b, c: a * np.sin(b) + c)(*x.T),
     "reshape": lambda x: np.sin(x).reshape(x.shape[0], 3) * 2.0,
     "clip": lambda x: np.clip(np.sin(x) * 3.0, -1.0, 1.0),
     "rows_by_1_constant": lambda x: np.sin(x) * np.linspace(1.0, 2.0, x.shape[0])[:, None],

@@ -7,7 +7,7 @@ then runs its rule with jet operations (NumPy calls on jets dispatch into dualja
 
 import numpy as np
 
-from .._core import BandedJet, DeferredJet, _Jet, _JetProtocol
+from .._core import BandedJet, DeferredJet, DeferredTranspose, _Jet, _JetProtocol
 from ..dispatch.jets import on_buffer, value_of, with_values
 
 __all__ = ["any_jet", "dense", "degree_of", "split", "value_of", "on_components",
@@ -22,7 +22,7 @@ def dense(x):
     """A DualArray / HyperDualArray for any jet kind; anything else as it is."""
     if isinstance(x, BandedJet):
         return x.densify()
-    if isinstance(x, DeferredJet):
+    if isinstance(x, (DeferredJet, DeferredTranspose)):
         return x.compute()
     return x
 
