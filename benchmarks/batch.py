@@ -10,6 +10,7 @@ Spellings (the same function of each row):
   keepdims  per-row reductions with keepdims=True
   newaxis   per-row reductions, then [..., None]
   matmul    a constant matrix per row (x @ M, np.einsum)
+  transpose components as the rows of x.T (a, b, c = x.T; np.stack([...]).T; sums over axis 0)
 
 Every result is checked against an analytic per-row Jacobian / Hessian before it is timed.
 Also printed: the memory-bandwidth bound (bytes of source and result over np.copyto's
@@ -53,6 +54,12 @@ def force_matmul(x, xp):
     return x * xp.exp(-xp.einsum("bi,bi->b", x, x @ M))[:, None]
 
 
+def force_transpose(x, xp):
+    a, b, c = x.T
+    e = xp.exp(-(a * a + b * b + c * c))
+    return xp.stack([a * e, b * e, c * e]).T
+
+
 def force_jacobian(x):
     e = np.exp(-np.sum(x ** 2, axis=-1))[:, None, None]
     return e * (np.eye(3) - 2 * x[:, :, None] * x[:, None, :])
@@ -81,13 +88,18 @@ def energy_matmul(x, xp):
     return xp.exp(-r2) + 0.5 * r2
 
 
+def energy_transpose(x, xp):
+    r2 = xp.sum(x.T ** 2, axis=0)
+    return xp.exp(-r2) + 0.5 * r2
+
+
 def energy_hessian(x):
     r2 = np.sum(x ** 2, axis=-1)[:, None, None]
     e = np.exp(-r2)
     return (1 - 2 * e) * np.eye(3) + 4 * e * x[:, :, None] * x[:, None, :]
 
 
-SPELLINGS = ("stack", "keepdims", "newaxis", "matmul")
+SPELLINGS = ("stack", "keepdims", "newaxis", "matmul", "transpose")
 CASES = {
     "force": ("jacobian", {s: globals()[f"force_{s}"] for s in SPELLINGS}, force_jacobian),
     "energy": ("hessian", {s: globals()[f"energy_{s}"] for s in SPELLINGS}, energy_hessian),

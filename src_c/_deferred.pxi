@@ -485,6 +485,11 @@ cdef object deferred_binary(int row, object x, object y):
     within a row ((b, 3) with (b, 1)); the rows themselves never do."""
     cdef DeferredJet a, b, d
     cdef int special
+    # A mask in arithmetic is its plain boolean array, a constant (as eagerly)
+    if type(x) is DeferredMask:
+        x = x.compute()
+    if type(y) is DeferredMask:
+        y = y.compute()
     if type(x) is DeferredJet and type(y) is DeferredJet:
         a, b = <DeferredJet>x, <DeferredJet>y
         if a.sweep is not b.sweep or a.level.order != b.level.order:

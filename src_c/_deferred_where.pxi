@@ -206,8 +206,10 @@ class DeferredMask:
 
 
 def _mask_operator(name):
+    # The plain boolean array with the other operand as it is: a deferred jet then takes
+    # the array as a constant (recorded: `np.log(x) * (x > 1)`).
     def operator_(self, *args):
-        return getattr(self.compute(), name)(*dense_tree(args))
+        return getattr(self.compute(), name)(*args)
     operator_.__name__ = name
     return operator_
 

@@ -111,7 +111,6 @@ def test_clip_derivative_analytic():
 
 FALLS_BACK = {
     "any_branch": lambda x: np.sin(x) if np.any(x > 2.0) else np.cos(x),
-    "mask_times_jet": lambda x: (x > 0) * x + x * (x < 0.5),
     "mask_and_a_number": lambda x: x * ((x > 0) & 1),
     "mask_and_read_mask": lambda x: (lambda m: np.where(m & (x < 0.5), x, 0.0) * m.mean())(x > 0),
     "mask_astype": lambda x: x * (x > 0).astype(x.dtype),
@@ -128,6 +127,31 @@ FALLS_BACK = {
 @pytest.mark.parametrize("name", FALLS_BACK)
 def test_other_uses_of_a_mask_compute_it(name, dtype):
     assert_matches_eager(dj.batch_jacobian, FALLS_BACK[name], rng_x((ROWS, 3), dtype))
+
+
+# A mask in arithmetic with a deferred jet: its boolean array (computed, as eagerly) is a
+# constant of the recorded node.
+MASK_ARITHMETIC = {
+    "jet_times_mask": lambda x: np.log(x + 2.0) * (x > 0),
+    "mask_times_jet": lambda x: (x[:, 0] > 0) * np.sin(x[:, 1]),
+    "mask_in_a_sum": lambda x: x - (x > 0.3) + (x < 0) * np.sin(x),
+    "ufunc_with_mask": lambda x: np.multiply(np.exp(x), x < 0.5),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", MASK_ARITHMETIC)
+def test_masks_in_arithmetic_are_recorded_constants(name, dtype, transform):
+    kinds = []
+
+    def f(x):
+        y = MASK_ARITHMETIC[name](x)
+        kinds.append(type(y))
+        return y
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3), dtype))
+    assert kinds[0] is dj.DeferredJet, kinds        # (kinds[0]: the deferred run)
 
 
 def test_a_mask_behaves_as_its_boolean_array():
