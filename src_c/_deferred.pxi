@@ -259,6 +259,12 @@ cdef class DeferredJet(_JetProtocol):
                         result = deferred_compare(<int><object>idx, inputs[0], inputs[1])
                         if result is not None:
                             return result
+        elif method != "__call__" and len(inputs) == 1 and inputs[0] is self:
+            recorder = ROW_UFUNC_METHODS.get((ufunc, method))     # np.add.reduce(x, axis=1)
+            if recorder is not None:
+                result = recorder(self, **kwargs)
+                if result is not None:
+                    return result
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):

@@ -165,7 +165,138 @@ def _row_einsum_chain(subscripts, *operands, **kwargs):
 def _row_einsum_any(subscripts, *operands, **kwargs):
     if len(operands) >= 3:
         return _row_einsum_chain(subscripts, *operands, **kwargs)
-    return _row_einsum(subscripts, *operands, **kwargs)
+    if len(operands) == 1:
+        return _row_einsum_one(subscripts, operands[0], **kwargs)
+    recorded = _row_einsum(subscripts, *operands, **kwargs)
+    return recorded if recorded is not None else _row_einsum_vector(subscripts, *operands,
+                                                                    **kwargs)
+
+
+cdef object explicit_specs(object subscripts, tuple ndims):
+    """(input specs, output) of an explicit einsum spec ("...i->..." with each ellipsis
+    spelled out in letters no spec uses, for operands of these numbers of axes), or None
+    (no "->", a letter twice in one spec, an ellipsis that is not leading)."""
+    if type(subscripts) is not str or "->" not in subscripts:
+        return None
+    inputs, output = subscripts.replace(" ", "").split("->")
+    specs = inputs.split(",")
+    if len(specs) != len(ndims):
+        return None
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in subscripts]
+    width = 0
+    for k, spec in enumerate(specs):
+        if spec.startswith("..."):
+            width = max(width, ndims[k] - len(spec) + 3)
+    if width < 0 or width > len(spare):
+        return None
+    ellipsis = "".join(spare[:width])
+    specs = [ellipsis[width - (ndims[k] - len(spec) + 3):] + spec[3:] if spec.startswith("...")
+             else spec for k, spec in enumerate(specs)]
+    output = ellipsis + output[3:] if output.startswith("...") else output
+    if "." in "".join(specs) + output or any(len(set(s)) != len(s) for s in specs + [output]) \
+            or [len(spec) for spec in specs] != list(ndims):
+        return None
+    return specs, output
+
+
+def _row_einsum_one(subscripts, a, out=None, optimize=False, dtype=None):
+    """np.einsum of one row: a sum over the letters the result drops ("bi->b",
+    "...ij->...j"), then its axes moved into the result's order ("bij->bji")."""
+    if type(a) is not DeferredJet or out is not None or dtype is not None:
+        return None
+    parsed = explicit_specs(subscripts, (len((<DeferredJet>a).shape),))
+    if parsed is None:
+        return None
+    (spec,), output = parsed
+    if not output or spec[:1] != output[:1] or any(c not in spec for c in output) \
+            or len(spec) != len((<DeferredJet>a).shape):
+        return None
+    summed = tuple(k for k, c in enumerate(spec) if c not in output)
+    result = _row_sum(a, summed) if summed else a
+    kept = [c for c in spec if c in output]
+    if result is None or kept == list(output):
+        return result
+    return _row_transpose(result, [kept.index(c) for c in output])
+
+
+def _row_einsum_vector(subscripts, a, b, out=None, optimize=False, dtype=None):
+    """np.einsum of a row with a constant vector over its last axis ("bi,i->b",
+    "i,...i->..."): np.dot with it."""
+    if out is not None or dtype is not None:
+        return None
+    row, vector = (a, b) if type(a) is DeferredJet else (b, a)
+    if type(row) is not DeferredJet or type(vector) is not cnp.ndarray or vector.ndim != 1:
+        return None
+    ndim = <object>len((<DeferredJet>row).shape)
+    ndims = (ndim, 1) if row is a else (1, ndim)
+    parsed = explicit_specs(subscripts, ndims)
+    if parsed is None:
+        return None
+    specs, output = parsed
+    spec, letter = (specs[0], specs[1]) if row is a else (specs[1], specs[0])
+    if len(spec) < 2 or spec[-1] != letter or output != spec[:-1]:
+        return None
+    return _row_dot(row, vector)
+
+
+# ------------------------------------------------------------------ ufunc methods, splits
+
+def _reduce_method(handler, bint has_dtype):
+    """np.<ufunc>.reduce(x, axis, ...) as the reduction it is (np.add.reduce: np.sum),
+    as the dense path's ufunc methods compute it (dispatch/reductions.py)."""
+    def method(a, axis=0, dtype=None, out=None, keepdims=False, initial=NO_VALUE,
+               where=NO_VALUE):
+        if type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype):
+            return None
+        if has_dtype:
+            return handler(a, axis, None, out, keepdims, initial, where)
+        return handler(a, axis, out, keepdims, initial, where)
+    return method
+
+
+ROW_UFUNC_METHODS = {
+    (np.add, "reduce"): _reduce_method(_row_sum, True),
+    (np.multiply, "reduce"): _reduce_method(_row_prod, True),
+    (np.maximum, "reduce"): _reduce_method(_row_max, False),
+    (np.minimum, "reduce"): _reduce_method(_row_min, False),
+    (np.add, "accumulate"): lambda a, axis=0, dtype=None, out=None: _row_cumsum(a, axis, dtype, out),
+}
+
+
+def _row_split(ary, indices_or_sections, axis=0, *, bint even=True):
+    """np.split / np.array_split along a row axis: slices of the row (views, exact)."""
+    if type(ary) is not DeferredJet:
+        return None
+    cdef DeferredJet a = <DeferredJet>ary
+    ax = row_axis(axis, len(a.shape)) if a.shape else None
+    if ax is None:
+        return None
+    try:
+        pieces = (np.split if even else np.array_split)(np.arange(a.shape[ax]),
+                                                         indices_or_sections)
+    except (ValueError, TypeError):
+        return None                  # (NumPy's error, eagerly)
+    lead = (slice(None),) * ax
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    return [ary[lead + (slice(int(lo), int(hi)),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _row_array_split(ary, indices_or_sections, axis=0):
+    return _row_split(ary, indices_or_sections, axis, even=False)
+
+
+def _row_hsplit(ary, indices_or_sections):
+    if type(ary) is not DeferredJet or len((<DeferredJet>ary).shape) < 2:
+        return None          # (rows of one number split along the rows' axis)
+    return _row_split(ary, indices_or_sections, 1)
+
+
+def _row_atleast_2d(*arys):
+    """np.atleast_2d of rows that already have two axes or more: themselves."""
+    if not arys or not all(type(a) is DeferredJet and len((<DeferredJet>a).shape) >= 2
+                           for a in arys):
+        return None
+    return arys[0] if len(arys) == 1 else tuple(arys)
 
 
 # ------------------------------------------------------------------ products of two rows
@@ -306,4 +437,6 @@ ROW_FUNCTIONS.update({
     np.linalg.cross: _row_cross, np.dot: _row_dot, np.inner: _row_inner,
     np.tensordot: _row_tensordot,
     np.linalg.tensordot: _row_tensordot, np.einsum: _row_einsum_any, np.take: _row_take,
+    np.split: _row_split, np.array_split: _row_array_split, np.hsplit: _row_hsplit,
+    np.atleast_2d: _row_atleast_2d,
 })

@@ -81,6 +81,16 @@ EXACT = {
     "sum_own_dtype": ((4,), lambda x: pending(x, np.sum(np.sin(x), axis=-1, dtype=x.dtype))),
     "mean_own_dtype": ((2, 3), lambda x: x * pending(x, np.mean(x * x, (1, 2), x.dtype, keepdims=True))),
     "cumsum_own_dtype": ((4,), lambda x: pending(x, np.cumsum(np.exp(x), axis=1, dtype=x.dtype))),
+    # ufunc methods as the reductions they are; splits of rows as slices
+    "add_reduce": ((2, 3), lambda x: pending(x, np.add.reduce(np.sin(x), axis=2))),
+    "multiply_reduce": ((4,), lambda x: pending(x, np.multiply.reduce(x * 2.0, axis=-1))),
+    "maximum_reduce": ((4,), lambda x: pending(x, np.maximum.reduce(np.cos(x), 1, keepdims=True)) * x),
+    "minimum_reduce": ((2, 3), lambda x: pending(x, np.minimum.reduce(x, axis=1))),
+    "add_accumulate": ((4,), lambda x: pending(x, np.add.accumulate(np.exp(x), axis=1))),
+    "split": ((4,), lambda x: pending(x, (lambda a, b: a * np.sin(b))(*np.split(x, 2, axis=1)))),
+    "array_split": ((4,), lambda x: pending(x, np.array_split(np.exp(x), 3, axis=-1)[2] * x)),
+    "hsplit_indices": ((2, 3), lambda x: pending(x, np.hsplit(x * x, [1])[1] + 1.0)),
+    "atleast_2d": ((4,), lambda x: pending(x, np.atleast_2d(np.sin(x)) * 2.0)),
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
@@ -96,6 +106,13 @@ PRODUCTS = {
     "matmul_width_9": ((9,), lambda x: pending(x, np.sin(x) @ W9)),
     "inner_matrix": ((3,), lambda x: pending(x, np.inner(np.sin(x), W))),
     "inner_vector": ((4,), lambda x: pending(x, np.inner(x * x, V))),
+    # einsum of one row: sums and moves; of a row and a constant vector
+    "einsum_sum": ((4,), lambda x: pending(x, np.einsum("bi->b", np.sin(x)))),
+    "einsum_ellipsis_sum": ((2, 3), lambda x: pending(x, np.einsum("...ij->...j", np.exp(x)))),
+    "einsum_sum_and_move": ((2, 3), lambda x: pending(x, np.einsum("bij->bj", x * x) + 1.0)),
+    "einsum_move": ((2, 3), lambda x: pending(x, np.einsum("bij->bji", np.sin(x)))),
+    "einsum_vector": ((4,), lambda x: pending(x, np.einsum("bi,i->b", np.tanh(x), V))),
+    "einsum_vector_first": ((4,), lambda x: pending(x, np.einsum("i,...i->...", V, x * x))),
     # products of two rows: broadcast products summed
     "matmul_rows": ((3, 3), lambda x: pending(x, x @ np.sin(x))),
     "matmul_ufunc_rows": ((3, 3), lambda x: pending(x, np.matmul(np.exp(x), x))),
@@ -269,5 +286,12 @@ def test_row_functions_that_do_not_apply_fall_back():
               # columns; a reduction's dtype= of another dtype
               lambda x: np.hstack([x[:, 0], x[:, 1]])[:ROWS] * x[:, 2],
               lambda x: np.inner(x[:, 0], x[:, 1]) * x[:, 2],
-              lambda x: np.sum(x, axis=1, dtype=np.float64) * x[:, 2]]:
+              lambda x: np.sum(x, axis=1, dtype=np.float64) * x[:, 2],
+              # ufunc methods over the rows' axis (their default), splits of rows of one
+              # number, einsum of one row summed over the rows, a repeated letter
+              lambda x: np.add.reduce(x)[0] * x[:, 1],
+              lambda x: np.maximum.reduce(x, axis=None) * x[:, 1],
+              lambda x: np.split(x[:, 0], 2)[0][:3].sum() * x[:, 1],
+              lambda x: np.einsum("bi->i", x)[0] * x[:, 1],
+              lambda x: np.einsum("bii->b", x[:, :4].reshape(-1, 2, 2)) * x[:, 1]]:
         assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4), np.float32))
