@@ -181,6 +181,12 @@ cdef class _JetProtocol:
     def __rmod__(self, other):
         return np.remainder(other, self)
 
+    def __divmod__(self, other):
+        return np.divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return np.divmod(other, self)
+
     def __matmul__(self, other):
         return np.matmul(self, other)
 

@@ -173,3 +173,30 @@ def test_a_transpose_kept_after_its_transform():
     with pytest.raises(TypeError, match="np.asarray"):
         np.asarray(t)
     assert "DeferredTranspose(shape=(3, 6000)" in repr(t)
+
+
+@dj.custom_jvp
+def _softplus(z):
+    return np.log1p(np.exp(z))
+
+
+@_softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (z,), (t,) = primals, tangents
+    return _softplus(z), t / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize("name", ["custom_jvp", "scipy_ufunc", "pickle", "divmod", "array_api"])
+def test_a_transpose_through_the_rest_of_dualjac(name):
+    """A DeferredTranspose where other parts of dualjac meet it (a custom rule, a SciPy
+    ufunc, pickling, Python's divmod, the array API namespace): eager's bits."""
+    import pickle
+    import scipy.special
+    f = {
+        "custom_jvp": lambda x: _softplus(x.T).T,
+        "scipy_ufunc": lambda x: scipy.special.expit(x.T * 2.0).T,
+        "pickle": lambda x: pickle.loads(pickle.dumps(np.sin(x).T)).T,
+        "divmod": lambda x: divmod(x.T * 3.0, 0.7)[1].T,
+        "array_api": lambda x: x * (lambda t: t.__array_namespace__().sum(t * t, axis=0))(x.T)[:, None],
+    }[name]
+    assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 3), lo=0.2, hi=1.2))

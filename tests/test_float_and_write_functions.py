@@ -38,6 +38,7 @@ CALLS = {
     "frexp": (lambda z: np.frexp(z * 5.0)[0], "fd"),
     "modf": (lambda z: np.modf(z * 3.0)[0] + np.modf(z)[1], "fd"),
     "divmod": (lambda z: np.divmod(z, 0.3)[1] * np.divmod(z, 0.7)[0], "fd"),
+    "divmod_builtin": (lambda z: divmod(z, 0.3)[1] * divmod(2.5, z)[1], "fd"),
     "spacing": (lambda z: np.spacing(z) + z, "fd"),
     "nextafter": (lambda z: np.nextafter(z, 2.0 * z) ** 2, "fd"),
     "i0": (lambda z: np.i0(z), "fd"),
