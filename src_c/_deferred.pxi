@@ -163,6 +163,10 @@ cdef class DeferredJet(_JetProtocol):
     def T(self):
         return transposed(self)
 
+    @property
+    def mT(self):
+        return np.matrix_transpose(self)
+
     def transpose(self, *axes):
         return np.transpose(self, axes[0] if len(axes) == 1 else axes or None)
 

@@ -216,7 +216,7 @@ def _row_einsum_one(subscripts, a, out=None, optimize=False, dtype=None):
     kept = [c for c in spec if c in output]
     if result is None or kept == list(output):
         return result
-    return _row_transpose(result, [kept.index(c) for c in output])
+    return ROW_FUNCTIONS[np.transpose](result, [kept.index(c) for c in output])
 
 
 def _row_einsum_vector(subscripts, a, b, out=None, optimize=False, dtype=None):
@@ -422,13 +422,13 @@ def _row_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return _row_sum(diagonal, -1)
 
 
+# (np.transpose, np.swapaxes, np.moveaxis and np.matrix_transpose: _deferred_transpose.pxi,
+# which also gives a DeferredTranspose where they transpose rows of one axis)
 ROW_FUNCTIONS.update({
-    np.swapaxes: _moving(np.swapaxes),
-    np.moveaxis: _moving(np.moveaxis), np.diagonal: _moving(np.diagonal),
-    np.flip: _moving(np.flip), np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
+    np.diagonal: _moving(np.diagonal), np.flip: _moving(np.flip),
+    np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),
-    np.matrix_transpose: _moving(np.matrix_transpose),
-    np.linalg.matrix_transpose: _moving(np.linalg.matrix_transpose), np.trace: _row_trace,
+    np.trace: _row_trace,
 })
 
 

@@ -96,10 +96,13 @@ class DeferredTranspose(_JetProtocol):
     def _update(self, op, other, spelling):
         raise deferred_write_error(<DeferredJet>self.rows, "an in-place operator")
 
+    mT = property(lambda self: self.rows)
+
     def transpose(self, *axes):
-        if not axes or axes in ((1, 0), ((1, 0),)):
-            return self.rows
-        return self.compute().transpose(*axes)
+        return np.transpose(self, axes[0] if len(axes) == 1 else axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return np.swapaxes(self, axis1, axis2)
 
     def compute(self):
         """The ordinary jet this one stands for (the computed rows, transposed)."""
@@ -139,7 +142,7 @@ class DeferredTranspose(_JetProtocol):
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
-        if func is np.transpose and len(args) == 1 and not kwargs:
+        if func in AXIS_MOVES and args and args[0] is self and transposes(func, args[1:], kwargs):
             return self.rows
         if func in TRANSPOSED_REDUCTIONS and args and args[0] is self and (
                 len(args) == 1 or len(args) == 2 and func is not np.linalg.norm
@@ -182,13 +185,30 @@ cdef object transposed_matmul(object a, object b):
     return columns_last(product) if a.ndim == 2 else product
 
 
-def _row_transpose(a, axes=None):
-    """np.transpose of rows of one axis: a DeferredTranspose; else as other moves."""
-    if type(a) is not DeferredJet:
-        return None
-    if len((<DeferredJet>a).shape) == 2 and (axes is None or tuple(axes) in ((1, 0), (-1, 0))):
-        return DeferredTranspose(a)
-    return row_lanes_moved(<DeferredJet>a, np.transpose, () if axes is None else (axes,), {})
+cdef object TRANSPOSE_PROBE = np.arange(6).reshape(2, 3)
+AXIS_MOVES = (np.transpose, np.swapaxes, np.moveaxis, np.matrix_transpose,
+              np.linalg.matrix_transpose)
+
+
+cdef bint transposes(object function, tuple args, dict kwargs):
+    """Does function(a, *args, **kwargs) transpose an array a of two axes?"""
+    try:
+        moved = function(TRANSPOSE_PROBE, *args, **kwargs)
+    except (TypeError, ValueError, IndexError):
+        return False             # (NumPy's error, eagerly)
+    return moved.shape == (3, 2) and np.array_equal(moved, TRANSPOSE_PROBE.T)
+
+
+def _transposing(function, moving):
+    """The ROW_FUNCTIONS handler of a function that moves axes (AXIS_MOVES): a
+    DeferredTranspose when it transposes rows of one axis; else the handler of moves
+    within rows."""
+    def handler(a, *args, **kwargs):
+        if type(a) is DeferredJet and len((<DeferredJet>a).shape) == 2 and \
+                transposes(function, args, kwargs):
+            return DeferredTranspose(a)
+        return moving(a, *args, **kwargs)
+    return handler
 
 
 cdef object stacked_columns(object parts):
@@ -214,5 +234,6 @@ def _row_stack_or_columns(*args, **kwargs):
     return stacked_columns(args[0]) if args and axis in (0, -2) else None
 
 
-ROW_FUNCTIONS.update({np.transpose: _row_transpose, np.vstack: _row_vstack,
-                      np.stack: _row_stack_or_columns})
+ROW_FUNCTIONS.update({np.vstack: _row_vstack, np.stack: _row_stack_or_columns})
+for _function in AXIS_MOVES:
+    ROW_FUNCTIONS[_function] = _transposing(_function, _moving(_function))

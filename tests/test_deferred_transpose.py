@@ -51,6 +51,10 @@ EXACT = {
     "operators": lambda x: pending(x, (-x.T + x.T * x.T - 2.0 / x.T + (x.T + 1.0) ** 1.5).T),
     "absolute": lambda x: pending(x, abs(x.T - 0.7).T),
     "two_shapes": lambda x: pending(x, (np.exp(x.T[:1]) * x.T[1:]).T),
+    "full_constant": lambda x: pending(x, (x.T - np.cos(np.arange(x.size)).reshape(3, -1)
+                                              .astype(x.dtype)).T),
+    "size_one_constants": lambda x: pending(x, (np.array(2.0, x.dtype) * x.T
+                                                + np.ones((1, 1), x.dtype)).T),
     "sum_axis_0": lambda x: pending(x, x * np.sum(x.T ** 2, axis=0)[:, None]),
     "sum_method_keepdims": lambda x: pending(x, (x.T * x.T.sum(0, keepdims=True)).T),
     "mean_max_min": lambda x: pending(x, np.stack([np.mean(x.T, 0), np.max(np.sin(x.T), axis=0),
@@ -59,6 +63,9 @@ EXACT = {
     "norm_axis_0": lambda x: pending(x, x / np.linalg.norm(x.T, axis=0)[:, None]),
     "index_and_slice": lambda x: pending(x, np.exp(x.T[0:2]).T * x.T[2][:, None]),
     "transpose_forms": lambda x: pending(x, np.transpose(np.sin(x)).transpose() + x.transpose().T),
+    "swapaxes_moveaxis": lambda x: pending(x, np.swapaxes(np.moveaxis(np.exp(x), 0, -1)
+                                                          * 2.0, 0, 1)),
+    "matrix_transpose": lambda x: pending(x, np.matrix_transpose(x.swapaxes(1, 0) ** 2)),
     "iterate": lambda x: pending(x, sum(np.sin(row) for row in x.T)),
     "mask_of_transpose": lambda x: pending(x, np.where((x.T > 0.5).T, x, -x)),
 }
