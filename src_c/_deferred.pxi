@@ -184,6 +184,12 @@ cdef class DeferredJet(_JetProtocol):
         return deferred_unary(op, self)
 
     cpdef object _values(self, str use):
+        if self.row == -1 and self.dense is None:
+            # an input not seeded yet: the source's values as they are (read-only), without
+            # seeding it for a comparison or a branch (`if np.any(x > 0):`)
+            values = self.seed_values.view()
+            values.flags.writeable = False
+            return values
         return computed(self).buf[..., 0]
 
     cpdef object _dense(self):

@@ -197,3 +197,23 @@ def test_a_jet_as_condition_is_its_values_as_booleans():
     want = np.zeros_like(J)
     want[:, [0, 1, 2], [0, 1, 2]] = np.where(chosen, 2 * x, -1.0)   # (a NaN stays on the diagonal)
     np.testing.assert_array_equal(J, want)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_branches_on_the_source_read_its_values_without_seeding_it(transform):
+    """`if np.any(x > c):` and a mask of a source view in arithmetic read the source's
+    values as they are: the source stays an input not seeded (pending), the values are
+    read-only, and the results have eager's bits."""
+    states = []
+
+    def f(x):
+        if np.any(x > 5.0) or not np.all(x[:, 0] < 5.0):
+            raise AssertionError("the rows are within (-1, 1)")
+        if isinstance(x, dj.DeferredJet):
+            states.append("pending" in repr(x))
+            values = x._values("test")
+            states.append(values.flags.writeable)
+        return np.sin(x) * (x[:, :1] < 0.5) + x[:, 1:2] * (x > 0)
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)))
+    assert states == [True, False], states
