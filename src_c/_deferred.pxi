@@ -153,6 +153,8 @@ cdef class DeferredJet(_JetProtocol):
 
     @property
     def value(self):
+        if self.row == -1 and self.dense is None:
+            return self._values("value")     # (a read-only view of the source's values)
         return computed(self).value
 
     def compute(self):

@@ -217,3 +217,19 @@ def test_branches_on_the_source_read_its_values_without_seeding_it(transform):
 
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)))
     assert states == [True, False], states
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_the_value_of_the_source_does_not_seed_it(transform):
+    """x.value and x[:, 0].value inside f: read-only views of the source's values, the
+    source stays an input not seeded, eager's bits."""
+    states = []
+
+    def f(x):
+        scale = float(np.max(np.abs(x.value))) + float(x[:, 0].value.sum())
+        if isinstance(x, dj.DeferredJet):
+            states.append(("pending" in repr(x), x.value.flags.writeable))
+        return np.exp(x) * scale
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)))
+    assert states == [(True, False)], states
