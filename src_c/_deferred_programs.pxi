@@ -779,7 +779,8 @@ def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
     straight out of one, dense_target() computes them."""
     sweep = object()
     ACTIVE_ROOTS.append(sweep)
-    dj_pool_prewake()          # the program runs on the pool once f is recorded
+    if array.size * level.buf.shape[level.buf.ndim - 1] > NOGIL_THRESHOLD:
+        dj_pool_prewake()      # the program will run on the pool once f is recorded
     try:
         return f(seed_input(array, level, make_dense, sweep))
     except NeedsDense:
