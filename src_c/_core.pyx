@@ -200,6 +200,7 @@ def register_ufuncs(dict unary, dict binary):
 class _Hooks:
     array_ufunc = None
     array_function = None
+    composite_rule = None       # func -> its rule when written with NumPy calls only, else None
     array_namespace = None      # api_version -> dualjac.array_api (x.__array_namespace__)
     conversion_context = None   # what(str) -> a message naming the caller, or None
 
@@ -211,10 +212,13 @@ def set_array_api_hooks(namespace_for, conversion_context):
     _Hooks.conversion_context = conversion_context
 
 
-def set_numpy_hooks(array_ufunc, array_function):
-    """The Python dispatch layer's entry points for everything not fused here."""
+def set_numpy_hooks(array_ufunc, array_function, composite_rule=None):
+    """The Python dispatch layer's entry points for everything not fused here, and its
+    rules written with NumPy calls only (composite_rule(func): the rule or None), which
+    the stand-in jets run on themselves rather than on the jets they stand for."""
     _Hooks.array_ufunc = array_ufunc
     _Hooks.array_function = array_function
+    _Hooks.composite_rule = composite_rule
 
 
 # ------------------------------------------------------------------ the parts (see Layout)

@@ -277,6 +277,10 @@ cdef class DeferredJet(_JetProtocol):
                 result = recorder(self, **kwargs)
                 if result is not None:
                     return result
+        if method == "__call__" and not kwargs:
+            rule = composite_rule(ufunc)        # np.heaviside: NumPy calls, each recorded
+            if rule is not None:
+                return rule(*inputs)
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -285,6 +289,9 @@ cdef class DeferredJet(_JetProtocol):
             recorded = handler(*args, **kwargs)
             if recorded is not None:
                 return recorded
+        rule = composite_rule(func)     # np.average, np.ptp: NumPy calls, each recorded
+        if rule is not None:
+            return rule(*args, **kwargs)
         # The dense jet's handler, with that jet as NEP 35's `like` (np.zeros(n, like=x)).
         return computed(self).__array_function__(func, types, dense_tree(args),
                                                  dense_tree(kwargs))
@@ -615,6 +622,13 @@ cdef object numbers_of(object seq):
     except (TypeError, ValueError):
         return None
     return arr if arr.dtype.kind in "biuf" else None
+
+
+cdef object composite_rule(object func):
+    """The dispatch layer's rule for func when it is written with NumPy calls only
+    (dualjac/dispatch/registry.py), which stand-in jets run on themselves; else None."""
+    hook = _Hooks.composite_rule
+    return None if hook is None else hook(func)
 
 
 cdef object deferred_write_error(DeferredJet d, str what):

@@ -291,6 +291,20 @@ def _row_hsplit(ary, indices_or_sections):
     return _row_split(ary, indices_or_sections, 1)
 
 
+def _row_shape(a):
+    return (<DeferredJet>a).shape if type(a) is DeferredJet else None
+
+
+def _row_ndim(a):
+    return len((<DeferredJet>a).shape) if type(a) is DeferredJet else None
+
+
+def _row_size(a, axis=None):
+    if type(a) is not DeferredJet:
+        return None
+    return (<DeferredJet>a).count if axis is None else None
+
+
 def _row_atleast_2d(*arys):
     """np.atleast_2d of rows that already have two axes or more: themselves."""
     if not arys or not all(type(a) is DeferredJet and len((<DeferredJet>a).shape) >= 2
@@ -439,4 +453,6 @@ ROW_FUNCTIONS.update({
     np.linalg.tensordot: _row_tensordot, np.einsum: _row_einsum_any, np.take: _row_take,
     np.split: _row_split, np.array_split: _row_array_split, np.hsplit: _row_hsplit,
     np.atleast_2d: _row_atleast_2d,
+    # what the dense path's rules ask of their arguments, answered without computing
+    np.shape: _row_shape, np.ndim: _row_ndim, np.size: _row_size,
 })

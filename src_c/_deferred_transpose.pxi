@@ -139,6 +139,9 @@ class DeferredTranspose(_JetProtocol):
                 operands = [rows_first(v, self.shape[1]) for v in inputs]
                 if not any(v is NO_OPERAND for v in operands):
                     return columns_last(ufunc(*operands))
+            rule = composite_rule(ufunc)
+            if rule is not None:
+                return rule(*inputs)
         return getattr(ufunc, method)(*dense_tree(inputs), **dense_tree(kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -150,6 +153,9 @@ class DeferredTranspose(_JetProtocol):
             axis = kwargs.get("axis") if len(args) == 1 else args[1]
             if (type(axis) is int or isinstance(axis, np.integer)) and axis in (0, -2):
                 return columns_last(func(self.rows, **{**kwargs, "axis": 1}))
+        rule = composite_rule(func)      # NumPy calls, each as above
+        if rule is not None:
+            return rule(*args, **kwargs)
         return func(*dense_tree(args), **dense_tree(kwargs))
 
     def sum(self, axis=None, **kwargs):

@@ -160,7 +160,17 @@ def register_pending_modules():
 def install():
     """Register the rules-table ufuncs and hand _core the entry points below."""
     register_table_ufuncs()
-    _core.set_numpy_hooks(array_ufunc, array_function)
+    _core.set_numpy_hooks(array_ufunc, array_function, composite_rule)
+
+
+def composite_rule(func):
+    """The rule of a function or ufunc when it is a composition of NumPy calls (it then
+    serves any array kind as it is: a deferred jet records its calls), else None."""
+    if func in COMPOSITES:
+        return HANDLED.get(func)
+    if func in COMPOSITE_UFUNCS:
+        return EXTRA_UFUNCS.get(func)
+    return None
 
 
 # ---------------------------------------------------------------- errors

@@ -1,0 +1,96 @@
+"""Deferred jets and the dense path's composite rules (dualjac/dispatch: rules written with
+NumPy calls only, such as np.average, np.ptp, np.nanmean, np.linalg.vector_norm,
+np.heaviside): a deferred jet runs the rule on itself, so each NumPy call in it is recorded
+(or falls back on its own), and the result keeps eager's bits, since eager runs the same
+rule on ordinary jets. Functions of rows of 4 (x (b, 4)); the witness is eager's bits, and
+complex step for the analytic ones.
+"""
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, rng_x
+
+# Every test checks that it leaves the deferred threshold as it found it (conftest.py).
+pytestmark = pytest.mark.usefixtures("threshold_is_restored")
+
+WEIGHTS = np.array([1.0, 2.0, 0.5, 3.0])
+
+
+def pending(x, y, float64_only=False):
+    """y, checked to be a pending deferred node when f's argument x is deferred (only for
+    float64 rows when the function promotes float32 ones to float64, as NumPy does)."""
+    if isinstance(x, dj.DeferredJet) and not (float64_only and x.dtype != np.float64):
+        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
+    return y
+
+
+# Recorded whole: (function, analytic as written for complex step: np.linalg.vecdot
+# conjugates and np.real drops the imaginary part of complex rows).
+RECORDED = {
+    "average": (lambda x: pending(x, np.average(np.sin(x), axis=1)), True),
+    "average_weights": (lambda x: pending(x, np.average(x * x, axis=-1, weights=WEIGHTS), True),
+                        True),
+    "average_keepdims": (lambda x: x * pending(x, np.average(x, 1, keepdims=True)), True),
+    "ptp": (lambda x: pending(x, np.ptp(np.cos(x), axis=1)), False),
+    "nansum": (lambda x: pending(x, np.nansum(np.exp(x), axis=1)), True),
+    "nanmean": (lambda x: pending(x, np.nanmean(x * 2.0, axis=-1, keepdims=True)) * x, True),
+    "vector_norm": (lambda x: pending(x, np.linalg.vector_norm(x, axis=-1)), False),
+    "vector_norm_keepdims": (lambda x: x / pending(x, np.linalg.vector_norm(x, axis=1, keepdims=True)),
+                             False),
+    "linalg_vecdot": (lambda x: pending(x, np.linalg.vecdot(np.sin(x), x)), False),
+    "sinc": (lambda x: pending(x, np.sinc(x)), True),
+    "float_power": (lambda x: pending(x, np.float_power(x, 2.5), True), True),
+    "heaviside": (lambda x: pending(x, np.heaviside(x - 0.7, 0.5) * x), False),
+    "real": (lambda x: pending(x, np.real(np.exp(x))), False),
+    "nan_to_num": (lambda x: pending(x, np.nan_to_num(np.log(x))), True),
+    "round": (lambda x: pending(x, np.round(x * 3.0, 1) + x), False),
+}
+
+# Rules whose NumPy calls include one that reads across rows or has no recording: they run
+# on computed jets part of the way, with eager's bits all the same.
+PARTLY = {
+    "gradient": lambda x: np.gradient(x * x, axis=1),
+    "nanvar": lambda x: np.nanvar(np.sin(x), axis=1),
+    "nanmax": lambda x: np.nanmax(x * 2.0, axis=1),
+    "trapezoid": lambda x: np.trapezoid(np.exp(x), axis=1),
+    "modf": lambda x: np.modf(x * 3.0)[0],
+    "unwrap": lambda x: np.unwrap(x * 4.0, axis=1),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", RECORDED)
+def test_composites_are_recorded_with_eagers_bits(name, dtype, transform):
+    f, _ = RECORDED[name]
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 4), dtype, lo=0.2, hi=1.2))
+
+
+@pytest.mark.parametrize("name", [n for n, (_, analytic) in RECORDED.items() if analytic])
+def test_composites_match_complex_step(name):
+    f, _ = RECORDED[name]
+    x = rng_x((2000, 4), lo=0.2, hi=1.2)
+    witness = cases.complex_step_batch_jacobian(f, x)
+    np.testing.assert_allclose(deferred(dj.batch_jacobian, f, x), witness, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", PARTLY)
+def test_composites_partly_on_computed_jets_keep_eagers_bits(name, transform):
+    assert_matches_eager(TRANSFORMS[transform], PARTLY[name], rng_x((ROWS, 4), lo=0.2, hi=1.2))
+
+
+def test_shape_queries_do_not_compute():
+    """np.shape / np.ndim / np.size of a deferred jet (what composite rules ask first)
+    answer from its shape: the node stays pending."""
+    seen = []
+
+    def f(x):
+        y = np.sin(x)
+        seen.append((np.shape(y), np.ndim(y), np.size(y), "pending" in repr(y)))
+        return y
+
+    dj.batch_jacobian(f, rng_x((ROWS, 4)))
+    assert seen[0] == ((ROWS, 4), 2, ROWS * 4, True), seen
