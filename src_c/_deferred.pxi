@@ -465,7 +465,7 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
-    for operand in (a if row == LANES or row == WHERE else (a, b)):
+    for operand in (a if row == LANES or row == WHERE or row == PICK else (a, b)):
         if type(operand) is DeferredJet:
             d.pending += (<DeferredJet>operand).pending
             d.deps1 |= (<DeferredJet>operand).deps1

@@ -291,6 +291,76 @@ def _row_hsplit(ary, indices_or_sections):
     return _row_split(ary, indices_or_sections, 1)
 
 
+# ------------------------------------------------------------------ picks per row
+
+cdef enum:
+    PICK = -8                # a = (operand,); table = (rows, lanes): the operand's lane
+                             # that each row's result lane takes
+
+
+def _row_take_along_axis(arr, indices, axis=-1):
+    """np.take_along_axis of rows with plain integer indices along a row axis: a PICK
+    node, each row's lanes taken from its own places (exact copies, as eagerly)."""
+    if type(arr) is not DeferredJet or type(indices) is not cnp.ndarray:
+        return None
+    cdef DeferredJet a = <DeferredJet>arr
+    ax = row_axis(axis, len(a.shape)) if axis is not None and a.shape else None
+    if ax is None or indices.dtype.kind not in "iu" or indices.ndim != len(a.shape) \
+            or indices.shape[0] != a.rows:
+        return None
+    try:
+        lanes = np.take_along_axis(np.broadcast_to(lane_numbers(a)[None], a.shape), indices, ax)
+    except (IndexError, ValueError):
+        return None              # (NumPy's error, eagerly)
+    return pick_node(a, lanes)
+
+
+def _row_sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """np.sort along a row axis: the values' stable argsort (as the dense rule sorts),
+    then a PICK node."""
+    if type(a) is not DeferredJet or order is not None or axis is None:
+        return None
+    ax = row_axis(axis, len((<DeferredJet>a).shape)) if (<DeferredJet>a).shape else None
+    if ax is None:
+        return None
+    order_of = np.argsort((<DeferredJet>a)._values("np.sort"), axis=ax, kind="stable")
+    return _row_take_along_axis(a, order_of, ax)
+
+
+cdef object pick_node(DeferredJet a, object lanes):
+    """The PICK node whose row e, lane l is a's lane lanes[e, ...][l] of row e."""
+    cdef DeferredJet d = pending_node(a, PICK, -1, (a,), None, tuple(lanes.shape))
+    d.table = np.ascontiguousarray(lanes.reshape(a.rows, -1), dtype=np.intp)
+    return bounded(d)
+
+
+cdef void set_pick_step(Program* P, Step* st, DeferredJet node, list slot_of,
+                        list keep) except *:
+    st.kind = STEP_PICK
+    st.a = (<DeferredJet>node.a[0]).number
+    st.slot_a = slot_of[st.a]
+    st.table = intp_data(node.table, keep)
+    st.fn = <void*>pick_step[double] if P.f64 else <void*>pick_step[float]
+
+
+cdef void pick_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_t start,
+                    Py_ssize_t m) noexcept nogil:
+    """PICK: every component of result lane l of row e from the operand's lane
+    table[e, l] of that row."""
+    cdef Py_ssize_t l, e, s, cs = P.cs, L = st.lanes
+    cdef const real* a = scratch + st.slot_a * P.K * cs
+    cdef const Py_ssize_t* row
+    cdef const real* src
+    cdef real* o
+    for e in range(m):
+        row = st.table + (start + e) * L
+        for l in range(L):
+            src = a + row[l] * P.chunk + e
+            o = out + l * P.chunk + e
+            for s in range(P.K):
+                o[s * cs] = src[s * cs]
+
+
 def _row_shape(a):
     return (<DeferredJet>a).shape if type(a) is DeferredJet else None
 
@@ -453,6 +523,7 @@ ROW_FUNCTIONS.update({
     np.linalg.tensordot: _row_tensordot, np.einsum: _row_einsum_any, np.take: _row_take,
     np.split: _row_split, np.array_split: _row_array_split, np.hsplit: _row_hsplit,
     np.atleast_2d: _row_atleast_2d,
+    np.take_along_axis: _row_take_along_axis, np.sort: _row_sort,
     # what the dense path's rules ask of their arguments, answered without computing
     np.shape: _row_shape, np.ndim: _row_ndim, np.size: _row_size,
 })

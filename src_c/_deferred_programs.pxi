@@ -28,6 +28,7 @@ cdef enum:
     STEP_MATMUL = 4
     STEP_COMPARE = 5
     STEP_WHERE = 6
+    STEP_PICK = 7
 
 
 cdef struct Gather:          # an input, written into its slot per chunk
@@ -349,7 +350,7 @@ cdef void pair_up(list order) except *:
 
 cdef inline tuple operands_of(DeferredJet node):
     """The jets a pending node reads."""
-    if node.row == LANES or node.row == WHERE:
+    if node.row == LANES or node.row == WHERE or node.row == PICK:
         return node.a
     return (node.a, node.b)
 
@@ -430,6 +431,9 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
     st.slot_out = slot_of[v]
     st.slot_a = st.slot_b = st.slot_c = -1
     st.a = st.b = st.c = 0
+    if node.row == PICK:
+        set_pick_step(P, st, node, slot_of, keep)
+        return
     if node.row == COMPARE or node.row == WHERE:
         set_compare_or_where_step(st, node, slot_of, constants, keep)
         if node.row == COMPARE:
@@ -651,7 +655,7 @@ cdef void run_step(Program* P, Step* st, real* scratch, Py_ssize_t start, Py_ssi
                     scratch + st.slot_b * per_slot if st.slot_b >= 0 else NULL,
                     out, chunk, P.K, P.cs, m)
         return
-    if st.kind == STEP_COMPARE or st.kind == STEP_WHERE:
+    if st.kind == STEP_COMPARE or st.kind == STEP_WHERE or st.kind == STEP_PICK:
         # (through a pointer, and after the row operations: inlined into this loop
         # their code would slow the loop's other steps, x @ W's among them)
         (<void (*)(Program*, Step*, real*, real*, Py_ssize_t, Py_ssize_t) noexcept nogil>st.fn)(

@@ -46,6 +46,14 @@ RECORDED = {
     "real": (lambda x: pending(x, np.real(np.exp(x))), False),
     "nan_to_num": (lambda x: pending(x, np.nan_to_num(np.log(x))), True),
     "round": (lambda x: pending(x, np.round(x * 3.0, 1) + x), False),
+    # picks per row (a PICK node): np.sort, np.take_along_axis, and the composites on them
+    "sort": (lambda x: pending(x, np.sort(np.sin(x) * x, axis=1)), False),
+    "take_along_axis": (lambda x: pending(x, np.take_along_axis(
+        np.exp(x), np.tile(np.array([[3, 0, 0, 2]]), (x.shape[0], 1)), axis=1)), True),
+    "percentile": (lambda x: pending(x, np.percentile(x * x, 30, axis=1)), False),
+    "quantile": (lambda x: pending(x, np.quantile(np.cos(x), [0.2, 0.8], axis=-1).T, True), False),
+    "partition": (lambda x: pending(x, np.partition(x, 2, axis=1)), False),
+    "nanmedian": (lambda x: pending(x, np.nanmedian(np.exp(x), axis=1)), False),
 }
 
 # Rules whose NumPy calls include one that reads across rows or has no recording: they run
@@ -94,3 +102,32 @@ def test_shape_queries_do_not_compute():
 
     dj.batch_jacobian(f, rng_x((ROWS, 4)))
     assert seen[0] == ((ROWS, 4), 2, ROWS * 4, True), seen
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_sorted_rows_take_each_rows_own_order(transform):
+    """np.sort of rows with ties: each row's result lane k is its own stable argsort's
+    element k, derivatives included (the witness: a one-hot Jacobian from np.argsort)."""
+    x = rng_x((ROWS, 4), lo=0.2, hi=1.2)
+    x[::7, 2] = x[::7, 0]                                    # ties, kept in order
+    got = assert_matches_eager(TRANSFORMS[transform], lambda z: pending(z, np.sort(z, axis=1)) * 1.0
+                               if transform == "batch_jacobian" else
+                               pending(z, np.sort(z * z, axis=1))[:, 1], x)
+    order = np.argsort(x, axis=1, kind="stable")
+    if transform == "batch_jacobian":
+        want = np.zeros((ROWS, 4, 4))
+        np.put_along_axis(want, order[:, :, None], 1.0, axis=2)
+    else:                                                    # d2 (x_k)^2 = 2 at k = order[1]
+        want = np.zeros((ROWS, 4, 4))
+        k = order[:, 1]
+        want[np.arange(ROWS), k, k] = 2.0
+    np.testing.assert_array_equal(got, want)
+
+
+def test_picks_across_rows_fall_back():
+    """np.sort along the rows' axis or of every element, and indices of another shape:
+    the computed jets, eager's bits."""
+    for f in [lambda x: np.sort(x, axis=0),
+              lambda x: x * np.sort(x, axis=None)[:4].sum(),
+              lambda x: np.take_along_axis(x, np.array([[0, 1]]), axis=1) * 1.0]:
+        assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4)))
