@@ -56,9 +56,9 @@ cdef object columns_last(object result):
     return result.T if getattr(result, "ndim", 0) == 2 else result
 
 
-# Reductions whose axis=0 of a transpose is axis=1 of its rows-first jet.
+# Functions along an axis whose axis=0 of a transpose is axis=1 of its rows-first jet.
 TRANSPOSED_REDUCTIONS = (np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin,
-                         np.linalg.norm, np.cumsum)
+                         np.linalg.norm, np.cumsum, np.sort)
 
 
 class DeferredTranspose(_JetProtocol):

@@ -60,6 +60,7 @@ EXACT = {
     "mean_max_min": lambda x: pending(x, np.stack([np.mean(x.T, 0), np.max(np.sin(x.T), axis=0),
                                                    x.T.min(axis=-2)], -1)),
     "cumsum_axis_0": lambda x: pending(x, np.cumsum(np.exp(x.T), axis=0).T),
+    "sort_axis_0": lambda x: pending(x, np.sort(np.sin(x).T * 2.0, axis=0).T),
     "norm_axis_0": lambda x: pending(x, x / np.linalg.norm(x.T, axis=0)[:, None]),
     "index_and_slice": lambda x: pending(x, np.exp(x.T[0:2]).T * x.T[2][:, None]),
     "transpose_forms": lambda x: pending(x, np.transpose(np.sin(x)).transpose() + x.transpose().T),
