@@ -57,6 +57,8 @@ def functions(xp):
         "kepler": ("physics", lambda x: -x[:, :3] / xp.sum(x[:, :3] ** 2, -1, keepdims=True) ** 1.5),
         "lotka_volterra": ("physics", lambda x: xp.stack([x[:, 0] * (1.5 - x[:, 1]),
                                                         x[:, 1] * (x[:, 0] - 3.0)], axis=-1)),
+        "sort": ("picks", lambda x: xp.sort(xp.sin(x), axis=-1) * xp.arange(1.0, 10.0)),
+        "percentile": ("picks", lambda x: xp.percentile(x * x, 75.0, axis=-1)),
         "matmul_transposed": ("transposes", lambda x: (W.T @ xp.sin(x).T).T),
         "unpacked_columns": ("transposes", lambda x: (lambda a, b, *rest: xp.stack(
             [a * (1.5 - b), b * (a - 3.0)]).T)(*x.T)),

@@ -153,8 +153,8 @@ cdef class DeferredJet(_JetProtocol):
 
     @property
     def value(self):
-        if self.row == -1 and self.dense is None:
-            return self._values("value")     # (a read-only view of the source's values)
+        if self.dense is None:
+            return self._values("value")     # (read-only; no derivatives computed)
         return computed(self).value
 
     def compute(self):
@@ -192,6 +192,8 @@ cdef class DeferredJet(_JetProtocol):
             values = self.seed_values.view()
             values.flags.writeable = False
             return values
+        if self.dense is None:
+            return pending_values(self)
         return computed(self).buf[..., 0]
 
     cpdef object _dense(self):

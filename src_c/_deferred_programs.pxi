@@ -80,6 +80,7 @@ cdef enum:
     READ_JET = 0
     READ_TANGENT = 1
     READ_HESSIAN = 2
+    READ_VALUE = 3           # the values alone: a program of no seeds (K = 1)
 
 
 cdef _Jet computed(DeferredJet d):
@@ -96,6 +97,17 @@ cdef _Jet computed(DeferredJet d):
             if d.dense is None:   # (else another thread computed it meanwhile: the same values)
                 publish(d, out)
     return d.dense
+
+
+cdef object pending_values(DeferredJet d):
+    """The values of a pending node (read-only), from a program of its graph without
+    seeds: a comparison, a branch or a sort reads them without computing derivatives."""
+    out = run_graph(d, READ_VALUE, d.shape + (1,))
+    if out is None:
+        return d.dense.value          # (computed meanwhile by another thread)
+    values = out[..., 0]
+    values.flags.writeable = False
+    return values
 
 
 cdef void publish(DeferredJet d, object out) except *:
@@ -200,6 +212,10 @@ cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple 
     P.f64 = cnp.PyArray_TYPE(lbuf) == cnp.NPY_DOUBLE
     P.K = lbuf.shape[lbuf.ndim - 1]
     P.n = level.n1
+    if readout == READ_VALUE:
+        # every kernel computes an element's value from its operands' values alone, so
+        # the same steps with no seeds give the values of the full program, bit for bit
+        P.K, P.n, readout = 1, 0, READ_JET
     P.itemsize = cnp.PyArray_ITEMSIZE(lbuf)
     P.nsteps = len(order)
     P.ngathers = len(inputs)
@@ -737,6 +753,8 @@ cdef inline void write_seed_rows(real* dst, Gather* g, Py_ssize_t K, Py_ssize_t 
     """The derivative rows of a seeded input's lanes, component-major: 1 along
     each lane's seed, 0 elsewhere."""
     cdef Py_ssize_t e, s, l
+    if K == 1:
+        return                   # (a program of values alone)
     for s in range(1, K):
         memset(dst + s * cs, 0, g.lanes * chunk * sizeof(real))
     for l in range(g.lanes):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dualjac as dj
+from banding import deferred_from
 from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, rng_x
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
@@ -131,3 +132,41 @@ def test_picks_across_rows_fall_back():
               lambda x: x * np.sort(x, axis=None)[:4].sum(),
               lambda x: np.take_along_axis(x, np.array([[0, 1]]), axis=1) * 1.0]:
         assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4)))
+
+
+def _all_recorded_functions():
+    """Every recorded function of the deferred tests' tables: (name, row shape, f)."""
+    import test_deferred_compositions as compositions
+    import test_deferred_transpose as transposes
+    found = [(f"composites.{n}", (4,), f) for n, (f, _) in RECORDED.items()]
+    found += [(f"compositions.{n}", row, f) for n, (row, f) in
+              {**compositions.EXACT, **compositions.PRODUCTS}.items()]
+    found += [(f"transposes.{n}", (3,), f) for n, f in
+              {**transposes.EXACT, **transposes.PRODUCTS}.items()]
+    return found
+
+
+@pytest.mark.parametrize("name, row, f", _all_recorded_functions(),
+                         ids=[n for n, _, _ in _all_recorded_functions()])
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_values_of_a_pending_node_are_its_computed_values(name, row, f, transform):
+    """A pending node's values (read by comparisons, branches and sorts from a program
+    without seeds) are bit for bit the values of its computed jet, for every recorded
+    function of these tests, first- and second-order."""
+    x = rng_x((ROWS,) + row, lo=0.2, hi=1.2)
+    pairs = []
+
+    def g(z):
+        y = f(z)
+        if isinstance(y, dj.DeferredTranspose):
+            y = y.T
+        if isinstance(y, dj.DeferredJet) and "pending" in repr(y):
+            early = y.value
+            assert "pending" in repr(y) and not early.flags.writeable
+            pairs.append((early, y.compute().value))
+        return y
+
+    with deferred_from(1):
+        TRANSFORMS[transform](g, x)
+    assert pairs, "f's result was not pending"
+    np.testing.assert_array_equal(pairs[0][0], pairs[0][1])
