@@ -88,7 +88,7 @@ class DeferredTranspose(_JetProtocol):
         return UNARY_OPERATORS[op](self)
 
     def _values(self, use):
-        return self.compute()._values(use)
+        return (<DeferredJet>self.rows)._values(use).T
 
     def _dense(self):
         return self.compute()

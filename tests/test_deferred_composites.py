@@ -170,3 +170,29 @@ def test_values_of_a_pending_node_are_its_computed_values(name, row, f, transfor
         TRANSFORMS[transform](g, x)
     assert pairs, "f's result was not pending"
     np.testing.assert_array_equal(pairs[0][0], pairs[0][1])
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", ["argmax_pick", "argsort_source", "argmin_transpose", "count"])
+def test_value_queries_leave_nodes_pending(name, transform):
+    """np.argmax / np.argsort / np.count_nonzero of a pending node or of the source read
+    values only: the node stays pending (its derivatives are computed once, by the
+    program), and the result has eager's bits."""
+    states = []
+
+    def f(x):
+        y = np.sin(x) * x
+        if name == "argmax_pick":
+            i = np.argmax(y, axis=1)
+            out = np.take_along_axis(y, i[:, None], axis=1)[:, 0]
+        elif name == "argsort_source":
+            out = np.take_along_axis(y, np.argsort(x, axis=1)[:, -2:], axis=1).sum(1)
+        elif name == "argmin_transpose":
+            out = y[:, 0] * (np.argmin(y.T, axis=0) + 1.0)
+        else:
+            out = y * np.count_nonzero(y > 0.5, axis=1)[:, None]
+        states.append("pending" in repr(y))
+        return out
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 4), lo=-1.0, hi=1.2))
+    assert states[0], states

@@ -8,8 +8,9 @@ import functools
 
 import numpy as np
 
+from .._core import STAND_IN_JETS
 from .jets import value_of
-from .registry import HANDLED
+from .registry import HANDLED, STAND_IN_RULES
 
 
 def _on_values(function):
@@ -20,12 +21,26 @@ def _on_values(function):
     return impl
 
 
+def _on_stand_in_values(function):
+    """The rule a stand-in jet (a DeferredJet or its transpose) runs for itself: its
+    values without computing its derivatives (a pending node's from a program without
+    seeds), and NumPy's answer on them."""
+    def plain(a):
+        return a._values(function.__name__) if isinstance(a, STAND_IN_JETS) else value_of(a)
+
+    @functools.wraps(function)
+    def impl(*args, **kwargs):
+        return function(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
+    return impl
+
+
 for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
            np.flatnonzero, np.count_nonzero, np.isclose, np.allclose, np.array_equal,
            np.any, np.all, np.searchsorted, np.iscomplexobj, np.isrealobj, np.result_type,
            np.isscalar, np.isneginf, np.isposinf, np.isreal, np.iscomplex, np.digitize,
            np.argpartition):
     HANDLED[_f] = _on_values(_f)
+    STAND_IN_RULES[_f] = _on_stand_in_values(_f)
 
 
 def _lexsort(keys, axis=-1):

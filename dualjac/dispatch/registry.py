@@ -26,6 +26,7 @@ CREATION = set()      # NEP 35 functions whose `like` is the dispatching jet
 COMPOSITES = set()    # functions whose rule is a composition of NumPy calls (any array kind)
 EXTRA_UFUNCS = {}     # ufunc without a rules-table row -> implementation on jets
 COMPOSITE_UFUNCS = set()  # EXTRA_UFUNCS whose rule is a composition of NumPy calls
+STAND_IN_RULES = {}    # function -> the rule stand-in jets run on themselves (queries.py)
 UFUNC_PATTERNS = {}   # EXTRA_UFUNCS -> (first partials nonzero?, {(i, j): second nonzero?})
 UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
 VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
@@ -165,7 +166,10 @@ def install():
 
 def composite_rule(func):
     """The rule of a function or ufunc when it is a composition of NumPy calls (it then
-    serves any array kind as it is: a deferred jet records its calls), else None."""
+    serves any array kind as it is: a deferred jet records its calls) or reads values only
+    (STAND_IN_RULES), else None."""
+    if func in STAND_IN_RULES:
+        return STAND_IN_RULES[func]
     if func in COMPOSITES:
         return HANDLED.get(func)
     if func in COMPOSITE_UFUNCS:
