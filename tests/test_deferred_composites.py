@@ -55,6 +55,8 @@ RECORDED = {
     "quantile": (lambda x: pending(x, np.quantile(np.cos(x), [0.2, 0.8], axis=-1).T, True), False),
     "partition": (lambda x: pending(x, np.partition(x, 2, axis=1)), False),
     "nanmedian": (lambda x: pending(x, np.nanmedian(np.exp(x), axis=1)), False),
+    "median": (lambda x: pending(x, np.median(np.sin(x) * x, axis=1)), False),
+    "median_keepdims": (lambda x: x - pending(x, np.median(x, axis=-1, keepdims=True)), False),
 }
 
 # Rules whose NumPy calls include one that reads across rows or has no recording: they run
@@ -196,3 +198,15 @@ def test_value_queries_leave_nodes_pending(name, transform):
 
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 4), lo=-1.0, hi=1.2))
     assert states[0], states
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_median_of_rows_with_nan_keeps_numpys_nan(transform):
+    """np.median of rows holding a NaN: NumPy's NaN for those rows (the rule's where on
+    NumPy's median of the values, a constant: no derivative), eager's bits for all rows."""
+    x = rng_x((ROWS, 5), lo=0.2, hi=1.2)
+    x[::97, 3] = np.nan
+    with np.errstate(invalid="ignore"):
+        got = assert_matches_eager(TRANSFORMS[transform],
+                                   lambda z: pending(z, np.median(np.exp(z), axis=1)), x)
+    assert not got[::97].any() and got[1::97].reshape(len(got[1::97]), -1).any(axis=1).all()

@@ -4,10 +4,10 @@ to the buffer, so every component follows the same permutation.
 
 import numpy as np
 
+from .compositions import values_of
 from .jets import normalize_axes, refuse
-from .reductions import mean
-from .registry import implements
-from .structural import ravel, reshape, take, take_along_axis, transpose, where_
+from .registry import implements, implements_composite
+from .structural import ravel, take_along_axis
 
 
 @implements(np.sort)
@@ -21,20 +21,22 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return take_along_axis(a, index, axis)
 
 
-@implements(np.median)
+@implements_composite(np.median)
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The mean of the middle one or two sorted elements (their derivatives);
-    lanes holding a NaN give NaN, as NumPy."""
+    lanes holding a NaN give NaN, as NumPy. NumPy calls only (a composite rule), so a
+    deferred jet records it."""
     if out is not None:
         raise TypeError("dualjac: np.median(..., out=...) is not supported for dual arrays; "
                         "assign the result instead.")
-    axes = normalize_axes(axis, a.ndim)
-    kept = [i for i in range(a.ndim) if i not in axes]
-    t = transpose(a, tuple(kept) + axes)
-    t = sort(reshape(t, tuple(a.shape[i] for i in kept) + (-1,)), axis=-1)
-    n = t.shape[-1]
-    result = mean(take(t, [(n - 1) // 2, n // 2], axis=-1), axis=-1)
+    shape = np.shape(a)
+    axes = normalize_axes(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    t = np.transpose(a, tuple(kept) + axes)
+    t = np.sort(np.reshape(t, tuple(shape[i] for i in kept) + (-1,)), axis=-1)
+    n = np.shape(t)[-1]
+    result = np.mean(np.take(t, [(n - 1) // 2, n // 2], axis=-1), axis=-1)
     if keepdims:
-        result = reshape(result, tuple(1 if i in axes else s for i, s in enumerate(a.shape)))
-    reference = np.median(a.buf[..., 0], axis=axis, keepdims=keepdims)
-    return where_(np.isnan(reference), reference, result)
+        result = np.reshape(result, tuple(1 if i in axes else s for i, s in enumerate(shape)))
+    reference = np.median(values_of(a), axis=axis, keepdims=keepdims)
+    return np.where(np.isnan(reference), reference, result)
