@@ -770,28 +770,6 @@ def deferrable(Py_ssize_t K):
     return K <= DEFERRED_MAX_K
 
 
-def own_copy(array):
-    """A batch transform's own C-contiguous copy of its source (see run_deferred):
-    a large float source is copied by the pool's threads, a range of it each; one
-    the pool would not split, by NumPy (a libc memcpy, faster at those sizes than the
-    loop of copy_blocks)."""
-    cdef cnp.ndarray src = np.asarray(array)
-    if not cnp.PyArray_IS_C_CONTIGUOUS(src) or src.dtype.kind != "f" or src.size <= NOGIL_THRESHOLD:
-        return np.array(src, copy=True, order="C")
-    cdef cnp.ndarray out = np.empty_like(src)
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(src), whole = src.size // COPY_PIECE
-    cdef Py_ssize_t done = whole * COPY_PIECE
-    copy_blocks(<char*>cnp.PyArray_DATA(out), COPY_PIECE, <char*>cnp.PyArray_DATA(src),
-                COPY_PIECE, whole, COPY_PIECE, itemsize)
-    memcpy(<char*>cnp.PyArray_DATA(out) + done * itemsize,
-           <char*>cnp.PyArray_DATA(src) + done * itemsize, (src.size - done) * itemsize)
-    return out
-
-
-# own_copy's pieces (items): each one loop the compiler turns into wide moves.
-cdef Py_ssize_t COPY_PIECE = 4096
-
-
 def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
     """f on a DeferredJet standing for the seeded source (array's values, which
     nothing else may write to: the transform's own copy; level a jet of the
