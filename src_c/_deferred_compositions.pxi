@@ -172,7 +172,7 @@ def _row_einsum_any(subscripts, *operands, **kwargs):
                                                                     **kwargs)
 
 
-cdef object explicit_specs(object subscripts, tuple ndims):
+cdef object explicit_specs(object subscripts, tuple ndims, bint repeats=False):
     """(input specs, output) of an explicit einsum spec ("...i->..." with each ellipsis
     spelled out in letters no spec uses, for operands of these numbers of axes), or None
     (no "->", a letter twice in one spec, an ellipsis that is not leading)."""
@@ -193,21 +193,33 @@ cdef object explicit_specs(object subscripts, tuple ndims):
     specs = [ellipsis[width - (ndims[k] - len(spec) + 3):] + spec[3:] if spec.startswith("...")
              else spec for k, spec in enumerate(specs)]
     output = ellipsis + output[3:] if output.startswith("...") else output
-    if "." in "".join(specs) + output or any(len(set(s)) != len(s) for s in specs + [output]) \
+    if "." in "".join(specs) + output or len(set(output)) != len(output) or any(
+            len(set(s)) != len(s) and not repeats for s in specs) \
             or [len(spec) for spec in specs] != list(ndims):
         return None
     return specs, output
 
 
 def _row_einsum_one(subscripts, a, out=None, optimize=False, dtype=None):
-    """np.einsum of one row: a sum over the letters the result drops ("bi->b",
-    "...ij->...j"), then its axes moved into the result's order ("bij->bji")."""
+    """np.einsum of one row: the diagonal of a letter it repeats ("bii->bi", as
+    np.diagonal), a sum over the letters the result drops ("bi->b", "...ij->...j",
+    "bii->b"), then its axes moved into the result's order ("bij->bji")."""
     if type(a) is not DeferredJet or out is not None or dtype is not None:
         return None
-    parsed = explicit_specs(subscripts, (len((<DeferredJet>a).shape),))
+    parsed = explicit_specs(subscripts, (len((<DeferredJet>a).shape),), True)
     if parsed is None:
         return None
     (spec,), output = parsed
+    for c in dict.fromkeys(spec):
+        if spec.count(c) == 1:
+            continue
+        i, j = spec.index(c), spec.rindex(c)
+        if spec.count(c) != 2 or i == 0 or type(a) is not DeferredJet:
+            return None
+        a = ROW_FUNCTIONS[np.diagonal](a, 0, i, j)          # the diagonal's axis goes last
+        spec = spec[:i] + spec[i + 1:j] + spec[j + 1:] + c
+    if type(a) is not DeferredJet:
+        return None
     if not output or spec[:1] != output[:1] or any(c not in spec for c in output) \
             or len(spec) != len((<DeferredJet>a).shape):
         return None

@@ -111,6 +111,9 @@ PRODUCTS = {
     "einsum_ellipsis_sum": ((2, 3), lambda x: pending(x, np.einsum("...ij->...j", np.exp(x)))),
     "einsum_sum_and_move": ((2, 3), lambda x: pending(x, np.einsum("bij->bj", x * x) + 1.0)),
     "einsum_move": ((2, 3), lambda x: pending(x, np.einsum("bij->bji", np.sin(x)))),
+    "einsum_trace": ((3, 3), lambda x: pending(x, np.einsum("bii->b", np.sin(x)))),
+    "einsum_diagonal": ((3, 3), lambda x: pending(x, np.einsum("...ii->...i", x * x))),
+    "einsum_two_repeats": ((2, 2, 2), lambda x: pending(x, np.einsum("biji->bj", np.exp(x)))),
     "einsum_vector": ((4,), lambda x: pending(x, np.einsum("bi,i->b", np.tanh(x), V))),
     "einsum_vector_first": ((4,), lambda x: pending(x, np.einsum("i,...i->...", V, x * x))),
     # products of two rows: broadcast products summed
@@ -288,10 +291,10 @@ def test_row_functions_that_do_not_apply_fall_back():
               lambda x: np.inner(x[:, 0], x[:, 1]) * x[:, 2],
               lambda x: np.sum(x, axis=1, dtype=np.float64) * x[:, 2],
               # ufunc methods over the rows' axis (their default), splits of rows of one
-              # number, einsum of one row summed over the rows, a repeated letter
+              # number, einsum of one row summed over the rows or moving them
               lambda x: np.add.reduce(x)[0] * x[:, 1],
               lambda x: np.maximum.reduce(x, axis=None) * x[:, 1],
               lambda x: np.split(x[:, 0], 2)[0][:3].sum() * x[:, 1],
               lambda x: np.einsum("bi->i", x)[0] * x[:, 1],
-              lambda x: np.einsum("bii->b", x[:, :4].reshape(-1, 2, 2)) * x[:, 1]]:
+              lambda x: np.einsum("bi->ib", x)[0] * x[:, 1]]:
         assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4), np.float32))
