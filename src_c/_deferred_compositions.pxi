@@ -271,7 +271,8 @@ ROW_UFUNC_METHODS = {
     (np.multiply, "reduce"): _reduce_method(_row_prod, True),
     (np.maximum, "reduce"): _reduce_method(_row_max, False),
     (np.minimum, "reduce"): _reduce_method(_row_min, False),
-    (np.add, "accumulate"): lambda a, axis=0, dtype=None, out=None: _row_cumsum(a, axis, dtype, out),
+    (np.add, "accumulate"):
+        lambda a, axis=0, dtype=None, out=None: _row_cumsum(a, axis, dtype, out),
 }
 
 
