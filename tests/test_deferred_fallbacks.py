@@ -128,7 +128,8 @@ def test_constants_of_other_kinds(name, dtype, transform):
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
 def test_row_constants_as_lists(transform):
-    """x * [1, 2, 3] and np.arange(3) + x with rows of 3: recorded, eager's bits."""
+    """x * [1, 2, 3] and np.arange(3) + x with rows of 3: recorded, eager's bits, and the
+    analytic derivatives (each output depends on its own input only)."""
     x = rng_x((ROWS, 3), lo=0.3, hi=2.0)
     kinds = []
 
@@ -137,8 +138,17 @@ def test_row_constants_as_lists(transform):
         kinds.append(type(y))
         return y
 
-    assert_matches_eager(TRANSFORMS[transform], f, x)
+    got = assert_matches_eager(TRANSFORMS[transform], f, x)
     assert kinds[0] is dj.DeferredJet, kinds     # (kinds[0]: the deferred run)
+    c, a, b = np.array([1.0, -2.0, 3.0]), np.arange(3.0), np.array([1.0, 2.0, 3.0])
+    if transform == "batch_jacobian":            # d y_i / d x_i
+        want = c * np.exp(c * x) - a / (x + b) ** 2
+        np.testing.assert_allclose(np.diagonal(got, axis1=1, axis2=2), want, rtol=1e-13)
+        np.testing.assert_array_equal(got * (1 - np.eye(3)), 0.0)
+    else:                                        # d2 y_i / d x_i^2, the only nonzero
+        want = c * c * np.exp(c * x) + 2 * a / (x + b) ** 3
+        np.testing.assert_allclose(np.einsum("biii->bi", got), want, rtol=1e-13)
+        assert np.count_nonzero(got) <= np.count_nonzero(want)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)

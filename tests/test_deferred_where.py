@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dualjac as dj
+from banding import deferred_from
 from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, rng_x
 
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -152,6 +153,16 @@ def test_masks_in_arithmetic_are_recorded_constants(name, dtype, transform):
 
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3), dtype))
     assert kinds[0] is dj.DeferredJet, kinds        # (kinds[0]: the deferred run)
+
+
+def test_a_mask_in_arithmetic_against_its_analytic_derivative():
+    """d/dx [log(x + 2) * (x > 0)] = 1 / (x + 2) where x > 0, else 0."""
+    x = rng_x((ROWS, 3))
+    with deferred_from(1):
+        got = dj.batch_jacobian(lambda z: np.log(z + 2.0) * (z > 0), x)
+    want = np.where(x > 0, 1.0 / (x + 2.0), 0.0)
+    np.testing.assert_allclose(np.diagonal(got, axis1=1, axis2=2), want, rtol=1e-14)
+    np.testing.assert_array_equal(got * (1 - np.eye(3)), 0.0)
 
 
 def test_a_mask_behaves_as_its_boolean_array():
