@@ -208,3 +208,21 @@ def test_a_transpose_through_the_rest_of_dualjac(name):
         "array_api": lambda x: x * (lambda t: t.__array_namespace__().sum(t * t, axis=0))(x.T)[:, None],
     }[name]
     assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 3), lo=0.2, hi=1.2))
+
+
+@pytest.mark.parametrize("store", ["slice_assign", "np_array", "float"])
+def test_a_transpose_never_drops_derivatives_silently(store):
+    """Storing a DeferredTranspose into a plain array, np.array of its rows, float() of an
+    element: the conversion guard's TypeError, as for every jet kind."""
+    def f(x):
+        t = np.sin(x).T
+        if store == "slice_assign":
+            np.zeros(t.shape)[:] = t
+        elif store == "np_array":
+            np.array([t[0], t[1]])
+        else:
+            float(t[0, 0])
+        return x
+
+    with deferred_from(1), pytest.raises(TypeError, match="drop the derivatives"):
+        dj.batch_jacobian(f, rng_x((ROWS, 3)))
