@@ -196,13 +196,27 @@ AXIS_MOVES = (np.transpose, np.swapaxes, np.moveaxis, np.matrix_transpose,
               np.linalg.matrix_transpose)
 
 
+cdef dict TRANSPOSES = {}     # (function, args, kwargs) -> whether it transposes
+
+
 cdef bint transposes(object function, tuple args, dict kwargs):
-    """Does function(a, *args, **kwargs) transpose an array a of two axes?"""
+    """Does function(a, *args, **kwargs) transpose an array a of two axes? (Asked of a
+    probe once per function and arguments.)"""
+    try:
+        key = (function, args, tuple(sorted(kwargs.items())))
+        found = TRANSPOSES.get(key)
+    except TypeError:            # (unhashable arguments: asked every time)
+        key = found = None
+    if found is not None:
+        return found
     try:
         moved = function(TRANSPOSE_PROBE, *args, **kwargs)
+        answer = moved.shape == (3, 2) and np.array_equal(moved, TRANSPOSE_PROBE.T)
     except (TypeError, ValueError, IndexError):
-        return False             # (NumPy's error, eagerly)
-    return moved.shape == (3, 2) and np.array_equal(moved, TRANSPOSE_PROBE.T)
+        answer = False           # (NumPy's error, eagerly)
+    if key is not None and len(TRANSPOSES) < 256:
+        TRANSPOSES[key] = answer
+    return answer
 
 
 def _transposing(function, moving):

@@ -13,25 +13,18 @@ from .jets import value_of
 from .registry import HANDLED, STAND_IN_RULES
 
 
-def _on_values(function):
-    @functools.wraps(function)
-    def impl(*args, **kwargs):
-        return function(*[value_of(a) for a in args],
-                        **{k: value_of(v) for k, v in kwargs.items()})
-    return impl
-
-
-def _on_stand_in_values(function):
-    """The rule a stand-in jet (a DeferredJet or its transpose) runs for itself: its
-    values without computing its derivatives (a pending node's from a program without
-    seeds), and NumPy's answer on them."""
-    def plain(a):
-        return a._values(function.__name__) if isinstance(a, STAND_IN_JETS) else value_of(a)
-
+def _on_values(function, plain=value_of):
     @functools.wraps(function)
     def impl(*args, **kwargs):
         return function(*[plain(a) for a in args], **{k: plain(v) for k, v in kwargs.items()})
     return impl
+
+
+def _stand_in_values(a):
+    """What a stand-in jet (a DeferredJet or its transpose) reads for a value query: its
+    values without computing its derivatives (a pending node's from a program without
+    seeds)."""
+    return a._values("a value query") if isinstance(a, STAND_IN_JETS) else value_of(a)
 
 
 for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
@@ -40,7 +33,7 @@ for _f in (np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonz
            np.isscalar, np.isneginf, np.isposinf, np.isreal, np.iscomplex, np.digitize,
            np.argpartition):
     HANDLED[_f] = _on_values(_f)
-    STAND_IN_RULES[_f] = _on_stand_in_values(_f)
+    STAND_IN_RULES[_f] = _on_values(_f, _stand_in_values)
 
 
 def _lexsort(keys, axis=-1):
