@@ -4,7 +4,8 @@ src_c/kernels/_kernels.c.tp compiles each kernel several times from one body: a 
 copy of the hyper-dual kernels for elements of few components (K <= 16: Hessians
 of up to 4 variables, specialized for n = 1..4), a vectorized copy for the
 baseline ISA, and, on x86-64, an AVX2 copy for elements of K > 16; the SoA kernels of
-deferred programs (the "deferred" jet kind here) have baseline, AVX2 and AVX-512 copies.
+deferred programs (the "deferred" jet kind here) have baseline, AVX2 and AVX-512 copies,
+and their Hessian kernels an unrolled copy for each n = 2, 3, 4 besides the one for any n.
 All must give the same bits: a seed that the function does not use only adds
 zero components, so the block of the used seeds must not change when unused
 seeds (or the ISA, _core.select_isa) move the kernel from one copy to another.
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.jet_kinds("default", "deferred")
 
 DTYPES = (np.float64, np.float32)
 # n = 2, 3, 4 run the specialized scalar copies of the Hessian kernels
-# (K = 6, 10, 15), n = 5, 8 the vectorized ones (K = 21, 45).
+# (K = 6, 10, 15), n = 5, 8 the vectorized ones (K = 21, 45); in deferred programs,
+# n = 2, 3, 4 the unrolled SoA copies, n = 5, 8 the copy for any n.
 SEED_COUNTS = (2, 3, 4, 5, 8)
 
 
