@@ -22,7 +22,8 @@ import dualjac as dj
 from dualjac import _core
 from dualjac.rules import BINARY, C_MATH_FUNCTIONS, UNARY
 from test_rules_table import (CONSTANT, binary_points, is_analytic, params, reference,
-                              tol_dtype, assert_close, ufunc, unary_points, witness_hessian)
+                              tol_dtype, assert_close, ufunc, unary_points, witness_hessian,
+                              witness_jacobians)
 
 # Each test runs at every jet kind named here (conftest.py): the same witnesses must hold.
 pytestmark = pytest.mark.jet_kinds("default", "deferred")
@@ -83,20 +84,23 @@ def binary_target(row, variant):
 REPEATS = 5
 
 
-def assert_same_block_for_every_seed_count(target, columns, dtype):
-    """batch_hessian(target)[:, :2, :2] is bitwise the same for every n and ISA, and
-    for a point wherever it falls among the rows; returns it (one row per point)."""
+def assert_same_block_for_every_seed_count(target, columns, dtype, order=2):
+    """batch_hessian(target)[:, :2, :2] (order 2; batch_jacobian(target)[:, :2] for
+    order 1) is bitwise the same for every n and ISA, and for a point wherever it
+    falls among the rows; returns it (one row per point)."""
+    transform = dj.batch_hessian if order == 2 else dj.batch_jacobian
+    used = (slice(None),) + (slice(0, 2),) * order
     blocks = {}
     rows = columns[0].size
     for isa in every_isa():
         for n in SEED_COUNTS:
-            hess = dj.batch_hessian(target, padded([np.tile(c, REPEATS) for c in columns], n))
-            assert hess.dtype == dtype and hess.shape == (rows * REPEATS, n, n)
-            assert not hess[:, 2:, :].any() and not hess[:, :, 2:].any()
+            result = transform(target, padded([np.tile(c, REPEATS) for c in columns], n))
+            assert result.dtype == dtype and result.shape == (rows * REPEATS,) + (n,) * order
+            assert not result[:, 2:].any() and not result[..., 2:].any()
             for r in range(REPEATS):
                 blocks[f"n = {n}, ISA {isa}, rows {r * rows}.."] = \
-                    hess[r * rows:(r + 1) * rows, :2, :2]
-    return assert_all_equal(blocks, "Hessian block")
+                    result[r * rows:(r + 1) * rows][used]
+    return assert_all_equal(blocks, "Hessian block" if order == 2 else "Jacobian block")
 
 
 def per_row_witness(g, columns, analytic):
@@ -132,6 +136,41 @@ def test_binary_hessian_kernels_agree(row, variant, dtype):
          "cj": lambda a, b: reference(row)(c + 0 * a, b)}[variant]
     want = per_row_witness(g, [x, y], is_analytic(row))
     assert_close(block, want, tol_dtype(dtype), 2, fd=not is_analytic(row))
+
+
+def per_row_gradient_witness(g, columns, analytic):
+    """Each row's gradient of g(x0, x1), from test_rules_table's witness."""
+    out = []
+    for i in range(columns[0].size):
+        point = np.array([c[i] for c in columns], np.float64)
+        out.append(witness_jacobians(lambda v: g(v[0], v[1]), [point], analytic)[0])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("row", params(UNARY))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_unary_dual_kernels_agree(row, dtype):
+    """The dual kernels' copies (deferred: unrolled for n = 2, 3, 4, any n for 5, 8)."""
+    x = unary_points(row, dtype)
+    columns = [x, np.linspace(-1, 1, x.size).astype(dtype)]
+    block = assert_same_block_for_every_seed_count(unary_target(row), columns, dtype, order=1)
+    want = per_row_gradient_witness(lambda a, b: reference(row)(a + b * (1 / 64)), columns,
+                                    is_analytic(row))
+    assert_close(block, want, tol_dtype(dtype), 1, fd=not is_analytic(row))
+
+
+@pytest.mark.parametrize("row", params(BINARY))
+@pytest.mark.parametrize("variant", ("jj", "jc", "cj"))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_binary_dual_kernels_agree(row, variant, dtype):
+    x, y = binary_points(row, dtype)
+    block = assert_same_block_for_every_seed_count(binary_target(row, variant), [x, y], dtype,
+                                                   order=1)
+    c = CONSTANT
+    g = {"jj": lambda a, b: reference(row)(a, b), "jc": lambda a, b: reference(row)(a, c + 0 * b),
+         "cj": lambda a, b: reference(row)(c + 0 * a, b)}[variant]
+    want = per_row_gradient_witness(g, [x, y], is_analytic(row))
+    assert_close(block, want, tol_dtype(dtype), 1, fd=not is_analytic(row))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
