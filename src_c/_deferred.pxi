@@ -535,12 +535,41 @@ cdef object deferred_binary(int row, object x, object y):
             if special >= 0:
                 return deferred_unary(special, a)
         c = deferred_constant(a, y)
-        return None if c is None else bounded(pending_node(a, row, 1, a, c))
+        if c is not None:
+            return bounded(pending_node(a, row, 1, a, c))
+        return widened_by_constant(row, 1, a, y)
     if type(y) is DeferredJet:
         a = <DeferredJet>y
         c = deferred_constant(a, x)
-        return None if c is None else bounded(pending_node(a, row, 2, c, a))
+        if c is not None:
+            return bounded(pending_node(a, row, 2, c, a))
+        return widened_by_constant(row, 2, a, x)
     return None
+
+
+cdef object widened_by_constant(int row, int variant, DeferredJet a, object c):
+    """a (op) c (variant 1) or c (op) a (variant 2) when the constant widens a's rows
+    (a (b, 1) with a (b, 3) array, a column with a row vector): a node of the wider shape
+    that reads each of a's lanes as many times (a lane map); None when the constant
+    changes the rows or cannot be taken as one."""
+    if type(c) is not cnp.ndarray and not isinstance(c, (list, tuple)):
+        return None
+    try:
+        shape = tuple(np.broadcast_shapes(a.shape, np.shape(c)))
+    except ValueError:
+        return None
+    if len(shape) != len(a.shape) or not a.shape or shape[0] != a.shape[0]:
+        return None
+    lanes = constant_lanes(a.level.buf.dtype, shape, c)
+    if lanes is None:
+        return None
+    cdef DeferredJet d = pending_node(a, row, variant, a if variant == 1 else lanes,
+                                      lanes if variant == 1 else a, shape)
+    if variant == 1:
+        d.amap = lane_map(a.shape, shape)
+    else:
+        d.bmap = lane_map(a.shape, shape)
+    return bounded(d)
 
 
 cdef object row_broadcast(DeferredJet a, tuple other):

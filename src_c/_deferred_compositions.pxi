@@ -374,6 +374,60 @@ cdef void pick_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_t s
                 o[s * cs] = src[s * cs]
 
 
+# ------------------------------------------------------------------ values replaced
+
+cdef enum:
+    SET_VALUE = -9           # a the operand, b a constant: b's values, a's derivatives
+
+
+def deferred_with_values(a, values):
+    """a's derivatives under other values (dualjac/dispatch/jets.py's with_values: the
+    rules of floor_divide, remainder, fmod, copysign, ...) as a pending SET_VALUE node of
+    a deferred jet or transpose; None for anything else, or values it cannot take as a
+    constant (the caller then computes a)."""
+    if type(a) is DeferredTranspose:
+        rows = deferred_with_values(a.rows, np.asarray(values).T)
+        return None if rows is None else rows.T
+    if type(a) is not DeferredJet:
+        return None
+    c = deferred_constant(<DeferredJet>a, values)
+    return None if c is None else bounded(pending_node(<DeferredJet>a, SET_VALUE, 1, a, c))
+
+
+cdef void set_value_step(Program* P, Step* st, DeferredJet node, list slot_of, list constants,
+                         int kind) except *:
+    st.kind = STEP_BINARY
+    if P.f64:
+        st.fn = <void*>(set_value_hessian[double] if kind else set_value_dual[double])
+    else:
+        st.fn = <void*>(set_value_hessian[float] if kind else set_value_dual[float])
+    st.a = (<DeferredJet>node.a).number
+    st.slot_a = slot_of[st.a]
+    st.b = operand_number(node.b, constants)
+
+
+cdef void set_value_dual(const real* a, Py_ssize_t sa, const real* b, Py_ssize_t sb, real* o,
+                         Py_ssize_t cs, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """SET_VALUE of dual elements (a rules-table binary kernel's signature, b the constant)."""
+    copy_under_values(a, b, sb, o, cs, m, 1 + n)
+
+
+cdef void set_value_hessian(const real* a, Py_ssize_t sa, const real* b, Py_ssize_t sb, real* o,
+                            Py_ssize_t cs, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    copy_under_values(a, b, sb, o, cs, m, 1 + n + n * (n + 1) // 2)
+
+
+cdef inline void copy_under_values(const real* a, const real* b, Py_ssize_t sb, real* o,
+                                   Py_ssize_t cs, Py_ssize_t m, Py_ssize_t K) noexcept nogil:
+    """Component 0 from b (stride sb), components 1 .. K-1 copied from a, as the eager
+    rule copies the buffer and sets its values."""
+    cdef Py_ssize_t j, s
+    for j in range(m):
+        o[j] = b[j * sb]
+    for s in range(1, K):
+        memcpy(o + s * cs, a + s * cs, m * sizeof(real))
+
+
 def _row_shape(a):
     return (<DeferredJet>a).shape if type(a) is DeferredJet else None
 

@@ -478,6 +478,9 @@ cdef void set_step(Program* P, Py_ssize_t i, DeferredJet node, list order, list 
             keep.append(node.b)
             st.weights = <char*>cnp.PyArray_DATA(<cnp.ndarray>node.b)
         return
+    if node.row == SET_VALUE:
+        set_value_step(P, st, node, slot_of, constants, kind)
+        return
     st.kind = STEP_BINARY if node.variant >= 0 else STEP_UNARY
     if node.row == I_MUL and node.variant == 0 and node.a is node.b and node.amap is None:
         square_step(P, st, node, slot_of, kind)

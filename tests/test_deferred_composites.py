@@ -140,7 +140,9 @@ def _all_recorded_functions():
     """Every recorded function of the deferred tests' tables: (name, row shape, f)."""
     import test_deferred_compositions as compositions
     import test_deferred_transpose as transposes
+    import test_deferred_values_replaced as values_replaced
     found = [(f"composites.{n}", (4,), f) for n, (f, _) in RECORDED.items()]
+    found += [(f"values_replaced.{n}", (4,), f) for n, f in values_replaced.FUNCTIONS.items()]
     found += [(f"compositions.{n}", row, f) for n, (row, f) in
               {**compositions.EXACT, **compositions.PRODUCTS}.items()]
     found += [(f"transposes.{n}", (3,), f) for n, f in

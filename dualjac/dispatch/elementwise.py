@@ -20,13 +20,13 @@ returns_values(*(getattr(np, name) for name in COMPARISONS if hasattr(np, name))
 
 # ---------------------------------------------------------------- ufuncs with no table row
 
-@implements_ufunc(np.floor_divide)
+@implements_ufunc(np.floor_divide, stand_ins=True)
 def _floor_divide(x, y):
     """NumPy's floor quotient; a step: zero derivative, connected to both operands."""
     return with_values(np.floor(np.true_divide(x, y)), np.floor_divide(value_of(x), value_of(y)))
 
 
-@implements_ufunc(np.remainder)
+@implements_ufunc(np.remainder, stand_ins=True)
 def _remainder(x, y):
     """x - q y with q NumPy's floor quotient (a constant): derivative 1 in x and -q
     in y. Values are NumPy's (a rounded x / y can differ: 1.0 // 0.1 is 9.0)."""
@@ -35,7 +35,7 @@ def _remainder(x, y):
     return with_values(x - q * y, np.remainder(xv, yv))
 
 
-@implements_ufunc(np.fmod)
+@implements_ufunc(np.fmod, stand_ins=True)
 def _fmod(x, y):
     """x - q y with q the truncated quotient that NumPy's fmod used (C's sign rule)."""
     xv, yv = value_of(x), value_of(y)

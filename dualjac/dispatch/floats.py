@@ -14,14 +14,14 @@ differentiable (almost everywhere):
 
 import numpy as np
 
-from .jets import is_jet, value_of, with_values
+from .jets import is_differentiable, is_jet, value_of, with_values
 from .registry import declares_pattern, implements, implements_composite_ufunc, implements_ufunc
 
 
 def _connected(result, *operands):
     """result, connected to every jet operand with a zero derivative (a step's rule)."""
     for operand in operands:
-        if is_jet(operand):
+        if is_differentiable(operand):
             result = result + 0.0 * np.sign(operand)
     return result
 
@@ -32,7 +32,7 @@ def heaviside(x1, x2):
     return np.where(np.equal(x1, 0), x2, 0.5 * (np.sign(x1) + 1))
 
 
-@implements_ufunc(np.copysign)
+@implements_ufunc(np.copysign, stand_ins=True)
 def copysign(x1, x2):
     flip = np.signbit(value_of(x1)) != np.signbit(value_of(x2))
     return with_values(_connected(np.where(flip, np.negative(x1), x1), x2),
@@ -48,9 +48,9 @@ def float_power(x1, x2):
     return np.power(np.multiply(x1, np.float64(1.0)), np.multiply(x2, np.float64(1.0)))
 
 
-@implements_ufunc(np.ldexp)
+@implements_ufunc(np.ldexp, stand_ins=True)
 def ldexp(x1, x2):
-    if is_jet(x2):
+    if is_differentiable(x2):
         raise TypeError("dualjac: np.ldexp takes integer exponents (x2), which carry no "
                         "derivative; a dual x2 is a float array. Use x1 * 2.0 ** x2 to "
                         "differentiate with respect to the exponent.")
@@ -62,7 +62,7 @@ def ldexp(x1, x2):
 declares_pattern(np.ldexp, (True, False))
 
 
-@implements_ufunc(np.frexp)
+@implements_ufunc(np.frexp, stand_ins=True)
 def frexp(x):
     """(mantissa, exponent): the mantissa is x * 2 ** -exponent; the exponent is plain."""
     x0 = value_of(x)
@@ -88,7 +88,7 @@ def divmod_(x1, x2):
     return np.floor_divide(x1, x2), np.remainder(x1, x2)
 
 
-@implements_ufunc(np.spacing)
+@implements_ufunc(np.spacing, stand_ins=True)
 def spacing(x):
     """A step (constant between powers of two): derivative 0."""
     return with_values(_connected(np.zeros_like(value_of(x)), x), np.spacing(value_of(x)))
@@ -97,10 +97,10 @@ def spacing(x):
 declares_pattern(np.spacing, (False,))
 
 
-@implements_ufunc(np.nextafter)
+@implements_ufunc(np.nextafter, stand_ins=True)
 def nextafter(x1, x2):
     """x1 plus a step: derivative 1 in x1, 0 in x2."""
-    result = _connected(x1 if is_jet(x1) else np.asarray(x1) * 1.0, x2)
+    result = _connected(x1 if is_differentiable(x1) else np.asarray(x1) * 1.0, x2)
     return with_values(result, np.nextafter(value_of(x1), value_of(x2)))
 
 

@@ -17,8 +17,17 @@ def is_jet(x):
     return isinstance(x, _Jet)
 
 
+def is_differentiable(x):
+    """A jet, or a stand-in for one (a deferred jet or its transpose) running a rule itself."""
+    return isinstance(x, _Jet) or isinstance(x, _core.STAND_IN_JETS)
+
+
 def value_of(x):
-    return x.buf[..., 0] if is_jet(x) else x
+    if isinstance(x, _Jet):
+        return x.buf[..., 0]
+    if isinstance(x, _core.STAND_IN_JETS):
+        return x._values("its values")   # (a deferred jet's, without its derivatives)
+    return x
 
 
 def is_scipy_sparse(x):
@@ -66,7 +75,13 @@ def unify(items):
 
 
 def with_values(result, values):
-    """result's derivatives under NumPy's own values (exactly what NumPy returns)."""
+    """result's derivatives under NumPy's own values (exactly what NumPy returns). A
+    deferred jet records it (the same bits), else runs it on its computed jet."""
+    if isinstance(result, _core.STAND_IN_JETS):
+        recorded = _core.deferred_with_values(result, values)
+        if recorded is not None:
+            return recorded
+        result = result._dense()
     buf = result.buf.copy()
     buf[..., 0] = values
     return result.with_buffer(buf)

@@ -64,11 +64,15 @@ def implements_creation(*functions):
     return implements(*functions)
 
 
-def implements_ufunc(*ufuncs):
-    """Decorator: the rule for ufuncs that have no rules-table row."""
+def implements_ufunc(*ufuncs, stand_ins=False):
+    """Decorator: the rule for ufuncs that have no rules-table row. stand_ins: the rule
+    reads its jets only through NumPy calls, value_of and with_values (jets.py), so a
+    deferred jet runs it on itself, each call recorded or computed on its own."""
     def register(impl):
         for ufunc in ufuncs:
             EXTRA_UFUNCS[ufunc] = impl
+            if stand_ins:
+                STAND_IN_RULES[ufunc] = impl
         return impl
     return register
 
