@@ -76,12 +76,15 @@ def test_derivatives_of_the_pieces():
 
 
 def test_values_are_numpys():
-    """The result's values are NumPy's own (1.0 // 0.1 is 9.0, which a rounded x / y is not)."""
+    """The results' values are NumPy's own (1.0 // 0.1 is 9.0, which a rounded x / y is not)."""
     x = np.full((ROWS, 2), 1.0)
+    x[::3] = rng_x((len(x[::3]), 2), lo=-3.0, hi=3.0)
 
     def f(z):
         q = np.floor_divide(z, 0.1)
         np.testing.assert_array_equal(q.value, np.floor_divide(x, 0.1))
+        for function in (np.remainder, np.fmod):
+            np.testing.assert_array_equal(function(z, 0.1).value, function(x, 0.1))
         return pending(z, q) + z
     np.testing.assert_array_equal(deferred(dj.batch_jacobian, f, x),
                                   np.broadcast_to(np.eye(2), (ROWS, 2, 2)))

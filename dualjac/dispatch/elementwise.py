@@ -31,8 +31,8 @@ def _remainder(x, y):
     """x - q y with q NumPy's floor quotient (a constant): derivative 1 in x and -q
     in y. Values are NumPy's (a rounded x / y can differ: 1.0 // 0.1 is 9.0)."""
     xv, yv = value_of(x), value_of(y)
-    q = np.floor_divide(xv, yv)
-    return with_values(x - q * y, np.remainder(xv, yv))
+    q, r = np.divmod(xv, yv)        # (one pass: NumPy's floor_divide and remainder are its parts)
+    return with_values(x - q * y, r)
 
 
 @implements_ufunc(np.fmod, stand_ins=True)
