@@ -57,6 +57,10 @@ def functions(xp):
         "kepler": ("physics", lambda x: -x[:, :3] / xp.sum(x[:, :3] ** 2, -1, keepdims=True) ** 1.5),
         "lotka_volterra": ("physics", lambda x: xp.stack([x[:, 0] * (1.5 - x[:, 1]),
                                                         x[:, 1] * (x[:, 0] - 3.0)], axis=-1)),
+        "minimum_image": ("pieces", lambda x: xp.sum((lambda d: d - 2.0 * xp.round(d / 2.0))(
+            x[:, :3] - 3.0 * x[:, 3:6]) ** 2, axis=-1)),
+        "wrap_angle": ("pieces", lambda x: xp.cos(xp.mod(x * 3.0, 2.0 * np.pi)) * x),
+        "copysign": ("pieces", lambda x: xp.copysign(x * x, xp.sin(x * 5.0))),
         "sort": ("picks", lambda x: xp.sort(xp.sin(x), axis=-1) * xp.arange(1.0, 10.0)),
         "percentile": ("picks", lambda x: xp.percentile(x * x, 75.0, axis=-1)),
         "matmul_transposed": ("transposes", lambda x: (W.T @ xp.sin(x).T).T),

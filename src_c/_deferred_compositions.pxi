@@ -424,8 +424,9 @@ cdef inline void copy_under_values(const real* a, const real* b, Py_ssize_t sb, 
     cdef Py_ssize_t j, s
     for j in range(m):
         o[j] = b[j * sb]
-    for s in range(1, K):
-        memcpy(o + s * cs, a + s * cs, m * sizeof(real))
+    for s in range(1, K):           # (a loop: a chunk's runs are too short for memcpy's call)
+        for j in range(m):
+            o[s * cs + j] = a[s * cs + j]
 
 
 def _row_shape(a):

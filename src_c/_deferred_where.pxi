@@ -402,8 +402,26 @@ cdef void where_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_t 
                 sx = 0
             if st.slot_c < 0 and s > 0:
                 sy = 0
-            for e in range(m):
-                o[s * cs + e] = xs[e * sx] if c[e * sc] != 0 else ys[e * sy]
+            select_run(o + s * cs, c, sc, xs, sx, ys, sy, m)
+
+
+cdef inline void select_run(real* o, const real* c, Py_ssize_t sc, const real* x, Py_ssize_t sx,
+                            const real* y, Py_ssize_t sy, Py_ssize_t m) noexcept nogil:
+    """o[e] = x[e * sx] where c[e * sc] != 0, else y[e * sy]: both read, then one kept (no
+    branch to mispredict on a condition that varies from element to element, and runs of
+    stride 1, the usual case, vectorize as a blend)."""
+    cdef Py_ssize_t e
+    cdef real xv, yv
+    if sc == 1 and sx == 1 and sy == 1:
+        for e in range(m):
+            xv = x[e]
+            yv = y[e]
+            o[e] = xv if c[e] != 0 else yv
+        return
+    for e in range(m):
+        xv = x[e * sx]
+        yv = y[e * sy]
+        o[e] = xv if c[e * sc] != 0 else yv
 
 
 cdef void set_compare_or_where_step(Step* st, DeferredJet node, list slot_of, list constants,
