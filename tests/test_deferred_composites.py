@@ -68,6 +68,9 @@ PARTLY = {
     "trapezoid": lambda x: np.trapezoid(np.exp(x), axis=1),
     "modf": lambda x: np.modf(x * 3.0)[0],
     "unwrap": lambda x: np.unwrap(x * 4.0, axis=1),
+    "piecewise": lambda x: np.piecewise(x, [x > 0.5], [lambda t: t * t, lambda t: -t]),
+    "piecewise_otherwise": lambda x: np.piecewise(x * 2.0, [x < 0.4, x > 0.9],
+                                                  [np.sin, 1.0, lambda t: t]),
 }
 
 

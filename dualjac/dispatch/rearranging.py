@@ -89,8 +89,11 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 def piecewise(x, condlist, funclist, *args, **kw):
     """NumPy's own loop; y is a fresh array, so the masked writes are ordinary."""
     n2 = len(funclist)
+    # NumPy's test for a single condition, with any array kind counted as an array (a
+    # comparison of a deferred jet is a DeferredMask, not an ndarray)
     if np.isscalar(condlist) or (
-            not isinstance(condlist[0], (list, np.ndarray)) and np.ndim(x) != 0):
+            not isinstance(condlist[0], (list, np.ndarray)) and not hasattr(condlist[0], "shape")
+            and np.ndim(x) != 0):
         condlist = [condlist]
     condlist = np.asarray([values_of(c) for c in condlist], dtype=bool)
     n = len(condlist)
