@@ -6,6 +6,9 @@ rule on ordinary jets. Functions of rows of 4 (x (b, 4)); the witness is eager's
 complex step for the analytic ones.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -229,3 +232,31 @@ def test_median_of_rows_with_nan_keeps_numpys_nan(transform):
         got = assert_matches_eager(TRANSFORMS[transform],
                                    lambda z: pending(z, np.median(np.exp(z), axis=1)), x)
     assert not got[::97].any() and got[1::97].reshape(len(got[1::97]), -1).any(axis=1).all()
+
+
+SCIPY_FIRST_CALL = """
+import numpy as np, scipy.special as sc, dualjac as dj
+seen = []
+def f(x):
+    y = sc.erf(x)
+    seen.append("pending" if isinstance(y, dj.DeferredJet) and "pending" in repr(y) else "computed")
+    return y * x
+x = np.random.default_rng(0).uniform(-1, 1, (6000, 3))
+got = dj.batch_jacobian(f, x)
+dj.set_deferred_threshold(0)
+eager = dj.batch_jacobian(f, x)
+analytic = np.zeros_like(got)
+i = np.arange(3)
+analytic[:, i, i] = sc.erf(x) + 2 / np.sqrt(np.pi) * np.exp(-x * x) * x
+print(seen[0], np.array_equal(got, eager), np.allclose(got, analytic, rtol=1e-13, atol=1e-15))
+"""
+
+
+def test_scipy_rows_are_recorded_from_their_first_call():
+    """A scipy.special rules-table ufunc (erf) is registered on its first call on a jet; a
+    deferred jet records that first call too (in a fresh process, where scipy.special is
+    imported after dualjac)."""
+    out = subprocess.run([sys.executable, "-c", SCIPY_FIRST_CALL], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["pending", "True", "True"]

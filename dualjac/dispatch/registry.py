@@ -171,9 +171,14 @@ def install():
 def composite_rule(func):
     """The rule of a function or ufunc when it is a composition of NumPy calls (it then
     serves any array kind as it is: a deferred jet records its calls) or reads values only
-    (STAND_IN_RULES), else None."""
+    (STAND_IN_RULES), else None. A rules-table ufunc of a module imported since dualjac
+    was (scipy.special) is registered first; it is then its own rule: called again, a
+    deferred jet records it."""
     if func in STAND_IN_RULES:
         return STAND_IN_RULES[func]
+    if (PENDING_MODULES and isinstance(func, np.ufunc) and register_pending_modules()
+            and func in TABLE_UFUNCS):
+        return func
     if func in COMPOSITES:
         return HANDLED.get(func)
     if func in COMPOSITE_UFUNCS:
