@@ -173,12 +173,18 @@ def _row_einsum_any(subscripts, *operands, **kwargs):
 
 
 cdef object explicit_specs(object subscripts, tuple ndims, bint repeats=False):
-    """(input specs, output) of an explicit einsum spec ("...i->..." with each ellipsis
-    spelled out in letters no spec uses, for operands of these numbers of axes), or None
-    (no "->", a letter twice in one spec, an ellipsis that is not leading)."""
-    if type(subscripts) is not str or "->" not in subscripts:
+    """(input specs, output) of an einsum spec ("...i->..." with each ellipsis spelled out
+    in letters no spec uses, for operands of these numbers of axes), or None (a letter
+    twice in one spec, an ellipsis that is not leading). An implicit spec ("...i,...i")
+    has NumPy's output: the ellipsis, then the letters used once, in alphabetical order."""
+    if type(subscripts) is not str:
         return None
-    inputs, output = subscripts.replace(" ", "").split("->")
+    subscripts = subscripts.replace(" ", "")
+    if "->" not in subscripts:
+        letters = subscripts.replace(",", "").replace(".", "")
+        subscripts += "->" + ("..." if "..." in subscripts else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    inputs, output = subscripts.split("->")
     specs = inputs.split(",")
     if len(specs) != len(ndims):
         return None
@@ -429,6 +435,14 @@ cdef inline void copy_under_values(const real* a, const real* b, Py_ssize_t sb, 
             o[s * cs + j] = a[s * cs + j]
 
 
+def _row_astype(x, dtype, /, *, copy=True, device=None):
+    """np.astype / .astype to the jet's own dtype: the jet itself (a deferred jet is never
+    written in place: a write re-runs f on ordinary jets, where astype copies)."""
+    if type(x) is not DeferredJet or device is not None or np.dtype(dtype) != (<DeferredJet>x).dtype:
+        return None
+    return x
+
+
 def _row_shape(a):
     return (<DeferredJet>a).shape if type(a) is DeferredJet else None
 
@@ -591,7 +605,7 @@ ROW_FUNCTIONS.update({
     np.linalg.tensordot: _row_tensordot, np.einsum: _row_einsum_any, np.take: _row_take,
     np.split: _row_split, np.array_split: _row_array_split, np.hsplit: _row_hsplit,
     np.atleast_2d: _row_atleast_2d,
-    np.take_along_axis: _row_take_along_axis, np.sort: _row_sort,
+    np.take_along_axis: _row_take_along_axis, np.sort: _row_sort, np.astype: _row_astype,
     # what the dense path's rules ask of their arguments, answered without computing
     np.shape: _row_shape, np.ndim: _row_ndim, np.size: _row_size,
 })

@@ -496,15 +496,15 @@ def _row_einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **k
     "bj,ij->bi": x @ W.T) or of two rows of one shape ("bi,bi->b": a product summed over
     row axes). Eager einsum sums each
     derivative part on its own: the two agree to rounding, as matrix products do."""
-    if (type(subscripts) is not str or len(operands) != 2 or out is not None or dtype is not None
-            or kwargs or "->" not in subscripts or "." in subscripts):
-        return None
-    inputs, output = subscripts.replace(" ", "").split("->")
-    specs = inputs.split(",")
-    if len(specs) != 2 or any(len(set(s)) != len(s) for s in specs + [output]):
+    if len(operands) != 2 or out is not None or dtype is not None or kwargs:
         return None
     x, y = operands
-    s0, s1 = specs
+    # (implicit outputs and leading ellipses spelled out: "...i,...i" is "bi,bi->b")
+    parsed = explicit_specs(subscripts, tuple(len((<DeferredJet>a).shape) if type(a) is DeferredJet
+                                              else np.ndim(a) for a in operands))
+    if parsed is None:
+        return None
+    (s0, s1), output = parsed
     if type(x) is not DeferredJet and type(y) is DeferredJet:     # the constant first
         x, y, s0, s1 = y, x, s1, s0
     if type(x) is not DeferredJet or not (<DeferredJet>x).shape or len(s0) != len((<DeferredJet>x).shape):

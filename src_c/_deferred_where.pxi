@@ -180,6 +180,8 @@ class DeferredMask:
             recorded = _row_where(*args, **kwargs)
             if recorded is not None:
                 return recorded
+        elif DeferredJet in types or DeferredTranspose in types:
+            return NotImplemented     # the deferred jet's own handler (np.select: recorded)
         return func(*dense_tree(args), **dense_tree(kwargs))
 
     def __getattr__(self, name):

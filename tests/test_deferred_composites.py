@@ -60,6 +60,16 @@ RECORDED = {
     "nanmedian": (lambda x: pending(x, np.nanmedian(np.exp(x), axis=1)), False),
     "median": (lambda x: pending(x, np.median(np.sin(x) * x, axis=1)), False),
     "median_keepdims": (lambda x: x - pending(x, np.median(x, axis=-1, keepdims=True)), False),
+    # rules written with NumPy calls and the jets' values (value_of), run on the deferred jet
+    "cumprod": (lambda x: pending(x, np.cumprod(np.sin(x) + x, axis=1)), True),
+    "cumprod_dtype": (lambda x: pending(x, np.cumprod(x, axis=-1, dtype=x.dtype)), True),
+    "astype_own_dtype": (lambda x: pending(x, np.sin(x).astype(x.dtype)) * x, True),
+    # (float64 coefficients and NumPy's float64 values promote float32 rows, as NumPy does)
+    "polyval": (lambda x: pending(x, np.polyval([1.0, -2.0, 0.5, 3.0], x), True), True),
+    "interp": (lambda x: pending(x, np.interp(x * 2.0, [0.0, 0.5, 1.5, 3.0], [1.0, 3.0, 2.0, 2.5]),
+                                 True), False),
+    "select": (lambda x: pending(x, np.select([x > 0.9, x < 0.4], [x * x, np.sin(x)], default=x)),
+               False),
 }
 
 # Rules whose NumPy calls include one that reads across rows or has no recording: they run

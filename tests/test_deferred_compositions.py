@@ -122,6 +122,14 @@ PRODUCTS = {
     "einsum_matvec_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bj->bi", x, np.sin(x[:, 0])))),
     "einsum_transposed_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bkj->bik", x, np.cos(x)))),
     "einsum_outer_rows": ((4,), lambda x: pending(x, np.einsum("bi,bj->bij", x, np.sin(x)))),
+    # implicit outputs (NumPy's: the ellipsis, then the letters used once, sorted)
+    "einsum_implicit_rows": ((4,), lambda x: pending(x, np.einsum("...i,...i", x, np.sin(x)))),
+    "einsum_implicit_matrix": ((4,), lambda x: pending(x, np.einsum("bi,ij", np.tanh(x), W))),
+    # NumPy 2's generalized ufuncs, as einsum of their specs
+    **({"vecdot": ((4,), lambda x: pending(x, np.vecdot(x, np.cos(x)))),
+        "matvec_rows": ((2, 2), lambda x: pending(x, np.matvec(np.exp(x), x[:, 0]))),
+        "vecmat_rows": ((2, 2), lambda x: pending(x, np.vecmat(x[:, 1], np.sin(x))))}
+       if hasattr(np, "matvec") else {}),
 }
 
 
@@ -171,7 +179,8 @@ def test_jacobians_match_complex_step(name):
 
 def _complex_form(name, f, z):
     """f for complex rows: np.var / np.std take |z - mean|^2, which is not analytic, so
-    they are spelled out as the mean of squares (what they are for real rows)."""
+    they are spelled out as the mean of squares (what they are for real rows); np.vecdot
+    / np.vecmat as the einsums they are for real rows."""
     def var(a, axis, ddof=0, keepdims=False):
         axes = axis if isinstance(axis, tuple) else (axis,)
         count = np.prod([a.shape[k] for k in axes])
@@ -189,6 +198,10 @@ def _complex_form(name, f, z):
             "std_method_free": lambda x: np.sqrt(var(np.tanh(x), -1, 1)),
         }
         return spelled[name](z)
+    if name == "vecdot":            # np.vecdot and np.vecmat conjugate their vector
+        return np.einsum("...i,...i->...", z, np.cos(z))
+    if name == "vecmat_rows":
+        return np.einsum("...i,...ij->...j", z[:, 1], np.sin(z))
     return f(z)
 
 

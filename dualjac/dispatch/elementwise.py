@@ -7,9 +7,8 @@ clip, select, interp and polyval are compositions of jet operations.
 
 import numpy as np
 
-from .jets import is_jet, refuse, reject_out, value_of, with_values
+from .jets import is_differentiable, is_jet, refuse, reject_out, value_of, with_values
 from .registry import implements, implements_ufunc, returns_values
-from .structural import where_
 
 # Comparisons and tests: plain results from the operands' values, no derivative.
 COMPARISONS = ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
@@ -61,7 +60,7 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
     return a
 
 
-@implements(np.select)
+@implements(np.select, stand_ins=True)
 def select(condlist, choicelist, default=0):
     """The first true condition's choice, by np.where from the last one back.
     Conditions are read on values (a dual condition selects, it is not differentiated)."""
@@ -75,24 +74,24 @@ def select(condlist, choicelist, default=0):
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     result = default
     for c, choice in zip(conditions[::-1], list(choicelist)[::-1]):
-        result = where_(c, choice, result)
+        result = np.where(c, choice, result)
     return result
 
 
-@implements(np.interp)
+@implements(np.interp, stand_ins=True)
 def interp(x, xp, fp, left=None, right=None, period=None):
     """Piecewise linear in x: NumPy's value plus slope * (x - x.value), the slope
     of the segment [xp[j], xp[j+1]) holding x (right derivative at knots; 0 outside
     [xp[0], xp[-1]) and at the last knot). Derivatives in xp / fp are not supported."""
     for name, arg in (("xp", xp), ("fp", fp), ("left", left), ("right", right),
                       ("period", period)):
-        if is_jet(arg):
+        if is_differentiable(arg):
             raise refuse(f"np.interp with a dual {name}",
                           "is not supported: dualjac differentiates np.interp with respect "
                           "to x only (xp, fp, left, right and period must be constants).")
     xv = value_of(x)
     value = np.interp(xv, xp, fp, left, right, period)
-    if not is_jet(x):
+    if not is_differentiable(x):
         return value
     xp, fp, u = np.asarray(xp, np.float64), np.asarray(fp), np.asarray(xv, np.float64)
     if period is not None:   # NumPy's own reduction to one period, extended by one knot each side
@@ -112,12 +111,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     return value + slope * (x - xv)
 
 
-@implements(np.polyval)
+@implements(np.polyval, stand_ins=True)
 def polyval(p, x):
     """Horner's scheme on jets (dual x and / or dual coefficients)."""
     if isinstance(p, np.poly1d) or isinstance(x, np.poly1d):
         raise refuse("np.polyval with np.poly1d", "is not supported on dual arrays.")
-    if not is_jet(p):
+    if not is_differentiable(p):
         p = np.asarray(p)
     y = np.zeros_like(np.asanyarray(value_of(x)))   # NumPy's start: x's dtype and shape
     for i in range(p.shape[0]):

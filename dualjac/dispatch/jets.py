@@ -89,6 +89,8 @@ def with_values(result, values):
 
 def astype(x, dtype):
     dtype = np.dtype(dtype)
+    if isinstance(x, _core.STAND_IN_JETS):
+        return x.astype(dtype)      # (a deferred jet: itself at its own dtype, else computed)
     if not is_jet(x):
         return np.asarray(x).astype(dtype)
     if dtype.char in "fd":

@@ -530,12 +530,14 @@ def _ravel_any(x):
     return ravel(x) if is_jet(x) else np.ravel(x)
 
 
-# NumPy 2 implements these linear-algebra functions as generalized ufuncs.
+# NumPy 2 implements these linear-algebra functions as generalized ufuncs: np.einsum of
+# their spec (a deferred jet records the einsum).
 def _einsum_with_spec(spec, a, b):
-    return einsum(spec, a, b)
+    return np.einsum(spec, a, b)
 
 
 for _name, _spec in (("vecdot", "...i,...i->..."), ("matvec", "...ij,...j->...i"),
                      ("vecmat", "...i,...ij->...j")):
     if hasattr(np, _name):
-        implements_ufunc(getattr(np, _name))(functools.partial(_einsum_with_spec, _spec))
+        implements_ufunc(getattr(np, _name), stand_ins=True)(
+            functools.partial(_einsum_with_spec, _spec))

@@ -166,23 +166,26 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     return astype(result, dtype) if dtype is not None else result
 
 
-@implements(np.cumprod)
+@implements(np.cumprod, stand_ins=True)
 def cumprod(a, axis=None, dtype=None, out=None):
     """Prefix products by doubling (Hillis-Steele): log2(n) jet multiplications,
-    exact with zeros (unlike exp(cumsum(log)))."""
+    exact with zeros (unlike exp(cumsum(log))). Slices and joins along the axis itself,
+    so that a deferred jet records them along a row axis."""
     if out is not None:
         raise TypeError("dualjac: np.cumprod(..., out=...) is not supported for dual "
                         "arrays; assign the result instead.")
     if axis is None:
-        a, axis = ravel(a), 0
-    axis = normalize_axis(axis, a.ndim)
-    t = moveaxis(a, axis, 0)
-    step = 1
-    while step < t.shape[0]:
-        t = concatenate([t[:step], t[step:] * t[:-step]])
+        a, axis = np.ravel(a), 0
+    axis = normalize_axis(axis, np.ndim(a))
+
+    def part(start, stop):
+        return (slice(None),) * axis + (slice(start, stop),)
+    t, step = a, 1
+    while step < np.shape(a)[axis]:
+        t = np.concatenate([t[part(None, step)], t[part(step, None)] * t[part(None, -step)]],
+                           axis=axis)
         step *= 2
-    result = moveaxis(t, 0, axis)
-    return astype(result, dtype) if dtype is not None else result
+    return t if dtype is None else astype(t, dtype)
 
 
 def _cumulative(accumulate, initial, x, axis, dtype, out, include_initial):

@@ -39,11 +39,13 @@ REFUSED = {}          # function without a rule -> why it has none (completes it
 
 # ---------------------------------------------------------------- registration
 
-def implements(*functions):
-    """Decorator: the rule for these NumPy functions."""
+def implements(*functions, stand_ins=False):
+    """Decorator: the rule for these NumPy functions. stand_ins: as implements_ufunc's."""
     def register(impl):
         for func in functions:
             HANDLED[func] = impl
+            if stand_ins:
+                STAND_IN_RULES[func] = impl
         return impl
     return register
 
