@@ -134,6 +134,7 @@ cdef class DeferredJet(_JetProtocol):
     cdef Py_ssize_t pending    # pending nodes below this one (itself included)
     cdef Py_ssize_t mark       # the program build that last numbered it (run_graph)
     cdef Py_ssize_t number     # its value number in that program
+    cdef object known_values   # a pending node's values once read (pending_values)
     cdef uint64_t deps1, deps2
 
     __array_priority__ = 1001.0

@@ -101,12 +101,16 @@ cdef _Jet computed(DeferredJet d):
 
 cdef object pending_values(DeferredJet d):
     """The values of a pending node (read-only), from a program of its graph without
-    seeds: a comparison, a branch or a sort reads them without computing derivatives."""
+    seeds: a comparison, a branch or a sort reads them without computing derivatives.
+    Kept on the node: a rule often reads an operand's values twice (np.copysign)."""
+    if d.known_values is not None:
+        return d.known_values
     out = run_graph(d, READ_VALUE, d.shape + (1,))
     if out is None:
         return d.dense.value          # (computed meanwhile by another thread)
     values = out[..., 0]
     values.flags.writeable = False
+    d.known_values = values
     return values
 
 
@@ -117,6 +121,7 @@ cdef void publish(DeferredJet d, object out) except *:
     set_deps(dense, d.deps1, d.deps2)
     d.dense = dense
     d.a = d.b = None
+    d.known_values = None
     d.pending = 0
 
 
