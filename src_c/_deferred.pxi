@@ -153,6 +153,15 @@ cdef class DeferredJet(_JetProtocol):
         return self.level.buf.dtype
 
     @property
+    def degree(self):
+        """The derivative order it carries, as its transform's jets (1 or 2)."""
+        return self.level.degree
+
+    @property
+    def tag1(self):
+        return self.level.tag1
+
+    @property
     def value(self):
         if self.dense is None:
             return self._values("value")     # (read-only; no derivatives computed)

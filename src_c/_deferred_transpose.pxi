@@ -77,6 +77,8 @@ class DeferredTranspose(_JetProtocol):
     ndim = property(lambda self: 2)
     size = property(lambda self: (<DeferredJet>self.rows).count)
     dtype = property(lambda self: (<DeferredJet>self.rows).dtype)
+    degree = property(lambda self: (<DeferredJet>self.rows).degree)
+    tag1 = property(lambda self: (<DeferredJet>self.rows).tag1)
     T = property(lambda self: self.rows)
     value = property(lambda self: self.compute().value)
 

@@ -271,3 +271,46 @@ def test_scipy_rows_are_recorded_from_their_first_call():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["pending", "True", "True"]
+
+
+# scipy.special's ufuncs whose partials SciPy evaluates (rules.Evaluated rows): the rule
+# reads its jets through value_of / with_values and jet arithmetic, so a deferred jet runs it
+# on itself: SciPy's values and partials on the values, the chain rule recorded.
+EVALUATED = {
+    "gamma": lambda x: pending(x, scipy_special().gamma(x + 1.0)) * x,
+    "digamma": lambda x: pending(x, scipy_special().digamma(np.exp(x))),
+    "jv_constant_order": lambda x: pending(x, scipy_special().jv(1.5, x * 2.0)),
+    "erfinv": lambda x: pending(x, scipy_special().erfinv(x * 0.5)),
+    "beta_two_jets": lambda x: pending(x, scipy_special().beta(x, x[:, ::-1] + 1.0)),
+}
+
+
+def scipy_special():
+    return pytest.importorskip("scipy.special")
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", EVALUATED)
+def test_scipy_evaluated_rows_are_recorded_with_eagers_bits(name, transform):
+    assert_matches_eager(TRANSFORMS[transform], EVALUATED[name], rng_x((ROWS, 4), lo=0.2, hi=1.2))
+
+
+def test_scipy_evaluated_rows_against_their_derivatives():
+    """d gamma(x + 1) x = gamma(x + 1) (psi(x + 1) x + 1); d erfinv(x / 2) = sqrt(pi) / 4
+    exp(erfinv(x / 2)^2): per-row Jacobians against these, written out."""
+    sc = scipy_special()
+    x = rng_x((ROWS, 4), lo=0.2, hi=1.2)
+    eye = np.eye(4)
+    got = deferred(dj.batch_jacobian, EVALUATED["gamma"], x)
+    want = (sc.gamma(x + 1.0) * (sc.digamma(x + 1.0) * x + 1.0))[:, :, None] * eye
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    got = deferred(dj.batch_jacobian, EVALUATED["erfinv"], x)
+    want = (np.sqrt(np.pi) / 4 * np.exp(sc.erfinv(x * 0.5) ** 2))[:, :, None] * eye
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_scipy_evaluated_row_refuses_a_dual_order():
+    """jv's order is a constant: a deferred jet with derivatives there raises, as eagerly."""
+    sc = scipy_special()
+    with pytest.raises(TypeError, match="differentiated with respect to"):
+        deferred(dj.batch_jacobian, lambda x: sc.jv(x[:, 0], x[:, 1]), rng_x((ROWS, 2)))

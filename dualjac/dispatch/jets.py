@@ -17,8 +17,13 @@ def is_jet(x):
     return isinstance(x, _Jet)
 
 
+def is_stand_in(x):
+    """A stand-in for a jet (a deferred jet or its transpose) running a rule itself."""
+    return isinstance(x, _core.STAND_IN_JETS)
+
+
 def is_differentiable(x):
-    """A jet, or a stand-in for one (a deferred jet or its transpose) running a rule itself."""
+    """A jet, or a stand-in for one."""
     return isinstance(x, _Jet) or isinstance(x, _core.STAND_IN_JETS)
 
 

@@ -160,7 +160,9 @@ def register_pending_modules():
     # By row, not by name: scipy.special's own expm1 is an evaluated row named as NumPy's.
     for ufunc, row in ufuncs(rules.EVALUATED).items():
         EVALUATED_UFUNCS[ufunc] = row
-        EXTRA_UFUNCS[ufunc] = functools.partial(ROW_RULES[type(row)], row, ufunc)
+        # (the rule reads jets through value_of / with_values: stand-ins run it too)
+        EXTRA_UFUNCS[ufunc] = STAND_IN_RULES[ufunc] = functools.partial(
+            ROW_RULES[type(row)], row, ufunc)
     return True
 
 
@@ -178,9 +180,10 @@ def composite_rule(func):
     deferred jet records it."""
     if func in STAND_IN_RULES:
         return STAND_IN_RULES[func]
-    if (PENDING_MODULES and isinstance(func, np.ufunc) and register_pending_modules()
-            and func in TABLE_UFUNCS):
-        return func
+    if PENDING_MODULES and isinstance(func, np.ufunc) and register_pending_modules():
+        if func in TABLE_UFUNCS:
+            return func
+        return STAND_IN_RULES.get(func)
     if func in COMPOSITES:
         return HANDLED.get(func)
     if func in COMPOSITE_UFUNCS:

@@ -24,7 +24,7 @@ import importlib
 import numpy as np
 
 from .. import rules
-from .jets import astype, is_jet, value_of
+from .jets import astype, is_differentiable, is_jet, is_stand_in, value_of, with_values
 from .registry import implements_rows
 
 
@@ -50,6 +50,8 @@ def _evaluate(expression, scope):
 
 
 def _has_derivatives(a):
+    if is_stand_in(a):
+        a = a._dense()          # (a deferred jet as an order: rare, computed to be checked)
     return is_jet(a) and bool(np.any(a.buf[..., 1:]))
 
 
@@ -73,7 +75,10 @@ def _needs_second_order(jets):
 
 
 def _scaled(a, factor, value):
-    """The jet factor * (a - a.value) + value: a's buffer scaled, value column replaced."""
+    """The jet factor * (a - a.value) + value: a's buffer scaled, value column replaced
+    (a deferred jet: its product with the factor, under the value; the same numbers)."""
+    if is_stand_in(a):
+        return with_values(a * factor, value)
     buf = a.buf * factor[..., None]
     buf[..., 0] = value
     return a.with_buffer(buf)
@@ -87,7 +92,7 @@ def evaluated(row, ufunc, *inputs):
     values = [value_of(a) for a in inputs]
     f0 = np.asarray(ufunc(*values))
     jets = {arg: a for arg, a in zip(row.args, inputs)
-            if is_jet(a) and arg in row.differentiable}
+            if is_differentiable(a) and arg in row.differentiable}
     if not jets:
         return f0
     dtype = f0.dtype
