@@ -422,11 +422,15 @@ cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map
 
 
 cdef object ZERO_OFFSET = np.zeros(1, np.intp)
+cdef object NO_SEED = np.full(1, -1, np.intp)
+NO_SEED.flags.writeable = False
 cdef list SEED_ARRAYS = []
 
 
 cdef object seed_array(Py_ssize_t seed):
-    """[seed] as a read-only intp array, kept for reuse."""
+    """[seed] as a read-only intp array, kept for reuse (-1: no seed, a constant's lane)."""
+    if seed < 0:
+        return NO_SEED
     while len(SEED_ARRAYS) <= seed:
         one = np.full(1, len(SEED_ARRAYS), np.intp)
         one.flags.writeable = False

@@ -759,13 +759,15 @@ cdef inline Py_ssize_t symmetric_component(Py_ssize_t n, Py_ssize_t p, Py_ssize_
 cdef inline void write_seed_rows(real* dst, Gather* g, Py_ssize_t K, Py_ssize_t cs,
                                  Py_ssize_t chunk) noexcept nogil:
     """The derivative rows of a seeded input's lanes, component-major: 1 along
-    each lane's seed, 0 elsewhere."""
+    each lane's seed, 0 elsewhere (everywhere for a seed -1: a constant's lane)."""
     cdef Py_ssize_t e, s, l
     if K == 1:
         return                   # (a program of values alone)
     for s in range(1, K):
         memset(dst + s * cs, 0, g.lanes * chunk * sizeof(real))
     for l in range(g.lanes):
+        if g.seeds[l] < 0:
+            continue
         for e in range(chunk):
             dst[(1 + g.seeds[l]) * cs + l * chunk + e] = 1
 

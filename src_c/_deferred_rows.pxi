@@ -49,6 +49,65 @@ cdef bint same_program(list parts):
     return True
 
 
+cdef object constants_as_inputs(list parts):
+    """The parts of a join with each constant among deferred jets as an input of their
+    program (np.ones((b, 1)) beside x: a bias column); None when there is no deferred jet,
+    or a constant that would change the result (another number of rows, a dtype that
+    promotes the jets')."""
+    cdef DeferredJet proto = None
+    for part in parts:
+        if type(part) is DeferredJet:
+            proto = <DeferredJet>part
+            break
+    if proto is None:
+        return None
+    joined = []
+    for part in parts:
+        if type(part) is not DeferredJet:
+            part = constant_input(proto, part)
+            if part is None:
+                return None
+        joined.append(part)
+    return joined
+
+
+cdef object constant_input(DeferredJet proto, object c):
+    """Constant c as an input of proto's program: its values gathered as the source's are,
+    every derivative part zero (a lane seed of -1), as eager code makes a constant part
+    of a join a jet with zero derivatives. None unless c is an array or sequence of
+    numbers of proto's number of rows whose dtype leaves the jets' as it is."""
+    if type(c) is not cnp.ndarray and type(c) is not list and type(c) is not tuple:
+        return None
+    try:
+        arr = np.asarray(c)
+    except (TypeError, ValueError):
+        return None
+    dtype = proto.level.buf.dtype
+    if (arr.ndim == 0 or arr.shape[0] != proto.rows or arr.dtype.kind not in "biuf"
+            or np.result_type(dtype, arr) != dtype):
+        return None
+    values = np.array(arr, dtype=dtype, order="C", copy=True)   # (as constants are copied)
+    cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
+    d.level = proto.level
+    d.sweep = proto.sweep
+    d.row = -1
+    d.variant = -1
+    d.make_dense = lambda: constant_jet(proto.level, values)
+    shape = (<object>values).shape
+    set_seed_views(d, values, np.broadcast_to(np.full(shape[1:], -1, np.intp), shape))
+    return None if d.lane_offsets is None else d
+
+
+cdef _Jet constant_jet(_Jet level, cnp.ndarray values):
+    """The jet of level's kind that eager code makes of a constant: zero derivatives."""
+    cdef cnp.ndarray buf = np.zeros((<object>values).shape + (level.buf.shape[level.buf.ndim - 1],),
+                                    values.dtype)
+    buf[..., 0] = values
+    cdef _Jet jet = new_like(level, buf)
+    set_deps(jet, 0, 0)
+    return jet
+
+
 cdef DeferredJet lanes_node(list parts, object table, tuple shape):
     """The LANES node of shape `shape` whose lane l is lane table[l, 1] of parts[table[l, 0]]."""
     cdef DeferredJet d = pending_node(<DeferredJet>parts[0], LANES, -1, tuple(parts), None, shape)
@@ -204,9 +263,9 @@ cdef object rows_joined(args, kwargs, bint stack):
         return None
     if not args or type(args[0]) not in (list, tuple) or not args[0]:
         return None
-    parts = list(args[0])
+    parts = constants_as_inputs(list(args[0]))
     axis = args[1] if len(args) == 2 else kwargs.get("axis", 0)
-    if not same_program(parts):
+    if parts is None or not same_program(parts):
         return None
     first = <DeferredJet>parts[0]
     ax = row_axis(axis, len(first.shape) + (1 if stack else 0))
@@ -254,8 +313,10 @@ def _row_concatenate(*args, **kwargs):
 def _row_column_stack(tup):
     """np.column_stack: rows of one number as columns, the others as they are, joined
     along axis 1."""
-    if type(tup) not in (list, tuple) or not all(type(p) is DeferredJet and
-                                                 len((<DeferredJet>p).shape) >= 1 for p in tup):
+    if type(tup) not in (list, tuple):
+        return None
+    tup = constants_as_inputs(list(tup))
+    if tup is None or not all(len((<DeferredJet>p).shape) >= 1 for p in tup):
         return None
     columns = [p[:, None] if len((<DeferredJet>p).shape) == 1 else p for p in tup]
     return rows_joined((columns, 1), {}, False)
@@ -264,10 +325,12 @@ def _row_column_stack(tup):
 def _row_hstack(tup, *, dtype=None, casting="same_kind"):
     """np.hstack of rows that are arrays: np.concatenate along axis 1 (rows of one number
     join along axis 0, across rows: not recorded)."""
-    if dtype is not None or type(tup) not in (list, tuple) or not all(
-            type(p) is DeferredJet and len((<DeferredJet>p).shape) >= 2 for p in tup):
+    if dtype is not None or type(tup) not in (list, tuple):
         return None
-    return rows_joined((list(tup), 1), {}, False)
+    tup = constants_as_inputs(list(tup))
+    if tup is None or not all(len((<DeferredJet>p).shape) >= 2 for p in tup):
+        return None
+    return rows_joined((tup, 1), {}, False)
 
 
 # ------------------------------------------------------------------ reductions

@@ -20,6 +20,7 @@ V = np.array([0.5, -1.0, 2.0, 0.25])
 C = np.random.default_rng(6).standard_normal((4, 4))
 C = C @ C.T + 4.0 * np.eye(4)
 W9 = np.random.default_rng(7).standard_normal((9, 5))
+W5 = np.random.default_rng(8).standard_normal((5, 3))
 
 
 def pending(x, y):
@@ -94,6 +95,18 @@ EXACT = {
 }
 
 # Products with constants: eager hands them to BLAS / einsum's loops (rounding may differ).
+# Joins of deferred jets with constants (a constant part is an input of the program whose
+# derivative parts are zero, as eager code makes it a jet with zero derivatives)
+EXACT.update({
+    "concatenate_padding": ((3,), lambda x: pending(x, np.concatenate(
+        [np.zeros((x.shape[0], 1), x.dtype), np.sin(x)], axis=1))),
+    "column_stack_constant": ((3,), lambda x: pending(x, np.column_stack(
+        [x[:, 0] * 2.0, np.arange(x.shape[0], dtype=x.dtype), x[:, 1]])) * x),
+    "stack_constant_row": ((3,), lambda x: pending(x, np.stack(
+        [x[:, 0], np.full(x.shape[0], 3.0, x.dtype), np.exp(x[:, 2])], axis=-1))),
+    "hstack_constant": ((2,), lambda x: pending(x, np.hstack([x * x, np.ones((x.shape[0], 2), x.dtype)]))),
+})
+
 PRODUCTS = {
     "dot_vector": ((4,), lambda x: pending(x, np.dot(np.sin(x), V))),
     "dot_matrix": ((4,), lambda x: pending(x, np.tanh(np.dot(x, W)))),
@@ -122,6 +135,8 @@ PRODUCTS = {
     "einsum_matvec_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bj->bi", x, np.sin(x[:, 0])))),
     "einsum_transposed_rows": ((3, 3), lambda x: pending(x, np.einsum("bij,bkj->bik", x, np.cos(x)))),
     "einsum_outer_rows": ((4,), lambda x: pending(x, np.einsum("bi,bj->bij", x, np.sin(x)))),
+    "bias_column": ((4,), lambda x: pending(x, np.tanh(np.hstack(
+        [x, np.ones((x.shape[0], 1), x.dtype)]) @ W5))),
     # implicit outputs (NumPy's: the ellipsis, then the letters used once, sorted)
     "einsum_implicit_rows": ((4,), lambda x: pending(x, np.einsum("...i,...i", x, np.sin(x)))),
     "einsum_implicit_matrix": ((4,), lambda x: pending(x, np.einsum("bi,ij", np.tanh(x), W))),
@@ -155,6 +170,16 @@ def test_row_sums_of_64_and_65_terms(width):
     np.testing.assert_allclose(got, eager(dj.batch_jacobian, f, x), rtol=1e-12, atol=1e-12)
     analytic = W.T[None, :, :] * (0.1 * np.exp(0.1 * x))[:, None, :]      # W_kj 0.1 e^(0.1 x_k)
     np.testing.assert_allclose(got, analytic, rtol=1e-12, atol=1e-14)
+
+
+def test_constants_in_joins_that_change_the_result_fall_back():
+    """A float64 constant beside float32 rows (NumPy promotes the join) and a constant of
+    another number of rows (NumPy's error) are left to the computed jets, as eagerly."""
+    assert_matches_eager(dj.batch_jacobian, lambda z: np.concatenate(
+        [z, np.zeros((z.shape[0], 1))], axis=1), rng_x((ROWS, 3), np.float32))
+    with pytest.raises(ValueError):
+        deferred(dj.batch_jacobian, lambda z: np.concatenate([z, np.zeros((3, 1))], axis=1),
+                 rng_x((ROWS, 3)))
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
