@@ -578,6 +578,40 @@ def _moving(function):
     return handler
 
 
+def _row_pad(array, pad_width, mode="constant", **kwargs):
+    """np.pad of rows along row axes: a constant pad (np.pad's default) joins constant
+    blocks before and after (zero derivative parts, as eagerly); the modes that copy
+    elements (edge, wrap, reflect, symmetric) are moves of lanes."""
+    if type(array) is not DeferredJet or not (<DeferredJet>array).shape:
+        return None
+    cdef DeferredJet a = <DeferredJet>array
+    try:
+        pairs = np.broadcast_to(np.asarray(pad_width), (len(a.shape), 2))
+    except (TypeError, ValueError):
+        return None
+    if pairs.dtype.kind not in "iu" or pairs[0].any() or (pairs < 0).any():
+        return None                   # (padding the rows' axis reads across rows)
+    if mode in ("edge", "wrap", "reflect", "symmetric") and not kwargs:
+        return row_lanes_moved(a, np.pad, (pad_width, mode), {})
+    if mode != "constant" or set(kwargs) - {"constant_values"}:
+        return None
+    fill = kwargs.get("constant_values", 0)
+    if np.ndim(fill) != 0:
+        return None
+    result = a
+    for k in range(1, len(a.shape)):
+        before, after = int(pairs[k, 0]), int(pairs[k, 1])
+        if not before and not after:
+            continue
+        shape = (<DeferredJet>result).shape
+        block = lambda width: np.full(shape[:k] + (width,) + shape[k + 1:], fill, a.dtype)
+        parts = ([block(before)] if before else []) + [result] + ([block(after)] if after else [])
+        result = rows_joined((parts, k), {}, False)
+        if result is None:
+            return None
+    return result
+
+
 def _row_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """reductions.trace: the diagonal (moved lanes), summed along its last axis."""
     if type(a) is not DeferredJet or dtype is not None or out is not None:
@@ -594,7 +628,7 @@ ROW_FUNCTIONS.update({
     np.diagonal: _moving(np.diagonal), np.flip: _moving(np.flip),
     np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),
-    np.trace: _row_trace,
+    np.trace: _row_trace, np.pad: _row_pad,
 })
 
 

@@ -105,6 +105,12 @@ EXACT.update({
     "stack_constant_row": ((3,), lambda x: pending(x, np.stack(
         [x[:, 0], np.full(x.shape[0], 3.0, x.dtype), np.exp(x[:, 2])], axis=-1))),
     "hstack_constant": ((2,), lambda x: pending(x, np.hstack([x * x, np.ones((x.shape[0], 2), x.dtype)]))),
+    # np.pad along row axes: constant blocks joined, or (copying modes) moved lanes
+    "pad_zeros": ((3,), lambda x: pending(x, np.pad(np.sin(x), ((0, 0), (1, 2))))),
+    "pad_value": ((3,), lambda x: pending(x, np.pad(x, ((0, 0), (2, 0)), constant_values=1.5)) * x[:, :1]),
+    "pad_two_row_axes": ((3, 1), lambda x: pending(x, np.pad(x * 2.0, ((0, 0), (1, 0), (0, 1))))),
+    "pad_edge": ((3,), lambda x: pending(x, np.pad(np.exp(x), ((0, 0), (1, 1)), mode="edge"))),
+    "pad_reflect": ((3,), lambda x: pending(x, np.pad(x, ((0, 0), (2, 2)), mode="reflect")) * 2.0),
 })
 
 PRODUCTS = {
@@ -180,6 +186,15 @@ def test_constants_in_joins_that_change_the_result_fall_back():
     with pytest.raises(ValueError):
         deferred(dj.batch_jacobian, lambda z: np.concatenate([z, np.zeros((3, 1))], axis=1),
                  rng_x((ROWS, 3)))
+
+
+def test_pads_across_rows_or_of_statistics_fall_back():
+    """np.pad of the rows' axis (an int width pads every axis) and the modes that compute
+    (mean, linear_ramp): the computed jets, eager's bits."""
+    for f in [lambda z: np.pad(z, 1)[1:-1] * 1.0,
+              lambda z: np.pad(z, ((0, 0), (1, 1)), mode="mean"),
+              lambda z: np.pad(z, ((0, 0), (1, 1)), mode="linear_ramp", end_values=2.0)]:
+        assert_matches_eager(dj.batch_hessian, f, rng_x((ROWS, 3)))
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
