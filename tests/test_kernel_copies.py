@@ -103,74 +103,50 @@ def assert_same_block_for_every_seed_count(target, columns, dtype, order=2):
     return assert_all_equal(blocks, "Hessian block" if order == 2 else "Jacobian block")
 
 
-def per_row_witness(g, columns, analytic):
-    """Each row's 2x2 Hessian of g(x0, x1), from test_rules_table's witness."""
+def per_row_witness(g, columns, analytic, order):
+    """Each row's gradient (order 1) or 2x2 Hessian (order 2) of g(x0, x1), from
+    test_rules_table's witnesses."""
     out = []
     for i in range(columns[0].size):
         point = np.array([c[i] for c in columns], np.float64)
-        out.append(witness_hessian(lambda v: g(v[0], v[1]), point, analytic))
+        scalar = lambda v: g(v[0], v[1])
+        out.append(witness_hessian(scalar, point, analytic) if order == 2
+                   else witness_jacobians(scalar, [point], analytic)[0])
     return np.array(out)
 
 
+# Hessian kernels (order 2) and dual kernels (order 1): deferred, the unrolled copies for
+# n = 2, 3, 4 and the copy for any n at 5, 8.
+ORDERS = pytest.mark.parametrize("order", (1, 2), ids=("dual", "hessian"))
+
+
+@ORDERS
 @pytest.mark.parametrize("row", params(UNARY))
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_unary_hessian_kernels_agree(row, dtype):
+def test_unary_kernels_agree(row, dtype, order):
     x = unary_points(row, dtype)
     columns = [x, np.linspace(-1, 1, x.size).astype(dtype)]
-    block = assert_same_block_for_every_seed_count(unary_target(row), columns, dtype)
-    if row.name in ("floor", "ceil", "rint", "trunc", "sign"):
+    block = assert_same_block_for_every_seed_count(unary_target(row), columns, dtype, order)
+    if order == 2 and row.name in ("floor", "ceil", "rint", "trunc", "sign"):
         return           # steps: u may cross one; the zero Hessian is checked above
     want = per_row_witness(lambda a, b: reference(row)(a + b * (1 / 64)), columns,
-                           is_analytic(row))
-    assert_close(block, want, tol_dtype(dtype), 2, fd=not is_analytic(row))
+                           is_analytic(row), order)
+    assert_close(block, want, tol_dtype(dtype), order, fd=not is_analytic(row))
 
 
+@ORDERS
 @pytest.mark.parametrize("row", params(BINARY))
 @pytest.mark.parametrize("variant", ("jj", "jc", "cj"))
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_binary_hessian_kernels_agree(row, variant, dtype):
-    x, y = binary_points(row, dtype)
-    block = assert_same_block_for_every_seed_count(binary_target(row, variant), [x, y], dtype)
-    c = CONSTANT
-    g = {"jj": lambda a, b: reference(row)(a, b), "jc": lambda a, b: reference(row)(a, c + 0 * b),
-         "cj": lambda a, b: reference(row)(c + 0 * a, b)}[variant]
-    want = per_row_witness(g, [x, y], is_analytic(row))
-    assert_close(block, want, tol_dtype(dtype), 2, fd=not is_analytic(row))
-
-
-def per_row_gradient_witness(g, columns, analytic):
-    """Each row's gradient of g(x0, x1), from test_rules_table's witness."""
-    out = []
-    for i in range(columns[0].size):
-        point = np.array([c[i] for c in columns], np.float64)
-        out.append(witness_jacobians(lambda v: g(v[0], v[1]), [point], analytic)[0])
-    return np.array(out)
-
-
-@pytest.mark.parametrize("row", params(UNARY))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_unary_dual_kernels_agree(row, dtype):
-    """The dual kernels' copies (deferred: unrolled for n = 2, 3, 4, any n for 5, 8)."""
-    x = unary_points(row, dtype)
-    columns = [x, np.linspace(-1, 1, x.size).astype(dtype)]
-    block = assert_same_block_for_every_seed_count(unary_target(row), columns, dtype, order=1)
-    want = per_row_gradient_witness(lambda a, b: reference(row)(a + b * (1 / 64)), columns,
-                                    is_analytic(row))
-    assert_close(block, want, tol_dtype(dtype), 1, fd=not is_analytic(row))
-
-
-@pytest.mark.parametrize("row", params(BINARY))
-@pytest.mark.parametrize("variant", ("jj", "jc", "cj"))
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
-def test_binary_dual_kernels_agree(row, variant, dtype):
+def test_binary_kernels_agree(row, variant, dtype, order):
     x, y = binary_points(row, dtype)
     block = assert_same_block_for_every_seed_count(binary_target(row, variant), [x, y], dtype,
-                                                   order=1)
+                                                   order)
     c = CONSTANT
     g = {"jj": lambda a, b: reference(row)(a, b), "jc": lambda a, b: reference(row)(a, c + 0 * b),
          "cj": lambda a, b: reference(row)(c + 0 * a, b)}[variant]
-    want = per_row_gradient_witness(g, [x, y], is_analytic(row))
-    assert_close(block, want, tol_dtype(dtype), 1, fd=not is_analytic(row))
+    want = per_row_witness(g, [x, y], is_analytic(row), order)
+    assert_close(block, want, tol_dtype(dtype), order, fd=not is_analytic(row))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
