@@ -111,6 +111,11 @@ EXACT.update({
     "pad_two_row_axes": ((3, 1), lambda x: pending(x, np.pad(x * 2.0, ((0, 0), (1, 0), (0, 1))))),
     "pad_edge": ((3,), lambda x: pending(x, np.pad(np.exp(x), ((0, 0), (1, 1)), mode="edge"))),
     "pad_reflect": ((3,), lambda x: pending(x, np.pad(x, ((0, 0), (2, 2)), mode="reflect")) * 2.0),
+    # det and inv of matrices up to 3 x 3: the cofactor expansion recorded, NumPy's values
+    "det_3x3": ((3, 3), lambda x: pending(x, np.linalg.det(x))),
+    "det_2x2_of_a_node": ((2, 2), lambda x: pending(x, np.linalg.det(np.sin(x))) * x[:, 0, 0]),
+    "inv_2x2": ((2, 2), lambda x: pending(x, np.linalg.inv(x))),
+    "inv_3x3": ((3, 3), lambda x: pending(x, np.linalg.inv(x * x + 1.0))),
 })
 
 PRODUCTS = {
@@ -186,6 +191,18 @@ def test_constants_in_joins_that_change_the_result_fall_back():
     with pytest.raises(ValueError):
         deferred(dj.batch_jacobian, lambda z: np.concatenate([z, np.zeros((3, 1))], axis=1),
                  rng_x((ROWS, 3)))
+
+
+def test_larger_matrices_run_on_computed_jets():
+    """det / inv of 4 x 4 rows, and of rows holding a non-finite entry: the computed jets
+    (NumPy's LU for the values, eager's rules), eager's bits."""
+    x = rng_x((ROWS, 4, 4), lo=0.2, hi=1.2) + 2.0 * np.eye(4)
+    for f in [np.linalg.det, lambda z: np.linalg.inv(z).sum(axis=(1, 2))]:
+        assert_matches_eager(dj.batch_jacobian, f, x)
+    y = rng_x((ROWS, 2, 2), lo=0.2, hi=1.2)
+    y[5, 0, 0] = np.inf
+    with np.errstate(all="ignore"):
+        assert_matches_eager(dj.batch_jacobian, np.linalg.det, y)
 
 
 def test_pads_across_rows_or_of_statistics_fall_back():

@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 
-from .jets import is_jet, normalize_axis, on_buffer, value_of
-from .registry import implements
+from .jets import is_jet, normalize_axis, on_buffer, value_of, with_values
+from .registry import implements, serves_stand_ins
 from .structural import where_
 
 SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
@@ -106,7 +106,7 @@ def _small_solve(a, b, vector):
         for term in row_terms[1:]:
             total = total + term
         rows.append(total)
-    return _with_value(np.stack(rows, axis=axis), x0)
+    return with_values(np.stack(rows, axis=axis), x0)
 
 
 def _svd_frame(a):
@@ -167,6 +167,22 @@ def det(a):
     return np.linalg.det(A0) + sign * change
 
 
+@serves_stand_ins(np.linalg.det)
+def _det_of_stand_in(a):
+    """np.linalg.det of a deferred jet: the cofactor expansion of small matrices recorded,
+    with NumPy's det of the values as the value (as eagerly); others on the computed jet."""
+    small = _small_det(a)
+    return small if small is not None else np.linalg.det(a._dense())
+
+
+@serves_stand_ins(np.linalg.inv)
+def _inv_of_stand_in(a):
+    """np.linalg.inv of a deferred jet: the adjugate over the determinant of small matrices
+    recorded, NumPy's inverse of the values as the value; others on the computed jet."""
+    small = _small_inv(a)
+    return small if small is not None else np.linalg.inv(a._dense())
+
+
 def _small_det(a):
     """det of 1 x 1, 2 x 2 or 3 x 3 jets with finite values by cofactor expansion: a
     polynomial in the entries, so jet products give its derivatives exactly at every
@@ -177,7 +193,7 @@ def _small_det(a):
     if A0 is None:
         return None
     expanded = _det_expansion(a, A0.shape[-1])
-    return _with_value(expanded, np.linalg.det(A0))   # NumPy's value (LU), not the expansion's
+    return with_values(expanded, np.linalg.det(A0))   # NumPy's value (LU), not the expansion's
 
 
 def _small_slogdet(a):
@@ -190,7 +206,7 @@ def _small_slogdet(a):
     sign0, logabs0 = np.linalg.slogdet(A0)
     if not np.all(sign0 != 0):
         return None
-    logabs = _with_value(np.log(np.abs(_det_expansion(a, A0.shape[-1]))), logabs0)
+    logabs = with_values(np.log(np.abs(_det_expansion(a, A0.shape[-1]))), logabs0)
     sign = np.zeros_like(logabs.buf)
     sign[..., 0] = sign0
     return SlogdetResult(on_buffer(logabs, sign), logabs)
@@ -231,13 +247,6 @@ def _cofactors(a, n):
     return C, _det_expansion(a, n)
 
 
-def _with_value(jet, value):
-    """jet's derivative parts with `value` as its value (NumPy's own result)."""
-    buf = np.array(jet.buf, copy=True)
-    buf[..., 0] = value
-    return on_buffer(jet, buf)
-
-
 def _small_inv(a):
     """inv of 1 x 1 to 3 x 3 jets with finite values as the adjugate over the determinant
     (a rational function of the entries: jets give its derivatives exactly at every order),
@@ -251,7 +260,7 @@ def _small_inv(a):
     n = A0.shape[-1]
     C, det = _cofactors(a, n)
     rows = [np.stack([C[j][i] / det for j in range(n)], axis=-1) for i in range(n)]
-    return _with_value(np.stack(rows, axis=-2), X0)
+    return with_values(np.stack(rows, axis=-2), X0)
 
 
 @implements(np.linalg.slogdet)
@@ -271,7 +280,7 @@ def slogdet(a):
     if a.degree == 2:
         logabs = logabs - 0.5 * np.einsum("...ij,...ji->...", M, M)
     # NumPy's log |det| as the value: at a singular matrix M's value parts are 0 / 0
-    logabs = _with_value(logabs, logabs0)
+    logabs = with_values(logabs, logabs0)
     buf = np.zeros_like(logabs.buf)
     buf[..., 0] = sign0
     return SlogdetResult(on_buffer(logabs, buf), logabs)

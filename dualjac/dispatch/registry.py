@@ -59,6 +59,17 @@ def implements_composite(*functions):
     return register
 
 
+def serves_stand_ins(*functions):
+    """Decorator: the rule stand-in jets (a deferred jet or its transpose) run on
+    themselves for these functions, where the jets' rule reads buffers: NumPy calls,
+    value_of and with_values only (each call recorded or computed on its own)."""
+    def register(impl):
+        for func in functions:
+            STAND_IN_RULES[func] = impl
+        return impl
+    return register
+
+
 def implements_creation(*functions):
     """Decorator: the rule for these NEP 35 creation functions (np.zeros(n, like=x)),
     called with ``like`` set to the dispatching jet."""
