@@ -708,3 +708,34 @@ def own_copy(array):
 
 # own_copy's pieces (items): each one loop the compiler turns into wide moves.
 cdef Py_ssize_t COPY_PIECE = 4096
+
+
+# ------------------------------------------------------------------ the sweep
+
+def deferrable(Py_ssize_t K):
+    """Can deferred programs carry elements of K numbers (value and derivatives)? (Whether
+    a batch transform defers is the transforms' choice: dualjac/_policy.py.)"""
+    return K <= DEFERRED_MAX_K
+
+
+def run_deferred(f, cnp.ndarray array, _Jet level, make_dense):
+    """f on a DeferredJet standing for the seeded source (array's values, which
+    nothing else may write to: the transform's own copy; level a jet of the
+    transform; make_dense() seeds the whole source), or NEEDS_DENSE when
+    f writes into memory a deferred jet reads (f must then run on ordinary jets).
+    The output may hold pending jets: deferred_derivatives() reads the result
+    straight out of one, dense_target() computes them."""
+    sweep = object()
+    ACTIVE_ROOTS.append(sweep)
+    if array.size * level.buf.shape[level.buf.ndim - 1] > NOGIL_THRESHOLD:
+        dj_pool_prewake()      # the program will run on the pool once f is recorded
+    try:
+        return f(seed_input(array, level, make_dense, sweep))
+    except NeedsDense:
+        return NEEDS_DENSE
+    except ValueError as error:
+        if "read-only" in str(error):
+            return NEEDS_DENSE
+        raise
+    finally:
+        forget_root(sweep)
