@@ -40,18 +40,42 @@ def _row_std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, wher
 
 
 def _row_diff(a, n=1, axis=-1, prepend=NO_VALUE, append=NO_VALUE):
-    """np.diff along a row axis: later minus earlier, n times (NumPy's diff of the buffer)."""
-    if type(a) is not DeferredJet or prepend is not NO_VALUE or append is not NO_VALUE:
-        return None
-    if type(n) is not int or n < 1:
+    """np.diff along a row axis: later minus earlier, n times (NumPy's diff of the buffer);
+    prepend / append joined first as constants (NumPy's: a scalar is a slice of length 1)."""
+    if type(a) is not DeferredJet or type(n) is not int or n < 1:
         return None
     ax = row_axis(axis, len((<DeferredJet>a).shape))
-    if ax is None or (<DeferredJet>a).shape[ax] <= n:
+    if ax is None:
+        return None
+    if prepend is not NO_VALUE or append is not NO_VALUE:
+        a = diff_joined(<DeferredJet>a, ax, prepend, append)
+        if a is None:
+            return None
+    if (<DeferredJet>a).shape[ax] <= n:
         return None
     before = (slice(None),) * ax
     for _ in range(n):
         a = a[before + (slice(1, None),)] - a[before + (slice(None, -1),)]
     return a
+
+
+cdef object diff_joined(DeferredJet a, Py_ssize_t ax, object prepend, object append):
+    """a with np.diff's prepend / append joined along row axis ax, or None (a jet among
+    them, or values NumPy would not join)."""
+    parts = [a]
+    for extra, first in ((prepend, True), (append, False)):
+        if extra is NO_VALUE:
+            continue
+        if not isinstance(extra, (int, float, np.generic, list, tuple, cnp.ndarray)):
+            return None
+        block = np.asarray(extra)
+        if block.ndim == 0:
+            block = np.broadcast_to(block, a.shape[:ax] + (1,) + a.shape[ax + 1:])
+        if first:
+            parts.insert(0, block)
+        else:
+            parts.append(block)
+    return rows_joined((parts, ax), {}, False)
 
 
 def _row_cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):

@@ -111,6 +111,13 @@ EXACT.update({
     "pad_two_row_axes": ((3, 1), lambda x: pending(x, np.pad(x * 2.0, ((0, 0), (1, 0), (0, 1))))),
     "pad_edge": ((3,), lambda x: pending(x, np.pad(np.exp(x), ((0, 0), (1, 1)), mode="edge"))),
     "pad_reflect": ((3,), lambda x: pending(x, np.pad(x, ((0, 0), (2, 2)), mode="reflect")) * 2.0),
+    # np.diff with prepend / append: the constants joined first (of x's dtype, so that
+    # float32 rows stay float32 as NumPy keeps them)
+    "diff_prepend": ((4,), lambda x: pending(x, np.diff(x * x, axis=1, prepend=x.dtype.type(0)))),
+    "diff_append_array": ((4,), lambda x: pending(x, np.diff(np.sin(x), append=np.ones(
+        (x.shape[0], 2), x.dtype)))),
+    "diff_both_twice": ((2, 3), lambda x: pending(x, np.diff(x, n=2, axis=-1, prepend=x.dtype.type(1.5),
+                                                             append=np.full((x.shape[0], 2, 1), 2.0, x.dtype)))),
     # det and inv of matrices up to 3 x 3: the cofactor expansion recorded, NumPy's values
     "det_3x3": ((3, 3), lambda x: pending(x, np.linalg.det(x))),
     "det_2x2_of_a_node": ((2, 2), lambda x: pending(x, np.linalg.det(np.sin(x))) * x[:, 0, 0]),
