@@ -314,3 +314,25 @@ def test_scipy_evaluated_row_refuses_a_dual_order():
     sc = scipy_special()
     with pytest.raises(TypeError, match="differentiated with respect to"):
         deferred(dj.batch_jacobian, lambda x: sc.jv(x[:, 0], x[:, 1]), rng_x((ROWS, 2)))
+
+
+def test_pieces_recorded_against_their_derivatives():
+    """np.interp against central differences away from its knots; np.select and
+    np.piecewise against each branch's derivative, written out."""
+    x = rng_x((ROWS, 4), lo=0.2, hi=1.2)
+    eye = np.eye(4)
+    f = RECORDED["interp"][0]
+    knots = np.array([0.0, 0.5, 1.5, 3.0])
+    away = np.abs(2.0 * x[..., None] - knots).min(-1) > 1e-4
+    step = 1e-7
+    central = (np.interp(2.0 * (x + step), knots, [1.0, 3.0, 2.0, 2.5])
+               - np.interp(2.0 * (x - step), knots, [1.0, 3.0, 2.0, 2.5])) / (2 * step)
+    got = deferred(dj.batch_jacobian, f, x)
+    np.testing.assert_allclose(np.diagonal(got, axis1=1, axis2=2)[away], central[away], rtol=1e-7)
+    assert not (got * (1 - eye)).any()
+    got = deferred(dj.batch_jacobian, RECORDED["select"][0], x)
+    want = np.where(x > 0.9, 2.0 * x, np.where(x < 0.4, np.cos(x), 1.0))
+    np.testing.assert_allclose(got, want[:, :, None] * eye, rtol=1e-15, atol=0)
+    got = deferred(dj.batch_jacobian, PARTLY["piecewise"], x)
+    np.testing.assert_allclose(got, np.where(x > 0.5, 2.0 * x, -1.0)[:, :, None] * eye,
+                               rtol=1e-15, atol=0)
