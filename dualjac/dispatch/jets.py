@@ -24,13 +24,13 @@ def is_stand_in(x):
 
 def is_differentiable(x):
     """A jet, or a stand-in for one."""
-    return isinstance(x, _Jet) or isinstance(x, _core.STAND_IN_JETS)
+    return isinstance(x, _Jet) or is_stand_in(x)
 
 
 def value_of(x):
     if isinstance(x, _Jet):
         return x.buf[..., 0]
-    if isinstance(x, _core.STAND_IN_JETS):
+    if is_stand_in(x):
         return x._values("its values")   # (a deferred jet's, without its derivatives)
     return x
 
@@ -82,7 +82,7 @@ def unify(items):
 def with_values(result, values):
     """result's derivatives under NumPy's own values (exactly what NumPy returns). A
     deferred jet records it (the same bits), else runs it on its computed jet."""
-    if isinstance(result, _core.STAND_IN_JETS):
+    if is_stand_in(result):
         recorded = _core.deferred_with_values(result, values)
         if recorded is not None:
             return recorded
@@ -94,7 +94,7 @@ def with_values(result, values):
 
 def astype(x, dtype):
     dtype = np.dtype(dtype)
-    if isinstance(x, _core.STAND_IN_JETS):
+    if is_stand_in(x):
         return x.astype(dtype)      # (a deferred jet: itself at its own dtype, else computed)
     if not is_jet(x):
         return np.asarray(x).astype(dtype)
