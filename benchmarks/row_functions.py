@@ -68,6 +68,9 @@ def functions(xp):
             [a * (1.5 - b), b * (a - 3.0)]).T)(*x.T)),
         "det_3x3": ("linear algebra", lambda x: xp.linalg.det(rows3(x))),
         "inv_2x2": ("linear algebra", lambda x: xp.linalg.inv(x[:, :4].reshape(-1, 2, 2)).reshape(-1, 4)),
+        "solve_3x3": ("linear algebra", lambda x: xp.linalg.solve(
+            rows3(x) + 3.0 * xp.eye(3), xp.cos(x[:, :3, None]))[:, :, 0]),
+        "slogdet_3x3": ("linear algebra", lambda x: xp.linalg.slogdet(rows3(x * x) + 3.0 * xp.eye(3))[1]),
     }
 
 

@@ -424,6 +424,16 @@ def deferred_with_values(a, values):
     return None if c is None else bounded(pending_node(<DeferredJet>a, SET_VALUE, 1, a, c))
 
 
+def deferred_constant_like(proto, values):
+    """A jet of values with zero derivative parts, as eager code makes of a constant (the
+    sign of np.linalg.slogdet), for a rule run by the deferred jet proto: an input of its
+    program; None when proto is no deferred jet or values do not have its rows (the
+    caller then computes proto)."""
+    if type(proto) is not DeferredJet:
+        return None
+    return constant_input(<DeferredJet>proto, np.asarray(values))
+
+
 cdef void set_value_step(Program* P, Step* st, DeferredJet node, list slot_of, list constants,
                          int kind) except *:
     st.kind = STEP_BINARY

@@ -123,6 +123,15 @@ EXACT.update({
     "det_2x2_of_a_node": ((2, 2), lambda x: pending(x, np.linalg.det(np.sin(x))) * x[:, 0, 0]),
     "inv_2x2": ((2, 2), lambda x: pending(x, np.linalg.inv(x))),
     "inv_3x3": ((3, 3), lambda x: pending(x, np.linalg.inv(x * x + 1.0))),
+    # solve with a small matrix of jets (the adjugate over det times b, NumPy's solve as the
+    # value) and slogdet of one (log |det| of the expansion; the sign a constant input)
+    "solve_3x3_columns": ((3, 4), lambda x: pending(x, np.linalg.solve(
+        x[:, :, :3] + 3.0 * np.eye(3, dtype=x.dtype), np.sin(x[:, :, 2:])))),
+    "solve_2x2_constant_rhs": ((2, 2), lambda x: pending(x, np.linalg.solve(
+        np.exp(x), np.array([[1.0], [-2.0]], x.dtype)))[:, :, 0]),
+    "slogdet_3x3": ((3, 3), lambda x: pending(x, np.linalg.slogdet(x * x + 3.0 * np.eye(3, dtype=x.dtype))[1])),
+    "slogdet_sign_2x2": ((2, 2), lambda x: pending(x, np.linalg.slogdet(x + 2.0 * np.eye(2, dtype=x.dtype))[0])
+                         * np.linalg.slogdet(x + 2.0 * np.eye(2, dtype=x.dtype))[1]),
 })
 
 PRODUCTS = {
@@ -201,11 +210,15 @@ def test_constants_in_joins_that_change_the_result_fall_back():
 
 
 def test_larger_matrices_run_on_computed_jets():
-    """det / inv of 4 x 4 rows, and of rows holding a non-finite entry: the computed jets
-    (NumPy's LU for the values, eager's rules), eager's bits."""
+    """det / inv / slogdet / solve of 4 x 4 rows, and det of rows holding a non-finite entry:
+    the computed jets (NumPy's LU for the values, eager's rules), eager's bits."""
     x = rng_x((ROWS, 4, 4), lo=0.2, hi=1.2) + 2.0 * np.eye(4)
-    for f in [np.linalg.det, lambda z: np.linalg.inv(z).sum(axis=(1, 2))]:
+    for f in [np.linalg.det, lambda z: np.linalg.inv(z).sum(axis=(1, 2)),
+              lambda z: np.linalg.slogdet(z)[1], lambda z: np.linalg.solve(z, z[:, :, :1])]:
         assert_matches_eager(dj.batch_jacobian, f, x)
+    # a plain matrix: solve of the deferred right-hand sides on the computed jets
+    assert_matches_eager(dj.batch_hessian, lambda z: np.linalg.solve(np.eye(4) * 2.0, np.sin(z)),
+                         rng_x((ROWS, 4, 2), lo=0.2, hi=1.2))
     y = rng_x((ROWS, 2, 2), lo=0.2, hi=1.2)
     y[5, 0, 0] = np.inf
     with np.errstate(all="ignore"):
@@ -266,6 +279,10 @@ def _complex_form(name, f, z):
         return np.einsum("...i,...i->...", z, np.cos(z))
     if name == "vecmat_rows":
         return np.einsum("...i,...ij->...j", z[:, 1], np.sin(z))
+    if name == "slogdet_3x3":       # log |det| of complex rows is not analytic: log det (det > 0)
+        return np.log(np.linalg.det(z * z + 3.0 * np.eye(3)))
+    if name == "slogdet_sign_2x2":  # the signs (here +1) times log det
+        return np.log(np.linalg.det(z + 2.0 * np.eye(2)))
     return f(z)
 
 

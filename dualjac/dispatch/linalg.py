@@ -19,7 +19,8 @@ import warnings
 
 import numpy as np
 
-from .jets import is_jet, normalize_axis, on_buffer, value_of, with_values
+from .. import _core
+from .jets import is_jet, is_stand_in, normalize_axis, on_buffer, value_of, with_values
 from .registry import implements, serves_stand_ins
 from .structural import where_
 
@@ -107,6 +108,22 @@ def _small_solve(a, b, vector):
             total = total + term
         rows.append(total)
     return with_values(np.stack(rows, axis=axis), x0)
+
+
+@serves_stand_ins(np.linalg.solve)
+def _solve_of_stand_ins(a, b):
+    """np.linalg.solve with a deferred jet: a small matrix of jets recorded as the adjugate
+    over det times b, NumPy's solve of the values as the value (as eagerly); otherwise (a
+    plain matrix, a larger one) on the computed jets."""
+    if is_stand_in(a):
+        small = _small_solve(a, b, np.ndim(b) == 1)
+        if small is not None:
+            return small
+    return np.linalg.solve(_computed(a), _computed(b))
+
+
+def _computed(x):
+    return x._dense() if is_stand_in(x) else x
 
 
 def _svd_frame(a):
@@ -207,9 +224,27 @@ def _small_slogdet(a):
     if not np.all(sign0 != 0):
         return None
     logabs = with_values(np.log(np.abs(_det_expansion(a, A0.shape[-1]))), logabs0)
-    sign = np.zeros_like(logabs.buf)
-    sign[..., 0] = sign0
-    return SlogdetResult(on_buffer(logabs, sign), logabs)
+    return SlogdetResult(_constant_like(logabs, sign0), logabs)
+
+
+def _constant_like(jet, values):
+    """values as a jet of jet's kind with zero derivatives (a piecewise constant result)."""
+    if is_stand_in(jet):
+        constant = _core.deferred_constant_like(jet, values)
+        if constant is not None:
+            return constant
+        jet = jet._dense()
+    buf = np.zeros_like(jet.buf)
+    buf[..., 0] = values
+    return on_buffer(jet, buf)
+
+
+@serves_stand_ins(np.linalg.slogdet)
+def _slogdet_of_stand_in(a):
+    """np.linalg.slogdet of a deferred jet: small nonsingular matrices recorded (log |det|
+    of the cofactor expansion, NumPy's slogdet as the values); others on the computed jet."""
+    small = _small_slogdet(a)
+    return small if small is not None else np.linalg.slogdet(a._dense())
 
 
 def _small_matrix_values(a):
