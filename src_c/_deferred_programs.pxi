@@ -49,6 +49,7 @@ cdef struct Constant:        # lane l of row e: data[l * lane_step + e * row_ste
 cdef struct Program:
     bint f64
     Py_ssize_t K, n, cs, chunk, lanes, slots, itemsize
+    Py_ssize_t rows          # rows the program runs over (run_program_parts)
     Step* steps
     Py_ssize_t nsteps
     Gather* gathers
@@ -572,18 +573,30 @@ cdef Py_ssize_t PART_CHUNKS = 8
 
 
 cdef void run_program_parts(Program* P, Py_ssize_t rows, Py_ssize_t numbers) noexcept:
-    """The program over rows [0, rows): without the GIL when large, in parts of
-    several chunks that the pool's threads claim in turn."""
+    """The program over rows [0, rows): without the GIL when large, in parts of whole
+    chunks that the pool's threads claim in turn, as many for each thread (five parts on
+    two threads would leave one thread a part of work alone at the end)."""
     if numbers <= NOGIL_THRESHOLD:
         program_range(P, 0, rows)
         return
-    cdef int parts = <int>min(max(rows // (PART_CHUNKS * P.chunk), 1), 65535)
+    cdef Py_ssize_t chunks = (rows + P.chunk - 1) // P.chunk
+    cdef Py_ssize_t threads = max(dj_get_threads(), 1)
+    cdef Py_ssize_t parts = max(chunks // PART_CHUNKS, 1)
+    if parts > 1:
+        parts = min((parts + threads - 1) // threads * threads, chunks)
+    P.rows = rows
     with nogil:
-        dj_parallel_for(program_range, P, rows, parts)
+        dj_parallel_for(program_chunks, P, chunks, <int>min(parts, 65535))
+
+
+cdef void program_chunks(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    """Chunks [lo, hi) of a Program's rows (a dj_range_fn for the thread pool)."""
+    cdef Program* P = <Program*>ctx
+    program_range(P, lo * P.chunk, min(hi * P.chunk, P.rows))
 
 
 cdef void program_range(void* ctx, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    """Rows [lo, hi) of a Program (a dj_range_fn for the thread pool)."""
+    """Rows [lo, hi) of a Program."""
     cdef Program* P = <Program*>ctx
     if P.f64:
         run_program(P, <double*>NULL, lo, hi)
