@@ -70,7 +70,8 @@ cdef extern from "row_sums.h" nogil:
 # elements. Deferring still pays well at K = 51 (a batch Jacobian of 50 variables),
 # breaks even near K = 200 and loses beyond (a batch Hessian of 20 variables, K = 231).
 cdef Py_ssize_t DEFERRED_MAX_K = 128
-# Target bytes of a chunk's scratch (every live value of the program): about L1.
+# Target bytes a chunk touches (its scratch, output and source rows: chunk_row_bytes in
+# _deferred_programs.pxi): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # A program of many lanes (a row product of 3 x 3 matrices: 27) would get chunks of a
 # few rows at that size, and every kernel call would run over those few: it takes at
@@ -86,8 +87,8 @@ cdef Py_ssize_t MAX_PENDING = 64
 
 
 def set_deferred_scratch(Py_ssize_t nbytes):
-    """Target bytes of a deferred program's scratch per chunk (for measuring the
-    chunk size; returns the previous target)."""
+    """Target bytes a deferred program's chunk touches (for measuring the chunk size;
+    returns the previous target)."""
     global SCRATCH_TARGET
     if nbytes < 1024:
         raise ValueError("the scratch target is at least 1024 bytes")

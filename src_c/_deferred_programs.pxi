@@ -243,27 +243,54 @@ cdef cnp.ndarray build_program(Program* P, DeferredJet root, int readout, tuple 
         P.constants[i].data = <char*>cnp.PyArray_DATA(buf)
         P.constants[i].lane_step = 0 if buf.ndim == 0 else buf.shape[1]
         P.constants[i].row_step = 0 if buf.ndim == 0 or buf.shape[1] == 1 else 1
-    # Chunk (rows): the program's scratch (every slot, K components of each lane)
-    # about SCRATCH_TARGET, and at least 16 numbers per kernel call; programs of many
-    # lanes take at least MIN_CHUNK rows while their scratch stays within SCRATCH_MAX.
+    # Chunk (rows): what a chunk touches (chunk_row_bytes) about SCRATCH_TARGET, and at
+    # least 16 numbers per kernel call; programs of many lanes take at least MIN_CHUNK
+    # rows. The scratch itself (every slot P.lanes wide) stays within SCRATCH_MAX.
+    P.readout = readout
+    P.result_lanes = root.lanes
+    set_read_ahead(P)
     row_bytes = P.slots * P.K * P.lanes * P.itemsize
-    raw = SCRATCH_TARGET // row_bytes
+    raw = SCRATCH_TARGET // chunk_row_bytes(P)
     if P.lanes == 1:
         P.chunk = min(max(raw & ~7, 16), DJ_BLOCK)
     else:
         P.chunk = min(max(raw & ~7 if raw >= 16 else raw, (15 + P.lanes) // P.lanes,
-                          min(MIN_CHUNK, max(SCRATCH_MAX // row_bytes, 1))), DJ_BLOCK)
+                          min(MIN_CHUNK, max(SCRATCH_MAX // row_bytes, 1))), DJ_BLOCK,
+                      max(SCRATCH_MAX // row_bytes, 1))
     P.cs = P.lanes * P.chunk + 16      # padded: component rows 4 KiB apart alias in L1
     out = np.empty(shape, lbuf.dtype)
     if out.size != root.count * (P.K if readout == READ_JET else
                                  P.K - 1 if readout == READ_TANGENT else P.n * P.n):
         raise ValueError(f"cannot shape {root.count} elements' derivatives as {shape}")
     P.out = <char*>cnp.PyArray_DATA(out)
-    set_read_ahead(P)
-    P.readout = readout
-    P.result_lanes = root.lanes
     P.positions = readout_positions(P)
     return out
+
+
+cdef Py_ssize_t chunk_row_bytes(Program* P) except -1:
+    """The bytes a chunk touches per row, which should stay in L1 while the chunk runs: the
+    scratch its steps write (each slot as wide as the widest value it holds: reductions
+    leave most values narrower than the program's widest, and a value fills its slot
+    from lane 0), the output rows prefetched for the read-out, the source rows read ahead."""
+    cdef Py_ssize_t i, total = 0
+    cdef Step* stacked = stacked_result(P)
+    cdef Py_ssize_t* widest = <Py_ssize_t*>calloc(max(P.slots, 1), sizeof(Py_ssize_t))
+    if widest == NULL:
+        raise MemoryError()
+    for i in range(P.ngathers):
+        widest[P.gathers[i].slot] = max(widest[P.gathers[i].slot], P.gathers[i].lanes)
+    for i in range(P.nsteps):
+        if &P.steps[i] == stacked:
+            continue            # read out from its parts: never written
+        widest[P.steps[i].slot_out] = max(widest[P.steps[i].slot_out], P.steps[i].lanes)
+        if P.steps[i].pair == PAIR_RUN:
+            widest[P.steps[i].slot_out2] = max(widest[P.steps[i].slot_out2], P.steps[i].lanes)
+    for i in range(P.slots):
+        total += widest[i]
+    free(widest)
+    cdef Py_ssize_t width = (P.K if P.readout == READ_JET else
+                             P.K - 1 if P.readout == READ_TANGENT else P.n * P.n)
+    return (max(total, 1) * P.K + P.result_lanes * width) * P.itemsize + P.ahead_row_bytes
 
 
 cdef void set_read_ahead(Program* P) noexcept:
