@@ -81,9 +81,10 @@ cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # caches (the batch Jacobian of a row product of 3 x 3 matrices gains down to 16).
 cdef Py_ssize_t MIN_CHUNK = 32
 cdef Py_ssize_t SCRATCH_MAX = 2 * 1024 * 1024
-# A graph that grows past this many pending nodes is computed at once (its
-# scratch and its gathers stay bounded).
-cdef Py_ssize_t MAX_PENDING = 64
+# A graph that grows past this many distinct pending nodes is computed at once (its
+# scratch and its gathers stay bounded). 128: the solve of a 3 x 3 matrix of jets by
+# cofactors records about 90.
+cdef Py_ssize_t MAX_PENDING = 128
 
 
 def set_deferred_scratch(Py_ssize_t nbytes):
@@ -492,9 +493,19 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
 
 cdef DeferredJet bounded(DeferredJet d):
     """d, computed at once when its graph has grown past MAX_PENDING nodes."""
-    if d.pending > MAX_PENDING:
+    if pending_count(d) > MAX_PENDING:
         computed(d)
     return d
+
+
+cdef Py_ssize_t pending_count(DeferredJet d) except -1:
+    """The pending nodes of d's graph. d.pending adds its operands' counts, so a node two
+    operands share counts twice (the cofactors of a 3 x 3 solve share every entry, and
+    the sum would cross MAX_PENDING with 40 distinct nodes); past MAX_PENDING the graph
+    is counted node by node, and d keeps that count."""
+    if d.pending > MAX_PENDING:
+        d.pending = graph_size(d)
+    return d.pending
 
 
 cdef object deferred_unary(int row, DeferredJet a):

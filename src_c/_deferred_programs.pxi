@@ -583,6 +583,31 @@ cdef void post_order(DeferredJet node, list order, list inputs, Py_ssize_t build
     order.append(node)
 
 
+cdef Py_ssize_t graph_size(DeferredJet root) except -1:
+    """The distinct pending nodes below root, root included (see pending_count)."""
+    global BUILDS
+    with GRAPH_LOCK:             # (node.mark: as a program build)
+        BUILDS += 1
+        return count_pending(root, BUILDS)
+
+
+def deferred_graph_size(d):
+    """The distinct pending nodes of deferred jet d's graph (0 once computed); None for
+    anything else."""
+    return graph_size(<DeferredJet>d) if type(d) is DeferredJet else None
+
+
+cdef Py_ssize_t count_pending(DeferredJet node, Py_ssize_t build) except -1:
+    if node.mark == build or node.row == -1 or node.dense is not None:
+        return 0
+    node.mark = build
+    cdef Py_ssize_t total = 1
+    for operand in operands_of(node):
+        if type(operand) is DeferredJet:
+            total += count_pending(<DeferredJet>operand, build)
+    return total
+
+
 cdef Py_ssize_t operand_number(object operand, list constants):
     """A DeferredJet's value number, or -1 - (its index in constants) for a constant."""
     if type(operand) is DeferredJet:

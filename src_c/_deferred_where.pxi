@@ -96,14 +96,14 @@ cdef object deferred_logical(int op, object ufunc, object x, object y):
         parts.append(c)
     if type(parts[0]) is DeferredJet and type(parts[1]) is DeferredJet:
         shape = row_broadcast(<DeferredJet>parts[0], (<DeferredJet>parts[1]).shape)
-        if shape is None or (<DeferredJet>parts[0]).pending + (<DeferredJet>parts[1]).pending \
-                >= MAX_PENDING:
+        if shape is None or pending_count(<DeferredJet>parts[0]) \
+                + pending_count(<DeferredJet>parts[1]) >= MAX_PENDING:
             return None          # (masks are never computed early: compare_node)
         node = pending_node(first, COMPARE, op, parts[0], parts[1], shape)
         node.amap = lane_map((<DeferredJet>parts[0]).shape, shape)
         node.bmap = lane_map((<DeferredJet>parts[1]).shape, shape)
     else:
-        if first.pending >= MAX_PENDING:
+        if pending_count(first) >= MAX_PENDING:
             return None
         node = pending_node(first, COMPARE, op, parts[0], parts[1])
     # (plain operands as they are now: the mask is computed later)
@@ -123,7 +123,7 @@ cdef DeferredJet compare_node(DeferredJet proto, int op, object a, object b, tup
     cdef Py_ssize_t below = 1
     for operand in (a, b):
         if type(operand) is DeferredJet:
-            below += (<DeferredJet>operand).pending
+            below += pending_count(<DeferredJet>operand)
     if below > MAX_PENDING:
         for operand in (a, b):
             if type(operand) is DeferredJet:

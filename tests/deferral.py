@@ -31,7 +31,7 @@ DTYPES = (np.float64, np.float32)
 # Enough rows that a deferred program runs over several chunks and (numbers >
 # 2**15, src_c/_core.pyx NOGIL_THRESHOLD) on the thread pool, small enough to be quick.
 ROWS = 6000
-MAX_PENDING = 64      # src_c/_deferred.pxi: a graph this large is computed at once
+MAX_PENDING = 128     # src_c/_deferred.pxi: a graph this large is computed at once
 
 
 def _load_benchmark_cases():

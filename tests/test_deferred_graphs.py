@@ -5,6 +5,8 @@ between targets give eager's bits (tests/deferral.py).
 import numpy as np
 import pytest
 
+import dualjac as dj
+
 from deferral import DTYPES, MAX_PENDING, ROWS, TRANSFORMS, assert_matches_eager, rng_x
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("threshold_is_restored")
 @pytest.mark.parametrize("transform", TRANSFORMS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_long_chain(transform, dtype):
-    """200 steps of three ops each: far past the 64-pending-node limit, so the
+    """200 steps of three ops each: far past the pending-node limit, so the
     graph is computed part way and the computed part read as an input."""
     def f(x):
         y = x[:, 0]
@@ -58,6 +60,29 @@ def test_repeated_diamonds(transform):
         return y + y * x[:, 1] - (x[:, 1] - x[:, 1])
 
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 2)))
+
+
+def test_shared_nodes_count_once_toward_the_limit():
+    """Eighteen diamonds (54 distinct nodes, 2^18 paths): the whole graph stays pending, and
+    the solve of 3 x 3 rows by cofactors (about 90 nodes sharing the matrix entries) too."""
+    seen = {}
+
+    def diamonds(x):
+        y = x[:, 0]
+        for _ in range(18):
+            y = np.tanh(y * y + y)
+        seen.setdefault("diamonds", dj._core.deferred_graph_size(y))   # (deferred: first)
+        return y * x[:, 1]
+
+    def solve(x):
+        y = np.linalg.solve(x[:, :, :3] + 3.0 * np.eye(3), x[:, :, 3:])
+        seen.setdefault("solve", dj._core.deferred_graph_size(y))
+        return y
+
+    assert_matches_eager(dj.batch_jacobian, diamonds, rng_x((ROWS, 2)))
+    assert_matches_eager(dj.batch_jacobian, solve, rng_x((ROWS, 3, 4), lo=0.2, hi=1.2))
+    assert seen["diamonds"] == 3 * 18
+    assert 64 < seen["solve"] <= MAX_PENDING
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
