@@ -611,13 +611,26 @@ cdef object row_broadcast(DeferredJet a, tuple other):
         return None
 
 
+cdef dict LANE_MAPS = {}
+
+
 cdef object lane_map(tuple shape, tuple target):
     """Which lane of a jet of `shape` each lane of its broadcast to `target` reads
-    (None: the same one)."""
+    (None: the same one). Kept per pair of row shapes (read-only): a broadcasting
+    operation records one for each call of f, and making it costs more than the rest
+    of the recording."""
     if shape == target:
         return None
-    lanes = np.arange(math_prod(shape[1:]), dtype=np.intp).reshape(shape[1:])
-    return np.ascontiguousarray(np.broadcast_to(lanes, target[1:]).reshape(-1))
+    key = (shape[1:], target[1:])
+    cdef object found = LANE_MAPS.get(key)
+    if found is None:
+        if len(LANE_MAPS) >= 64:
+            LANE_MAPS.clear()
+        lanes = np.arange(math_prod(shape[1:]), dtype=np.intp).reshape(shape[1:])
+        found = np.ascontiguousarray(np.broadcast_to(lanes, target[1:]).reshape(-1))
+        found.flags.writeable = False
+        LANE_MAPS[key] = found
+    return found
 
 
 cdef object deferred_constant(DeferredJet a, object c):
