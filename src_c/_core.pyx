@@ -53,7 +53,8 @@ _construction (tags, seeding, read-out), _fast_transforms (the compiled ways of 
 joins), _levels, _drivers (kernel dispatch), _broadcast (kernels over operands of
 different shapes), _axis_sums (np.sum along one axis), then banded jets (_banded, _banded_dense),
 deferred jets (_deferred, _deferred_where, _deferred_rows, _deferred_compositions,
-_deferred_programs) and the read-out of term sums (_assembly).
+_deferred_transpose, _deferred_programs, _deferred_chunks) and the read-out of term sums
+(_assembly).
 """
 
 from types import MethodType
@@ -240,4 +241,5 @@ include "_deferred_rows.pxi"
 include "_deferred_compositions.pxi"
 include "_deferred_transpose.pxi"
 include "_deferred_programs.pxi"
+include "_deferred_chunks.pxi"
 include "_assembly.pxi"

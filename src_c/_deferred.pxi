@@ -71,7 +71,7 @@ cdef extern from "row_sums.h" nogil:
 # breaks even near K = 200 and loses beyond (a batch Hessian of 20 variables, K = 231).
 cdef Py_ssize_t DEFERRED_MAX_K = 128
 # Target bytes a chunk touches (its scratch, output and source rows: chunk_row_bytes in
-# _deferred_programs.pxi): about L1.
+# _deferred_chunks.pxi): about L1.
 cdef Py_ssize_t SCRATCH_TARGET = 48 * 1024
 # A program of many lanes (a row product of 3 x 3 matrices: 27) would get chunks of a
 # few rows at that size, and every kernel call would run over those few: it takes at
