@@ -37,6 +37,7 @@ from . import _core
 from ._core import STAND_IN_JETS, _Jet, _JetProtocol
 from ._sweep import flatten
 from .dispatch import registry
+from .dispatch.jets import computed
 
 __all__ = ["custom_jvp", "register_jvp", "custom_root"]
 
@@ -143,8 +144,7 @@ def _apply_rule(fn, nondiff, diff):
     leaves, rebuild = flatten(diff)
     if any(_is_pattern(leaf) for leaf in leaves):
         return _apply_to_patterns(fn, nondiff, leaves, rebuild)
-    leaves = [leaf._dense() if isinstance(leaf, STAND_IN_JETS) else leaf
-              for leaf in leaves]
+    leaves = [computed(leaf) for leaf in leaves]
     level = _common_level([leaf for leaf in leaves if isinstance(leaf, _Jet)])
     primals, tangents = zip(*[_split(leaf, level) for leaf in leaves])
     out, tangent = fn.jvp(*nondiff, rebuild(list(primals)), rebuild(list(tangents)))

@@ -27,6 +27,11 @@ def is_differentiable(x):
     return isinstance(x, _Jet) or is_stand_in(x)
 
 
+def computed(x):
+    """x, or the computed jet of a stand-in (for a rule that reads buffers)."""
+    return x._dense() if is_stand_in(x) else x
+
+
 def value_of(x):
     if isinstance(x, _Jet):
         return x.buf[..., 0]
@@ -86,7 +91,7 @@ def with_values(result, values):
         recorded = _core.deferred_with_values(result, values)
         if recorded is not None:
             return recorded
-        result = result._dense()
+        result = computed(result)
     buf = result.buf.copy()
     buf[..., 0] = values
     return result.with_buffer(buf)

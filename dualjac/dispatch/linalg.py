@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from .. import _core
-from .jets import is_jet, is_stand_in, normalize_axis, on_buffer, value_of, with_values
+from .jets import computed, is_jet, is_stand_in, normalize_axis, on_buffer, value_of, with_values
 from .registry import implements, serves_stand_ins
 from .structural import where_
 
@@ -119,11 +119,7 @@ def _solve_of_stand_ins(a, b):
         small = _small_solve(a, b, np.ndim(b) == 1)
         if small is not None:
             return small
-    return np.linalg.solve(_computed(a), _computed(b))
-
-
-def _computed(x):
-    return x._dense() if is_stand_in(x) else x
+    return np.linalg.solve(computed(a), computed(b))
 
 
 def _svd_frame(a):
@@ -184,22 +180,6 @@ def det(a):
     return np.linalg.det(A0) + sign * change
 
 
-@serves_stand_ins(np.linalg.det)
-def _det_of_stand_in(a):
-    """np.linalg.det of a deferred jet: the cofactor expansion of small matrices recorded,
-    with NumPy's det of the values as the value (as eagerly); others on the computed jet."""
-    small = _small_det(a)
-    return small if small is not None else np.linalg.det(a._dense())
-
-
-@serves_stand_ins(np.linalg.inv)
-def _inv_of_stand_in(a):
-    """np.linalg.inv of a deferred jet: the adjugate over the determinant of small matrices
-    recorded, NumPy's inverse of the values as the value; others on the computed jet."""
-    small = _small_inv(a)
-    return small if small is not None else np.linalg.inv(a._dense())
-
-
 def _small_det(a):
     """det of 1 x 1, 2 x 2 or 3 x 3 jets with finite values by cofactor expansion: a
     polynomial in the entries, so jet products give its derivatives exactly at every
@@ -233,18 +213,20 @@ def _constant_like(jet, values):
         constant = _core.deferred_constant_like(jet, values)
         if constant is not None:
             return constant
-        jet = jet._dense()
+        jet = computed(jet)
     buf = np.zeros_like(jet.buf)
     buf[..., 0] = values
     return on_buffer(jet, buf)
 
 
-@serves_stand_ins(np.linalg.slogdet)
-def _slogdet_of_stand_in(a):
-    """np.linalg.slogdet of a deferred jet: small nonsingular matrices recorded (log |det|
-    of the cofactor expansion, NumPy's slogdet as the values); others on the computed jet."""
-    small = _small_slogdet(a)
-    return small if small is not None else np.linalg.slogdet(a._dense())
+def _small_or_computed(function, small_rule):
+    """The rule a deferred jet runs for function: small_rule on itself (the cofactor
+    expressions recorded, NumPy's results on the values as the values, as eagerly), else
+    function on its computed jet."""
+    def rule(a):
+        small = small_rule(a)
+        return small if small is not None else function(computed(a))
+    return rule
 
 
 def _small_matrix_values(a):
@@ -300,6 +282,11 @@ def _small_inv(a):
     C, det = _cofactors(a, n)
     rows = [np.stack([C[j][i] / det for j in range(n)], axis=-1) for i in range(n)]
     return with_values(np.stack(rows, axis=-2), X0)
+
+
+for _function, _small_rule in [(np.linalg.det, _small_det), (np.linalg.inv, _small_inv),
+                               (np.linalg.slogdet, _small_slogdet)]:
+    serves_stand_ins(_function)(_small_or_computed(_function, _small_rule))
 
 
 @implements(np.linalg.slogdet)
