@@ -125,6 +125,15 @@ def assert_write_reruns(transform, f, x):
     assert_matches_eager(transform, f, x, calls=2)
 
 
+def pending(x, y, float64_only=False):
+    """y, checked to be a pending deferred node (the operation was recorded) when f's
+    argument x is deferred (only for float64 rows when the function promotes float32
+    ones to float64, as NumPy does)."""
+    if isinstance(x, dj.DeferredJet) and not (float64_only and x.dtype != np.float64):
+        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
+    return y
+
+
 def dense(j):
     """The dense jet a DeferredJet stands for; an ordinary jet as it is (so that
     one f runs on both paths)."""

@@ -14,20 +14,13 @@ import pytest
 
 import dualjac as dj
 from banding import deferred_from
-from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, rng_x
+from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, pending, rng_x
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
 
 WEIGHTS = np.array([1.0, 2.0, 0.5, 3.0])
 
-
-def pending(x, y, float64_only=False):
-    """y, checked to be a pending deferred node when f's argument x is deferred (only for
-    float64 rows when the function promotes float32 ones to float64, as NumPy does)."""
-    if isinstance(x, dj.DeferredJet) and not (float64_only and x.dtype != np.float64):
-        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
-    return y
 
 
 # Recorded whole: (function, analytic as written for complex step: np.linalg.vecdot

@@ -10,7 +10,8 @@ import pytest
 
 import dualjac as dj
 from banding import deferred_from
-from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, eager, rng_x
+from deferral import (DTYPES, ROWS, TRANSFORMS, assert_matches_eager, cases, deferred, eager,
+                      pending, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -22,12 +23,6 @@ C = C @ C.T + 4.0 * np.eye(4)
 W9 = np.random.default_rng(7).standard_normal((9, 5))
 W5 = np.random.default_rng(8).standard_normal((5, 3))
 
-
-def pending(x, y):
-    """y, checked to be a pending deferred node when f's argument x is deferred."""
-    if isinstance(x, dj.DeferredJet):
-        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
-    return y
 
 
 # Functions of rows of 4 (x (b, 4)) or of 2 x 3 (x (b, 2, 3)): eager's bits.

@@ -12,7 +12,7 @@ import pytest
 
 import dualjac as dj
 from deferral import (DTYPES, ROWS, TRANSFORMS, assert_identical, assert_matches_eager,
-                      assert_write_reruns, check_calls, deferred_run, eager, rng_x)
+                      assert_write_reruns, check_calls, deferred_run, eager, pending, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -20,13 +20,6 @@ pytestmark = pytest.mark.usefixtures("threshold_is_restored")
 W34 = np.random.default_rng(11).standard_normal((3, 4))
 W43 = W34.T.copy()
 
-
-def pending(x, y):
-    """y, checked to be a pending deferred node (the operation was recorded) when f's
-    argument x is deferred."""
-    if isinstance(x, dj.DeferredJet):
-        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
-    return y
 
 
 ROW_PROGRAMS = {

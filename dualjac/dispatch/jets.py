@@ -88,6 +88,9 @@ def with_values(result, values):
     """result's derivatives under NumPy's own values (exactly what NumPy returns). A
     deferred jet records it (the same bits), else runs it on its computed jet."""
     if is_stand_in(result):
+        values = np.asarray(values)
+        if values.dtype.kind == "f" and values.dtype != result.dtype:
+            values = values.astype(result.dtype)   # as eager's store into the buffer rounds
         recorded = _core.deferred_with_values(result, values)
         if recorded is not None:
             return recorded

@@ -1,16 +1,19 @@
 """What every drop-in shares: telling jets from plain input, and linear maps on jets.
 
-A drop-in calls SciPy itself when no argument is a jet. On jets it first makes every
-banded or deferred jet the dense jet it stands for (the rules below read ``.buf``),
-then runs its rule with jet operations (NumPy calls on jets dispatch into dualjac).
+A drop-in calls SciPy itself when no argument is a jet. On jets it runs its rule with
+jet operations (NumPy calls on jets dispatch into dualjac). A rule that reads ``.buf``
+(linalg, signal) first makes every banded or deferred jet the dense jet it stands for
+(``dense``); one written with NumPy calls only (special, stats, integrate, optimize)
+keeps a deferred jet (``recordable``), so that each call in it is recorded, or falls back
+on its own, and a batch transform's program goes on past the drop-in.
 """
 
 import numpy as np
 
 from .._core import BandedJet, DeferredJet, DeferredTranspose, _Jet, _JetProtocol
-from ..dispatch.jets import on_buffer, value_of, with_values
+from ..dispatch.jets import is_differentiable, on_buffer, value_of, with_values
 
-__all__ = ["any_jet", "dense", "degree_of", "split", "value_of", "on_components",
+__all__ = ["any_jet", "dense", "recordable", "degree_of", "split", "value_of", "on_components",
            "with_scipy_values", "refuse_jets"]
 
 
@@ -25,6 +28,12 @@ def dense(x):
     if isinstance(x, (DeferredJet, DeferredTranspose)):
         return x.compute()
     return x
+
+
+def recordable(x):
+    """dense(x) for a banded jet; a deferred jet (or its transpose) kept, for a rule
+    written with NumPy calls only (its values are read with value_of)."""
+    return x.densify() if isinstance(x, BandedJet) else x
 
 
 def degree_of(*arguments):
@@ -57,7 +66,7 @@ def on_components(linear_map, r, axis=0):
 
 def with_scipy_values(result, values):
     """result's derivatives under SciPy's own values (so values match SciPy's exactly)."""
-    if not isinstance(result, _Jet):
+    if not is_differentiable(result):
         return values
     return with_values(result, np.broadcast_to(values, result.shape))
 

@@ -5,7 +5,7 @@ derivatives (the sample points too: d/dx of the integral of samples)."""
 import numpy as np
 import scipy.integrate as _integrate
 
-from ._common import any_jet, dense, value_of
+from ._common import any_jet, recordable, value_of
 from ..dispatch.jets import normalize_axis
 
 __all__ = ["trapezoid", "cumulative_trapezoid", "simpson"]
@@ -32,7 +32,7 @@ def _spacings(y, x, dx, axis):
 
 
 def _prepared(y, x, dx, axis):
-    y, x, dx = dense(y), dense(x), dense(dx)
+    y, x, dx = recordable(y), recordable(x), recordable(dx)
     y = y if any_jet(y) else np.asarray(y)
     x = x if x is None or any_jet(x) else np.asarray(x)
     if np.ndim(value_of(y)) == 0:

@@ -6,7 +6,7 @@ variable axis (rosen also takes stacks, as SciPy's does)."""
 import numpy as np
 import scipy.optimize as _optimize
 
-from ._common import any_jet, dense
+from ._common import any_jet, recordable
 
 __all__ = ["rosen", "rosen_der", "rosen_hess", "rosen_hess_prod"]
 
@@ -14,14 +14,14 @@ __all__ = ["rosen", "rosen_der", "rosen_hess", "rosen_hess_prod"]
 def rosen(x):
     if not any_jet(x):
         return _optimize.rosen(x)
-    x = dense(x)
+    x = recordable(x)
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
 
 
 def rosen_der(x):
     if not any_jet(x):
         return _optimize.rosen_der(x)
-    x = dense(x)
+    x = recordable(x)
     middle, before, after = x[1:-1], x[:-2], x[2:]
     inner = (200 * (middle - before ** 2) - 400 * (after - middle ** 2) * middle
              - 2 * (1 - middle))
@@ -39,7 +39,7 @@ def _hessian_diagonal(x):
 def rosen_hess(x):
     if not any_jet(x):
         return _optimize.rosen_hess(x)
-    x = dense(x)
+    x = recordable(x)
     if x.ndim != 1:
         raise ValueError(f"dualjac.scipy.optimize.rosen_hess: x must be 1-D, got shape {x.shape}")
     coupling = -400 * x[:-1]
@@ -49,7 +49,7 @@ def rosen_hess(x):
 def rosen_hess_prod(x, p):
     if not any_jet(x, p):
         return _optimize.rosen_hess_prod(x, p)
-    x, p = dense(x), dense(p)
+    x, p = recordable(x), recordable(p)
     coupling = -400 * x[:-1]
     diagonal = _hessian_diagonal(x) * p
     below = np.concatenate([np.zeros(1), coupling * p[:-1]])
