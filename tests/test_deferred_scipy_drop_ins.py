@@ -106,3 +106,31 @@ def test_drop_in_that_reads_across_its_rows_falls_back():
     """rosen_der of x.T joins pieces along the rows' axis: computed, eager's bits."""
     f = lambda z: optimize.rosen_der(z.T).T   # noqa: E731
     assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 4)))
+
+
+# Every method of every distribution, with a shape and a scale that are jets too where the
+# rule takes them (x in (0.1, 0.9): inside every support, and a probability for ppf).
+SHAPES = {"norm": (), "expon": (), "logistic": (), "cauchy": (), "laplace": (),
+          "lognorm": (0.5,), "t": (3.0,), "gamma": (2.5,), "beta": (2.0, 3.0)}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("method", stats.METHODS)
+@pytest.mark.parametrize("name", SHAPES)
+def test_every_distribution_method_keeps_eagers_bits(name, method, transform):
+    distribution = getattr(stats, name)
+    f = lambda x: getattr(distribution, method)(x[:, :2], *SHAPES[name],   # noqa: E731
+                                                scale=1.0 + 0.1 * x[:, 2:])
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 4), lo=0.1, hi=0.9))
+
+
+def test_inverse_cdf_steps_as_many_times_as_the_deferred_jets_degree():
+    """norm.ppf refines SciPy's inverse once per order of derivatives (degree_of): a
+    deferred jet counts with its degree, so the Hessian is right. d ppf(q) = 1 / pdf(z),
+    d^2 ppf(q) = z / pdf(z)^2 at z = ppf(q)."""
+    scipy_special = pytest.importorskip("scipy.special")
+    q = rng_x((ROWS, 3), lo=0.1, hi=0.9)
+    z = scipy_special.ndtri(q)
+    density = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    got = deferred(dj.batch_hessian, lambda x: np.sum(stats.norm.ppf(x), axis=1), q)
+    np.testing.assert_allclose(got, (z / density ** 2)[:, :, None] * np.eye(3), rtol=1e-12)

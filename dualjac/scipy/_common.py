@@ -39,7 +39,7 @@ def recordable(x):
 def degree_of(*arguments):
     """The highest order of derivatives carried (0 for plain input): the number of
     fixed-point steps that make a nilpotent iteration exact."""
-    return max((a.degree for a in arguments if isinstance(a, _Jet)), default=0)
+    return max((a.degree for a in arguments if is_differentiable(a)), default=0)
 
 
 def split(a):
