@@ -152,10 +152,10 @@ cdef class BandedJet(_JetProtocol):
     def T(self):
         return self.transpose()
 
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None and dtype is None and out is None and not keepdims:
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **given):
+        if axis is None and dtype is None and out is None and not keepdims and not given:
             return sum_banded(self)
-        return densified(self).sum(axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+        return densified(self).sum(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **given)
 
     def __getattr__(self, name):
         # Methods and attributes of the dense jet (reshape, T, mean, ...) on a

@@ -384,12 +384,56 @@ cdef bint own_dtype(DeferredJet a, object dtype):
 
 cdef object plain_reduction(a, axis, int kind, dtype=None, out=None, keepdims=False,
                             initial=NO_VALUE, where=NO_VALUE):
+    """np.sum / np.mean / np.max / np.min along row axes, as the dense rules compute them
+    (reductions.py): where= masks the operand first (np.where with the reduction's
+    neutral fill), initial= joins the result after (+ for a sum, np.maximum / np.minimum
+    for an extremum). np.mean with where= divides by counts per row: left to the
+    computed jets."""
     if (type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None
-            or initial is not NO_VALUE and initial is not None
-            or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
+            or type(keepdims) is not bool
+            or kind == R_MEAN and not (where is NO_VALUE or where is True)):
         return None
     axes = row_axes(<DeferredJet>a, axis)
-    return None if axes is None else reduce_node(<DeferredJet>a, kind, axes, keepdims)
+    if axes is None:
+        return None
+    masked = masked_operand(<DeferredJet>a, where, REDUCTION_FILL[kind])
+    if masked is None:
+        return None
+    result = reduce_node(<DeferredJet>masked, kind, axes, keepdims)
+    if result is None or initial is NO_VALUE or initial is None:
+        return result
+    return result + initial if kind == R_SUM else REDUCTION_JOIN[kind](result, initial)
+
+
+# What where= puts in place of a masked element: nothing a sum from 0 gains from (+0:
+# a partial sum from +0 is never -0, and p + 0 is p), nothing an extremum picks over a
+# kept element; and how initial= joins the result (the dense rules' np.maximum / np.minimum).
+cdef dict REDUCTION_FILL = {R_SUM: 0.0, R_MEAN: 0.0, R_MAX: -np.inf, R_MIN: np.inf}
+cdef dict REDUCTION_JOIN = {R_MAX: np.maximum, R_MIN: np.minimum}
+
+
+cdef object masked_operand(DeferredJet a, object where, object fill):
+    """a for where=True; else np.where(where, a, fill), recorded, for a boolean where= that
+    broadcasts to a's shape (a plain array or a DeferredMask); None for anything else (the
+    dense path then takes it, or raises NumPy's error)."""
+    if where is NO_VALUE or where is True:
+        return a
+    if type(where) is DeferredMask:
+        shape = where.shape
+    elif isinstance(where, _JetProtocol):
+        return None
+    else:
+        mask = np.asarray(where)
+        if mask.dtype != np.bool_:
+            return None
+        shape = mask.shape
+    try:
+        if tuple(np.broadcast_shapes(shape, a.shape)) != tuple(a.shape):
+            return None
+    except ValueError:
+        return None
+    masked = deferred_where(where, a, fill)
+    return masked if type(masked) is DeferredJet else None
 
 
 def _row_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VALUE,
@@ -430,13 +474,13 @@ def _row_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VAL
     """reductions.prod's pairwise products on lanes (its derivatives), with the
     value multiplied in order (NumPy's np.prod of the values, as eagerly)."""
     if (type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None
-            or initial is not NO_VALUE and initial is not None
-            or where is not NO_VALUE and where is not True or type(keepdims) is not bool):
+            or initial is not NO_VALUE and initial is not None or type(keepdims) is not bool):
+        return None       # (with initial=, NumPy's value multiplies it in first)
+    axes = row_axes(<DeferredJet>a, axis)
+    masked = None if axes is None else masked_operand(<DeferredJet>a, where, 1.0)
+    if masked is None:
         return None
-    cdef DeferredJet x = <DeferredJet>a
-    axes = row_axes(x, axis)
-    if axes is None:
-        return None
+    cdef DeferredJet x = <DeferredJet>masked
     table, shape = reduce_table(x, axes, keepdims)
     kept, count = table.shape
     if count == 0:

@@ -269,20 +269,22 @@ cdef class _JetProtocol:
     def swapaxes(self, a, b):
         return np.swapaxes(self, a, b)
 
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    # The reductions take ndarray's keywords; initial= / where= (and var's mean= /
+    # correction=) are passed on only when given, as NumPy's functions then see them.
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **given):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **given)
 
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **given):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **given)
 
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
-        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **given):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **given)
 
-    def max(self, axis=None, out=None, keepdims=False):
-        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+    def max(self, axis=None, out=None, keepdims=False, **given):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims, **given)
 
-    def min(self, axis=None, out=None, keepdims=False):
-        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+    def min(self, axis=None, out=None, keepdims=False, **given):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims, **given)
 
     def cumsum(self, axis=None, dtype=None, out=None):
         return np.cumsum(self, axis=axis, dtype=dtype, out=out)
@@ -313,11 +315,13 @@ cdef class _JetProtocol:
     def cumprod(self, axis=None, dtype=None, out=None):
         return np.cumprod(self, axis=axis, dtype=dtype, out=out)
 
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **given):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **given)
 
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **given):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **given)
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
         return np.diagonal(self, offset, axis1, axis2)

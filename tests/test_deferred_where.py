@@ -11,16 +11,9 @@ import pytest
 
 import dualjac as dj
 from banding import deferred_from
-from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, rng_x
+from deferral import DTYPES, ROWS, TRANSFORMS, assert_matches_eager, deferred, pending, rng_x
 
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
-
-
-def pending(x, y):
-    """y, checked to be pending (a recorded node) when f's argument x is deferred."""
-    if isinstance(x, dj.DeferredJet):
-        assert isinstance(y, dj.DeferredJet) and "pending" in repr(y), repr(y)
-    return y
 
 
 def mask(x, m):
@@ -122,6 +115,61 @@ FALLS_BACK = {
     "float64_threshold": lambda x: np.where(x > np.float64(0.25), x, 0.0),
     "plain_branches": lambda x: x * np.where(x > 0, 1.0, 2.0),
 }
+
+
+# where= / initial= of reductions: the operand masked by np.where (fill 0 for a sum, which
+# a sum from 0 never gains from; -inf / inf for max / min; 1 for a product), initial=
+# joined after, as the dense rules do (dualjac/dispatch/reductions.py).
+ROW_MASK = np.array([True, False, True])
+MASKED_REDUCTIONS = {
+    "sum_constant_mask": lambda x: pending(x, np.sum(np.sin(x), axis=-1, where=ROW_MASK)),
+    "sum_deferred_mask": lambda x: pending(x, np.sum(np.exp(x), axis=1, where=mask(x, x > 0))),
+    "sum_mask_with_rows": lambda x: pending(x, np.sum(x * x, axis=1, where=np.arange(
+        x.shape[0])[:, None] % 3 != np.arange(3))),
+    "sum_initial": lambda x: pending(x, np.sum(x, axis=-1, initial=1.5)),
+    "sum_where_initial_keepdims": lambda x: x * pending(x, np.sum(
+        x, axis=-1, where=ROW_MASK, initial=1.0, keepdims=True)),
+    "sum_nothing_kept": lambda x: pending(x, np.sum(x, axis=-1, where=False)),
+    "add_reduce_where": lambda x: pending(x, np.add.reduce(x, axis=1, where=ROW_MASK)),
+    "method_sum_where": lambda x: pending(x, x.sum(axis=-1, where=mask(x, x < 0.5))),
+    "max_initial": lambda x: pending(x, np.max(x, axis=-1, initial=0.0)),
+    "max_where_initial": lambda x: pending(x, np.max(x, axis=-1, where=mask(x, x < 0.5),
+                                                     initial=-1.0)),
+    "method_min_where": lambda x: pending(x, np.sin(x).min(axis=1, where=ROW_MASK, initial=2.0)),
+    "prod_where": lambda x: pending(x, np.prod(x + 1.0, axis=-1, where=ROW_MASK)),
+    "method_prod_where": lambda x: pending(x, (x + 1.0).prod(axis=-1, where=mask(x, x > -0.5))),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", MASKED_REDUCTIONS)
+def test_masked_reductions_match_eager(name, dtype, transform):
+    x = rng_x((ROWS, 3), dtype)
+    x[::13, 1] = -0.0                 # signed zeros (a sum from 0 gives +0) and ties
+    x[::17, 0] = x[::17, 1]
+    x[::29, 2] = np.nan               # masked out in some rows: never reaches the result
+    assert_matches_eager(TRANSFORMS[transform], MASKED_REDUCTIONS[name], x)
+
+
+def test_masked_reductions_analytic():
+    """d/dx sum(e^x where x > 0) = e^x where x > 0, else 0; max(x, initial=0) has the
+    derivative of the largest element where it beats 0, else none."""
+    x = rng_x((ROWS, 3))
+    J = deferred(dj.batch_jacobian, MASKED_REDUCTIONS["sum_deferred_mask"], x)
+    np.testing.assert_allclose(J, np.where(x > 0, np.exp(x), 0.0), rtol=1e-15)
+    J = deferred(dj.batch_jacobian, MASKED_REDUCTIONS["max_initial"], x)
+    top = np.argmax(x, axis=1)
+    want = np.zeros_like(x)
+    want[np.arange(len(x)), top] = x.max(axis=1) > 0
+    np.testing.assert_array_equal(J, want)
+
+
+def test_mean_where_is_computed():
+    """np.mean with where= divides by a count per row (NumPy's own division of the buffer):
+    the computed jets run it, with eager's bits."""
+    f = lambda x: np.mean(x * x, axis=-1, where=(x > 0) | ROW_MASK)   # noqa: E731
+    assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 3)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
