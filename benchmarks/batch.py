@@ -11,6 +11,8 @@ Spellings (the same function of each row):
   newaxis   per-row reductions, then [..., None]
   matmul    a constant matrix per row (x @ M, np.einsum)
   transpose components as the rows of x.T (a, b, c = x.T; np.stack([...]).T; sums over axis 0)
+  in_place  an output filled column by column (out = np.empty_like(x); out[:, i] = ...), sums
+            updated with += (JAX: .at[:, i].set, its spelling of the same)
 
 Every result is checked against an analytic per-row Jacobian / Hessian before it is timed.
 Also printed: the memory-bandwidth bound (bytes of source and result over np.copyto's
@@ -60,6 +62,22 @@ def force_transpose(x, xp):
     return xp.stack([a * e, b * e, c * e]).T
 
 
+def force_in_place(x, xp):
+    e = xp.exp(-xp.sum(x * x, axis=-1))
+    out = xp.empty_like(x)
+    for i in range(3):
+        out = set_column(out, i, x[:, i] * e, xp)
+    return out
+
+
+def set_column(out, i, value, xp):
+    """out[:, i] = value, in place for NumPy (jax arrays are immutable: .at[].set)."""
+    if xp is np:
+        out[:, i] = value
+        return out
+    return out.at[:, i].set(value)
+
+
 def force_jacobian(x):
     e = np.exp(-np.sum(x ** 2, axis=-1))[:, None, None]
     return e * (np.eye(3) - 2 * x[:, :, None] * x[:, None, :])
@@ -93,13 +111,22 @@ def energy_transpose(x, xp):
     return xp.exp(-r2) + 0.5 * r2
 
 
+def energy_in_place(x, xp):
+    r2 = x[:, 0] * x[:, 0]
+    r2 += x[:, 1] * x[:, 1]
+    r2 += x[:, 2] * x[:, 2]
+    e = xp.exp(-r2)
+    e += 0.5 * r2
+    return e
+
+
 def energy_hessian(x):
     r2 = np.sum(x ** 2, axis=-1)[:, None, None]
     e = np.exp(-r2)
     return (1 - 2 * e) * np.eye(3) + 4 * e * x[:, :, None] * x[:, None, :]
 
 
-SPELLINGS = ("stack", "keepdims", "newaxis", "matmul", "transpose")
+SPELLINGS = ("stack", "keepdims", "newaxis", "matmul", "transpose", "in_place")
 CASES = {
     "force": ("jacobian", {s: globals()[f"force_{s}"] for s in SPELLINGS}, force_jacobian),
     "energy": ("hessian", {s: globals()[f"energy_{s}"] for s in SPELLINGS}, energy_hessian),

@@ -138,6 +138,11 @@ cdef class DeferredJet(_JetProtocol):
     cdef Py_ssize_t number     # its value number in that program
     cdef object known_values   # a pending node's values once read (pending_values)
     cdef uint64_t deps1, deps2
+    # Writes (_deferred_writes.pxi): a new array of f's own, the pending nodes' references
+    # to it, and the comparison results (DeferredMask) that hold it.
+    cdef bint fresh
+    cdef Py_ssize_t consumers
+    cdef Py_ssize_t holders
 
     __array_priority__ = 1001.0
 
@@ -165,12 +170,14 @@ cdef class DeferredJet(_JetProtocol):
 
     @property
     def value(self):
+        self.holders += 1      # (a view in eager code: a later write must not be recorded)
         if self.dense is None:
             return self._values("value")     # (read-only; no derivatives computed)
         return computed(self).value
 
     def compute(self):
         """The ordinary jet this one stands for (read-only: pending nodes may read it)."""
+        self.holders += 1
         return computed(self)
 
     @property
@@ -213,7 +220,7 @@ cdef class DeferredJet(_JetProtocol):
         return computed(self)
 
     cpdef object _update(self, int op, object other, str spelling):
-        raise deferred_write_error(self, "an in-place operator")
+        return write_update(self, op, other, spelling)
 
     # -- comparisons: a DeferredMask when recorded (_deferred_where.pxi), else on values
     def __lt__(self, other):
@@ -236,9 +243,13 @@ cdef class DeferredJet(_JetProtocol):
 
     __hash__ = None
 
-    # -- writes: never into memory a pending node may read
+    # -- writes: recorded into a new array of f's own, else never into memory a
+    # pending node may read (_deferred_writes.pxi)
     def __setitem__(self, key, value):
-        raise deferred_write_error(self, "item assignment")
+        write_item(self, key, value)
+
+    def copy(self, order="C"):
+        return np.copy(self, order=order)
 
     def sort(self, axis=-1, kind=None, order=None):
         # In place, as ndarray.sort (and DualArray.sort): never on a computed copy.
@@ -483,8 +494,10 @@ cdef DeferredJet pending_node(DeferredJet proto, int row, int variant, object a,
     d.pending = 1
     d.deps1 = proto.deps1
     d.deps2 = proto.deps2
+    d.fresh = row != LANES        # (a LANES node may be a view: an index, a reshape)
     for operand in (a if row == LANES or row == WHERE or row == PICK else (a, b)):
         if type(operand) is DeferredJet:
+            (<DeferredJet>operand).consumers += 1
             d.pending += (<DeferredJet>operand).pending
             d.deps1 |= (<DeferredJet>operand).deps1
             d.deps2 |= (<DeferredJet>operand).deps2

@@ -470,11 +470,11 @@ cdef inline void copy_under_values(const real* a, const real* b, Py_ssize_t sb, 
 
 
 def _row_astype(x, dtype, /, *, copy=True, device=None):
-    """np.astype / .astype to the jet's own dtype: the jet itself (a deferred jet is never
-    written in place: a write re-runs f on ordinary jets, where astype copies)."""
+    """np.astype / .astype to the jet's own dtype: a copy (a new array, which f may write
+    into), or with copy=False the jet itself, as NumPy."""
     if type(x) is not DeferredJet or device is not None or np.dtype(dtype) != (<DeferredJet>x).dtype:
         return None
-    return x
+    return fresh_copy(<DeferredJet>x) if copy and (<DeferredJet>x).dense is None else x
 
 
 def _row_shape(a):

@@ -121,6 +121,7 @@ cdef void publish(DeferredJet d, object out) except *:
     cdef _Jet dense = new_like(d.level, out)
     set_deps(dense, d.deps1, d.deps2)
     d.dense = dense
+    count_reads_released(d)
     d.a = d.b = None
     d.known_values = None
     d.pending = 0

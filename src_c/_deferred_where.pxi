@@ -142,6 +142,9 @@ class DeferredMask:
     def __init__(self, node, ufunc, x, y):
         self.node, self.ufunc, self.x, self.y, self.array = node, ufunc, x, y, None
         self.shape = (<DeferredJet>node).shape
+        for operand in (x, y):      # (its values are read from them: see _deferred_writes.pxi)
+            if type(operand) is DeferredJet:
+                (<DeferredJet>operand).holders += 1
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: (<DeferredJet>self.node).count)

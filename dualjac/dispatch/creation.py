@@ -103,5 +103,12 @@ def asarray(a, dtype=None, *args, like=None, **kwargs):
                     "dual arrays.")
 
 
+def _astype(x, dtype, /, *, copy=True, device=None):
+    """A new jet, or with copy=False and x's own dtype x itself (NumPy's aliasing)."""
+    if not copy and np.dtype(dtype) == value_of(x).dtype:
+        return x
+    return astype(x, dtype)
+
+
 if hasattr(np, "astype"):
-    HANDLED[np.astype] = lambda x, dtype, copy=True, **kw: astype(x, dtype)
+    HANDLED[np.astype] = _astype

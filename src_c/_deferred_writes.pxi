@@ -1,0 +1,302 @@
+# Deferred jets: writes into an array of f's own. NumPy code often fills or updates a
+# new array in place: `out = np.empty_like(x); out[:, 0] = ...`, `y = x * 2; y += 1`,
+# `y = np.sin(x); y[y < 0] = 0`. A pending node is written the way NumPy's memory would
+# be: the write records a new node (a LANES join of the old contents and the written
+# lanes, an np.where for a boolean mask, the operator for `+=`), and the DeferredJet the
+# user holds takes the new node's place, while its old contents move to a node of their
+# own that the new one reads. So every name of the array sees the write, and every
+# result computed from it before the write keeps the values it had, as with NumPy.
+#
+# A write is recorded only when that is exactly NumPy's semantics:
+#   - the jet is a new array (`fresh`): a result of arithmetic, a reduction, np.where,
+#     a copy, np.zeros_like / ones_like / full_like / empty_like, or an earlier write;
+#     never the source, a view of it, an index or a reshape (views of another array);
+#   - every node that reads it (`consumers`) is reached from the written value or the
+#     mask (those are computed before the write: they are moved onto the old contents),
+#     and none of them is a view (a LANES node: NumPy would show it the write);
+#   - no comparison result holds it except the mask being written with (`holders`);
+#   - it is pending, and its own transform is running (f inside the transform).
+# A write that cannot be recorded (a value of another kind, `y[x > 0] = g(x[x > 0])`) into
+# such an array that nothing reads and nothing holds is made on an ordinary jet of its
+# own: the array is computed once into a writable copy, which takes every later write
+# (np.piecewise's loop). Anything else raises as before (deferred_write_error: f runs again
+# on ordinary jets).
+
+
+cdef bint in_own_transform(DeferredJet d):
+    for root in ACTIVE_ROOTS:
+        if root is d.sweep:
+            return True
+    return False
+
+
+cdef object readers_from(DeferredJet d, tuple roots):
+    """The nodes below roots (not below d) that read d, each once per reference; None
+    when one of them is a view of d (a LANES node)."""
+    found, seen, stack = [], set(), list(roots)
+    while stack:
+        item = stack.pop()
+        if type(item) is DeferredMask:
+            item = (<object>item).node
+        if type(item) is not DeferredJet or item is d or id(item) in seen:
+            continue
+        seen.add(id(item))
+        node = <DeferredJet>item
+        if node.dense is not None or node.row == -1:
+            continue
+        for operand in operands_of(node):
+            if operand is d:
+                if node.row == LANES:
+                    return None
+                found.append(node)
+            else:
+                stack.append(operand)
+    return found
+
+
+cdef object replaced(object operand, DeferredJet d, DeferredJet old):
+    if operand is d:
+        return old
+    if type(operand) is tuple:
+        return tuple(old if p is d else p for p in operand)
+    return operand
+
+
+cdef class MovedReads:
+    """The readers of d moved onto old (undone if the write is not recorded after all)."""
+    cdef list saved
+
+    def __cinit__(self):
+        self.saved = []
+
+    cdef void move(self, list readers, DeferredJet d, DeferredJet old):
+        cdef DeferredJet r
+        for r in readers:
+            if any(s[0] is r for s in self.saved):
+                continue
+            self.saved.append((r, r.a, r.b))
+            r.a = replaced(r.a, d, old)
+            r.b = replaced(r.b, d, old)
+        old.consumers += len(readers)
+        d.consumers -= len(readers)
+
+    cdef void undo(self, DeferredJet d, DeferredJet old):
+        cdef DeferredJet r
+        for r, a, b in self.saved:
+            r.a, r.b = a, b
+        d.consumers += old.consumers
+        old.consumers = 0
+
+
+cdef DeferredJet node_copy(DeferredJet source, DeferredJet target):
+    """target with source's contents (what it computes and how), as a pending node."""
+    target.level, target.dense, target.shape, target.count = (
+        source.level, source.dense, source.shape, source.count)
+    target.row, target.variant, target.a, target.b = source.row, source.variant, source.a, source.b
+    target.amap, target.bmap, target.table = source.amap, source.bmap, source.table
+    target.rows, target.lanes, target.sweep = source.rows, source.lanes, source.sweep
+    target.make_dense, target.parent, target.key = source.make_dense, source.parent, source.key
+    target.seed_values, target.seed_map = source.seed_values, source.seed_map
+    target.lane_offsets, target.lane_seeds = source.lane_offsets, source.lane_seeds
+    target.row_stride, target.pending = source.row_stride, source.pending
+    target.mark, target.number, target.known_values = source.mark, source.number, source.known_values
+    target.deps1, target.deps2 = source.deps1, source.deps2
+    return target
+
+
+cdef void count_reads(DeferredJet node, Py_ssize_t step):
+    for operand in operands_of(node):
+        if type(operand) is DeferredJet:
+            (<DeferredJet>operand).consumers += step
+
+
+cdef void count_reads_released(DeferredJet node):
+    """node is computed: its operands lose its reads (publish drops them). A LANES node
+    keeps them: it may be a view, which NumPy would show a later write, and its computed
+    jet is a copy."""
+    if node.row != LANES and (node.a is not None or node.b is not None):
+        count_reads(node, -1)
+
+
+cdef object write(DeferredJet d, object value, object mask, object make_new, object dense_write,
+                  str what):
+    """d's write: make_new(old, value) is the written array's node, from the old contents
+    (old) and the written value (its reads of d moved onto old), or None when it cannot be
+    recorded; dense_write(jet) makes the write on an ordinary jet."""
+    if not (d.fresh and in_own_transform(d)):
+        raise deferred_write_error(d, what)
+    with GRAPH_LOCK:
+        if d.dense is None and record_write(d, value, mask, make_new):
+            return d
+        if d.consumers == 0 and d.holders == 0 and own_dense(d):
+            dense_write(d.dense)
+            return d
+    raise deferred_write_error(d, what)
+
+
+cdef bint own_dense(DeferredJet d) except -1:
+    """d's computed jet as a writable jet of its own (made once; d.dense is read-only when
+    anything else computed it, and someone may hold it)."""
+    if d.dense is None:
+        d.dense = computed(d).copy()
+        return True
+    return (<_Jet>d.dense).buf.flags.writeable
+
+
+cdef bint record_write(DeferredJet d, object value, object mask, object make_new) except -1:
+    readers = readers_from(d, (value, mask))
+    held = 0 if type(mask) is not DeferredMask else (
+        ((<object>mask).x is d) + ((<object>mask).y is d))
+    if readers is None or len(readers) != d.consumers or d.holders != held:
+        return False
+    old = node_copy(d, DeferredJet.__new__(DeferredJet))
+    moves = MovedReads()
+    moves.move(readers, d, old)
+    new = None if make_new is None else make_new(old, old if value is d else value)
+    if type(new) is not DeferredJet or (<DeferredJet>new).shape != d.shape \
+            or (<DeferredJet>new).level is not d.level or new is old:
+        moves.undo(d, old)
+        return False
+    if type(mask) is DeferredMask:
+        if (<object>mask).x is d:
+            (<object>mask).x = old
+        if (<object>mask).y is d:
+            (<object>mask).y = old
+        d.holders = 0
+    node_copy(<DeferredJet>new, d)
+    if d.dense is None:
+        count_reads(d, 1)        # (new itself may stay alive, reading the same operands)
+    return True
+
+
+cdef object write_item(DeferredJet d, object key, object value):
+    """d[key] = value, recorded (see write) or refused."""
+    def dense_write(jet):
+        jet[dense_tree(key)] = value
+    if type(key) is DeferredMask or type(key) is cnp.ndarray and key.dtype == np.bool_:
+        return write(d, None, key, lambda old, _: masked_write(old, key, value), dense_write,
+                     "item assignment")
+    plan = index_plan(d.shape, key, key if type(key) is tuple else (key,))
+    make_new = None if plan is NOT_A_ROW_OPERATION else (
+        lambda old, v: lanes_written(old, plan, v))
+    return write(d, value, None, make_new, dense_write, "item assignment")
+
+
+cdef object masked_write(DeferredJet old, object mask, object value):
+    """old with value where mask is true: np.where(mask, value, old) for a mask of old's
+    shape and a number (what NumPy's y[mask] = number writes)."""
+    if np.shape(mask) != old.shape or isinstance(value, _JetProtocol) or np.ndim(value) != 0:
+        return None
+    number = np.asarray(value)
+    if number.dtype.kind not in "biuf":
+        return None
+    return deferred_where(mask, number.astype(old.level.buf.dtype), old)
+
+
+cdef object lanes_written(DeferredJet old, object plan, object value):
+    """old with the lanes of plan (index_plan of the key) replaced by value's (a jet of
+    the transform, or a constant, broadcast to the indexed shape as NumPy does)."""
+    table, shape = plan
+    selected = np.arange(old.lanes, dtype=np.intp) if table is None else table[:, 1]
+    written = broadcast_value(old, value, shape)
+    if written is None:
+        return None
+    joined = np.stack([np.zeros(old.lanes, np.intp), np.arange(old.lanes, dtype=np.intp)], 1)
+    joined[selected, 0] = 1
+    joined[selected, 1] = np.arange(len(selected))     # (a repeated lane: the last write)
+    return lanes_node([old, written], joined, old.shape)
+
+
+cdef object broadcast_value(DeferredJet old, object value, tuple shape):
+    """value as a node of `shape` (the indexed part of old): a deferred jet of old's
+    transform broadcast within its rows, or a constant (zero derivatives, cast to old's
+    dtype as NumPy's assignment casts it); None for anything else."""
+    cdef DeferredJet v
+    if type(value) is DeferredJet:
+        v = <DeferredJet>value
+        if (v.sweep is not old.sweep or v.level is not old.level or len(v.shape) != len(shape)
+                or v.shape[0] != shape[0]):
+            return None
+        try:
+            lanes = np.broadcast_to(lane_numbers(v), shape[1:])
+        except ValueError:
+            return None
+        return pick_lanes(v, lanes, shape)
+    if isinstance(value, _JetProtocol):
+        return None
+    try:
+        values = np.asarray(value)
+        if values.dtype.kind not in "biuf":
+            return None
+        values = np.array(np.broadcast_to(values, shape), dtype=old.level.buf.dtype)
+    except (ValueError, TypeError):
+        return None
+    constant = constant_input(old, values)
+    return None if constant is None else fresh_copy(<DeferredJet>constant)
+
+
+cdef object write_update(DeferredJet d, int op, object other, str spelling):
+    """d op= other, recorded as d = d op other (the same kernel as eager's update)."""
+    def dense_write(jet):
+        jet._update(op, dense_tree(other), spelling)
+    make_new = (lambda old, v: deferred_binary(op, old, v)) if op in (
+        I_ADD, I_SUB, I_MUL, I_DIV, I_POW) else None
+    return write(d, other, None, make_new, dense_write, "an in-place operator")
+
+
+# ------------------------------------------------------------------ new arrays of f's own
+
+cdef DeferredJet fresh_copy(DeferredJet a):
+    """A new pending array with a's contents (y.copy(), np.copy(y))."""
+    cdef DeferredJet d = lanes_node([a], np.stack([np.zeros(a.lanes, np.intp),
+                                                   np.arange(a.lanes, dtype=np.intp)], 1),
+                                    a.shape)
+    d.fresh = True
+    return d
+
+
+def _row_copy(a, order="K", subok=False):
+    if type(a) is not DeferredJet or (<DeferredJet>a).dense is not None:
+        return None
+    return fresh_copy(<DeferredJet>a)
+
+
+cdef object filled_like(object a, object fill, object dtype, object shape):
+    """np.full_like(a, fill) as a new pending array of constants (zero derivatives, as
+    eager code makes them); None when it would not be a's rows and dtype."""
+    if type(a) is not DeferredJet or shape is not None or not (<DeferredJet>a).shape:
+        return None
+    cdef DeferredJet proto = <DeferredJet>a
+    if dtype is not None and np.dtype(dtype) != proto.level.buf.dtype:
+        return None
+    try:
+        number = np.asarray(fill)
+    except (TypeError, ValueError):
+        return None
+    if number.ndim != 0 or number.dtype.kind not in "biuf":
+        return None
+    constant = constant_input(proto, np.full(proto.shape, number, proto.level.buf.dtype))
+    return None if constant is None else fresh_copy(<DeferredJet>constant)
+
+
+def _row_zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    return filled_like(a, 0, dtype, shape)
+
+
+def _row_empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    return filled_like(a, 0, dtype, shape)
+
+
+def _row_ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    return filled_like(a, 1, dtype, shape)
+
+
+def _row_full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *,
+                   device=None):
+    return filled_like(a, fill_value, dtype, shape)
+
+
+for _function, _recorder in ((np.copy, _row_copy), (np.zeros_like, _row_zeros_like),
+                             (np.empty_like, _row_empty_like), (np.ones_like, _row_ones_like),
+                             (np.full_like, _row_full_like)):
+    ROW_FUNCTIONS[_function] = _recorder

@@ -1,0 +1,318 @@
+"""Deferred jets: writes into new arrays of f's own (src_c/_deferred_writes.pxi). An
+output filled in place (`out = np.empty_like(x); out[:, 0] = ...`), an update (`y += 1`),
+a masked write (`y[y < 0] = 0`) or a write into a copy is recorded as a new node that the
+written jet becomes; so f runs once and the result keeps eager's bits. Writes that NumPy
+would show through a view, or into an array some pending result reads, run f again on
+ordinary jets. Rows of 3 (x (b, 3)); witnesses: eager's bits, and the per-row Jacobians
+written out.
+"""
+
+import numpy as np
+import pytest
+
+import dualjac as dj
+from deferral import (DTYPES, ROWS, TRANSFORMS, assert_matches_eager, assert_write_reruns,
+                      deferred, pending, rng_x)
+
+# Every test checks that it leaves the deferred threshold as it found it (conftest.py).
+pytestmark = pytest.mark.usefixtures("threshold_is_restored")
+
+
+def filled_by_columns(x):
+    out = np.empty_like(x)
+    out[:, 0] = x[:, 1] * x[:, 2]
+    out[:, 1] = np.sin(x[:, 0])
+    out[:, 2] = x[:, 0] + x[:, 2]
+    return pending(x, out)
+
+
+def zeros_then_slice(x):
+    out = np.zeros_like(x)
+    out[:, 1:] = x[:, :-1] ** 2
+    return pending(x, out)
+
+
+def ones_then_scaled(x):
+    out = np.ones_like(x)
+    out *= np.exp(x)
+    out[..., 0] = 2.0
+    return pending(x, out)
+
+
+def full_then_masked(x):
+    out = np.full_like(x, 0.5)
+    out[x > 0] = -1.0
+    return pending(x, out) * x
+
+
+def updated(x):
+    y = x * 2.0
+    y += np.sin(x)
+    y -= 1.0
+    y *= x
+    y /= 3.0
+    y **= 2
+    return pending(x, y)
+
+
+def updated_by_itself(x):
+    y = np.exp(x)
+    y += y * 2.0
+    return pending(x, y)
+
+
+def relu_in_place(x):
+    y = np.sin(x * 3.0)
+    y[y < 0] = 0.0
+    return pending(x, y)
+
+
+def masked_by_a_function_of_it(x):
+    y = x * 1.5
+    y[np.abs(y) > 0.9] = 0.9
+    return pending(x, y)
+
+
+def mask_kept_after_the_write(x):
+    y = np.cos(x)
+    m = y > 0.7
+    y[m] = 0.0
+    return pending(x, np.where(m, y + 1.0, x))     # m: y's values before the write
+
+
+def copy_then_written(x):
+    y = np.sin(x)
+    z = y.copy()
+    z[:, 0] = 0.0
+    return pending(x, y + z)                         # y unchanged
+
+
+def astype_copy_then_written(x):
+    y = np.sin(x)
+    z = y.astype(y.dtype)
+    z += 1.0
+    return pending(x, y * z)
+
+
+def written_whole(x):
+    y = x * x
+    y[...] = np.tanh(x)
+    return pending(x, y)
+
+
+def broadcast_within_rows(x):
+    y = np.zeros_like(x)
+    y[:, :2] = x[:, 2:3]
+    y[:, 2] = 1.0
+    return pending(x, y * x)
+
+
+def listed_lanes(x):
+    y = np.exp(x)
+    y[:, [0, 2]] = x[:, [1, 1]]
+    return pending(x, y)
+
+
+def constant_rows(x):
+    y = np.sin(x)
+    y[:, 1] = np.linspace(0.0, 1.0, x.shape[0]).astype(x.dtype)
+    y[:, 2] = [4.0]
+    return pending(x, y * x)
+
+
+def alias_sees_the_write(x):
+    y = np.exp(x)
+    alias = y
+    y[:, 0] = 0.0
+    y += 1.0
+    return pending(x, alias * x)
+
+
+def reduction_updated(x):
+    s = np.sum(x * x, axis=1, keepdims=True)
+    s += 1.0
+    return pending(x, x / s)
+
+
+RECORDED = {f.__name__: f for f in (
+    filled_by_columns, zeros_then_slice, ones_then_scaled, full_then_masked, updated,
+    updated_by_itself, relu_in_place, masked_by_a_function_of_it, mask_kept_after_the_write,
+    copy_then_written, astype_copy_then_written, written_whole, broadcast_within_rows,
+    listed_lanes, constant_rows, alias_sees_the_write, reduction_updated)}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", RECORDED)
+def test_writes_into_new_arrays_are_recorded(name, dtype, transform):
+    x = rng_x((ROWS, 3), dtype)
+    x[::13, 1] = -0.0
+    assert_matches_eager(TRANSFORMS[transform], RECORDED[name], x, calls=1)
+
+
+def test_recorded_writes_against_their_derivatives():
+    """filled_by_columns: rows (x1 x2, sin x0, x0 + x2); relu_in_place: 3 cos(3x) where
+    sin(3x) > 0, else 0, on the diagonal."""
+    x = rng_x((ROWS, 3))
+    J = deferred(dj.batch_jacobian, filled_by_columns, x)
+    want = np.zeros((ROWS, 3, 3))
+    want[:, 0, 1], want[:, 0, 2] = x[:, 2], x[:, 1]
+    want[:, 1, 0] = np.cos(x[:, 0])
+    want[:, 2, 0] = want[:, 2, 2] = 1.0
+    np.testing.assert_allclose(J, want, rtol=1e-15, atol=0)
+    J = deferred(dj.batch_jacobian, relu_in_place, x)
+    slope = np.where(np.sin(3 * x) >= 0, 3 * np.cos(3 * x), 0.0)
+    np.testing.assert_allclose(J, slope[:, :, None] * np.eye(3), rtol=1e-14, atol=0)
+
+
+# The write would change what a pending result (or a view, or a value read out) shows
+# differently from NumPy: f runs again on ordinary jets.
+def read_before_the_write(x):
+    y = np.sin(x)
+    z = y * 2.0                   # computed from y before the write
+    y += 1.0
+    return z * y
+
+
+def view_before_the_write(x):
+    y = np.sin(x)
+    v = y[:, 0]                   # a view: NumPy shows it the write
+    y[:, 0] = 5.0
+    return v * x[:, 1]
+
+
+def value_read_before_the_write(x):
+    y = np.exp(x)
+    v = y.value                   # a view of the values, eagerly
+    y += 1.0
+    return y * v
+
+
+def mask_held_elsewhere(x):
+    y = np.sin(x)
+    m = y > 0
+    y += 1.0                      # m still reads y
+    return np.where(m, y, x)
+
+
+def into_a_stack(x):
+    y = np.stack([x[:, 0], x[:, 1] * 2.0], axis=1)
+    y[:, 0] = 1.0
+    return y * x[:, :2]
+
+
+def augmented_index(x):
+    y = x * 1.0
+    y[:, 0] += x[:, 1]            # y[:, 0] is a view, updated in place
+    return y
+
+
+RERUN = {f.__name__: f for f in (read_before_the_write, view_before_the_write,
+                                 value_read_before_the_write, mask_held_elsewhere,
+                                 into_a_stack, augmented_index)}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", RERUN)
+def test_writes_numpy_would_show_elsewhere_rerun(name, transform):
+    assert_write_reruns(TRANSFORMS[transform], RERUN[name], rng_x((ROWS, 3)))
+
+
+def piecewise_by_hand(x):
+    y = np.zeros_like(x)
+    inside = x > 0
+    y[inside] = np.sin(x[inside])             # a value of another kind: computed
+    y[~inside] = x[~inside] ** 2
+    return y
+
+
+def row_written(x):
+    y = np.cos(x)
+    y[0] = 1.0                                # one row: not a row operation
+    y[1, 2] = 2.0
+    return y * x
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("f", [piecewise_by_hand, row_written], ids=lambda f: f.__name__)
+def test_other_writes_into_own_arrays_run_once_on_their_jet(f, transform):
+    """Writes dualjac cannot record into an array of f's own that nothing reads: made
+    on the array's own computed jet, f runs once, eager's bits."""
+    with np.errstate(invalid="ignore"):
+        assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)), calls=1)
+
+
+def test_unconnected_output_filled_with_constants():
+    """np.zeros_like(x) written with constants only: the output does not depend on x, so
+    the Jacobian is TF's zeros, as eagerly."""
+    def f(x):
+        y = np.zeros_like(x)
+        y[:, 1] = 3.0
+        return y
+
+    J = assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 3)), calls=1)
+    assert not J.any()
+
+
+def test_writes_after_the_transform_are_refused():
+    kept = []
+
+    def f(x):
+        y = np.zeros_like(x)
+        y[:, 0] = x[:, 1]
+        kept.append(y)
+        return y
+
+    deferred(dj.batch_jacobian, f, rng_x((ROWS, 3)))
+    with pytest.raises(TypeError, match=r"compute\(\)"):
+        kept[0][:, 1] = 1.0
+    with pytest.raises(TypeError, match=r"compute\(\)"):
+        kept[0] += 1.0
+
+
+# NumPy functions that return views of y (or y itself): a write into y shows through the
+# view, and a write into the view shows in y. Deferred, either write runs f again, or is
+# recorded on the very same jet: eager's bits either way.
+VIEWS = {
+    "index": lambda y: y[:, 1:],
+    "reshape": lambda y: y.reshape(y.shape[0], 3, 1),
+    "expand_dims": lambda y: np.expand_dims(y, -1),
+    "newaxis": lambda y: y[..., None],
+    "squeeze_nothing": lambda y: np.squeeze(y),
+    "swapaxes": lambda y: np.swapaxes(y.reshape(-1, 3, 1), 1, 2),
+    "moveaxis": lambda y: np.moveaxis(y.reshape(-1, 3, 1), 2, 1),
+    "transpose": lambda y: y.T,
+    "diagonal": lambda y: np.diagonal(y.reshape(-1, 3, 1), axis1=1, axis2=2),
+    "broadcast_to": lambda y: np.broadcast_to(y[:, None, :], (y.shape[0], 2, 3)),
+    "ravel_rows": lambda y: y.reshape(y.shape[0], -1),
+    "atleast_2d": lambda y: np.atleast_2d(y),
+    "astype_no_copy": lambda y: y.astype(y.dtype, copy=False),
+    "everything": lambda y: y[...],
+    "real": lambda y: np.real(y),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", VIEWS)
+def test_write_into_an_array_with_a_view(name, transform):
+    def f(x):
+        y = np.sin(x)
+        v = VIEWS[name](y)
+        y[:, 0] = 5.0
+        y += x
+        return np.sum(np.reshape(v * 1.0, (x.shape[0], -1)), axis=1) + y[:, 1]
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)), calls=None)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", [name for name in VIEWS if name not in ("diagonal", "broadcast_to")])
+def test_write_through_a_view(name, transform):
+    """(np.diagonal and np.broadcast_to give read-only views.)"""
+    def f(x):
+        y = np.sin(x)
+        v = VIEWS[name](y)
+        v[...] = 2.0
+        return y * x
+
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)), calls=None)
