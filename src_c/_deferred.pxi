@@ -146,6 +146,10 @@ cdef class DeferredJet(_JetProtocol):
 
     __array_priority__ = 1001.0
 
+    def __dealloc__(self):
+        if self.dense is None:
+            count_reads(self, -1)      # its operands lose a reader (_deferred_writes.pxi)
+
     # -- what it stands for
     @property
     def ndim(self):

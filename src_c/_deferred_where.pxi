@@ -157,8 +157,18 @@ class DeferredMask:
                 self.array = self.ufunc(mask_operand(self.x))
             else:
                 self.array = self.ufunc(mask_operand(self.x), mask_operand(self.y))
-            self.x = self.y = None
+            self.release()
         return self.array
+
+    def release(self):
+        """It no longer holds its operands (their values were read, or it is freed)."""
+        for operand in (self.x, self.y):
+            if type(operand) is DeferredJet:
+                (<DeferredJet>operand).holders -= 1
+        self.x = self.y = None
+
+    def __del__(self):
+        self.release()
 
     def __repr__(self):
         state = "pending" if self.array is None else "computed"

@@ -11,10 +11,14 @@
 #   - the jet is a new array (`fresh`): a result of arithmetic, a reduction, np.where,
 #     a copy, np.zeros_like / ones_like / full_like / empty_like, or an earlier write;
 #     never the source, a view of it, an index or a reshape (views of another array);
-#   - every node that reads it (`consumers`) is reached from the written value or the
-#     mask (those are computed before the write: they are moved onto the old contents),
-#     and none of them is a view (a LANES node: NumPy would show it the write);
-#   - no comparison result holds it except the mask being written with (`holders`);
+#   - every node that reads it (`consumers`: pending nodes holding it as an operand, kept
+#     exact as nodes are made, computed and freed; a computed LANES node counts for good)
+#     is reached from the written value or the mask (those are computed before the
+#     write: they are moved onto the old contents), and none of them is a view (a LANES
+#     node: NumPy would show it the write);
+#   - no comparison result not computed yet holds it, but the mask written with, and
+#     its values were not read out (`.value`, `.compute()`: views of them, eagerly)
+#     (`holders`);
 #   - it is pending, and its own transform is running (f inside the transform).
 # A write that cannot be recorded (a value of another kind, `y[x > 0] = g(x[x > 0])`) into
 # such an array that nothing reads and nothing holds is made on an ordinary jet of its
@@ -65,9 +69,11 @@ cdef object replaced(object operand, DeferredJet d, DeferredJet old):
 cdef class MovedReads:
     """The readers of d moved onto old (undone if the write is not recorded after all)."""
     cdef list saved
+    cdef Py_ssize_t moved
 
     def __cinit__(self):
         self.saved = []
+        self.moved = 0
 
     cdef void move(self, list readers, DeferredJet d, DeferredJet old):
         cdef DeferredJet r
@@ -77,15 +83,16 @@ cdef class MovedReads:
             self.saved.append((r, r.a, r.b))
             r.a = replaced(r.a, d, old)
             r.b = replaced(r.b, d, old)
-        old.consumers += len(readers)
-        d.consumers -= len(readers)
+        self.moved = len(readers)
+        old.consumers += self.moved
+        d.consumers -= self.moved
 
     cdef void undo(self, DeferredJet d, DeferredJet old):
         cdef DeferredJet r
         for r, a, b in self.saved:
             r.a, r.b = a, b
-        d.consumers += old.consumers
-        old.consumers = 0
+        d.consumers += self.moved
+        old.consumers -= self.moved
 
 
 cdef DeferredJet node_copy(DeferredJet source, DeferredJet target):
@@ -105,7 +112,10 @@ cdef DeferredJet node_copy(DeferredJet source, DeferredJet target):
 
 
 cdef void count_reads(DeferredJet node, Py_ssize_t step):
-    for operand in operands_of(node):
+    operands = operands_of(node)
+    if operands is None:         # (cleared by the cyclic garbage collector)
+        return
+    for operand in operands:
         if type(operand) is DeferredJet:
             (<DeferredJet>operand).consumers += step
 
@@ -157,12 +167,13 @@ cdef bint record_write(DeferredJet d, object value, object mask, object make_new
             or (<DeferredJet>new).level is not d.level or new is old:
         moves.undo(d, old)
         return False
-    if type(mask) is DeferredMask:
+    if type(mask) is DeferredMask:     # (it holds the old contents now)
         if (<object>mask).x is d:
             (<object>mask).x = old
         if (<object>mask).y is d:
             (<object>mask).y = old
-        d.holders = 0
+        d.holders -= held
+        old.holders += held
     node_copy(<DeferredJet>new, d)
     if d.dense is None:
         count_reads(d, 1)        # (new itself may stay alive, reading the same operands)

@@ -134,11 +134,28 @@ def reduction_updated(x):
     return pending(x, x / s)
 
 
+def after_a_branch_on_it(x):
+    y = np.sin(x)
+    if np.any(y > 2.0):            # the mask's values are read: it no longer holds y
+        y = y * 0.0
+    y += 1.0
+    return pending(x, y)
+
+
+def after_a_dropped_result(x):
+    y = np.sin(x)
+    z = y * 2.0
+    del z                          # nothing reads y any more
+    y *= x
+    return pending(x, y)
+
+
 RECORDED = {f.__name__: f for f in (
     filled_by_columns, zeros_then_slice, ones_then_scaled, full_then_masked, updated,
     updated_by_itself, relu_in_place, masked_by_a_function_of_it, mask_kept_after_the_write,
     copy_then_written, astype_copy_then_written, written_whole, broadcast_within_rows,
-    listed_lanes, constant_rows, alias_sees_the_write, reduction_updated)}
+    listed_lanes, constant_rows, alias_sees_the_write, reduction_updated,
+    after_a_branch_on_it, after_a_dropped_result)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
