@@ -143,6 +143,7 @@ cdef class DeferredJet(_JetProtocol):
     cdef bint fresh
     cdef Py_ssize_t consumers
     cdef Py_ssize_t holders
+    cdef dict views            # an input's views by index (kept_seed_view)
 
     __array_priority__ = 1001.0
 
@@ -264,7 +265,7 @@ cdef class DeferredJet(_JetProtocol):
         if type(key) is tuple or type(key) is DeferredMask:
             key = dense_tree(key)
         if self.row == -1 and self.dense is None:
-            return seed_view(self, key)
+            return kept_seed_view(self, key)
         picked = deferred_index(self, key)
         return computed(self)[key] if picked is None else picked
 

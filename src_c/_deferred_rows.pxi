@@ -86,16 +86,34 @@ cdef object constant_input(DeferredJet proto, object c):
     if (arr.ndim == 0 or arr.shape[0] != proto.rows or arr.dtype.kind not in "biuf"
             or np.result_type(dtype, arr) != dtype):
         return None
-    values = np.array(arr, dtype=dtype, order="C", copy=True)   # (as constants are copied)
+    return constant_over(proto, np.array(arr, dtype=dtype, order="C", copy=True))  # (copied)
+
+
+cdef object constant_over(DeferredJet proto, cnp.ndarray values):
+    """The input of proto's program holding values (of proto's dtype, with its rows first,
+    possibly a broadcast down them, which no one else may write to) and zero derivatives;
+    None when a program cannot gather them."""
     cdef DeferredJet d = DeferredJet.__new__(DeferredJet)
     d.level = proto.level
     d.sweep = proto.sweep
     d.row = -1
     d.variant = -1
     d.make_dense = lambda: constant_jet(proto.level, values)
-    shape = (<object>values).shape
-    set_seed_views(d, values, np.broadcast_to(np.full(shape[1:], -1, np.intp), shape))
+    set_seed_views(d, values, no_seeds((<object>values).shape))
     return None if d.lane_offsets is None else d
+
+
+cdef dict NO_SEED_MAPS = {}
+
+
+cdef object no_seeds(tuple shape):
+    """A constant's seed map: -1 everywhere (a read-only broadcast), kept per shape."""
+    found = NO_SEED_MAPS.get(shape)
+    if found is None:
+        if len(NO_SEED_MAPS) >= 64:
+            NO_SEED_MAPS.clear()
+        found = NO_SEED_MAPS[shape] = np.broadcast_to(np.full(shape[1:], -1, np.intp), shape)
+    return found
 
 
 cdef _Jet constant_jet(_Jet level, cnp.ndarray values):
@@ -183,17 +201,36 @@ cdef object deferred_index(DeferredJet a, object key):
     y[:, 1:], y[:, [0, 2]]); None otherwise (a[key] of the computed jet)."""
     if not a.shape:
         return None
-    items = key if type(key) is tuple else (key,)
-    signature = key_signature(items)
-    if signature is None:
-        plan = index_plan(a.shape, key, items)
-    else:
-        plan = ROW_PLANS.get(("index", a.shape, signature))
-        if plan is None:
-            plan = stored_plan(("index", a.shape, signature), index_plan(a.shape, key, items))
+    plan = kept_index_plan(a.shape, key)
     if plan is NOT_A_ROW_OPERATION:
         return None
     return picked(a, plan[0], plan[1])
+
+
+cdef object kept_seed_view(DeferredJet parent, object key):
+    """parent[key] of an input not seeded yet, one jet per simple index: x[:, 0] * x[:, 0]
+    then reads one input, as a = x[:, 0]; a * a does (and takes the square's kernel)."""
+    signature = key_signature(key if type(key) is tuple else (key,))
+    if signature is None:
+        return seed_view(parent, key)
+    if parent.views is None:
+        parent.views = {}
+    view = parent.views.get(signature)
+    if view is None:
+        view = parent.views[signature] = seed_view(parent, key)
+    return view
+
+
+cdef object kept_index_plan(tuple shape, object key):
+    """index_plan, kept for keys of ints, slices, None and Ellipsis."""
+    items = key if type(key) is tuple else (key,)
+    signature = key_signature(items)
+    if signature is None:
+        return index_plan(shape, key, items)
+    plan = ROW_PLANS.get(("index", shape, signature))
+    if plan is None:
+        plan = stored_plan(("index", shape, signature), index_plan(shape, key, items))
+    return plan
 
 
 cdef object index_plan(tuple shape_a, object key, tuple items):

@@ -187,7 +187,7 @@ cdef object write_item(DeferredJet d, object key, object value):
     if type(key) is DeferredMask or type(key) is cnp.ndarray and key.dtype == np.bool_:
         return write(d, None, key, lambda old, _: masked_write(old, key, value), dense_write,
                      "item assignment")
-    plan = index_plan(d.shape, key, key if type(key) is tuple else (key,))
+    plan = kept_index_plan(d.shape, key) if d.shape else NOT_A_ROW_OPERATION
     make_new = None if plan is NOT_A_ROW_OPERATION else (
         lambda old, v: lanes_written(old, plan, v))
     return write(d, value, None, make_new, dense_write, "item assignment")
@@ -208,14 +208,62 @@ cdef object lanes_written(DeferredJet old, object plan, object value):
     """old with the lanes of plan (index_plan of the key) replaced by value's (a jet of
     the transform, or a constant, broadcast to the indexed shape as NumPy does)."""
     table, shape = plan
-    selected = np.arange(old.lanes, dtype=np.intp) if table is None else table[:, 1]
+    selected = identity_table(old.lanes)[:, 1] if table is None else table[:, 1]
     written = broadcast_value(old, value, shape)
     if written is None:
         return None
-    joined = np.stack([np.zeros(old.lanes, np.intp), np.arange(old.lanes, dtype=np.intp)], 1)
-    joined[selected, 0] = 1
-    joined[selected, 1] = np.arange(len(selected))     # (a repeated lane: the last write)
-    return lanes_node([old, written], joined, old.shape)
+    if old.row == LANES and old.consumers == 0 and old.holders == 0:
+        # old is itself a join nothing else reads (an earlier write, a new array): one
+        # join of its parts and the written lanes, without the parts left unread
+        return joined_lanes(list(old.a), old.table, selected, written, old.shape)
+    return joined_lanes([old], identity_table(old.lanes), selected, written, old.shape)
+
+
+cdef object joined_lanes(list parts, object table, object selected, DeferredJet written,
+                         tuple shape):
+    """The LANES node of `parts` by `table` with the lanes `selected` taken from written
+    instead (in order; a repeated lane: the last), without the parts left unread. (Small
+    tables: C loops, as NumPy's calls on them would take most of the time.)"""
+    cdef const Py_ssize_t[:, ::1] source = table
+    cdef const Py_ssize_t[::1] chosen = np.ascontiguousarray(selected, dtype=np.intp)
+    cdef Py_ssize_t lanes = source.shape[0], n = len(parts), l, k, kept = 0
+    joined = np.empty((lanes, 2), np.intp)
+    cdef Py_ssize_t[:, ::1] out = joined
+    for l in range(lanes):
+        out[l, 0], out[l, 1] = source[l, 0], source[l, 1]
+    for k in range(chosen.shape[0]):
+        out[chosen[k], 0], out[chosen[k], 1] = n, k
+    parts.append(written)
+    renumbered = np.full(n + 1, -1, np.intp)
+    cdef Py_ssize_t[::1] number = renumbered
+    for l in range(lanes):
+        if number[out[l, 0]] < 0:
+            number[out[l, 0]] = 0
+    used = []
+    for k in range(n + 1):
+        if number[k] == 0:
+            number[k] = kept
+            kept += 1
+            used.append(parts[k])
+    for l in range(lanes):
+        out[l, 0] = number[out[l, 0]]
+    return lanes_node(used, joined, shape)
+
+
+cdef list IDENTITY_TABLES = []
+
+
+cdef object identity_table(Py_ssize_t lanes):
+    """The LANES table of one part's lanes in order ((0, l) for each lane l), read-only,
+    kept for reuse."""
+    while len(IDENTITY_TABLES) <= min(lanes, 256):
+        n = len(IDENTITY_TABLES)
+        table = np.stack([np.zeros(n, np.intp), np.arange(n, dtype=np.intp)], 1)
+        table.flags.writeable = False
+        IDENTITY_TABLES.append(table)
+    if lanes <= 256:
+        return IDENTITY_TABLES[lanes]
+    return np.stack([np.zeros(lanes, np.intp), np.arange(lanes, dtype=np.intp)], 1)
 
 
 cdef object broadcast_value(DeferredJet old, object value, tuple shape):
@@ -228,22 +276,43 @@ cdef object broadcast_value(DeferredJet old, object value, tuple shape):
         if (v.sweep is not old.sweep or v.level is not old.level or len(v.shape) != len(shape)
                 or v.shape[0] != shape[0]):
             return None
+        if v.shape == shape:
+            return v
         try:
             lanes = np.broadcast_to(lane_numbers(v), shape[1:])
         except ValueError:
             return None
         return pick_lanes(v, lanes, shape)
-    if isinstance(value, _JetProtocol):
-        return None
-    try:
-        values = np.asarray(value)
-        if values.dtype.kind not in "biuf":
+    return None if isinstance(value, _JetProtocol) else constant_node(old, value, shape)
+
+
+cdef object constant_node(DeferredJet proto, object value, tuple shape):
+    """A new pending array of `shape` (proto's rows) holding value (numbers broadcast to
+    shape, copied and cast to proto's dtype, as NumPy's assignment casts) with zero
+    derivatives, as eager code makes a constant; None for anything else. A value without
+    rows of its own is read down the rows from one copy."""
+    dtype = proto.level.buf.dtype
+    if type(value) is int or type(value) is float:      # (np.zeros_like: kept rows)
+        key = (shape, dtype, type(value), value)
+        values = NUMBER_ROWS.get(key)
+        if values is None:
+            if len(NUMBER_ROWS) >= 64:
+                NUMBER_ROWS.clear()
+            values = NUMBER_ROWS[key] = np.broadcast_to(np.array(value, dtype), shape)
+    else:
+        try:
+            values = np.asarray(value)
+            if values.dtype.kind not in "biuf":
+                return None
+            values = np.broadcast_to(np.array(values, dtype=dtype), shape)
+        except (ValueError, TypeError):
             return None
-        values = np.array(np.broadcast_to(values, shape), dtype=old.level.buf.dtype)
-    except (ValueError, TypeError):
-        return None
-    constant = constant_input(old, values)
+    constant = constant_over(proto, values)
     return None if constant is None else fresh_copy(<DeferredJet>constant)
+
+
+# A number read down every lane and row (read-only broadcasts), per shape, dtype and number.
+cdef dict NUMBER_ROWS = {}
 
 
 cdef object write_update(DeferredJet d, int op, object other, str spelling):
@@ -259,9 +328,7 @@ cdef object write_update(DeferredJet d, int op, object other, str spelling):
 
 cdef DeferredJet fresh_copy(DeferredJet a):
     """A new pending array with a's contents (y.copy(), np.copy(y))."""
-    cdef DeferredJet d = lanes_node([a], np.stack([np.zeros(a.lanes, np.intp),
-                                                   np.arange(a.lanes, dtype=np.intp)], 1),
-                                    a.shape)
+    cdef DeferredJet d = lanes_node([a], identity_table(a.lanes), a.shape)
     d.fresh = True
     return d
 
@@ -280,14 +347,9 @@ cdef object filled_like(object a, object fill, object dtype, object shape):
     cdef DeferredJet proto = <DeferredJet>a
     if dtype is not None and np.dtype(dtype) != proto.level.buf.dtype:
         return None
-    try:
-        number = np.asarray(fill)
-    except (TypeError, ValueError):
+    if np.ndim(fill) != 0:
         return None
-    if number.ndim != 0 or number.dtype.kind not in "biuf":
-        return None
-    constant = constant_input(proto, np.full(proto.shape, number, proto.level.buf.dtype))
-    return None if constant is None else fresh_copy(<DeferredJet>constant)
+    return constant_node(proto, fill, proto.shape)
 
 
 def _row_zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
