@@ -280,6 +280,8 @@ cdef class DeferredJet(_JetProtocol):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         cdef PyObject* idx
         cdef object result
+        if method == "__call__" and kwargs.keys() == {"out"} and ufunc.nout == 1:
+            return ufunc_into(ufunc, inputs, kwargs["out"])    # (_deferred_writes.pxi)
         if method == "__call__" and not kwargs:
             if len(inputs) == 1 and type(inputs[0]) is DeferredJet:
                 idx = PyDict_GetItem(UNARY_INDEX, ufunc)

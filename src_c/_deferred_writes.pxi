@@ -324,6 +324,28 @@ cdef object write_update(DeferredJet d, int op, object other, str spelling):
     return write(d, other, None, make_new, dense_write, "an in-place operator")
 
 
+cdef object ufunc_into(object ufunc, tuple inputs, object out):
+    """ufunc(*inputs, out=out): into a deferred jet, ufunc(*inputs) written as a whole
+    (see write); anything else on the computed jets."""
+    target = out[0] if type(out) is tuple and len(out) == 1 else out
+    if type(target) is not DeferredJet:
+        return ufunc(*dense_tree(inputs), out=dense_tree(out))
+    cdef DeferredJet d = <DeferredJet>target
+    result = ufunc(*inputs)
+
+    def dense_write(jet):
+        ufunc(*dense_tree(inputs), out=(jet,))
+    return write(d, result, None, lambda old, v: whole(old, v), dense_write, "out=")
+
+
+cdef object whole(DeferredJet old, object value):
+    """value as the whole new contents of an array like old (a pending jet of old's
+    shape, transform and level), or None."""
+    if type(value) is not DeferredJet or (<DeferredJet>value).dense is not None:
+        return None
+    return value if (<DeferredJet>value).sweep is old.sweep else None
+
+
 # ------------------------------------------------------------------ new arrays of f's own
 
 cdef DeferredJet fresh_copy(DeferredJet a):

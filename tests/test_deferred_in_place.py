@@ -150,12 +150,19 @@ def after_a_dropped_result(x):
     return pending(x, y)
 
 
+def out_argument(x):
+    y = np.exp(x)
+    np.multiply(y, x, out=y)          # y reads itself: computed before the write
+    np.add(np.sin(x), 1.0, out=(y,))
+    return pending(x, y * x)
+
+
 RECORDED = {f.__name__: f for f in (
     filled_by_columns, zeros_then_slice, ones_then_scaled, full_then_masked, updated,
     updated_by_itself, relu_in_place, masked_by_a_function_of_it, mask_kept_after_the_write,
     copy_then_written, astype_copy_then_written, written_whole, broadcast_within_rows,
     listed_lanes, constant_rows, alias_sees_the_write, reduction_updated,
-    after_a_branch_on_it, after_a_dropped_result)}
+    after_a_branch_on_it, after_a_dropped_result, out_argument)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
