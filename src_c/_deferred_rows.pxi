@@ -204,7 +204,22 @@ cdef object deferred_index(DeferredJet a, object key):
     plan = kept_index_plan(a.shape, key)
     if plan is NOT_A_ROW_OPERATION:
         return None
-    return picked(a, plan[0], plan[1])
+    return viewed(a, picked(a, plan[0], plan[1]), key_signature(
+        key if type(key) is tuple else (key,)) is not None)
+
+
+cdef object viewed(DeferredJet a, object result, bint view):
+    """A new LANES node of a's lanes is a view of a (a basic index, a reshape: writes into
+    it reach a, _deferred_writes.pxi) or, from an index of lists or arrays, a new array."""
+    if result is not a and type(result) is DeferredJet and (<DeferredJet>result).row == LANES:
+        if not view:
+            (<DeferredJet>result).fresh = True
+        elif a.row != -1:            # (the source's views are inputs: never written)
+            (<DeferredJet>result).parent = a
+            if a.views is None:
+                a.views = {}
+            a.views[id(result)] = result
+    return result
 
 
 cdef object kept_seed_view(DeferredJet parent, object key):
@@ -274,7 +289,7 @@ def _row_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
 cdef object reshaped(DeferredJet a, object target):
     if target is None or not target or not a.shape or target[0] != a.rows:
         return None
-    return pick_lanes(a, np.arange(a.lanes), target)
+    return viewed(a, pick_lanes(a, np.arange(a.lanes), target), True)
 
 
 def _row_expand_dims(a, axis):

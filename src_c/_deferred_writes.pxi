@@ -34,9 +34,9 @@ cdef bint in_own_transform(DeferredJet d):
     return False
 
 
-cdef object readers_from(DeferredJet d, tuple roots):
+cdef object readers_from(DeferredJet d, tuple roots, object allowed=None):
     """The nodes below roots (not below d) that read d, each once per reference; None
-    when one of them is a view of d (a LANES node)."""
+    when one of them is a view of d (a LANES node) other than `allowed`."""
     found, seen, stack = [], set(), list(roots)
     while stack:
         item = stack.pop()
@@ -50,7 +50,7 @@ cdef object readers_from(DeferredJet d, tuple roots):
             continue
         for operand in operands_of(node):
             if operand is d:
-                if node.row == LANES:
+                if node.row == LANES and node is not allowed:
                     return None
                 found.append(node)
             else:
@@ -153,11 +153,16 @@ cdef bint own_dense(DeferredJet d) except -1:
     return (<_Jet>d.dense).buf.flags.writeable
 
 
-cdef bint record_write(DeferredJet d, object value, object mask, object make_new) except -1:
-    readers = readers_from(d, (value, mask))
+cdef bint record_write(DeferredJet d, object value, object mask, object make_new,
+                       object allowed=None) except -1:
+    """The write recorded (see write): True, or False with nothing changed. `allowed` is a
+    view of d that may be among the readers moved; d's views that nothing reads stay on d,
+    and show the write (as NumPy's views do)."""
+    readers = readers_from(d, (value, mask), allowed)
     held = 0 if type(mask) is not DeferredMask else (
         ((<object>mask).x is d) + ((<object>mask).y is d))
-    if readers is None or len(readers) != d.consumers or d.holders != held:
+    if readers is None or len(readers) + resting_views(d, readers) != d.consumers \
+            or d.holders != held:
         return False
     old = node_copy(d, DeferredJet.__new__(DeferredJet))
     moves = MovedReads()
@@ -182,6 +187,10 @@ cdef bint record_write(DeferredJet d, object value, object mask, object make_new
 
 cdef object write_item(DeferredJet d, object key, object value):
     """d[key] = value, recorded (see write) or refused."""
+    if is_view(d):
+        return write_through_view(d, key, value, -1, "item assignment")
+    if shows_itself(d, key, value):
+        return d                     # y[k] = y[k] (the end of y[k] += v): nothing to write
     def dense_write(jet):
         jet[dense_tree(key)] = value
     if type(key) is DeferredMask or type(key) is cnp.ndarray and key.dtype == np.bool_:
@@ -317,6 +326,8 @@ cdef dict NUMBER_ROWS = {}
 
 cdef object write_update(DeferredJet d, int op, object other, str spelling):
     """d op= other, recorded as d = d op other (the same kernel as eager's update)."""
+    if is_view(d) and op in (I_ADD, I_SUB, I_MUL, I_DIV, I_POW):
+        return write_through_view(d, Ellipsis, other, op, "an in-place operator")
     def dense_write(jet):
         jet._update(op, dense_tree(other), spelling)
     make_new = (lambda old, v: deferred_binary(op, old, v)) if op in (
@@ -332,6 +343,8 @@ cdef object ufunc_into(object ufunc, tuple inputs, object out):
         return ufunc(*dense_tree(inputs), out=dense_tree(out))
     cdef DeferredJet d = <DeferredJet>target
     result = ufunc(*inputs)
+    if is_view(d):
+        return write_through_view(d, Ellipsis, result, -1, "out=")
 
     def dense_write(jet):
         ufunc(*dense_tree(inputs), out=(jet,))
@@ -344,6 +357,77 @@ cdef object whole(DeferredJet old, object value):
     if type(value) is not DeferredJet or (<DeferredJet>value).dense is not None:
         return None
     return value if (<DeferredJet>value).sweep is old.sweep else None
+
+
+# ------------------------------------------------------------------ writes through views
+
+cdef Py_ssize_t resting_views(DeferredJet d, list readers):
+    """d's views (kept on d as they are made) that nothing reads, pending, not among
+    readers: each reads d once, and will show d's write."""
+    cdef DeferredJet v
+    cdef Py_ssize_t n = 0
+    if d.views is not None:
+        for item in d.views.values():
+            v = <DeferredJet>item
+            if v.dense is None and v.consumers == 0 and v.holders == 0 and v.parent is d \
+                    and not any(r is v for r in readers):
+                n += 1
+    return n
+
+
+cdef bint is_view(DeferredJet d):
+    """A pending view of an array (a basic index or a reshape of it: a LANES node of its
+    lanes, which records the array as its parent)."""
+    return d.row == LANES and d.parent is not None and d.dense is None
+
+
+cdef object write_through_view(DeferredJet view, object key, object value, int op, str what):
+    """view[key] = value (op -1) or view op= value, into a view of a new array of f's own:
+    the array's write (see write) of the lanes the view shows, after which the view, which
+    reads the array, shows it; the computations that read the view before the write (the
+    value itself) move onto a copy of what it showed. Refused when anything else reads the
+    view, and as write refuses."""
+    cdef DeferredJet base = view.parent, shown_before
+    if not (base.fresh and base.dense is None and view.holders == 0 and in_own_transform(base)):
+        raise deferred_write_error(view, what)
+    plan = kept_index_plan(view.shape, key) if view.shape else NOT_A_ROW_OPERATION
+    if plan is NOT_A_ROW_OPERATION:
+        raise deferred_write_error(view, what)
+    table, shape = plan
+    shown = np.asarray(view.table)[:, 1]
+    lanes = shown if table is None else shown[table[:, 1]]
+    with GRAPH_LOCK:
+        if op >= 0:
+            value = deferred_binary(op, view, value)
+            if type(value) is not DeferredJet or (<DeferredJet>value).shape != view.shape:
+                raise deferred_write_error(view, what)
+        readers = readers_from(view, (value,))
+        if readers is None or len(readers) != view.consumers:
+            raise deferred_write_error(view, what)
+        shown_before, moves = None, MovedReads()
+        if readers:
+            shown_before = node_copy(view, DeferredJet.__new__(DeferredJet))
+            count_reads(shown_before, 1)
+            moves.move(readers, view, shown_before)
+        into_base = (np.stack([np.zeros(len(lanes), np.intp), lanes], 1), shape)
+        if not record_write(base, value, None, lambda old, v: lanes_written(old, into_base, v),
+                            shown_before):
+            if shown_before is not None:
+                moves.undo(view, shown_before)
+            raise deferred_write_error(view, what)
+    return view
+
+
+cdef bint shows_itself(DeferredJet d, object key, object value):
+    """value is d[key] as it is: a pending view of d showing exactly the lanes key picks."""
+    if type(value) is not DeferredJet or not is_view(<DeferredJet>value) \
+            or (<DeferredJet>value).parent is not d or not d.shape:
+        return False
+    plan = kept_index_plan(d.shape, key)
+    if plan is NOT_A_ROW_OPERATION or plan[1] != (<DeferredJet>value).shape:
+        return False
+    picked_lanes = np.arange(d.lanes) if plan[0] is None else plan[0][:, 1]
+    return np.array_equal(np.asarray((<DeferredJet>value).table)[:, 1], picked_lanes)
 
 
 # ------------------------------------------------------------------ new arrays of f's own

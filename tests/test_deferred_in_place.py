@@ -157,12 +157,75 @@ def out_argument(x):
     return pending(x, y * x)
 
 
+# Writes through views of a new array: the array's write of the lanes the view shows.
+def augmented_index(x):
+    y = x * 1.0
+    y[:, 0] += x[:, 1]            # y[:, 0] is a view, updated in place
+    y[:, 1:] *= 2.0
+    return pending(x, y)
+
+
+def views_filled_in_place(x):
+    out = np.zeros_like(x)
+    head, tail = out[..., :1], out[..., 1:]
+    head[...] = np.sin(x[..., :1])
+    tail[...] = x[..., :-1] * x[..., 1:]
+    return pending(x, out)
+
+
+def view_updated_then_read(x):
+    y = np.exp(x)
+    t = y[:, 0]
+    t += 1.0
+    return pending(x, t * y[:, 1] + y[:, 0])    # t and y both show the update
+
+
+def accumulated_in_a_function(x):
+    def accumulate(buffer, value):
+        buffer += value
+    out = np.zeros_like(x)
+    accumulate(out[:, 1:], x[:, :-1] ** 2)
+    accumulate(out[:, :1], np.cos(x[:, :1]))
+    return pending(x, out)
+
+
+def reshape_view_filled(x):
+    out = np.zeros_like(x)
+    grid = out.reshape(x.shape[0], 1, 3)
+    grid[:, 0, 1:] = np.tanh(x[:, :2])
+    grid[:, 0, :1] = 2.0
+    return pending(x, out * x)
+
+
+def view_shows_the_write(x):
+    y = np.sin(x)
+    v = y[:, 0]                   # a view: NumPy shows it the write
+    y[:, 0] = 5.0
+    return pending(x, v * x[:, 1])
+
+
+def out_into_views(x):
+    out = np.zeros_like(x)
+    np.add(np.sin(x[:, :1]), 0.0, out=out[:, :1])
+    np.multiply(x[:, :-1], x[:, 1:], out=out[:, 1:])
+    return pending(x, out)
+
+
+def view_written_from_itself(x):
+    y = np.sin(x)
+    v = y[:, :2]
+    v[...] = v * x[:, 1:]
+    return pending(x, y)
+
+
 RECORDED = {f.__name__: f for f in (
     filled_by_columns, zeros_then_slice, ones_then_scaled, full_then_masked, updated,
     updated_by_itself, relu_in_place, masked_by_a_function_of_it, mask_kept_after_the_write,
     copy_then_written, astype_copy_then_written, written_whole, broadcast_within_rows,
     listed_lanes, constant_rows, alias_sees_the_write, reduction_updated,
-    after_a_branch_on_it, after_a_dropped_result, out_argument)}
+    after_a_branch_on_it, after_a_dropped_result, out_argument, augmented_index,
+    views_filled_in_place, view_updated_then_read, accumulated_in_a_function,
+    reshape_view_filled, view_written_from_itself, view_shows_the_write, out_into_views)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -198,13 +261,6 @@ def read_before_the_write(x):
     return z * y
 
 
-def view_before_the_write(x):
-    y = np.sin(x)
-    v = y[:, 0]                   # a view: NumPy shows it the write
-    y[:, 0] = 5.0
-    return v * x[:, 1]
-
-
 def value_read_before_the_write(x):
     y = np.exp(x)
     v = y.value                   # a view of the values, eagerly
@@ -219,21 +275,23 @@ def mask_held_elsewhere(x):
     return np.where(m, y, x)
 
 
+def view_read_before_its_write(x):
+    y = np.sin(x)
+    t = y[:, 0]
+    z = t * 2.0                   # computed from the view before the write
+    t += 1.0
+    return z + y[:, 0]
+
+
 def into_a_stack(x):
     y = np.stack([x[:, 0], x[:, 1] * 2.0], axis=1)
     y[:, 0] = 1.0
     return y * x[:, :2]
 
 
-def augmented_index(x):
-    y = x * 1.0
-    y[:, 0] += x[:, 1]            # y[:, 0] is a view, updated in place
-    return y
-
-
-RERUN = {f.__name__: f for f in (read_before_the_write, view_before_the_write,
+RERUN = {f.__name__: f for f in (read_before_the_write,
                                  value_read_before_the_write, mask_held_elsewhere,
-                                 into_a_stack, augmented_index)}
+                                 into_a_stack, view_read_before_its_write)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
