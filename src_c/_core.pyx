@@ -60,6 +60,7 @@ _deferred_transpose, _deferred_programs, _deferred_chunks) and the read-out of t
 from types import MethodType
 
 import sys
+from weakref import ref as weak_ref
 
 import numpy as np
 cimport numpy as cnp

@@ -143,7 +143,9 @@ cdef class DeferredJet(_JetProtocol):
     cdef bint fresh
     cdef Py_ssize_t consumers
     cdef Py_ssize_t holders
-    cdef dict views            # an input's views by index (kept_seed_view)
+    cdef dict views            # an input's views by index (kept_seed_view); a pending
+                               # node's (weak references: _deferred_writes.pxi)
+    cdef object __weakref__
 
     __array_priority__ = 1001.0
 

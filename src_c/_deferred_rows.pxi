@@ -218,7 +218,7 @@ cdef object viewed(DeferredJet a, object result, bint view):
             (<DeferredJet>result).parent = a
             if a.views is None:
                 a.views = {}
-            a.views[id(result)] = result
+            a.views[id(result)] = weak_ref(result)
     return result
 
 
@@ -230,9 +230,11 @@ cdef object kept_seed_view(DeferredJet parent, object key):
         return seed_view(parent, key)
     if parent.views is None:
         parent.views = {}
-    view = parent.views.get(signature)
-    if view is None:
-        view = parent.views[signature] = seed_view(parent, key)
+    found = parent.views.get(signature)
+    view = None if found is None else found()
+    if view is None:              # (weak: a view refers to its parent)
+        view = seed_view(parent, key)
+        parent.views[signature] = weak_ref(view)
     return view
 
 

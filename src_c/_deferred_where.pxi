@@ -162,7 +162,7 @@ class DeferredMask:
 
     def release(self):
         """It no longer holds its operands (their values were read, or it is freed)."""
-        for operand in (self.x, self.y):
+        for operand in (getattr(self, "x", None), getattr(self, "y", None)):
             if type(operand) is DeferredJet:
                 (<DeferredJet>operand).holders -= 1
         self.x = self.y = None

@@ -367,7 +367,10 @@ cdef Py_ssize_t resting_views(DeferredJet d, list readers):
     cdef DeferredJet v
     cdef Py_ssize_t n = 0
     if d.views is not None:
-        for item in d.views.values():
+        for ref in list(d.views.values()):
+            item = ref()
+            if item is None:
+                continue
             v = <DeferredJet>item
             if v.dense is None and v.consumers == 0 and v.holders == 0 and v.parent is d \
                     and not any(r is v for r in readers):
@@ -407,6 +410,7 @@ cdef object write_through_view(DeferredJet view, object key, object value, int o
         shown_before, moves = None, MovedReads()
         if readers:
             shown_before = node_copy(view, DeferredJet.__new__(DeferredJet))
+            shown_before.parent = None   # (a copy of what the view showed: no view of base)
             count_reads(shown_before, 1)
             moves.move(readers, view, shown_before)
         into_base = (np.stack([np.zeros(len(lanes), np.intp), lanes], 1), shape)

@@ -398,3 +398,24 @@ def test_write_through_a_view(name, transform):
         return y * x
 
     assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)), calls=None)
+
+
+def test_recording_leaves_no_reference_cycles():
+    """Writes, views and the source's views refer to one another only one way (weak
+    references back): everything a transform records is freed by reference counting, so
+    a large source's copy never waits for the garbage collector."""
+    import gc
+    x = rng_x((ROWS, 3))
+    functions = list(RECORDED.values()) + [lambda z: z[:, 0] * z[:, 0] + np.sum(z, axis=1)]
+    for transform in TRANSFORMS.values():       # (first calls: caches filled)
+        for f in functions:
+            transform(f, x)
+    gc.collect()
+    gc.disable()
+    try:
+        for transform in TRANSFORMS.values():
+            for f in functions:
+                transform(f, x)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
