@@ -15,6 +15,23 @@ def transposed(DeferredJet d):
     return computed(d).T
 
 
+cdef object row_key(object key):
+    """t[k, :] as t[k] (a transpose of rows of one axis: k picks numbers of each row)."""
+    if type(key) is tuple and len(key) == 2 and type(key[1]) is slice and key[1] == slice(None):
+        return key[0]
+    return key
+
+
+cdef object rows_of(object v):
+    """v.T for a value written into a transpose: a transpose's rows, a plain array's
+    transpose; a number or a jet of one number per row as it is."""
+    if type(v) is DeferredTranspose:
+        return v.rows
+    if type(v) is cnp.ndarray:
+        return v.T
+    return v
+
+
 cdef object rows_first(object v, Py_ssize_t rows):
     """An operand of an element function of DeferredTransposes of `rows` rows (their
     second axis), as the operand of the same function on their rows-first jets;
@@ -96,7 +113,9 @@ class DeferredTranspose(_JetProtocol):
         return self.compute()
 
     def _update(self, op, other, spelling):
-        raise deferred_write_error(<DeferredJet>self.rows, "an in-place operator")
+        # t op= v is rows op= v.T (_deferred_writes.pxi); t, which reads rows, shows it
+        write_update(<DeferredJet>self.rows, op, rows_of(other), spelling)
+        return self
 
     mT = property(lambda self: self.rows)
 
@@ -114,9 +133,7 @@ class DeferredTranspose(_JetProtocol):
         return f"DeferredTranspose(shape={self.shape}, dtype={self.dtype}, of {self.rows!r})"
 
     def __getitem__(self, key):
-        if type(key) is tuple and len(key) == 2 and type(key[1]) is slice and \
-                key[1] == slice(None):
-            key = key[0]
+        key = row_key(key)
         if type(key) is int or isinstance(key, np.integer):
             return self.rows[:, key]
         if type(key) is slice:
@@ -124,7 +141,12 @@ class DeferredTranspose(_JetProtocol):
         return self.compute()[dense_tree(key)]
 
     def __setitem__(self, key, value):
-        raise deferred_write_error(<DeferredJet>self.rows, "item assignment")
+        # t[k] = v is rows[:, k] = v.T (_deferred_writes.pxi); t, which reads rows, shows it
+        key = row_key(key)
+        if type(key) is int or isinstance(key, np.integer) or type(key) is slice:
+            write_item(<DeferredJet>self.rows, (slice(None), key), rows_of(value))
+        else:
+            raise deferred_write_error(<DeferredJet>self.rows, "item assignment")
 
     def __getattr__(self, name):
         if name.startswith("__"):

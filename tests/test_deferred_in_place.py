@@ -211,6 +211,16 @@ def out_into_views(x):
     return pending(x, out)
 
 
+def transpose_filled(x):
+    out = np.zeros_like(x)
+    columns = out.T               # a view: writes into it reach out
+    columns[0] = np.sin(x[:, 0])
+    columns[1:3] += (x[:, 1:3] * 2.0).T
+    columns += 1.0
+    columns[2, :] = 0.5
+    return pending(x, out * x)
+
+
 def view_written_from_itself(x):
     y = np.sin(x)
     v = y[:, :2]
@@ -225,7 +235,8 @@ RECORDED = {f.__name__: f for f in (
     listed_lanes, constant_rows, alias_sees_the_write, reduction_updated,
     after_a_branch_on_it, after_a_dropped_result, out_argument, augmented_index,
     views_filled_in_place, view_updated_then_read, accumulated_in_a_function,
-    reshape_view_filled, view_written_from_itself, view_shows_the_write, out_into_views)}
+    reshape_view_filled, view_written_from_itself, view_shows_the_write, out_into_views,
+    transpose_filled)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
