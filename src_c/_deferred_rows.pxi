@@ -99,8 +99,22 @@ cdef object constant_over(DeferredJet proto, cnp.ndarray values):
     d.row = -1
     d.variant = -1
     d.make_dense = lambda: constant_jet(proto.level, values)
-    set_seed_views(d, values, no_seeds((<object>values).shape))
+    shape = (<object>values).shape
+    key = (shape, (<object>values).strides, values.descr.type_num, cnp.PyArray_TYPE(proto.level.buf))
+    layout = CONSTANT_LAYOUTS.get(key)
+    if layout is None:             # (where each lane is: it depends on the layout only)
+        set_seed_views(d, values, no_seeds(shape))
+        if len(CONSTANT_LAYOUTS) >= 64:
+            CONSTANT_LAYOUTS.clear()
+        CONSTANT_LAYOUTS[key] = (d.lane_offsets, d.lane_seeds, d.row_stride)
+    else:
+        d.seed_values, d.seed_map = values, no_seeds(shape)
+        set_shape(d, shape)
+        d.lane_offsets, d.lane_seeds, d.row_stride = layout
     return None if d.lane_offsets is None else d
+
+
+cdef dict CONSTANT_LAYOUTS = {}
 
 
 cdef dict NO_SEED_MAPS = {}

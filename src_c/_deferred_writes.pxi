@@ -243,8 +243,14 @@ cdef object joined_lanes(list parts, object table, object selected, DeferredJet 
     for k in range(chosen.shape[0]):
         out[chosen[k], 0], out[chosen[k], 1] = n, k
     parts.append(written)
-    renumbered = np.full(n + 1, -1, np.intp)
-    cdef Py_ssize_t[::1] number = renumbered
+    cdef Py_ssize_t small[16]
+    cdef Py_ssize_t* number = small
+    cdef Py_ssize_t[::1] large
+    if n >= 16:
+        large = np.empty(n + 1, np.intp)
+        number = &large[0]
+    for k in range(n + 1):
+        number[k] = -1
     for l in range(lanes):
         if number[out[l, 0]] < 0:
             number[out[l, 0]] = 0
