@@ -361,6 +361,8 @@ cdef void compare_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_
         a = operand_lane(P, scratch, st.a, st.slot_a, st.amap, l, start, &sa)
         b = operand_lane(P, scratch, st.b, st.slot_b, st.bmap, l, start, &sb)
         o = out + l * P.chunk
+        if sa == 1 and sb <= 1 and compare_run(st.op, o, a, b, sb, m):
+            continue
         if st.op == C_LESS:
             for e in range(m):
                 o[e] = 1 if a[e * sa] < b[e * sb] else 0
@@ -391,6 +393,45 @@ cdef void compare_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_
         else:
             for e in range(m):
                 o[e] = 1 if a[e * sa] == 0 else 0
+
+
+cdef inline bint compare_run(int op, real* o, const real* a, const real* b, Py_ssize_t sb,
+                             Py_ssize_t m) noexcept nogil:
+    """The ordering comparisons of a run of stride 1 with one of stride 1 or a number
+    (stride 0): loops the compiler vectorizes; False for anything else."""
+    cdef Py_ssize_t e
+    cdef real bv = b[0]
+    if sb == 0:
+        if op == C_LESS:
+            for e in range(m):
+                o[e] = 1 if a[e] < bv else 0
+        elif op == C_LESS_EQUAL:
+            for e in range(m):
+                o[e] = 1 if a[e] <= bv else 0
+        elif op == C_GREATER:
+            for e in range(m):
+                o[e] = 1 if a[e] > bv else 0
+        elif op == C_GREATER_EQUAL:
+            for e in range(m):
+                o[e] = 1 if a[e] >= bv else 0
+        else:
+            return False
+        return True
+    if op == C_LESS:
+        for e in range(m):
+            o[e] = 1 if a[e] < b[e] else 0
+    elif op == C_LESS_EQUAL:
+        for e in range(m):
+            o[e] = 1 if a[e] <= b[e] else 0
+    elif op == C_GREATER:
+        for e in range(m):
+            o[e] = 1 if a[e] > b[e] else 0
+    elif op == C_GREATER_EQUAL:
+        for e in range(m):
+            o[e] = 1 if a[e] >= b[e] else 0
+    else:
+        return False
+    return True
 
 
 cdef void where_step(Program* P, Step* st, real* scratch, real* out, Py_ssize_t start,
@@ -427,11 +468,28 @@ cdef inline void select_run(real* o, const real* c, Py_ssize_t sc, const real* x
     stride 1, the usual case, vectorize as a blend)."""
     cdef Py_ssize_t e
     cdef real xv, yv
-    if sc == 1 and sx == 1 and sy == 1:
-        for e in range(m):
-            xv = x[e]
-            yv = y[e]
-            o[e] = xv if c[e] != 0 else yv
+    if sc == 1 and sx <= 1 and sy <= 1:
+        # (each stride pattern its own loop, so that the compiler makes a blend of each;
+        # a constant branch, the usual one-number operand, has stride 0)
+        if sx == 1 and sy == 1:
+            for e in range(m):
+                xv = x[e]
+                yv = y[e]
+                o[e] = xv if c[e] != 0 else yv
+        elif sx == 0 and sy == 1:
+            xv = x[0]
+            for e in range(m):
+                yv = y[e]
+                o[e] = xv if c[e] != 0 else yv
+        elif sx == 1:
+            yv = y[0]
+            for e in range(m):
+                xv = x[e]
+                o[e] = xv if c[e] != 0 else yv
+        else:
+            xv, yv = x[0], y[0]
+            for e in range(m):
+                o[e] = xv if c[e] != 0 else yv
         return
     for e in range(m):
         xv = x[e * sx]

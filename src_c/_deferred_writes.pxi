@@ -205,12 +205,12 @@ cdef object write_item(DeferredJet d, object key, object value):
 cdef object masked_write(DeferredJet old, object mask, object value):
     """old with value where mask is true: np.where(mask, value, old) for a mask of old's
     shape and a number (what NumPy's y[mask] = number writes)."""
-    if np.shape(mask) != old.shape or isinstance(value, _JetProtocol) or np.ndim(value) != 0:
+    if mask.shape != old.shape or isinstance(value, _JetProtocol) or np.ndim(value) != 0:
         return None
     number = np.asarray(value)
     if number.dtype.kind not in "biuf":
         return None
-    return deferred_where(mask, number.astype(old.level.buf.dtype), old)
+    return deferred_where(mask, number.astype(old.level.buf.dtype).item(), old)   # (cast as NumPy)
 
 
 cdef object lanes_written(DeferredJet old, object plan, object value):
