@@ -367,6 +367,36 @@ cdef object whole(DeferredJet old, object value):
 
 # ------------------------------------------------------------------ writes through views
 
+cdef object viewed(DeferredJet a, object result, bint view):
+    """A new LANES node of a's lanes is a view of a (a basic index, a reshape: writes into
+    it reach a, see write_through_view) or, from an index of lists or arrays, a new array."""
+    if result is not a and type(result) is DeferredJet and (<DeferredJet>result).row == LANES:
+        if not view:
+            (<DeferredJet>result).fresh = True
+        elif a.row != -1:            # (the source's views are inputs: never written)
+            (<DeferredJet>result).parent = a
+            if a.views is None:
+                a.views = {}
+            a.views[id(result)] = weak_ref(result)
+    return result
+
+
+cdef object kept_seed_view(DeferredJet parent, object key):
+    """parent[key] of an input not seeded yet, one jet per simple index: x[:, 0] * x[:, 0]
+    then reads one input, as a = x[:, 0]; a * a does (and takes the square's kernel)."""
+    signature = key_signature(key if type(key) is tuple else (key,))
+    if signature is None:
+        return seed_view(parent, key)
+    if parent.views is None:
+        parent.views = {}
+    found = parent.views.get(signature)
+    view = None if found is None else found()
+    if view is None:              # (weak: a view refers to its parent)
+        view = seed_view(parent, key)
+        parent.views[signature] = weak_ref(view)
+    return view
+
+
 cdef Py_ssize_t resting_views(DeferredJet d, list readers):
     """d's views (kept on d as they are made) that nothing reads, pending, not among
     readers: each reads d once, and will show d's write."""
