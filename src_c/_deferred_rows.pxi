@@ -313,7 +313,11 @@ cdef object rows_joined(args, kwargs, bint stack):
     plan = ROW_PLANS.get(key)
     if plan is None:
         plan = stored_plan(key, join_plan(parts, first, ax, stack))
-    return None if plan is NOT_A_ROW_OPERATION else lanes_node(parts, plan[0], plan[1])
+    if plan is NOT_A_ROW_OPERATION:
+        return None
+    cdef DeferredJet joined = lanes_node(parts, plan[0], plan[1])
+    joined.fresh = True              # (a new array: f may write into it)
+    return joined
 
 
 cdef object join_plan(list parts, DeferredJet first, Py_ssize_t ax, bint stack):

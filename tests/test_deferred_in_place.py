@@ -204,6 +204,12 @@ def view_shows_the_write(x):
     return pending(x, v * x[:, 1])
 
 
+def into_a_stack(x):
+    y = np.stack([x[:, 0], x[:, 1] * 2.0], axis=1)   # a new array
+    y[:, 0] = 1.0
+    return pending(x, y * x[:, :2])
+
+
 def out_into_views(x):
     out = np.zeros_like(x)
     np.add(np.sin(x[:, :1]), 0.0, out=out[:, :1])
@@ -236,7 +242,7 @@ RECORDED = {f.__name__: f for f in (
     after_a_branch_on_it, after_a_dropped_result, out_argument, augmented_index,
     views_filled_in_place, view_updated_then_read, accumulated_in_a_function,
     reshape_view_filled, view_written_from_itself, view_shows_the_write, out_into_views,
-    transpose_filled)}
+    transpose_filled, into_a_stack)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -294,15 +300,9 @@ def view_read_before_its_write(x):
     return z + y[:, 0]
 
 
-def into_a_stack(x):
-    y = np.stack([x[:, 0], x[:, 1] * 2.0], axis=1)
-    y[:, 0] = 1.0
-    return y * x[:, :2]
-
-
 RERUN = {f.__name__: f for f in (read_before_the_write,
                                  value_read_before_the_write, mask_held_elsewhere,
-                                 into_a_stack, view_read_before_its_write)}
+                                 view_read_before_its_write)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
