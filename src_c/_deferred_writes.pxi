@@ -9,13 +9,15 @@
 #
 # A write is recorded only when that is exactly NumPy's semantics:
 #   - the jet is a new array (`fresh`): a result of arithmetic, a reduction, np.where,
-#     a copy, np.zeros_like / ones_like / full_like / empty_like, or an earlier write;
-#     never the source, a view of it, an index or a reshape (views of another array);
+#     np.stack / np.concatenate, a copy, np.zeros_like / ones_like / full_like /
+#     empty_like, an index of lists, or an earlier write; never the source or a view of
+#     it. A write into a view of a new array (a basic index, a reshape, a transpose) is
+#     that array's write of the lanes the view shows (write_through_view);
 #   - every node that reads it (`consumers`: pending nodes holding it as an operand, kept
 #     exact as nodes are made, computed and freed; a computed LANES node counts for good)
 #     is reached from the written value or the mask (those are computed before the
-#     write: they are moved onto the old contents), and none of them is a view (a LANES
-#     node: NumPy would show it the write);
+#     write: they are moved onto the old contents), or is a view of it that nothing reads
+#     (it shows the write, as NumPy's views do); no other view reads it;
 #   - no comparison result not computed yet holds it, but the mask written with, and
 #     its values were not read out (`.value`, `.compute()`: views of them, eagerly)
 #     (`holders`);
