@@ -22,14 +22,18 @@ cdef object row_key(object key):
     return key
 
 
-cdef object rows_of(object v):
-    """v.T for a value written into a transpose: a transpose's rows, a plain array's
-    transpose; a number or a jet of one number per row as it is."""
+cdef object rows_of(object v, int target_ndim):
+    """What v written into a part of a transpose with target_ndim axes is for the rows
+    (t[k] = v is rows[:, k] = v broadcast to t[k]'s shape, transposed): a transpose's rows,
+    the transpose of anything of two axes or more, a vector as a column of a part of two
+    axes (it broadcasts along t's last axis, the rows'), else v itself."""
     if type(v) is DeferredTranspose:
         return v.rows
-    if type(v) is cnp.ndarray:
+    if not isinstance(v, _JetProtocol):
+        v = np.asarray(v)
+    if v.ndim >= 2:
         return v.T
-    return v
+    return v[:, None] if v.ndim == 1 and target_ndim == 2 else v
 
 
 cdef object rows_first(object v, Py_ssize_t rows):
@@ -114,7 +118,7 @@ class DeferredTranspose(_JetProtocol):
 
     def _update(self, op, other, spelling):
         # t op= v is rows op= v.T (_deferred_writes.pxi); t, which reads rows, shows it
-        write_update(<DeferredJet>self.rows, op, rows_of(other), spelling)
+        write_update(<DeferredJet>self.rows, op, rows_of(other, 2), spelling)
         return self
 
     mT = property(lambda self: self.rows)
@@ -144,7 +148,8 @@ class DeferredTranspose(_JetProtocol):
         # t[k] = v is rows[:, k] = v.T (_deferred_writes.pxi); t, which reads rows, shows it
         key = row_key(key)
         if type(key) is int or isinstance(key, np.integer) or type(key) is slice:
-            write_item(<DeferredJet>self.rows, (slice(None), key), rows_of(value))
+            write_item(<DeferredJet>self.rows, (slice(None), key),
+                       rows_of(value, 2 if type(key) is slice else 1))
         else:
             raise deferred_write_error(<DeferredJet>self.rows, "item assignment")
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import dualjac as dj
-from deferral import (DTYPES, ROWS, TRANSFORMS, assert_matches_eager, assert_write_reruns,
-                      deferred, pending, rng_x)
+from deferral import (DTYPES, ROWS, TRANSFORMS, assert_identical, assert_matches_eager,
+                      assert_write_reruns, deferred, eager, pending, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -430,3 +430,38 @@ def test_recording_leaves_no_reference_cycles():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# Values written into a transpose t = y.T of shape (n, b): t[k] = v is y[:, k] = v broadcast
+# to t[k]'s shape, transposed, whatever v's shape (NumPy's broadcasting against t, not y).
+TRANSPOSE_WRITES = {
+    "slice_of_transposed": lambda t, w: t.__setitem__(slice(0, 2), w.T),
+    "slice_of_rows_shape": lambda t, w: t.__setitem__(slice(0, 2), w),   # (b, 2) into (2, b)
+    "row": lambda t, w: t.__setitem__(0, w[:, 1]),
+    "update_by_a_vector": lambda t, w: t.__iadd__(w[:, 0]),              # along t's last axis
+    "update_by_transposed": lambda t, w: t.__imul__(w.T),
+    "update_by_a_column": lambda t, w: t.__isub__(np.ones((2, 1))),
+    "slice_of_a_plain_array": lambda t, w: t.__setitem__(slice(0, 2), np.arange(
+        2 * t.shape[1], dtype=float).reshape(2, -1)),
+}
+
+
+@pytest.mark.parametrize("rows", [2, 1200])
+@pytest.mark.parametrize("name", TRANSPOSE_WRITES)
+def test_writes_into_a_transpose_broadcast_as_numpy(name, rows):
+    """Eager's result (or NumPy's broadcasting error) with rows of 2 numbers: with b = 2 the
+    shapes (2, b) and (b, 2) agree, so a value taken the wrong way round would broadcast."""
+    def f(x):
+        y = np.sin(x)
+        w = np.cos(x)
+        TRANSPOSE_WRITES[name](y.T, w)
+        return y * x
+
+    x = rng_x((rows, 2))
+    try:
+        want = eager(dj.batch_jacobian, f, x)
+    except ValueError:
+        with pytest.raises(ValueError):
+            deferred(dj.batch_jacobian, f, x, calls=None)
+        return
+    assert_identical(deferred(dj.batch_jacobian, f, x, calls=None), want)
