@@ -100,33 +100,33 @@ cdef object constant_over(DeferredJet proto, cnp.ndarray values):
     d.variant = -1
     d.make_dense = lambda: constant_jet(proto.level, values)
     shape = (<object>values).shape
-    key = (shape, (<object>values).strides, values.descr.type_num, cnp.PyArray_TYPE(proto.level.buf))
+    seeds = kept(NO_SEED_MAPS, shape,        # (-1 everywhere: a read-only broadcast)
+                 lambda: np.broadcast_to(np.full(shape[1:], -1, np.intp), shape))
+    key = (shape, (<object>values).strides, values.descr.type_num,
+           cnp.PyArray_TYPE(proto.level.buf))
     layout = CONSTANT_LAYOUTS.get(key)
     if layout is None:             # (where each lane is: it depends on the layout only)
-        set_seed_views(d, values, no_seeds(shape))
-        if len(CONSTANT_LAYOUTS) >= 64:
-            CONSTANT_LAYOUTS.clear()
-        CONSTANT_LAYOUTS[key] = (d.lane_offsets, d.lane_seeds, d.row_stride)
+        set_seed_views(d, values, seeds)
+        layout = (d.lane_offsets, d.lane_seeds, d.row_stride)
+        kept(CONSTANT_LAYOUTS, key, lambda: layout)     # (no closure over d: a cycle)
     else:
-        d.seed_values, d.seed_map = values, no_seeds(shape)
+        d.seed_values, d.seed_map = values, seeds
         set_shape(d, shape)
         d.lane_offsets, d.lane_seeds, d.row_stride = layout
     return None if d.lane_offsets is None else d
 
 
 cdef dict CONSTANT_LAYOUTS = {}
-
-
 cdef dict NO_SEED_MAPS = {}
 
 
-cdef object no_seeds(tuple shape):
-    """A constant's seed map: -1 everywhere (a read-only broadcast), kept per shape."""
-    found = NO_SEED_MAPS.get(shape)
+cdef object kept(dict cache, object key, object make):
+    """cache[key], made by make() and kept when missing (a cache of at most 64 entries)."""
+    found = cache.get(key)
     if found is None:
-        if len(NO_SEED_MAPS) >= 64:
-            NO_SEED_MAPS.clear()
-        found = NO_SEED_MAPS[shape] = np.broadcast_to(np.full(shape[1:], -1, np.intp), shape)
+        if len(cache) >= 64:
+            cache.clear()
+        found = cache[key] = make()
     return found
 
 

@@ -310,12 +310,10 @@ cdef object constant_node(DeferredJet proto, object value, tuple shape):
     rows of its own is read down the rows from one copy."""
     dtype = proto.level.buf.dtype
     if type(value) is int or type(value) is float:      # (np.zeros_like: kept rows)
-        key = (shape, dtype, type(value), value)
-        values = NUMBER_ROWS.get(key)
-        if values is None:
-            if len(NUMBER_ROWS) >= 64:
-                NUMBER_ROWS.clear()
-            values = NUMBER_ROWS[key] = np.broadcast_to(np.array(value, dtype), shape)
+        # (a float by its bits: -0.0 == 0.0 as keys)
+        number = value.hex() if type(value) is float else value
+        values = kept(NUMBER_ROWS, (shape, dtype, number),
+                      lambda: np.broadcast_to(np.array(value, dtype), shape))
     else:
         try:
             values = np.asarray(value)

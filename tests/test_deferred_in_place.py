@@ -204,6 +204,11 @@ def view_shows_the_write(x):
     return pending(x, v * x[:, 1])
 
 
+def signed_zeros_filled(x):
+    positive, negative = np.full_like(x, 0.0), np.full_like(x, -0.0)   # -0.0 == 0.0, not alike
+    return pending(x, np.copysign(x, negative) + positive)
+
+
 def into_a_stack(x):
     y = np.stack([x[:, 0], x[:, 1] * 2.0], axis=1)   # a new array
     y[:, 0] = 1.0
@@ -242,7 +247,7 @@ RECORDED = {f.__name__: f for f in (
     after_a_branch_on_it, after_a_dropped_result, out_argument, augmented_index,
     views_filled_in_place, view_updated_then_read, accumulated_in_a_function,
     reshape_view_filled, view_written_from_itself, view_shows_the_write, out_into_views,
-    transpose_filled, into_a_stack)}
+    transpose_filled, into_a_stack, signed_zeros_filled)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)

@@ -13,8 +13,8 @@ import numpy as np
 from .._core import BandedJet, DeferredJet, DeferredTranspose, _Jet, _JetProtocol
 from ..dispatch.jets import is_differentiable, on_buffer, value_of, with_values
 
-__all__ = ["any_jet", "dense", "recordable", "degree_of", "split", "value_of", "on_components",
-           "with_scipy_values", "refuse_jets"]
+__all__ = ["any_jet", "dense", "recordable", "degree_of", "split", "value_of",
+           "on_components", "with_scipy_values", "refuse_jets"]
 
 
 def any_jet(*arguments):

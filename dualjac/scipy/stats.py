@@ -17,7 +17,7 @@ import functools
 import numpy as np
 import scipy.special as _special
 
-from ._common import any_jet, recordable, degree_of, value_of, with_scipy_values
+from ._common import any_jet, degree_of, recordable, value_of, with_scipy_values
 
 __all__ = ["norm", "t", "gamma", "beta", "expon", "logistic", "lognorm", "cauchy", "laplace"]
 
@@ -224,8 +224,8 @@ class Distribution:
         missing = [n for n in self._rules.shapes if n not in given]
         if missing:
             raise TypeError(f"{self.name}.{method}() missing required argument(s) {missing}")
-        return ([recordable(given[n]) for n in self._rules.shapes], recordable(given.get("loc", 0.0)),
-                recordable(given.get("scale", 1.0)))
+        return ([recordable(given[n]) for n in self._rules.shapes],
+                recordable(given.get("loc", 0.0)), recordable(given.get("scale", 1.0)))
 
     def _call(self, method, x, args, kwds):
         if not any_jet(x, *args, *kwds.values()):
