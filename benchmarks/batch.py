@@ -17,8 +17,12 @@ Spellings (the same function of each row):
 Every result is checked against an analytic per-row Jacobian / Hessian before it is timed.
 Also printed: the memory-bandwidth bound (bytes of source and result over np.copyto's
 bandwidth in the same run), dualjac's peak memory over the result's size (NumPy's
-allocations, traced by tracemalloc on one call) and the slowest / fastest spelling. Times
-are medians.
+allocations, traced by tracemalloc on one call) and the slowest / fastest spelling.
+
+The calls of one case and size (every spelling, dualjac's and jax's, and the copy) are timed
+in rounds, a block of each per round: ratios are taken round by round, so that a noisy
+machine's drift, which moves every call of a round alike, leaves them. Times are medians over
+the rounds; ratios are printed as median (min-max) over the rounds.
 """
 from __future__ import annotations
 
@@ -133,24 +137,35 @@ CASES = {
 }
 
 
-def median_time(call, target=0.2, repeats=5):
+def calls_per_block(call, seconds):
+    """How many calls of `call` take at least `seconds` (a power of 4)."""
     call()
-    n, elapsed = 1, 0.0
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        elapsed = time.perf_counter() - start
-        if elapsed > target / repeats or n > 1e6:
-            break
+    n = 1
+    while block_time(call, n) * n < seconds and n < 1e6:
         n *= 4
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        times.append((time.perf_counter() - start) / n)
-    return statistics.median(times)
+    return n
+
+
+def block_time(call, n):
+    """Seconds per call over n calls back to back."""
+    start = time.perf_counter()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - start) / n
+
+
+def interleaved(calls, rounds, seconds=0.04):
+    """Seconds per call of each of `calls`, one list per call with one time per round: each
+    round times a block of every call back to back (in an order that rotates by round), the
+    best of 3, so that all see the same state of a noisy machine and their ratios, taken
+    round by round, keep only the measurement's own spread."""
+    sizes = [calls_per_block(call, seconds / 3) for call in calls]
+    times = [[] for _ in calls]
+    for r in range(rounds):
+        for k in range(len(calls)):
+            i = (k + r) % len(calls)
+            times[i].append(min(block_time(calls[i], sizes[i]) for _ in range(3)))
+    return times
 
 
 def dualjac_call(kind, f, x):
@@ -181,38 +196,53 @@ def peak_over_result(call):
     return peak / max(result.nbytes, 1)
 
 
-def copy_bandwidth(nbytes):
-    """Bytes per second of np.copyto over a buffer of this size (read + write counted)."""
+def copy_call(nbytes):
+    """np.copyto of a buffer of nbytes: half its time is the copy-bandwidth bound of
+    moving nbytes once (read and write counted)."""
     src = np.ones(max(nbytes // 8, 1))
     dst = np.empty_like(src)
-    seconds = median_time(lambda: np.copyto(dst, src), target=0.1)
-    return 2 * src.nbytes / seconds
+    return lambda: np.copyto(dst, src)
 
 
-def run(cases, sizes):
+def spread(values):
+    """'median (min-max)' of a list of numbers."""
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def run(cases, sizes, rounds):
     print(f"{'case':8} {'b':>9} {'spelling':9} {'dualjac us':>11} {'jax us':>10} "
-          f"{'jax/dj':>7} {'dj/bound':>9} {'peak/out':>9}")
+          f"{'jax/dj':>18} {'dj/bound':>18} {'peak/out':>9}")
     for name in cases:
         kind, spellings, reference = CASES[name]
         for b in sizes:
             x = np.random.default_rng(0).uniform(-1, 1, (b, 3))
             expected = reference(x)
-            bound = (x.nbytes + expected.nbytes) / copy_bandwidth(x.nbytes + expected.nbytes)
-            mine = {}
+            mine, theirs = {}, {}
             for spelling, f in spellings.items():
                 call = dualjac_call(kind, f, x)
                 if not np.allclose(call(), expected, rtol=1e-12, atol=1e-12):
                     print(f"{name:8} {b:>9} {spelling:9} WRONG")
                     continue
-                mine[spelling] = median_time(call)
-                peer = jax_call(kind, f, x)
-                theirs = median_time(peer) if peer is not None else float("nan")
-                print(f"{name:8} {b:>9} {spelling:9} {mine[spelling] * 1e6:11.0f} "
-                      f"{theirs * 1e6:10.0f} {theirs / mine[spelling]:7.2f} "
-                      f"{mine[spelling] / bound:9.1f} {peak_over_result(call):9.2f}", flush=True)
+                mine[spelling] = call
+                theirs[spelling] = jax_call(kind, f, x)
+            peers = [s for s in mine if theirs[s] is not None]
+            calls = ([mine[s] for s in mine] + [theirs[s] for s in peers]
+                     + [copy_call(x.nbytes + expected.nbytes)])
+            times = interleaved(calls, rounds)
+            dj_times = dict(zip(mine, times))
+            jax_times = dict(zip(peers, times[len(mine):]))
+            bound = [t / 2 for t in times[-1]]
+            for spelling, call in mine.items():
+                ours = dj_times[spelling]
+                peer = jax_times.get(spelling)
+                ratio = spread([p / o for p, o in zip(peer, ours)]) if peer else "nan"
+                jax_us = f"{statistics.median(peer) * 1e6:10.0f}" if peer else f"{'nan':>10}"
+                print(f"{name:8} {b:>9} {spelling:9} {statistics.median(ours) * 1e6:11.0f} "
+                      f"{jax_us} {ratio:>18} {spread([o / c for o, c in zip(ours, bound)]):>18} "
+                      f"{peak_over_result(call):9.2f}", flush=True)
             if mine:
-                print(f"{name:8} {b:>9} slowest / fastest spelling: "
-                      f"{max(mine.values()) / min(mine.values()):.2f}")
+                per_round = [max(r) / min(r) for r in zip(*dj_times.values())]
+                print(f"{name:8} {b:>9} slowest / fastest spelling: {spread(per_round)}")
 
 
 def main():
@@ -220,12 +250,14 @@ def main():
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--threads", type=int, help="dualjac's threads (default: its own choice)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of interleaved timing (each call timed once per round)")
     args = parser.parse_args()
     if args.threads:
         dj.set_num_threads(args.threads)
     print(f"load average {os.getloadavg()[0]:.1f}; dualjac threads {dj.get_num_threads()}; "
           f"{time.strftime('%Y-%m-%d')}")
-    run(args.cases.split(","), [int(float(s)) for s in args.sizes.split(",")])
+    run(args.cases.split(","), [int(float(s)) for s in args.sizes.split(",")], args.rounds)
 
 
 if __name__ == "__main__":

@@ -350,7 +350,7 @@ cdef DeferredJet seed_input(object array, _Jet level, object make_dense, object 
     d.variant = -1
     d.deps1 = jdeps1(level)
     d.deps2 = jdeps2(level)
-    set_seed_views(d, array, seed_map_of((<object>array).shape))
+    set_seed_views(d, array, seed_map_of((<object>array).shape), True)
     return d
 
 
@@ -411,36 +411,62 @@ cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray value
     return np.asarray(parent.seed_map[key])
 
 
-cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map) except *:
+cdef void set_seed_views(DeferredJet d, cnp.ndarray values, cnp.ndarray seed_map,
+                         bint whole_source=False) except *:
+    """d's seeded values: the elements' values and seed numbers (seed_map), and, when the
+    seed does not vary down the rows, each lane's offset and seed for the programs.
+    whole_source: seed_map is the source's own (seed_map_of), whose lanes depend on the
+    shape and strides only, and are kept."""
     d.seed_values = values
     d.seed_map = seed_map
     set_shape(d, (<object>values).shape)
     d.lane_offsets = d.lane_seeds = None
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(values)
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(values), k
     if values.descr.type_num != cnp.PyArray_TYPE(d.level.buf) or values.size == 0:
         return
-    if any(v % itemsize for v in (<object>values).strides):
-        return
+    for k in range(values.ndim):
+        if values.strides[k] % itemsize:
+            return
     if values.ndim and values.shape[0] > 1 and seed_map.strides[0] != 0:
         return                            # the seed varies down the rows (x.T, x[0])
     if values.ndim == 0:
         d.row_stride = 0
-        offsets = np.zeros(1, np.intp)
-        seeds = np.asarray(seed_map, np.intp).reshape(1)
-    elif values.ndim == 1:           # (a column x[:, j]: no NumPy calls)
-        d.row_stride = values.strides[0] // itemsize
+        d.lane_offsets = ZERO_OFFSET
+        d.lane_seeds = seed_array(<Py_ssize_t>seed_map[()])
+        return
+    d.row_stride = values.strides[0] // itemsize
+    if values.ndim == 1:             # (a column x[:, j]: no NumPy calls)
         d.lane_offsets = ZERO_OFFSET
         d.lane_seeds = seed_array(<Py_ssize_t>seed_map[0])
         return
-    else:
-        d.row_stride = values.strides[0] // itemsize
-        offsets = np.zeros((1,) + (<object>values).shape[1:], np.intp)
-        for k in range(1, values.ndim):   # each lane's offset from the first one (items)
-            step = np.arange(values.shape[k], dtype=np.intp) * (values.strides[k] // itemsize)
-            offsets = offsets + step.reshape((-1,) + (1,) * (values.ndim - 1 - k))
-        seeds = np.asarray(seed_map[:1], np.intp)
-    d.lane_offsets = np.ascontiguousarray(offsets.reshape(-1))
-    d.lane_seeds = np.ascontiguousarray(seeds.reshape(-1))
+    if not whole_source:
+        d.lane_offsets, d.lane_seeds = lane_layout(values, seed_map)
+        return
+    key = ((<object>values).shape[1:], (<object>values).strides[1:], itemsize)
+    layout = SOURCE_LAYOUTS.get(key)
+    if layout is None:
+        if len(SOURCE_LAYOUTS) >= 64:
+            SOURCE_LAYOUTS.clear()
+        layout = SOURCE_LAYOUTS[key] = lane_layout(values, seed_map)
+    d.lane_offsets, d.lane_seeds = layout
+
+
+cdef dict SOURCE_LAYOUTS = {}     # the whole source's lanes (offsets, seeds) by row shape and strides
+
+
+cdef tuple lane_layout(cnp.ndarray values, cnp.ndarray seed_map):
+    """(offsets, seeds) of the lanes of rows of two or more axes: each lane's offset from
+    the first one (items) and its seed, read-only (kept and shared)."""
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(values)
+    offsets = np.zeros((1,) + (<object>values).shape[1:], np.intp)
+    for k in range(1, values.ndim):
+        step = np.arange(values.shape[k], dtype=np.intp) * (values.strides[k] // itemsize)
+        offsets = offsets + step.reshape((-1,) + (1,) * (values.ndim - 1 - k))
+    offsets = np.ascontiguousarray(offsets.reshape(-1))
+    seeds = np.ascontiguousarray(np.asarray(seed_map[:1], np.intp).reshape(-1))
+    offsets.flags.writeable = False
+    seeds.flags.writeable = False
+    return offsets, seeds
 
 
 cdef object ZERO_OFFSET = np.zeros(1, np.intp)
