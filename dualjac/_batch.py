@@ -18,9 +18,10 @@ from typing import Any, overload
 from . import _core, _dask, _policy
 from ._core import DualArray, HyperDualArray, _Jet
 from ._sweep import (Leaves, Source, SeedPieces, Unconnected, _count, _dtype_of, _hessian_bytes,
-                     _plain_source, _sweep_bytes, _zero_mode, as_target, check_batch,
-                     check_callable, check_rows, chunks, derivative_at, flatten, hessian_parts,
-                     in_dtype, is_structure, native, seed, seed_slice, shaped, with_block_cache)
+                     _plain_source, differentiable_source, _sweep_bytes, _zero_mode, as_target,
+                     check_batch, check_callable, check_rows, chunks, derivative_at, flatten,
+                     hessian_parts, in_dtype, is_structure, native, seed, seed_slice, shaped,
+                     with_block_cache)
 from ._types import Array, ArrayFunction, Function, Leaf, Nest
 
 
@@ -97,7 +98,7 @@ def _batch_sweep(f, source, parallel_iterations, check_independence):
     source_shape = tuple(source.shape)
     row_shape = source_shape[1:]
     m = math.prod(row_shape)
-    differentiable = Source(source, 0, 0).differentiable
+    differentiable = differentiable_source(source)
     pieces, target_shape = SeedPieces(m), None
     for lo, hi in chunks(m, parallel_iterations):
         with _core.LiveTags("dj.batch_jacobian") as tag:

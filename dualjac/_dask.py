@@ -15,6 +15,8 @@ import numpy as np
 
 def is_dask_array(x):
     kind = type(x)
+    if kind is np.ndarray:
+        return False
     return kind.__module__.startswith("dask.array") and kind.__name__ == "Array"
 
 

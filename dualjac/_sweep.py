@@ -238,6 +238,14 @@ class Source:
                             "(complex and half precision are not supported).")
 
 
+def differentiable_source(array):
+    """Source(array, 0, 0).differentiable (its warning or error for other dtypes), with
+    a shortcut for a float array."""
+    if type(array) is np.ndarray and array.dtype.char in "fd" and array.ndim < 64:
+        return True
+    return Source(array, 0, 0).differentiable
+
+
 def make_sources(leaves):
     sources, offset = [], 0
     for i, leaf in enumerate(leaves):
@@ -257,7 +265,7 @@ def _plain_source(x, who):
             "dualjac supports two levels of nesting (hyper-dual numbers). Differentiate "
             "the Hessian's entries numerically, or restructure to two levels.")
     array = native(np.asarray(x))
-    if not Source(array, 0, 0).differentiable:
+    if not differentiable_source(array):
         raise TypeError(f"dualjac: {who} need a float32 or float64 source, got {array.dtype}")
     return array
 

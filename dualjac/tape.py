@@ -107,7 +107,7 @@ class GradientTape:
         if known is not None:
             return known.seeded          # watching twice is a no-op, as in TF
         array = leaf if isinstance(leaf, _Jet) else _sweep.native(np.asarray(leaf))
-        differentiable = _sweep.Source(array, 0, 0).differentiable
+        differentiable = _sweep.differentiable_source(array)
         shape = tuple(array.shape)
         if batch and len(shape) < 2:
             raise ValueError(f"Shape {shape} must have rank at least 2")

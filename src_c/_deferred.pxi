@@ -387,13 +387,19 @@ cdef DeferredJet seed_view(DeferredJet parent, object key):
     return d
 
 
+cdef bint has_array_item(tuple key):
+    for item in key:
+        if type(item) is list or type(item) is cnp.ndarray:
+            return True
+    return False
+
+
 cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray values):
     """The seed of each element of parent[key]. A fancy index that takes every row and
     picks within them (x[:, [0, 2]], np.take(x, i, axis=1)) copies the seed map; its
     rows are the first row's, kept as a broadcast view so that the view stays seeded
     (a basic index keeps the map's broadcast rows by itself)."""
-    if (type(key) is tuple and len(key) > 1 and values.ndim >= 1
-            and any(type(item) is list or type(item) is cnp.ndarray for item in key)):
+    if type(key) is tuple and len(key) > 1 and values.ndim >= 1 and has_array_item(<tuple>key):
         if type(key[0]) is slice and key[0] == slice(None):
             first_row = (slice(0, 1),) + key[1:]
         elif key[0] is Ellipsis and Ellipsis not in key[1:]:
@@ -768,7 +774,7 @@ def own_copy(array):
     loop of copy_blocks)."""
     cdef cnp.ndarray src = np.asarray(array)
     if not cnp.PyArray_IS_C_CONTIGUOUS(src) or src.dtype.kind != "f" or src.size <= NOGIL_THRESHOLD:
-        return np.array(src, copy=True, order="C")
+        return cnp.PyArray_NewCopy(src, cnp.NPY_CORDER)
     cdef cnp.ndarray out = np.empty_like(src)
     cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(src), whole = src.size // COPY_PIECE
     cdef Py_ssize_t done = whole * COPY_PIECE

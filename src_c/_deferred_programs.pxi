@@ -154,12 +154,25 @@ cdef object dense_tree(object x):
         return x.compute()
     if t is BandedJet:
         return densified(<BandedJet>x)
+    if t is tuple and plain_items(<tuple>x):
+        return x                         # (an index: nothing to compute, no new tuple)
     if t is tuple or t is list:
         items = [dense_tree(v) for v in x]
         return tuple(items) if t is tuple else items
     if t is dict:
         return {k: dense_tree(v) for k, v in (<dict>x).items()}
     return x
+
+
+cdef bint plain_items(tuple items):
+    """No item of items is a stand-in jet or a container that may hold one."""
+    cdef type t
+    for item in items:
+        t = type(item)
+        if not (item is None or t is int or t is slice or item is Ellipsis
+                or t is cnp.ndarray or t is float):
+            return False
+    return True
 
 
 cdef Py_ssize_t BUILDS = 0      # programs built so far (DeferredJet.mark)
@@ -202,7 +215,12 @@ cdef inline Py_ssize_t* intp_data(object array, list keep):
     """The data of an intp array kept alive in keep (NULL for None)."""
     if array is None:
         return NULL
-    cdef cnp.ndarray a = np.ascontiguousarray(array, dtype=np.intp)
+    cdef cnp.ndarray a
+    if type(array) is cnp.ndarray and cnp.PyArray_TYPE(<cnp.ndarray>array) == cnp.NPY_INTP \
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>array):
+        a = <cnp.ndarray>array
+    else:
+        a = np.ascontiguousarray(array, dtype=np.intp)
     keep.append(a)
     return <Py_ssize_t*>cnp.PyArray_DATA(a)
 
@@ -417,8 +435,10 @@ cdef void set_gather(Gather* g, DeferredJet node, list keep) except *:
         return
     buf = computed(node).buf
     itemsize = cnp.PyArray_ITEMSIZE(buf)
-    if any(stride % itemsize for stride in (<object>buf).strides):
-        buf = np.ascontiguousarray(buf)
+    for k in range(buf.ndim):
+        if buf.strides[k] % itemsize:
+            buf = np.ascontiguousarray(buf)
+            break
     keep.append(buf)
     g.data = <char*>cnp.PyArray_DATA(buf)
     g.seeds = NULL

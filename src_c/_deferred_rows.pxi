@@ -187,6 +187,10 @@ cdef object stored_plan(object key, object plan):
     return plan
 
 
+cdef inline bint int_or_none(object v):
+    return v is None or type(v) is int
+
+
 cdef object key_signature(tuple items):
     """A hashable form of an index of ints, slices of ints, None and Ellipsis (slices
     are not hashable before Python 3.12), or None for anything else."""
@@ -194,8 +198,8 @@ cdef object key_signature(tuple items):
     for item in items:
         if item is None or item is Ellipsis or type(item) is int:
             signature.append(item)
-        elif type(item) is slice and all(v is None or type(v) is int
-                                         for v in (item.start, item.stop, item.step)):
+        elif type(item) is slice and int_or_none((<slice>item).start) \
+                and int_or_none((<slice>item).stop) and int_or_none((<slice>item).step):
             signature.append((slice, item.start, item.stop, item.step))
         else:
             return None
