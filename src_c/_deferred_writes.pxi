@@ -36,14 +36,19 @@ cdef bint in_own_transform(DeferredJet d):
     return False
 
 
-cdef object readers_from(DeferredJet d, tuple roots, object allowed=None):
+cdef object readers_from(DeferredJet d, tuple roots, object allowed=None,
+                         bint resting_skipped=False):
     """The nodes below roots (not below d) that read d, each once per reference; None
-    when one of them is a view of d (a LANES node) other than `allowed`."""
+    when one of them is a view of d (a LANES node that is not a new array) other than
+    `allowed`. resting_skipped: views of d that nothing reads (resting_views counts
+    them) are not readers, unless the written value (roots[0]) is one."""
     found, seen, stack = [], set(), list(roots)
     while stack:
         item = stack.pop()
         if type(item) is DeferredMask:
             item = (<object>item).node
+        elif type(item) is DeferredTranspose:
+            item = (<object>item).rows
         if type(item) is not DeferredJet or item is d or id(item) in seen:
             continue
         seen.add(id(item))
@@ -52,12 +57,41 @@ cdef object readers_from(DeferredJet d, tuple roots, object allowed=None):
             continue
         for operand in operands_of(node):
             if operand is d:
-                if node.row == LANES and node is not allowed:
+                if node.row == LANES and not node.fresh and node is not allowed:
+                    if resting_skipped and node is not roots[0] and node.parent is d \
+                            and node.consumers == 0 and node.holders == 0:
+                        continue
                     return None
                 found.append(node)
             else:
                 stack.append(operand)
     return found
+
+
+# Frames searched for the jets f's variables hold (held_by_frames): f's own and those it
+# was called from, up to the transform's, and a margin for helpers f calls.
+cdef Py_ssize_t MAX_FRAMES = 64
+
+
+cdef tuple held_by_frames():
+    """The deferred jets held by the variables of the running Python frames (and inside
+    the lists, tuples and dicts they hold, one level in): where the results computed from
+    an array before a write into it are, when the written value does not reach them."""
+    found = []
+    frame = sys._getframe(0)
+    cdef Py_ssize_t depth = 0
+    while frame is not None and depth < MAX_FRAMES:
+        for item in frame.f_locals.values():
+            if type(item) is list or type(item) is tuple:
+                found.extend(item)
+            elif type(item) is dict:
+                found.extend((<dict>item).values())
+            else:
+                found.append(item)
+        frame = frame.f_back
+        depth += 1
+    return tuple(v for v in found if type(v) is DeferredJet or type(v) is DeferredMask
+                 or type(v) is DeferredTranspose)
 
 
 cdef object replaced(object operand, DeferredJet d, DeferredJet old):
@@ -161,6 +195,10 @@ cdef bint record_write(DeferredJet d, object value, object mask, object make_new
     view of d that may be among the readers moved; d's views that nothing reads stay on d,
     and show the write (as NumPy's views do)."""
     readers = readers_from(d, (value, mask), allowed)
+    if readers is not None and len(readers) + resting_views(d, readers) != d.consumers:
+        # results computed from d before the write that the value does not reach (z = y
+        # * 2; y += 1): found from f's variables, they move onto the old contents too
+        readers = readers_from(d, (value, mask) + held_by_frames(), allowed, True)
     held = 0 if type(mask) is not DeferredMask else (
         ((<object>mask).x is d) + ((<object>mask).y is d))
     if readers is None or len(readers) + resting_views(d, readers) != d.consumers \

@@ -1,9 +1,10 @@
 """Deferred jets: writes into new arrays of f's own (src_c/_deferred_writes.pxi). An
 output filled in place (`out = np.empty_like(x); out[:, 0] = ...`), an update (`y += 1`),
 a masked write (`y[y < 0] = 0`) or a write into a copy is recorded as a new node that the
-written jet becomes; so f runs once and the result keeps eager's bits. Writes that NumPy
-would show through a view, or into an array some pending result reads, run f again on
-ordinary jets. Rows of 3 (x (b, 3)); witnesses: eager's bits, and the per-row Jacobians
+written jet becomes; so f runs once and the result keeps eager's bits, and results
+computed from the array before the write (held in f's variables) keep its old contents.
+Writes that NumPy would show through a view, or into an array a pending result held
+elsewhere reads, run f again on ordinary jets. Rows of 3 (x (b, 3)); witnesses: eager's bits, and the per-row Jacobians
 written out.
 """
 
@@ -274,13 +275,98 @@ def test_recorded_writes_against_their_derivatives():
     np.testing.assert_allclose(J, slope[:, :, None] * np.eye(3), rtol=1e-14, atol=0)
 
 
-# The write would change what a pending result (or a view, or a value read out) shows
-# differently from NumPy: f runs again on ordinary jets.
+# Results computed from an array before a write into it that the written value does not
+# reach: found from the variables of f (and of the functions f was called from, and of
+# those it calls), they keep the old contents; f runs once.
 def read_before_the_write(x):
     y = np.sin(x)
     z = y * 2.0                   # computed from y before the write
     y += 1.0
     return z * y
+
+
+def copy_kept_before_the_update(x):
+    y = np.exp(x)
+    before = y.copy()             # a new array: keeps what y held
+    y += 0.1 * np.sin(y)
+    return (y - before) * 10.0
+
+
+def diagnostic_before_the_update(x):
+    v = x * 2.0
+    energy = np.sum(v ** 2, axis=-1)
+    v *= 0.5
+    return energy[:, None] + v
+
+
+def results_in_a_list(x):
+    y = np.cos(x)
+    parts = [y * 2.0, y + 1.0]
+    y -= 1.0
+    return parts[0] * parts[1] + y
+
+
+def bumped(a):
+    a += 1.0                      # the write, in a function f calls
+
+
+def read_in_the_caller(x):
+    y = np.sin(x)
+    z = y * y
+    bumped(y)
+    return z + y
+
+
+def view_and_result_before_the_write(x):
+    y = np.sin(x)
+    v = y[:, 0]                   # a view nothing reads yet: shows the write
+    z = y * 3.0
+    y += 1.0
+    return z + v[:, None]
+
+
+READ_BEFORE = {f.__name__: f for f in (
+    read_before_the_write, copy_kept_before_the_update, diagnostic_before_the_update,
+    results_in_a_list, read_in_the_caller, view_and_result_before_the_write)}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", READ_BEFORE)
+def test_results_read_before_a_write_keep_the_old_contents(name, dtype, transform):
+    assert_matches_eager(TRANSFORMS[transform], READ_BEFORE[name], rng_x((ROWS, 3), dtype),
+                         calls=1)
+
+
+def test_result_read_before_a_write_against_its_derivative():
+    """copy_kept_before_the_update: per element 10 (y1 - y0) with y0 = exp(x), y1 = y0 +
+    0.1 sin(y0): the diagonal cos(exp(x)) exp(x)."""
+    x = rng_x((ROWS, 3))
+    J = deferred(dj.batch_jacobian, copy_kept_before_the_update, x, calls=1)
+    want = (np.cos(np.exp(x)) * np.exp(x))[:, :, None] * np.eye(3)
+    np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-15)
+
+
+# The write would change what a pending result (or a view, or a value read out) shows
+# differently from NumPy, or a result read before it is held where f's variables do not
+# show it: f runs again on ordinary jets.
+class Holder:
+    pass
+
+
+def read_before_and_held_in_an_attribute(x):
+    kept = Holder()
+    y = np.sin(x)
+    kept.z = y * 2.0              # not a variable of f: not looked for
+    y += 1.0
+    return kept.z * y
+
+
+def view_written_into_its_array(x):
+    y = np.sin(x)
+    z = y * 3.0
+    y[:, 1] = y[:, 0]             # the value is a view of the array written
+    return z + y
 
 
 def value_read_before_the_write(x):
@@ -305,7 +391,8 @@ def view_read_before_its_write(x):
     return z + y[:, 0]
 
 
-RERUN = {f.__name__: f for f in (read_before_the_write,
+RERUN = {f.__name__: f for f in (read_before_and_held_in_an_attribute,
+                                 view_written_into_its_array,
                                  value_read_before_the_write, mask_held_elsewhere,
                                  view_read_before_its_write)}
 

@@ -87,7 +87,6 @@ def write_swallowed_by_except_exception(x):
 
 WRITES = {f.__name__: f for f in (write_source_item, write_source_after_pending,
                                   out_into_computed,
-                                  out_into_pending, out_tuple_into_pending,
                                   write_into_computed_column, inplace_into_computed_column,
                                   write_through_reshape,
                                   write_into_block_view, write_swallowed_by_except_exception)}
@@ -99,6 +98,14 @@ def test_writes_run_f_again_on_dense_jets(name, transform):
     """A write into a deferred jet (or memory a pending node reads) inside f: the
     transform evaluates f a second time on ordinary jets, giving eager's answer."""
     assert_write_reruns(TRANSFORMS[transform], WRITES[name], rng_x((ROWS, 3)))
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("f", [out_into_pending, out_tuple_into_pending], ids=lambda f: f.__name__)
+def test_out_into_a_pending_result_read_before_is_recorded(f, transform):
+    """out= into a new array of f's own that an earlier result (held in a variable of f)
+    read: that result keeps the old contents, f runs once, eager's bits."""
+    assert_matches_eager(TRANSFORMS[transform], f, rng_x((ROWS, 3)), calls=1)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
