@@ -479,7 +479,9 @@ cdef object write_through_view(DeferredJet view, object key, object value, int o
             if type(value) is not DeferredJet or (<DeferredJet>value).shape != view.shape:
                 raise deferred_write_error(view, what)
         readers = readers_from(view, (value,))
-        if readers is None or len(readers) != view.consumers:
+        if readers is not None and len(readers) != view.consumers:
+            readers = readers_from(view, (value,) + held_by_frames(), None, True)
+        if readers is None or len(readers) + resting_views(view, readers) != view.consumers:
             raise deferred_write_error(view, what)
         shown_before, moves = None, MovedReads()
         if readers:

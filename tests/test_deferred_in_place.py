@@ -325,9 +325,27 @@ def view_and_result_before_the_write(x):
     return z + v[:, None]
 
 
+def view_read_before_its_write(x):
+    y = np.sin(x)
+    t = y[:, 0]
+    z = t * 2.0                   # computed from the view before the write
+    t += 1.0
+    return z + y[:, 0]
+
+
+def view_and_array_read_before(x):
+    y = np.sin(x)
+    t = y[:, 0]
+    z = t * 2.0
+    w = y * 3.0                   # computed from the array before the write through t
+    t += 1.0
+    return z[:, None] + y + w
+
+
 READ_BEFORE = {f.__name__: f for f in (
     read_before_the_write, copy_kept_before_the_update, diagnostic_before_the_update,
-    results_in_a_list, read_in_the_caller, view_and_result_before_the_write)}
+    results_in_a_list, read_in_the_caller, view_and_result_before_the_write,
+    view_read_before_its_write, view_and_array_read_before)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
@@ -383,18 +401,19 @@ def mask_held_elsewhere(x):
     return np.where(m, y, x)
 
 
-def view_read_before_its_write(x):
+def view_of_a_view_kept(x):
     y = np.sin(x)
-    t = y[:, 0]
-    z = t * 2.0                   # computed from the view before the write
+    t = y[:, :2]
+    u = t[:, 0]                   # a view of a view
+    z = t * 2.0
     t += 1.0
-    return z + y[:, 0]
+    return z.sum(axis=1)[:, None] + u[:, None] + y
 
 
 RERUN = {f.__name__: f for f in (read_before_and_held_in_an_attribute,
                                  view_written_into_its_array,
                                  value_read_before_the_write, mask_held_elsewhere,
-                                 view_read_before_its_write)}
+                                 view_of_a_view_kept)}
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
