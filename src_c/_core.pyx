@@ -52,8 +52,9 @@ _ufunc_entry, _jets (the types, on the protocol of every jet kind in _protocol),
 _construction (tags, seeding, read-out), _fast_transforms (the compiled ways of jacobian and hessian,
 joins), _levels, _drivers (kernel dispatch), _broadcast (kernels over operands of
 different shapes), _axis_sums (np.sum along one axis), then banded jets (_banded, _banded_dense),
-deferred jets (_deferred, _deferred_where, _deferred_rows, _deferred_compositions,
-_deferred_transpose, _deferred_programs, _deferred_chunks) and the read-out of term sums
+deferred jets (_deferred, _deferred_seeds, _deferred_where, _deferred_rows,
+_deferred_compositions, _deferred_transpose, _deferred_programs, _deferred_chunks,
+_deferred_writes) and the read-out of term sums
 (_assembly).
 """
 
@@ -237,6 +238,7 @@ include "_axis_sums.pxi"
 include "_banded.pxi"
 include "_banded_dense.pxi"
 include "_deferred.pxi"
+include "_deferred_seeds.pxi"
 include "_deferred_where.pxi"
 include "_deferred_rows.pxi"
 include "_deferred_compositions.pxi"

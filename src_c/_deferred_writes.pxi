@@ -81,7 +81,11 @@ cdef tuple held_by_frames():
     frame = sys._getframe(0)
     cdef Py_ssize_t depth = 0
     while frame is not None and depth < MAX_FRAMES:
-        for item in frame.f_locals.values():
+        try:
+            held = list(frame.f_locals.values())
+        except Exception:        # (exec's locals may be any mapping: not searched)
+            held = []
+        for item in held:
             if type(item) is list or type(item) is tuple:
                 found.extend(item)
             elif type(item) is dict:
