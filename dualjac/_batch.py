@@ -59,8 +59,10 @@ def batch_jacobian(f: Function, x: Any, *, unconnected_gradients: Unconnected = 
     (docs/dask.md).
 
     Sources of >= dj.set_deferred_threshold() elements reach f as a DeferredJet:
-    its elementwise work runs later, in chunks (docs/structure.md, "Deferred jets"); f is
-    evaluated a second time, on ordinary jets, if it writes into a jet.
+    its elementwise work runs later, in chunks (docs/structure.md, "Deferred jets"). Writes
+    into f's own new arrays are recorded too; f is evaluated a second time, on ordinary
+    jets, after a write that cannot be (into the source, or into an array a result held
+    outside f's variables still reads).
     """
     zero = _zero_mode(unconnected_gradients)  # (and a check of its spelling)
     if _dask.is_dask_array(x):
