@@ -365,6 +365,29 @@ def test_result_read_before_a_write_against_its_derivative():
     np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-15)
 
 
+def test_energy_before_the_update_against_its_derivative():
+    """diagnostic_before_the_update: out_i = 4 sum_j x_j^2 + x_i (the energy of v = 2x,
+    then v halved): J_ij = 8 x_j + delta_ij."""
+    x = rng_x((ROWS, 3))
+    J = deferred(dj.batch_jacobian, diagnostic_before_the_update, x, calls=1)
+    want = 8.0 * x[:, None, :] + np.eye(3)
+    np.testing.assert_allclose(J, want, rtol=1e-14, atol=1e-15)
+
+
+def test_view_read_before_its_write_against_its_derivative():
+    """view_read_before_its_write: 2 sin(x0) + (sin(x0) + 1), so the Jacobian is 3 cos(x0)
+    in column 0 and the Hessian -3 sin(x0) at (0, 0)."""
+    x = rng_x((ROWS, 3))
+    J = deferred(dj.batch_jacobian, view_read_before_its_write, x, calls=1)
+    want = np.zeros((ROWS, 3))
+    want[:, 0] = 3.0 * np.cos(x[:, 0])
+    np.testing.assert_allclose(J, want, rtol=1e-14, atol=1e-15)
+    H = deferred(dj.batch_hessian, view_read_before_its_write, x, calls=1)
+    want = np.zeros((ROWS, 3, 3))
+    want[:, 0, 0] = -3.0 * np.sin(x[:, 0])
+    np.testing.assert_allclose(H, want, rtol=1e-14, atol=1e-15)
+
+
 # The write would change what a pending result (or a view, or a value read out) shows
 # differently from NumPy, or a result read before it is held where f's variables do not
 # show it: f runs again on ordinary jets.
