@@ -433,11 +433,9 @@ cdef object plain_reduction(a, axis, int kind, dtype=None, out=None, keepdims=Fa
     """np.sum / np.mean / np.max / np.min along row axes, as the dense rules compute them
     (reductions.py): where= masks the operand first (np.where with the reduction's
     neutral fill), initial= joins the result after (+ for a sum, np.maximum / np.minimum
-    for an extremum). np.mean with where= divides by counts per row: left to the
-    computed jets."""
+    for an extremum)."""
     if (type(a) is not DeferredJet or not own_dtype(<DeferredJet>a, dtype) or out is not None
-            or type(keepdims) is not bool
-            or kind == R_MEAN and not (where is NO_VALUE or where is True)):
+            or type(keepdims) is not bool):
         return None
     axes = row_axes(<DeferredJet>a, axis)
     if axes is None:
@@ -488,7 +486,22 @@ def _row_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VALU
 
 
 def _row_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=NO_VALUE):
-    return plain_reduction(a, axis, R_MEAN, dtype, out, keepdims, NO_VALUE, where)
+    if where is NO_VALUE or where is True:
+        return plain_reduction(a, axis, R_MEAN, dtype, out, keepdims, NO_VALUE, NO_VALUE)
+    # as reductions.mean: the masked sum over the kept elements' counts
+    total = plain_reduction(a, axis, R_SUM, dtype, out, keepdims, NO_VALUE, where)
+    if total is None:
+        return None
+    return total / mean_counts(where, (<DeferredJet>a).shape, axis, keepdims,
+                               (<DeferredJet>a).level.buf.dtype)
+
+
+def mean_counts(where, shape, axis, keepdims, dtype):
+    """np.mean's divisors under where=: the kept elements counted per result element,
+    as NumPy counts them (where= broadcast to the operand's shape), in the operand's
+    dtype (exact below 2**24 elements), so that the sum over them is NumPy's value."""
+    kept = np.broadcast_to(np.asarray(where), shape)
+    return np.sum(kept, axis=axis, keepdims=keepdims).astype(dtype)
 
 
 def _row_max(a, axis=None, out=None, keepdims=False, initial=NO_VALUE, where=NO_VALUE):

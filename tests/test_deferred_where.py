@@ -138,6 +138,11 @@ MASKED_REDUCTIONS = {
     "method_min_where": lambda x: pending(x, np.sin(x).min(axis=1, where=ROW_MASK, initial=2.0)),
     "prod_where": lambda x: pending(x, np.prod(x + 1.0, axis=-1, where=ROW_MASK)),
     "method_prod_where": lambda x: pending(x, (x + 1.0).prod(axis=-1, where=mask(x, x > -0.5))),
+    "mean_where": lambda x: pending(x, np.mean(x * x, axis=-1, where=(x > 0) | ROW_MASK)),
+    "mean_where_keepdims": lambda x: x * pending(x, np.mean(np.exp(x), axis=1, keepdims=True,
+                                                            where=ROW_MASK)),
+    "method_mean_where_none_kept": lambda x: pending(x, np.sin(x).mean(axis=-1, where=mask(
+        x, x > 5.0))),
 }
 
 
@@ -165,11 +170,21 @@ def test_masked_reductions_analytic():
     np.testing.assert_array_equal(J, want)
 
 
-def test_mean_where_is_computed():
-    """np.mean with where= divides by a count per row (NumPy's own division of the buffer):
-    the computed jets run it, with eager's bits."""
-    f = lambda x: np.mean(x * x, axis=-1, where=(x > 0) | ROW_MASK)   # noqa: E731
-    assert_matches_eager(dj.batch_jacobian, f, rng_x((ROWS, 3)))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_mean_where_analytic(dtype):
+    """np.mean(x ** 2, axis=1, where=m) is the sum over the kept elements over their count:
+    d/dx_j is 2 x_j / count where m_j, else 0; a row with nothing kept is NaN, as NumPy's
+    mean of it is. (Its value against NumPy's: tests/test_numpy_functions.py.)"""
+    x = rng_x((ROWS, 3), dtype)
+    keep = (x > 0) | ROW_MASK
+    keep[5] = False
+    J = deferred(dj.batch_jacobian, lambda x: pending(x, np.mean(x ** 2, axis=1, where=keep)), x)
+    value, _ = dj.value_and_jacobian(lambda x: np.mean(x ** 2, axis=1, where=keep[:4]), x[:4])
+    np.testing.assert_array_equal(value, np.mean(x[:4] ** 2, axis=1, where=keep[:4]))
+    count = keep.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(keep, 2 * x.astype(np.float64) / count, 0.0)
+    np.testing.assert_allclose(J, np.nan_to_num(want), rtol=4 * np.finfo(dtype).eps)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)

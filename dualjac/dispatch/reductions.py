@@ -86,9 +86,12 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
             np.true_divide(result.buf, np.intp(a.shape[one_axis]), out=result.buf,
                            casting="unsafe")
             return result
-    axes = normalize_axes(axis, a.ndim)
-    mask = where if where is True else np.asarray(where)[..., None]
-    result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims, where=mask))
+    if where is not True:
+        result = sum_(a, axis=axis, keepdims=keepdims, where=where) / _core.mean_counts(
+            where, a.shape, axis, keepdims, a.dtype)
+    else:
+        axes = normalize_axes(axis, a.ndim)
+        result = on_buffer(a, np.mean(a.buf, axis=axes, keepdims=keepdims))
     return astype(result, dtype) if dtype is not None else result
 
 
