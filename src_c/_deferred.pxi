@@ -311,6 +311,10 @@ cdef class DeferredJet(_JetProtocol):
                 result = recorder(self, **kwargs)
                 if result is not None:
                     return result
+            else:
+                rule = composite_rule((ufunc, method))    # np.logaddexp.reduce: a fold
+                if rule is not None:
+                    return rule(self, **kwargs)
         if method == "__call__" and not kwargs:
             rule = composite_rule(ufunc)        # np.heaviside: NumPy calls, each recorded
             if rule is not None:

@@ -41,7 +41,8 @@ def loaded_after_importing(names):
             importlib.import_module("{PACKAGE}." + name)
         registry = sys.modules["{PACKAGE}.registry"]
         impls = [*registry.HANDLED.values(), *registry.EXTRA_UFUNCS.values(),
-                 *registry.UFUNC_METHODS.values(), *registry.ROW_RULES.values()]
+                 *registry.UFUNC_METHODS.values(), *registry.ROW_RULES.values(),
+                 *registry.FOLDS.values()]
         owners = [getattr(getattr(f, "func", f), "__module__", "").rsplit(".", 1)[-1]
                   for f in impls]
         loaded = [m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("{PACKAGE}.")]

@@ -96,8 +96,8 @@ NO_RULE_UFUNC_METHODS = {
     "np.multiply.outer": lambda x: np.multiply.outer(x, x),
     "np.add.outer": lambda x: np.add.outer(x, x),
     "np.add.reduceat": lambda x: np.add.reduceat(x, [0]),
-    "np.subtract.reduce": lambda x: np.subtract.reduce(x),
-    "np.maximum.accumulate": lambda x: np.maximum.accumulate(x),
+    "np.maximum.reduceat": lambda x: np.maximum.reduceat(x, [0]),
+    "np.equal.reduce": lambda x: np.equal.reduce(x),     # (a comparison: plain results)
     "np.sin.at": lambda x: np.sin.at(x, [0]),
 }
 

@@ -35,6 +35,8 @@ modules of earlier layers only (its rules call theirs directly):
              queries      argmax, argsort, searchsorted, isclose, shape, ... (values only)
              products     einsum, matmul, dot, inner, outer, tensordot, vecdot, ...
              reductions   sum, mean, cumsum, prod, max / min, norm, var / std, diff, ...
+             folds        reduce / accumulate of any other binary ufunc with a rule
+                          (np.logaddexp.reduce, np.maximum.accumulate): NumPy calls only
              linalg       det, slogdet, inv, solve, cholesky, cross
              special      scipy.special ufuncs whose partials SciPy evaluates (jv, gamma, ...)
              calculus     gradient, trapezoid
@@ -66,13 +68,13 @@ registers every rule. ``install()`` then hands _core the entry points.
 
 from . import registry
 from . import compositions, scimath, structural
-from . import creation, elementwise, linalg, products, queries, reductions, special
+from . import creation, elementwise, folds, linalg, products, queries, reductions, special
 from . import calculus, fourier, grids, moments, rearranging, signal
 from . import arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes
 
 # Every rule module, by layer (tests/test_dispatch_layout.py checks the imports).
 LAYERS = ((compositions, scimath, structural),
-          (creation, elementwise, linalg, products, queries, reductions, special,
+          (creation, elementwise, folds, linalg, products, queries, reductions, special,
            calculus, fourier, grids, moments, rearranging, signal),
           (arrayapi, decompositions, floats, polynomials, sets, sorting, statistics, writes))
 

@@ -208,18 +208,18 @@ def _cumulative(accumulate, initial, x, axis, dtype, out, include_initial):
         return result
     shape = list(result.shape)
     shape[axis] = 1
-    first = np.full(shape, initial, dtype=value_of(result).dtype)
-    return concatenate([first, result], axis=axis)
+    first = np.full(shape, initial, dtype=result.dtype)
+    return np.concatenate([first, result], axis=axis)
 
 
 if hasattr(np, "cumulative_sum"):        # NumPy >= 2.1
-    @implements(np.cumulative_sum)
+    @implements(np.cumulative_sum, stand_ins=True)      # (NumPy calls only)
     def cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
         return _cumulative(np.cumsum, 0, x, axis, dtype, out, include_initial)
 
-    @implements(np.cumulative_prod)
+    @implements(np.cumulative_prod, stand_ins=True)
     def cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
-        return _cumulative(cumprod, 1, x, axis, dtype, out, include_initial)
+        return _cumulative(np.cumprod, 1, x, axis, dtype, out, include_initial)
 
 
 # ---------------------------------------------------------------- extrema
@@ -377,6 +377,6 @@ def _accumulate_sum(a, axis=0, dtype=None, out=None):
     return cumsum(a, axis=axis, dtype=dtype, out=out)
 
 
-@implements_ufunc_method(np.multiply, "accumulate")
+@implements_ufunc_method(np.multiply, "accumulate", stand_ins=True)
 def _accumulate_prod(a, axis=0, dtype=None, out=None):
     return cumprod(a, axis=axis, dtype=dtype, out=out)

@@ -29,6 +29,7 @@ COMPOSITE_UFUNCS = set()  # EXTRA_UFUNCS whose rule is a composition of NumPy ca
 STAND_IN_RULES = {}    # function -> the rule stand-in jets run on themselves (queries.py)
 UFUNC_PATTERNS = {}   # EXTRA_UFUNCS -> (first partials nonzero?, {(i, j): second nonzero?})
 UFUNC_METHODS = {}    # (ufunc, "reduce" / "accumulate") -> implementation on jets
+FOLDS = {}            # "reduce" / "accumulate" -> fold(ufunc, ...) of any binary ufunc (folds.py)
 VALUE_UFUNCS = set()  # ufuncs whose result carries no derivative (comparisons ...)
 TABLE_UFUNCS = {}     # ufunc object -> rules-table row name (run by the C kernels)
 EVALUATED_UFUNCS = {}  # ufunc object -> its rules.Evaluated row (partials evaluated with SciPy)
@@ -105,12 +106,33 @@ def declares_pattern(ufunc, first, second=None):
     UFUNC_PATTERNS[ufunc] = (tuple(first), dict(second or {}))
 
 
-def implements_ufunc_method(ufunc, method):
-    """Decorator: the rule for ufunc.method (np.add.reduce, np.multiply.accumulate)."""
+def implements_ufunc_method(ufunc, method, stand_ins=False):
+    """Decorator: the rule for ufunc.method (np.add.reduce, np.multiply.accumulate).
+    stand_ins: as implements_ufunc's."""
     def register(impl):
         UFUNC_METHODS[(ufunc, method)] = impl
+        if stand_ins:
+            STAND_IN_RULES[(ufunc, method)] = impl
         return impl
     return register
+
+
+def implements_fold(method):
+    """Decorator: ufunc.method for every binary ufunc with a derivative rule and no rule of
+    its own for the method, called as fold(ufunc, *inputs, **kwargs)."""
+    def register(impl):
+        FOLDS[method] = impl
+        return impl
+    return register
+
+
+def fold_rule(ufunc, method):
+    """The fold serving ufunc.method (np.logaddexp.reduce), or None."""
+    fold = FOLDS.get(method)
+    if (fold is None or ufunc.nin != 2 or ufunc.nout != 1 or ufunc in VALUE_UFUNCS
+            or ufunc not in TABLE_UFUNCS and ufunc not in EXTRA_UFUNCS):
+        return None
+    return functools.partial(fold, ufunc)
 
 
 def implements_rows(kind):
@@ -191,6 +213,8 @@ def composite_rule(func):
     deferred jet records it."""
     if func in STAND_IN_RULES:
         return STAND_IN_RULES[func]
+    if type(func) is tuple:      # (ufunc, method) without a rule of its own: the fold
+        return None if func in UFUNC_METHODS else fold_rule(*func)
     if PENDING_MODULES and isinstance(func, np.ufunc) and register_pending_modules():
         if func in TABLE_UFUNCS:
             return func
@@ -301,7 +325,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 
 
 def ufunc_method(ufunc, method, inputs, kwargs):
-    impl = UFUNC_METHODS.get((ufunc, method))
+    impl = UFUNC_METHODS.get((ufunc, method)) or fold_rule(ufunc, method)
     if impl is None:
         raise no_rule_error(f"{ufunc_name(ufunc)}.{method}", "ufunc method")
     return impl(*inputs, **kwargs)
