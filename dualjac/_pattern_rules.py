@@ -514,6 +514,16 @@ def _vdot(recording, a, b):
     return _dot(recording, np.ravel(lift(a, recording)), np.ravel(lift(b, recording)))
 
 
+def _einsum_view(recording, subscripts, x):
+    """np.einsum of one operand that sums over nothing ("ii->i") is NumPy's view of it, of
+    the values and of the ids alike: writes through it reach x. None when NumPy copies."""
+    x = lift(x, recording)
+    value = np.einsum(subscripts, x.value)
+    if value.base is None:
+        return None
+    return wrap(value, np.einsum(subscripts, x.deps), recording)
+
+
 @rule(np.outer)
 def _outer(recording, a, b, out=None):
     a, b = np.ravel(lift(a, recording)), np.ravel(lift(b, recording))
@@ -522,6 +532,10 @@ def _outer(recording, a, b, out=None):
 
 @rule(np.einsum)
 def _einsum(recording, subscripts, *operands, out=None, **kwargs):
+    if len(operands) == 1 and out is None and not kwargs:
+        view = _einsum_view(recording, subscripts, operands[0])
+        if view is not None:
+            return view
     if not isinstance(subscripts, str) or "->" not in subscripts or "." in subscripts:
         return conservative(recording, np.einsum, (subscripts,) + operands, kwargs)
     inputs, output = subscripts.replace(" ", "").split("->")

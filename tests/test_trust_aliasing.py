@@ -32,6 +32,24 @@ def method_of_lines_reshape(y):
     return dydt
 
 
+def method_of_lines_split(y):
+    dydt = np.zeros_like(y)
+    du, dv = np.split(dydt, 2)      # views, as NumPy's pieces are
+    u, v = np.split(y, 2)
+    du += -u * v
+    dv[...] = u ** 2
+    return dydt
+
+
+def method_of_lines_array_split(y):
+    dydt = np.empty_like(y)
+    du, dv = np.array_split(dydt, [len(y) // 2])
+    u, v = np.hsplit(y, 2)
+    np.multiply(-u, v, out=du)
+    dv[:] = u ** 2
+    return dydt
+
+
 def method_of_lines_jacobian(y):
     h = len(y) // 2
     u, v = y[:h], y[h:]
@@ -42,14 +60,67 @@ def method_of_lines_jacobian(y):
     return J
 
 
+METHOD_OF_LINES = [method_of_lines_slices, method_of_lines_reshape, method_of_lines_split,
+                   method_of_lines_array_split]
+
+
 @pytest.mark.parametrize("n", [6, 100, 400])
-@pytest.mark.parametrize("rhs", [method_of_lines_slices, method_of_lines_reshape])
+@pytest.mark.parametrize("rhs", METHOD_OF_LINES)
 def test_views_of_an_output_filled_in_place(rhs, n):
     y = np.linspace(0.5, 1.5, n)
     np.testing.assert_allclose(dj.jacobian(rhs, y), method_of_lines_jacobian(y), rtol=1e-15)
     value, J = dj.value_and_jacobian(rhs, y)
     np.testing.assert_allclose(J, method_of_lines_jacobian(y), rtol=1e-15)
     np.testing.assert_allclose(value, rhs(y), rtol=1e-15)
+
+
+@pytest.mark.parametrize("rhs", METHOD_OF_LINES)
+def test_views_of_an_output_filled_in_place_sparse(rhs):
+    """The sparsity tracer follows the same views: pattern and colored Jacobian."""
+    y = np.linspace(0.5, 1.5, 100)
+    want = method_of_lines_jacobian(y)
+    np.testing.assert_array_equal(dj.jacobian_sparsity(rhs, y).toarray(), want != 0)
+    np.testing.assert_allclose(dj.sparse_jacobian(rhs, y).toarray(), want, rtol=1e-15)
+
+
+def einsum_views(x):
+    """np.einsum of one operand without a sum is a view in NumPy: the diagonal, the
+    transpose. A[i, i] = x_i ** 2, then A[j, 0] += sin(x_j) through the transpose."""
+    A = np.zeros(x.shape + x.shape[-1:], like=x)
+    np.einsum("...ii->...i", A)[...] = x * x
+    np.einsum("...ij->...ji", A)[..., 0, :] += np.sin(x)
+    return A
+
+
+@pytest.mark.parametrize("n", [3, 70])
+def test_writes_through_einsum_views(n):
+    x = np.linspace(0.3, 1.2, n)
+    value, J = dj.value_and_jacobian(einsum_views, x)
+    np.testing.assert_allclose(value, einsum_views(x), rtol=1e-15)
+    want = np.zeros((n, n, n))
+    want[np.arange(n), np.arange(n), np.arange(n)] = 2 * x
+    want[np.arange(n), 0, np.arange(n)] += np.cos(x)
+    np.testing.assert_allclose(J, want, rtol=1e-15)
+    flat = lambda z: einsum_views(z).ravel()   # noqa: E731
+    np.testing.assert_allclose(dj.sparse_jacobian(flat, x).toarray(), want.reshape(n * n, n),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("rows", [4, 2000])
+def test_writes_through_split_and_einsum_views_batch(rows):
+    def f(x):
+        out = einsum_views(x)
+        first, rest = np.split(out, [1], axis=1)
+        first *= 2.0
+        return out
+    x = np.random.default_rng(5).uniform(-1, 1, (rows, 3))
+    want = np.zeros((rows, 3, 3, 3))
+    r = np.arange(rows)
+    for i in range(3):
+        want[r, i, i, i] = 2 * x[:, i]
+        want[r, i, 0, i] += np.cos(x[:, i])
+    want[:, 0] *= 2.0
+    np.testing.assert_allclose(dj.batch_jacobian(f, x), want, rtol=1e-15, atol=1e-15)
 
 
 @pytest.mark.parametrize("n", [5, 100])

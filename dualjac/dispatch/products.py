@@ -150,6 +150,10 @@ def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs
     if not isinstance(subscripts, str):
         subscripts, operands = sublist_subscripts((subscripts,) + operands)
     operands = list(operands)
+    if len(operands) == 1 and is_jet(operands[0]) and dtype is None:
+        view = einsum_view(subscripts, operands[0])
+        if view is not None:
+            return view
     shapes = tuple(x.shape if is_jet(x) else np.shape(x) for x in operands)
     form, plan = einsum_form(subscripts, shapes, tuple(is_jet(x) for x in operands))
     if form == "product":
@@ -159,6 +163,17 @@ def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, **kwargs
     else:
         result = jet_einsum(*plan, operands)
     return astype(result, dtype) if dtype is not None else result
+
+
+def einsum_view(subscripts, jet):
+    """np.einsum of one operand that sums over no letter ("ii->i", "ij->ji") is a view in
+    NumPy, which a write through reaches: the same einsum of the jet's buffer, its
+    component axis one more letter, is that view of the buffer. None when it sums."""
+    (spec,), output, free = parse_einsum(subscripts, [jet.ndim])
+    if not set(spec) <= set(output):
+        return None
+    letter = free[0]
+    return view_of(jet, np.einsum(f"{spec}{letter}->{output}{letter}", jet.buf))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,7 +1,7 @@
 """Structural rules: the same NumPy function on the buffer, component axis kept last.
 
-Reshapes, transposes and other views stay views of the jet's buffer (writes
-through them reach the jet); joins, selections, splits and padding copy.
+Reshapes, transposes, splits and other views stay views of the jet's buffer (writes
+through them reach the jet); joins, selections and padding copy.
 """
 
 import numpy as np
@@ -251,10 +251,13 @@ def diag(v, k=0):
 
 @implements(np.array_split)
 def array_split(ary, indices_or_sections, axis=0):
-    """The index sets NumPy would cut arange(n) into, taken from the jet."""
+    """Slices of the jet, views as NumPy's pieces are (a write through one reaches ary):
+    the index ranges NumPy cuts arange(n) into, each one a slice."""
     axis = normalize_axis(axis, ary.ndim)
     pieces = np.array_split(np.arange(ary.shape[axis]), indices_or_sections)
-    return [take(ary, p, axis=axis) for p in pieces]
+    before = (slice(None),) * axis
+    return [ary[before + (slice(p[0], p[-1] + 1) if len(p) else slice(0, 0),)]
+            for p in pieces]
 
 
 @implements(np.split)
