@@ -129,9 +129,14 @@ class PatternArray(_core._JetProtocol):
         self.deps[...] = result.deps
         return self
 
-    # -- indexing: views of both parts stay views (NumPy's semantics)
+    # -- indexing: views of both parts stay views (NumPy's semantics); an element is a
+    # copy, as NumPy's scalar is (0-d arrays of its own, so that `out[0] += v` updates it
+    # before the store back)
     def __getitem__(self, key):
-        return PatternArray(self.value[key], self.deps[key], self.recording)
+        value, deps = self.value[key], self.deps[key]
+        if not isinstance(value, np.ndarray):
+            value, deps = np.array(value), np.array(deps)
+        return PatternArray(value, deps, self.recording)
 
     def __setitem__(self, key, item):
         item = lift(item, self.recording)

@@ -108,7 +108,11 @@ def _ufunc_method(recording, ufunc, method, inputs, kwargs):
                 (np.add, "accumulate"): np.cumsum,
                 (np.multiply, "accumulate"): np.cumprod}.get((ufunc, method))
     if function is None:
-        raise registry.no_rule_error(f"{registry.ufunc_name(ufunc)}.{method}", "ufunc method")
+        fold = registry.fold_rule(ufunc, method)    # np.logaddexp.reduce: NumPy calls, traced
+        if fold is None:
+            raise registry.no_rule_error(f"{registry.ufunc_name(ufunc)}.{method}",
+                                         "ufunc method")
+        return fold(*inputs, **kwargs)
     kwargs.setdefault("axis", 0)
     return apply_function(recording, function, inputs, kwargs)
 

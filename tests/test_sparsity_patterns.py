@@ -255,6 +255,32 @@ def test_cumsum_and_diff_are_triangular_and_banded():
     np.testing.assert_array_equal(pattern(np.diff, x), band(5, [0, 1])[:4])
 
 
+def test_element_updates_are_copies_stored_back():
+    """out[0] += y[1]: NumPy's element is a copy, updated, then stored back (the ODE
+    boundary idiom); a recurrence written element by element is lower triangular; the
+    Hessian of a sum of their squares pairs what each element mixes."""
+    def boundary(y):
+        out = y * 2.0
+        out[0] += y[1]
+        return out
+
+    def recurrence(y):
+        y = y.copy()
+        for i in range(1, len(y)):
+            y[i] += 0.5 * y[i - 1]
+        return y
+
+    x = RNG.uniform(0.5, 1.5, 5)
+    want = np.eye(5, dtype=bool)
+    want[0, 1] = True
+    np.testing.assert_array_equal(pattern(boundary, x), want)
+    np.testing.assert_allclose(dj.sparse_jacobian(boundary, x).toarray(),
+                               2 * np.eye(5) + np.eye(5, k=1) * (np.arange(5) == 0)[:, None])
+    np.testing.assert_array_equal(pattern(recurrence, x), np.tril(np.ones((5, 5))) != 0)
+    hess = dj.hessian_sparsity(lambda z: np.sum(boundary(z) ** 2), x).toarray()
+    np.testing.assert_array_equal(hess, want | want.T)
+
+
 def test_elementwise_maps_are_diagonal():
     x = RNG.uniform(0.5, 1.5, (2, 3))
     f = lambda z: np.exp(np.sin(z) * z ** 2 + 1.0 / z) - np.sqrt(z)
