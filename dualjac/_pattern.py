@@ -94,6 +94,8 @@ class PatternArray(_core._JetProtocol):
     ndim = property(lambda self: self.value.ndim)
     size = property(lambda self: self.value.size)
     dtype = property(lambda self: self.value.dtype)
+    # the order of derivatives it stands for (a rule's number of fixed-point steps)
+    degree = property(lambda self: 2 if self.recording.second_order else 1)
 
     def __repr__(self):
         return f"PatternArray({self.value!r})"
@@ -161,6 +163,12 @@ class PatternArray(_core._JetProtocol):
         return apply_function(self.recording, func, args, kwargs)
 
     # -- methods of its own kind
+    def with_values(self, values):
+        """Other values under the same dependence (a rule that puts SciPy's values under
+        its derivatives: dualjac/dispatch/jets.py's with_values)."""
+        values = np.array(np.broadcast_to(values, self.shape), dtype=self.dtype)
+        return PatternArray(values, self.deps, self.recording)
+
     def copy(self, order="C"):
         return PatternArray(self.value.copy(), self.deps.copy(), self.recording)
 

@@ -153,7 +153,7 @@ def _map(tree, leaf):
     return leaf(tree)
 
 
-def _traced_leaves(tree):
+def traced_leaves(tree):
     out = []
     _map(tree, lambda x: out.append(x) if isinstance(x, PatternArray) else None)
     return out
@@ -163,7 +163,7 @@ def conservative(recording, func, args, kwargs):
     """Every output element depends on every input element, and all pairs interact."""
     with np.errstate(all="ignore"):
         value = func(*_map(args, value_of), **_map(kwargs, value_of))
-    leaves = [leaf.deps.ravel() for leaf in _traced_leaves((args, kwargs))]
+    leaves = [leaf.deps.ravel() for leaf in traced_leaves((args, kwargs))]
     union = recording.reduce(np.concatenate(leaves or [no_deps(0)]), None)
     recording.clique(union)
 
@@ -339,7 +339,7 @@ def _full(recording, shape, fill_value, dtype=None, order="C", *, like=None, dev
 def _asarray(recording, a, dtype=None, *args, like=None, copy=None, **kwargs):
     if isinstance(a, PatternArray):
         out = a.copy() if copy or (copy is None and False) else a
-    elif isinstance(a, (list, tuple)) and any(_traced_leaves(a)):
+    elif isinstance(a, (list, tuple)) and any(traced_leaves(a)):
         out = np.stack([_asarray(recording, x) for x in a])
     else:
         value = np.array(a, dtype=dtype, copy=True)

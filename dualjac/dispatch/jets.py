@@ -35,8 +35,10 @@ def computed(x):
 def value_of(x):
     if isinstance(x, _Jet):
         return x.buf[..., 0]
-    if is_stand_in(x):
-        return x._values("its values")   # (a deferred jet's, without its derivatives)
+    if isinstance(x, _core._JetProtocol):
+        # a deferred jet's, without its derivatives; the sparsity tracer's, which marks
+        # its trace as depending on x's values (the rule may branch on them)
+        return x._values("its values")
     return x
 
 
@@ -87,6 +89,8 @@ def unify(items):
 def with_values(result, values):
     """result's derivatives under NumPy's own values (exactly what NumPy returns). A
     deferred jet records it (the same bits), else runs it on its computed jet."""
+    if hasattr(type(result), "with_values"):  # (the class's: a deferred jet's getattr computes)
+        return result.with_values(values)     # the sparsity tracer's: its pattern as it is
     if is_stand_in(result):
         values = np.asarray(values)
         if values.dtype.kind == "f" and values.dtype != result.dtype:

@@ -8,13 +8,15 @@ keeps a deferred jet (``recordable``), so that each call in it is recorded, or f
 on its own, and a batch transform's program goes on past the drop-in.
 """
 
+import functools
+
 import numpy as np
 
 from .._core import BandedJet, DeferredJet, DeferredTranspose, _Jet, _JetProtocol
-from ..dispatch.jets import is_differentiable, on_buffer, value_of, with_values
+from ..dispatch.jets import on_buffer, value_of, with_values
 
 __all__ = ["any_jet", "dense", "recordable", "degree_of", "split", "value_of",
-           "on_components", "with_scipy_values", "refuse_jets"]
+           "on_components", "with_scipy_values", "refuse_jets", "traced_as_a_whole"]
 
 
 def any_jet(*arguments):
@@ -39,7 +41,23 @@ def recordable(x):
 def degree_of(*arguments):
     """The highest order of derivatives carried (0 for plain input): the number of
     fixed-point steps that make a nilpotent iteration exact."""
-    return max((a.degree for a in arguments if is_differentiable(a)), default=0)
+    return max((a.degree for a in arguments if isinstance(a, _JetProtocol)), default=0)
+
+
+def traced_as_a_whole(scipy_function):
+    """Decorator of a drop-in whose rule reads jets' buffers, which the sparsity tracer's
+    arrays do not have: given them, SciPy's function runs on their values and every output
+    depends on every traced input (the tracer's conservative rule: a superset)."""
+    def decorate(drop_in):
+        @functools.wraps(drop_in)
+        def call(*args, **kwargs):
+            from .._pattern_rules import conservative, traced_leaves
+            leaves = traced_leaves((args, kwargs))
+            if leaves:
+                return conservative(leaves[0].recording, scipy_function, args, kwargs)
+            return drop_in(*args, **kwargs)
+        return call
+    return decorate
 
 
 def split(a):
@@ -66,7 +84,7 @@ def on_components(linear_map, r, axis=0):
 
 def with_scipy_values(result, values):
     """result's derivatives under SciPy's own values (so values match SciPy's exactly)."""
-    if not is_differentiable(result):
+    if not isinstance(result, _JetProtocol):       # (every kind: the tracer's arrays too)
         return values
     return with_values(result, np.broadcast_to(values, result.shape))
 

@@ -11,7 +11,8 @@ derivative parts and plain solves with A0's factors applied to all components at
 import numpy as np
 import scipy.linalg as _linalg
 
-from ._common import any_jet, degree_of, dense, on_components, refuse_jets, split, value_of, with_scipy_values
+from ._common import (any_jet, degree_of, dense, on_components, refuse_jets, split,
+                      traced_as_a_whole, value_of, with_scipy_values)
 
 __all__ = ["solve_triangular", "lu", "lu_factor", "lu_solve", "cho_factor", "cho_solve",
            "cholesky", "solve", "solve_banded", "inv", "det", "expm", "sqrtm"]
@@ -365,3 +366,9 @@ def sqrtm(A, **options):
     for _ in range(degree_of(A) - 1):
         dX = _sylvester_on_components(X0, dA - np.matmul(dX, dX))
     return X0 + dX
+
+
+# The sparsity tracer's arrays have no buffers: SciPy's function on their values, every
+# output depending on every traced input.
+for _name in __all__:
+    globals()[_name] = traced_as_a_whole(getattr(_linalg, _name))(globals()[_name])

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import scipy.signal as _signal
 
-from ._common import any_jet, dense, refuse_jets, value_of
+from ._common import any_jet, dense, refuse_jets, traced_as_a_whole, value_of
 from .._core import _Jet
 from ..dispatch.jets import on_buffer
 
@@ -106,3 +106,9 @@ def fftconvolve(in1, in2, mode="full", axes=None):
         raise refuse_jets("signal.fftconvolve", "takes axes=None only on jets; convolve along "
                           "some axes by looping over the others, or pass axes=None")
     return _convolve(in1, in2, mode, "fft", "fftconvolve")
+
+
+# The sparsity tracer's arrays have no buffers: SciPy's function on their values, every
+# output depending on every traced input.
+for _name in __all__:
+    globals()[_name] = traced_as_a_whole(getattr(_signal, _name))(globals()[_name])
