@@ -135,7 +135,13 @@ class PartialSum:
             return -inputs[0]
         raise NotSeparable(f"np.{ufunc.__name__} of a full sum")
 
+    # a scalar: f's callers may ask its shape (dj.Objective checks that fun returns one)
+    shape, ndim, size = (), 0, 1
+    _QUERIES = {np.shape: (), np.ndim: 0, np.size: 1}
+
     def __array_function__(self, func, types, args, kwargs):
+        if func in PartialSum._QUERIES and len(args) == 1 and not kwargs:
+            return PartialSum._QUERIES[func]
         raise NotSeparable(f"np.{func.__name__} of a full sum")
 
     def _used(self, *args, **kwargs):

@@ -135,10 +135,20 @@ class SparseHessian:
         return H.reshape(x.shape + x.shape) if self.format == "dense" else H
 
     def _through_dense(self, x, args):
+        """The Hessian's entries in the pattern from dj.hessian's; an entry outside it is a
+        structure f changed through state the trace could not see (a closure, a global):
+        f is traced again, and an entry still outside is an error, never dropped."""
         f = (lambda z: self.f(z, *args)) if args else self.f
         value, gradient, H = _second_order.value_gradient_hessian(f, x)
-        data = H.reshape(x.size, x.size)[self._layout.rows, self._layout.cols]
-        return value, gradient, self._matrix(data, x)
+        H = H.reshape(x.size, x.size)
+        for attempt in range(2):
+            data = H[self._layout.rows, self._layout.cols]
+            if np.count_nonzero(data) == np.count_nonzero(H):
+                return value, gradient, self._matrix(data, x)
+            self._prepare(x, args)
+        raise RuntimeError("dualjac.SparseHessian: f's Hessian has entries outside the pattern "
+                           "found by tracing it at the same x; f may depend on state that "
+                           "changes between calls. Use dj.hessian for such an f.")
 
 
 class SparseGradient:

@@ -233,6 +233,38 @@ def test_structure_changed_through_a_closure_is_detected(other):
     np.testing.assert_allclose(S(x).toarray(), np.diag(6 * x), rtol=1e-15)
 
 
+def test_a_dense_fallback_sees_a_structure_changed_through_a_closure():
+    """f not a sum of local terms (its Hessian is dj.hessian's, read at the pattern): after f
+    changes through a closure, an entry outside the pattern makes it trace f again."""
+    state = {"lag": 1}
+    f = lambda z: (np.sum(z[state["lag"]:] * z[:-state["lag"]] ** 2)   # noqa: E731
+                   + np.sum(z[:3]) ** 2)
+    x = RNG.uniform(0.5, 1.5, 40)
+    S = dj.SparseHessian(f, x)
+    assert S.plan is None
+    np.testing.assert_allclose(S(x).toarray(), dj.hessian(f, x), rtol=1e-13)
+    state["lag"] = 4
+    np.testing.assert_allclose(S(x).toarray(), dj.hessian(f, x), rtol=1e-13)
+    np.testing.assert_allclose(S(x + 0.1).toarray(), dj.hessian(f, x + 0.1), rtol=1e-13)
+
+
+def test_objective_hessian_of_a_sum_is_colored_and_follows_a_closure():
+    """dj.Objective's scalar check does not hide a sum of local terms from the colored sweep,
+    and its Hessian follows f through a closure."""
+    state = {"lag": 1}
+    g = lambda z: np.sum(z[state["lag"]:] * z[:-state["lag"]] ** 2)   # noqa: E731
+    x = RNG.uniform(0.5, 1.5, 40)
+    objective = dj.Objective(g, x)
+    dense = lambda H: H.toarray() if hasattr(H, "toarray") else H   # noqa: E731
+    np.testing.assert_allclose(dense(objective.hess(x)), dj.hessian(g, x), rtol=1e-13)
+    assert objective._sparse_hessian.plan is not None
+    state["lag"] = 4
+    np.testing.assert_allclose(dense(objective.hess(x + 0.1)), dj.hessian(g, x + 0.1),
+                               rtol=1e-13)
+    np.testing.assert_allclose(objective.hessp(x, np.ones(40)), dj.hessian(g, x) @ np.ones(40),
+                               rtol=1e-13)
+
+
 # ---------------------------------------------------------------- errors
 
 def test_f_returning_a_tuple_is_refused():
