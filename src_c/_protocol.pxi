@@ -292,8 +292,8 @@ cdef class _JetProtocol:
     def dot(self, other):
         return np.dot(self, other)
 
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return np.clip(self, min, max, out=out, **kwargs)
 
     def round(self, decimals=0, out=None):
         return np.round(self, decimals, out)

@@ -77,6 +77,8 @@ STORES = {
     "np.var(x, out=plain)": lambda x: np.var(x, out=np.zeros(())),
     "np.cumsum(x, out=plain)": lambda x: np.cumsum(x, out=np.zeros(3)),
     "np.clip(x, 0, 1, out=plain)": lambda x: np.clip(x, 0, 1, out=np.zeros(3)),
+    "x.clip(0, 1, out=plain)": lambda x: x.clip(0, 1, out=np.zeros(3)),
+    "x.clip(min=0, max=1, out=x)": lambda x: x.clip(min=0, max=1, out=x),
     "np.take(x, [0], out=plain)": lambda x: np.take(x, [0], out=np.zeros(1)),
     "np.dot(x, x, out=plain)": lambda x: np.dot(x, x, out=np.zeros(())),
     "np.outer(x, x, out=plain)": lambda x: np.outer(x, x, out=np.zeros((3, 3))),
