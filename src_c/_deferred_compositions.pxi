@@ -658,7 +658,52 @@ def _row_trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 # (np.transpose, np.swapaxes, np.moveaxis and np.matrix_transpose: _deferred_transpose.pxi,
 # which also gives a DeferredTranspose where they transpose rows of one axis)
+# ------------------------------------------------------------------ norms
+
+def _row_norm(x, ord=None, axis=None, keepdims=False):
+    """reductions.norm's vector and matrix norms along row axes, on deferred jets."""
+    if type(x) is not DeferredJet or type(keepdims) is not bool:
+        return None
+    if type(axis) is tuple and len(axis) == 1:
+        axis = axis[0]
+    if row_axes(<DeferredJet>x, axis) is None:
+        return None
+    if type(axis) is tuple:
+        return matrix_norm(x, ord, axis, keepdims) if len(axis) == 2 else None
+    if ord is None or ord == 2:
+        return deferred_unary(I_SQRT, _row_sum(deferred_binary(I_MUL, x, x), axis,
+                                              keepdims=keepdims))
+    if isinstance(ord, str) or not isinstance(ord, (int, float)) or ord == 0:
+        return None
+    magnitude = deferred_unary(I_ABS, x)
+    if ord == 1:
+        return _row_sum(magnitude, axis, keepdims=keepdims)
+    if ord == np.inf:
+        return _row_max(magnitude, axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return _row_min(magnitude, axis, keepdims=keepdims)
+    powered = deferred_binary(I_POW, magnitude, ord)
+    total = None if powered is None else _row_sum(powered, axis, keepdims=keepdims)
+    return None if total is None else deferred_binary(I_POW, total, 1.0 / ord)
+
+
+cdef object matrix_norm(x, ord, tuple axes, bint keepdims):
+    """reductions.norm's matrix norms: Frobenius, and the largest / smallest column (1)
+    or row (inf) sum of |x|; those of singular values are left to the computed jets."""
+    if ord is None or ord == "fro":
+        result = deferred_unary(I_SQRT, _row_sum(deferred_binary(I_MUL, x, x), axes,
+                                                 keepdims=True))
+    elif not isinstance(ord, str) and ord in (1, -1, np.inf, -np.inf):
+        summed, picked = axes if abs(ord) == 1 else axes[::-1]
+        sums = _row_sum(deferred_unary(I_ABS, x), summed, keepdims=True)
+        result = (_row_max if ord > 0 else _row_min)(sums, picked, keepdims=True)
+    else:
+        return None
+    return result if result is None or keepdims else np.squeeze(result, axes)
+
+
 ROW_FUNCTIONS.update({
+    np.linalg.norm: _row_norm,
     np.diagonal: _moving(np.diagonal), np.flip: _moving(np.flip),
     np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),

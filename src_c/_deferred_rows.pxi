@@ -560,31 +560,6 @@ def _row_prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NO_VAL
     return bounded(d)
 
 
-def _row_norm(x, ord=None, axis=None, keepdims=False):
-    """reductions.norm's vector norms along a row axis, on deferred jets."""
-    if type(x) is not DeferredJet or type(keepdims) is not bool:
-        return None
-    if type(axis) is tuple and len(axis) == 1:
-        axis = axis[0]
-    if row_axes(<DeferredJet>x, axis) is None or type(axis) is tuple:
-        return None
-    if ord is None or ord == 2:
-        return deferred_unary(I_SQRT, _row_sum(deferred_binary(I_MUL, x, x), axis,
-                                              keepdims=keepdims))
-    if isinstance(ord, str) or not isinstance(ord, (int, float)) or ord == 0:
-        return None
-    magnitude = deferred_unary(I_ABS, x)
-    if ord == 1:
-        return _row_sum(magnitude, axis, keepdims=keepdims)
-    if ord == np.inf:
-        return _row_max(magnitude, axis, keepdims=keepdims)
-    if ord == -np.inf:
-        return _row_min(magnitude, axis, keepdims=keepdims)
-    powered = deferred_binary(I_POW, magnitude, ord)
-    total = None if powered is None else _row_sum(powered, axis, keepdims=keepdims)
-    return None if total is None else deferred_binary(I_POW, total, 1.0 / ord)
-
-
 # ------------------------------------------------------------------ products
 
 cdef object deferred_matmul(object x, object w):
@@ -698,7 +673,7 @@ cdef dict ROW_FUNCTIONS = {
     np.column_stack: _row_column_stack, np.hstack: _row_hstack,
     np.expand_dims: _row_expand_dims, np.sum: _row_sum, np.mean: _row_mean,
     np.max: _row_max, np.amax: _row_max, np.min: _row_min, np.amin: _row_min,
-    np.prod: _row_prod, np.cumsum: _row_cumsum, np.linalg.norm: _row_norm,
+    np.prod: _row_prod, np.cumsum: _row_cumsum,
     np.matmul: _row_matmul, np.einsum: _row_einsum, np.where: _row_where, np.clip: _row_clip,
 }
 

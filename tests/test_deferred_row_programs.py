@@ -12,7 +12,7 @@ import pytest
 
 import dualjac as dj
 from deferral import (DTYPES, ROWS, TRANSFORMS, assert_identical, assert_matches_eager,
-                      check_calls, deferred_run, eager, pending, rng_x)
+                      check_calls, deferred, deferred_run, eager, pending, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -80,6 +80,42 @@ MATRIX_PRODUCTS = {
 @pytest.mark.parametrize("name", ROW_PROGRAMS)
 def test_row_program_matches_eager(name, dtype, transform):
     assert_matches_eager(TRANSFORMS[transform], ROW_PROGRAMS[name], rng_x((ROWS, 3), dtype))
+
+
+# Matrix norms over two row axes of x (b, 3, 3): reductions.norm's compositions, recorded.
+MATRIX_NORMS = {
+    "fro": lambda x: pending(x, np.linalg.norm(x, axis=(1, 2))),
+    "fro_keepdims": lambda x: x / pending(x, np.linalg.norm(x, "fro", axis=(-2, -1),
+                                                             keepdims=True)),
+    "one": lambda x: pending(x, np.linalg.norm(np.sin(x), 1, axis=(1, 2))),
+    "minus_inf": lambda x: pending(x, np.linalg.norm(x + 0.5, -np.inf, axis=(2, 1))),
+    "matrix_norm": lambda x: pending(x, np.linalg.matrix_norm(x * x)),
+    "matrix_norm_inf_keepdims": lambda x: pending(x, np.linalg.matrix_norm(
+        x, ord=np.inf, keepdims=True)) * x,
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", MATRIX_NORMS)
+def test_matrix_norm_matches_eager(name, dtype, transform):
+    x = rng_x((ROWS // 3, 3, 3), dtype)
+    x[::7, 0, :] = x[::7, 1, :]          # ties between rows or columns of a matrix
+    assert_matches_eager(TRANSFORMS[transform], MATRIX_NORMS[name], x)
+
+
+def test_matrix_norms_analytic():
+    """d |X|_F / dX = X / |X|_F; the 1-norm's derivative is sign(X) on the largest column's
+    entries."""
+    x = rng_x((ROWS // 3, 3, 3), lo=0.2, hi=1.0) * np.array([1.0, -1.0, 1.0])
+    J = deferred(dj.batch_jacobian, MATRIX_NORMS["fro"], x)
+    np.testing.assert_allclose(J, x / np.linalg.norm(x, axis=(1, 2))[:, None, None], rtol=1e-14)
+    f = lambda z: pending(z, np.linalg.norm(z, 1, axis=(1, 2)))   # noqa: E731
+    J = deferred(dj.batch_jacobian, f, x)
+    column = np.argmax(np.abs(x).sum(axis=1), axis=1)
+    want = np.zeros_like(x)
+    want[np.arange(len(x)), :, column] = np.sign(x[np.arange(len(x)), :, column])
+    np.testing.assert_array_equal(J, want)
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS)
