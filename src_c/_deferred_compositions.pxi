@@ -612,6 +612,21 @@ def _moving(function):
     return handler
 
 
+def _row_broadcast_to(array, shape, subok=False):
+    """np.broadcast_to within rows (the rows' count kept first): a pick of lanes, read-only
+    as NumPy's view is (a write into it is refused as the dense jets refuse it)."""
+    if type(array) is not DeferredJet:
+        return None
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
+    if len(shape) != len((<DeferredJet>array).shape) or shape[0] != (<DeferredJet>array).rows:
+        return None
+    return row_lanes_moved(<DeferredJet>array, broadcast_rows, (shape[1:],), {})
+
+
+def broadcast_rows(rows, row_shape):
+    return np.broadcast_to(rows, rows.shape[:1] + row_shape)
+
+
 def _row_pad(array, pad_width, mode="constant", **kwargs):
     """np.pad of rows along row axes: a constant pad (np.pad's default) joins constant
     blocks before and after (zero derivative parts, as eagerly); the modes that copy
@@ -703,7 +718,7 @@ cdef object matrix_norm(x, ord, tuple axes, bint keepdims):
 
 
 ROW_FUNCTIONS.update({
-    np.linalg.norm: _row_norm,
+    np.linalg.norm: _row_norm, np.broadcast_to: _row_broadcast_to,
     np.diagonal: _moving(np.diagonal), np.flip: _moving(np.flip),
     np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),

@@ -102,6 +102,15 @@ def test_composites_partly_on_computed_jets_keep_eagers_bits(name, transform):
     assert_matches_eager(TRANSFORMS[transform], PARTLY[name], rng_x((ROWS, 4), lo=0.2, hi=1.2))
 
 
+def test_composite_ufunc_found_when_a_module_registers_on_the_way(monkeypatch):
+    """The call that registers a newly imported module's rules (scipy.special's) still
+    finds a composite ufunc's rule (np.heaviside), so that deferred jets record it."""
+    from dualjac.dispatch import registry
+    monkeypatch.setattr(registry, "PENDING_MODULES", {"a module imported since"})
+    monkeypatch.setattr(registry, "register_pending_modules", lambda: True)
+    assert registry.composite_rule(np.heaviside) is registry.EXTRA_UFUNCS[np.heaviside]
+
+
 def test_shape_queries_do_not_compute():
     """np.shape / np.ndim / np.size of a deferred jet (what composite rules ask first)
     answer from its shape: the node stays pending."""

@@ -35,6 +35,10 @@ EXACT = {
     "std_layer_norm": ((4,), lambda x: pending(x, (x - np.mean(x, -1, keepdims=True))
                                                / np.std(x, -1, keepdims=True))),
     "std_method_free": ((4,), lambda x: pending(x, np.std(np.tanh(x), axis=-1, ddof=1))),
+    "broadcast_to_columns": ((2, 3), lambda x: pending(x, np.broadcast_to(
+        np.sin(x[:, :, :1]), x.shape)) * x),
+    "broadcast_to_new_axis": ((3,), lambda x: pending(x, np.broadcast_to(
+        x[:, None], (len(x), 2, 3))) * np.arange(1.0, 3.0)[:, None]),
     "diff_once": ((4,), lambda x: pending(x, np.diff(np.sin(x), axis=-1))),
     "diff_twice": ((4,), lambda x: pending(x, np.diff(x * x, n=2))),
     "diff_middle_axis": ((2, 3), lambda x: pending(x, np.diff(np.exp(x), axis=1))),

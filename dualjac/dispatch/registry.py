@@ -218,7 +218,8 @@ def composite_rule(func):
     if PENDING_MODULES and isinstance(func, np.ufunc) and register_pending_modules():
         if func in TABLE_UFUNCS:
             return func
-        return STAND_IN_RULES.get(func)
+        if func in STAND_IN_RULES:
+            return STAND_IN_RULES[func]
     if func in COMPOSITES:
         return HANDLED.get(func)
     if func in COMPOSITE_UFUNCS:
