@@ -255,16 +255,12 @@ unique_inverse, unique_values = np.unique_inverse, np.unique_values
 # ---------------------------------------------------------------- linalg extension
 
 def _vector_norm(x, /, *, axis=None, keepdims=False, ord=2):  # noqa: A002
-    if axis is None:
-        x, axis = np.reshape(x, (-1,)), 0
-        if keepdims:
-            raise ValueError("dualjac.array_api.linalg.vector_norm: keepdims with axis=None "
-                             "is not supported; reshape the result")
-    return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
+    # (np.linalg.vector_norm: a tuple axis is one vector, never a matrix norm)
+    return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
 
 
 def _matrix_norm(x, /, *, keepdims=False, ord="fro"):  # noqa: A002
-    return np.linalg.norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+    return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
 
 
 def _diagonal(x, /, *, offset=0):

@@ -222,8 +222,11 @@ cdef object deferred_index(DeferredJet a, object key):
     plan = kept_index_plan(a.shape, key)
     if plan is NOT_A_ROW_OPERATION:
         return None
-    return viewed(a, picked(a, plan[0], plan[1]), key_signature(
-        key if type(key) is tuple else (key,)) is not None)
+    basic = key_signature(key if type(key) is tuple else (key,)) is not None
+    result = picked(a, plan[0], plan[1])
+    if result is a and not basic:
+        return fresh_copy(a)        # an index of lists taking every lane in order: a copy
+    return viewed(a, result, basic)
 
 
 cdef object kept_index_plan(tuple shape, object key):

@@ -301,3 +301,35 @@ def test_float_of_an_element_raises_as_eagerly(transform):
             TRANSFORMS[transform](f, x)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
+
+
+IDENTITY_GATHERS = {
+    "list_index": lambda out: out[:, [0, 1]],
+    "take_every_lane": lambda out: np.take(out, np.arange(3), axis=2),
+    "ellipsis_list": lambda out: out[..., [0, 1, 2]],
+}
+
+
+@pytest.mark.parametrize("gather", IDENTITY_GATHERS)
+def test_an_index_of_lists_taking_every_lane_is_a_copy(gather):
+    """out[:, [0, 1]] of rows (2, 3) takes every lane in order, and is still NumPy's copy:
+    a write into it does not reach out, nor a write into out the copy taken before it."""
+    x = np.random.default_rng(8).uniform(0.5, 1.5, (600, 2, 3))
+
+    def write_into_copy(z):
+        out = np.zeros_like(z)
+        copy = IDENTITY_GATHERS[gather](out)
+        copy[...] = np.sin(z)
+        return out + z
+
+    def write_after_copy(z):
+        out = z * 1.0
+        copy = IDENTITY_GATHERS[gather](out)
+        out[...] = np.sin(z)
+        return copy * out
+
+    identity = np.broadcast_to(np.eye(6).reshape(2, 3, 2, 3), (600, 2, 3, 2, 3))
+    np.testing.assert_array_equal(deferred(dj.batch_jacobian, write_into_copy, x), identity)
+    want = identity * (np.sin(x) + x * np.cos(x))[:, :, :, None, None]
+    np.testing.assert_allclose(deferred(dj.batch_jacobian, write_after_copy, x), want,
+                               rtol=1e-15)

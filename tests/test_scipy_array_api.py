@@ -88,7 +88,9 @@ def through_namespace(x):
     moved = xp.concat([y[..., 1:], y[..., :1]], axis=-1)
     return (xp.sum(xp.exp(y) * moved, axis=-1) + xp.linalg.vector_norm(y, axis=-1)
             + xp.vecdot(y, moved, axis=-1) + xp.std(y, axis=-1, correction=1)
-            + xp.pow(xp.linalg.matrix_norm(xp.reshape(y, y.shape[:-1] + (2, 2))), 2))
+            + xp.pow(xp.linalg.matrix_norm(xp.reshape(y, y.shape[:-1] + (2, 2))), 2)
+            # a tuple axis is one vector of its elements, never a matrix norm
+            + xp.linalg.vector_norm(xp.reshape(y, y.shape[:-1] + (2, 2)), axis=(-2, -1)))
 
 
 def through_numpy(x):
@@ -98,7 +100,7 @@ def through_numpy(x):
     y2 = x.reshape(x.shape[:-1] + (2, 2))
     return (np.sum(np.exp(x) * moved, axis=-1) + np.sqrt(np.sum(x * x, axis=-1))
             + np.sum(x * moved, axis=-1) + np.sqrt(np.sum(centered * centered, axis=-1) / 3)
-            + np.sum(y2 * y2, axis=(-2, -1)))
+            + np.sum(y2 * y2, axis=(-2, -1)) + np.sqrt(np.sum(y2 * y2, axis=(-2, -1))))
 
 
 @every_kind
