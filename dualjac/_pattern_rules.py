@@ -211,7 +211,8 @@ def _wrap_like(value, deps, recording):
 for _f in (np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.squeeze,
            np.expand_dims, np.broadcast_to, np.copy, np.flip, np.roll, np.take, np.repeat,
            np.tile, np.diagonal, np.diag, np.split, np.array_split, np.hsplit, np.vsplit,
-           np.dsplit) + ((np.permute_dims,) if hasattr(np, "permute_dims") else ()):
+           np.dsplit, np.lib.stride_tricks.sliding_window_view) + (
+              (np.permute_dims,) if hasattr(np, "permute_dims") else ()):
     RULES[_f] = _structural_first(_f)
 
 
@@ -354,6 +355,8 @@ def _astype(recording, x, dtype, copy=True, **kwargs):
     x = lift(x, recording)
     if np.dtype(dtype).kind != "f":
         return x.value.astype(dtype)
+    if not copy and np.dtype(dtype) == x.dtype:
+        return x                # NumPy's x itself: writes through it reach x
     return wrap(x.value.astype(dtype), x.deps.copy(), recording)
 
 

@@ -53,10 +53,23 @@ cdef inline PyObject* memory_of(cnp.ndarray a):
     cdef PyObject* base = cnp.PyArray_BASE(a)
     while base != NULL:
         if not cnp.PyArray_Check(<object>base):
-            return base
+            inner = strided_from(<object>base)
+            if inner is None:
+                return base
+            base = <PyObject*>inner
+            continue
         o = base
         base = cnp.PyArray_BASE(<cnp.ndarray>base)
     return o
+
+
+cdef object strided_from(object holder):
+    """The array a view made by NumPy's stride tricks (as_strided, sliding_window_view)
+    shows: their holder of its interface keeps it as .base; None for another owner."""
+    if type(holder).__name__ != "DummyArray":
+        return None
+    inner = getattr(holder, "base", None)
+    return inner if cnp.PyArray_Check(inner) else None
 
 
 cdef inline void attach_view(_Jet view, _Jet proto):

@@ -719,6 +719,7 @@ cdef object matrix_norm(x, ord, tuple axes, bint keepdims):
 
 ROW_FUNCTIONS.update({
     np.linalg.norm: _row_norm, np.broadcast_to: _row_broadcast_to,
+    np.lib.stride_tricks.sliding_window_view: _moving(np.lib.stride_tricks.sliding_window_view),
     np.diagonal: _moving(np.diagonal), np.flip: _moving(np.flip),
     np.squeeze: _moving(np.squeeze), np.roll: _moving(np.roll),
     np.rot90: _moving(np.rot90), np.repeat: _moving(np.repeat), np.tile: _moving(np.tile),

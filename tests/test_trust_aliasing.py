@@ -365,3 +365,60 @@ def test_in_place_operators_through_a_view_of_a_computed_array(op, n):
     x = np.linspace(1.6, 2.4, n)          # away from the steps of // and %
     np.testing.assert_allclose(dj.jacobian(f, x), np.diag(derivative(x)), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(dj.value_and_jacobian(f, x)[0], f(x), rtol=1e-15)
+
+
+def windows_before_a_write(x):
+    """sliding_window_view is NumPy's read-only view: windows taken before a write into
+    their array show it."""
+    out = np.zeros_like(x)
+    windows = np.lib.stride_tricks.sliding_window_view(out, 3, axis=-1)
+    out[...] = np.sin(x)
+    return windows * 1.0
+
+
+def windows_jacobian(x):
+    """d windows[..., i, k] / d x[..., j] = cos(x_j) where j = i + k."""
+    n = x.shape[-1]
+    i, k, j = np.meshgrid(np.arange(n - 2), np.arange(3), np.arange(n), indexing="ij")
+    return np.where(j == i + k, np.cos(x)[..., None, None, :], 0.0)
+
+
+@pytest.mark.parametrize("n", [6, 80])
+def test_sliding_windows_see_a_later_write(n):
+    x = np.linspace(0.5, 1.5, n)
+    value, J = dj.value_and_jacobian(windows_before_a_write, x)
+    np.testing.assert_allclose(value, np.lib.stride_tricks.sliding_window_view(np.sin(x), 3),
+                               rtol=1e-15)
+    np.testing.assert_allclose(J, windows_jacobian(x), rtol=1e-15)
+    pattern = dj.jacobian_sparsity(windows_before_a_write, x).toarray()
+    np.testing.assert_array_equal(pattern, windows_jacobian(x).reshape(-1, n) != 0)
+    g = lambda z: np.sum(windows_before_a_write(z) ** 2)   # noqa: E731
+    np.testing.assert_allclose(np.diag(dj.hessian(g, x)),
+                               2 * np.array([1, 2, 3] + [3] * (n - 6) + [3, 2, 1])
+                               * np.cos(2 * x), rtol=1e-13)
+
+
+def test_sliding_windows_see_a_later_write_batch():
+    x = np.random.default_rng(4).uniform(0.5, 1.5, (600, 6))
+    np.testing.assert_allclose(dj.batch_jacobian(windows_before_a_write, x),
+                               windows_jacobian(x), rtol=1e-15)
+
+
+def test_sliding_windows_refuse_writes_in_the_tracer():
+    def f(x):
+        out = x * 1.0
+        np.lib.stride_tricks.sliding_window_view(out, 2)[...] = 0.0
+        return out
+    with pytest.raises(ValueError, match="read-only"):
+        dj.jacobian_sparsity(f, np.ones(5))
+
+
+def test_astype_without_a_copy_is_the_array_in_the_tracer():
+    def f(x):
+        out = np.zeros_like(x)
+        same = out.astype(out.dtype, copy=False)     # NumPy: out itself
+        same[...] = np.sin(x)
+        return out
+    x = np.linspace(0.5, 1.5, 80)
+    np.testing.assert_array_equal(dj.jacobian_sparsity(f, x).toarray(), np.eye(80, dtype=bool))
+    np.testing.assert_allclose(dj.sparse_jacobian(f, x).toarray(), np.diag(np.cos(x)))

@@ -15,6 +15,7 @@ import collections.abc
 import numpy as np
 
 from .compositions import as_dtype, values_of
+from .jets import is_jet, view_of
 from .registry import implements_composite
 
 
@@ -192,13 +193,20 @@ def trim_zeros(filt, trim="fb", axis=None):
 
 @implements_composite(np.lib.stride_tricks.sliding_window_view)
 def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
-    """NumPy's windows are a read-only view; here they are a read-only gather (the same
-    numbers; writing into it raises NumPy's ValueError). A writeable view would alias the
-    source, which a gather cannot: writeable=True is refused."""
+    """NumPy's windows are a read-only view: of a jet's buffer too (the component axis
+    moved last), so that a write into x shows in windows taken before it; other kinds take
+    a read-only gather (the same numbers; writing into it raises NumPy's ValueError).
+    writeable=True, windows that alias each other's elements, is refused."""
     if writeable:
         raise TypeError("dualjac: np.lib.stride_tricks.sliding_window_view(..., writeable=True) "
                         "is not supported for dual arrays (its windows would alias x); use "
                         "the read-only windows and build new arrays from them.")
+    if is_jet(x):
+        ndim = x.ndim
+        axes = tuple(range(ndim)) if axis is None else np.lib.array_utils.normalize_axis_tuple(
+            axis, ndim)       # (the value's axes: the buffer has one more)
+        buffer_windows = np.lib.stride_tricks.sliding_window_view(x.buf, window_shape, axes)
+        return view_of(x, np.moveaxis(buffer_windows, ndim, -1))
     labels = np.lib.stride_tricks.sliding_window_view(_flat_labels(x), window_shape, axis)
     windows = _gather([x], labels)
     if hasattr(windows, "buf"):         # a jet: read-only, as NumPy's view
