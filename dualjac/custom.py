@@ -37,9 +37,12 @@ from . import _core
 from ._core import STAND_IN_JETS, _Jet, _JetProtocol
 from ._sweep import flatten
 from .dispatch import registry
-from .dispatch.jets import computed
+from .dispatch.jets import computed, with_values
 
 __all__ = ["custom_jvp", "register_jvp", "custom_root"]
+
+
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 class custom_jvp:
@@ -72,6 +75,10 @@ class custom_jvp:
             self._signature: inspect.Signature | None = inspect.signature(fun)
         except (TypeError, ValueError):     # some builtins and ufuncs have none
             self._signature = None
+        # the arguments a call may leave to their defaults (a ufunc's: its inputs, not out=)
+        self._positional = fun.nin if isinstance(fun, np.ufunc) else 0 if (
+            self._signature is None) else sum(
+            1 for p in self._signature.parameters.values() if p.kind in POSITIONAL)
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (output, tangent)``."""
@@ -92,8 +99,8 @@ class custom_jvp:
         self.jvp = jvp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            args = self._bind(args, kwargs)
+        if kwargs or len(args) < self._positional:
+            args = self._bind(args, kwargs)      # (defaults reach the rule, as in JAX)
         diff = [a for i, a in enumerate(args) if i not in self.nondiff_argnums]
         leaves, _ = flatten(diff)
         if not any(isinstance(leaf, _JetProtocol) for leaf in leaves):
@@ -114,7 +121,10 @@ class custom_jvp:
             raise TypeError(f"dualjac: {_name(self.fun)} takes no keyword arguments here "
                             "(its signature cannot be read); pass them by position.")
         bound = self._signature.bind(*args, **kwargs)
-        bound.apply_defaults()
+        for name, parameter in self._signature.parameters.items():
+            if (name not in bound.arguments and parameter.kind in POSITIONAL
+                    and parameter.default is not parameter.empty):
+                bound.arguments[name] = parameter.default
         if bound.kwargs:
             raise TypeError(f"dualjac: {_name(self.fun)}'s keyword-only arguments "
                             f"{sorted(bound.kwargs)} cannot reach a custom rule; make them "
@@ -209,8 +219,26 @@ def _add_tangent(fn, out, tangent):
             raise ValueError(f"dualjac: the rule of {_name(fn.fun)} returned a tangent that does "
                              "not depend on the tangents it was given; a rule's tangent must be "
                              "linear in them (zeros where the output does not change).")
-        results.append(y + t if isinstance(t, _JetProtocol) else y)
+        results.append(_with_tangent(fn, y, t) if isinstance(t, _JetProtocol) else y)
     return rebuild(results)
+
+
+def _with_tangent(fn, y, t):
+    """y + t under y's own values and dtype. t is linear in tangents whose values are 0, so
+    its value is 0 (or NaN, where a rule's infinite factor met them); a nonzero one is a
+    constant term, which would shift the value. A tangent of another float dtype (float64
+    constants in a rule for float32) is cast to the output's, as NumPy keeps f's dtype."""
+    t_value = np.asarray(_core_value(t))
+    shifted = np.isfinite(t_value) & (t_value != 0)
+    if np.any(shifted):
+        raise ValueError(f"dualjac: the rule of {_name(fn.fun)} returned a tangent that is not "
+                         f"linear in the tangents: it is {t_value[shifted].flat[0]!r} where "
+                         "they are zero (a constant term, such as `+ 1.0`?); a rule's tangent "
+                         "must be linear in them.")
+    y_value = np.asarray(_core_value(y))
+    if y_value.dtype.kind == "f" and t.dtype != y_value.dtype:
+        t = t.astype(y_value.dtype)
+    return with_values(y + t, y_value)
 
 
 def _core_value(x):

@@ -174,6 +174,8 @@ def test_constant_arguments_get_zero_tangents_and_keywords_bind():
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(dj.jacobian(lambda x: scaled(x, scale=3.0), x), 3.0 * np.eye(2))
     assert np.all(seen[-1] == 0.0) and np.shape(seen[-1]) == ()
+    # a default the call leaves out reaches the rule too (as in JAX)
+    np.testing.assert_array_equal(dj.jacobian(scaled, x), 2.0 * np.eye(2))
 
 
 def test_nondiff_argnums_come_first():
@@ -232,7 +234,8 @@ def test_structured_arguments_and_outputs():
     (lambda p, t: (p[0], t[0][:1]), ValueError, "shape"),
     (lambda p, t: ((p[0], p[0]), t[0]), TypeError, "same structure"),
     (lambda p, t: (p[0], np.ones(np.shape(p[0]))), ValueError, "linear in them"),
-], ids=["none", "shape", "structure", "constant"])
+    (lambda p, t: (p[0], np.cos(p[0]) * t[0] + 1.0), ValueError, "constant term"),
+], ids=["none", "shape", "structure", "constant", "affine"])
 def test_bad_rules_raise(rule, error, words):
     @dj.custom_jvp
     def f(x):
@@ -301,6 +304,19 @@ def test_register_a_ufunc_rule(restore_registry):
     np.testing.assert_allclose(np.diag(H), second, rtol=1e-6)
     np.testing.assert_array_equal(dj.jacobian_sparsity(special.kolmogorov, x).toarray(),
                                   np.eye(3, dtype=bool))
+
+
+def test_a_float64_tangent_keeps_a_float32_output(restore_registry):
+    """The rule's float64 constants make a float64 tangent for float32 input: the value
+    keeps NumPy's float32, in every transform, and so do the derivatives."""
+    dj.register_jvp(special.kolmogorov, _kolmogorov_jvp)
+    x = np.array([0.5, 1.0, 2.0], np.float32)
+    value, J = dj.value_and_jacobian(special.kolmogorov, x)
+    assert value.dtype == J.dtype == np.float32
+    np.testing.assert_array_equal(value, special.kolmogorov(x))
+    np.testing.assert_allclose(np.diag(J), _kolmogp(x.astype(np.float64)), rtol=1e-5)
+    value, tangent = dj.jvp(special.kolmogorov, x, np.ones(3, np.float32))
+    assert value.dtype == tangent.dtype == np.float32
 
 
 def test_register_a_numpy_function_rule(restore_registry):
