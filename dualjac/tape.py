@@ -117,8 +117,11 @@ class GradientTape:
         self._count += 1
         if differentiable:
             self._seeds += size
-            seeded = _sweep.seed(array, self._seeds, self._tag, bit, start, 0, size,
-                                 size if batch else 0)
+            if isinstance(array, _Jet) and array.order == 1 and array.tag1 == self._tag:
+                seeded = self._reseed(array, bit, start, size, batch)
+            else:
+                seeded = _sweep.seed(array, self._seeds, self._tag, bit, start, 0, size,
+                                     size if batch else 0)
         else:
             seeded = array
         record = _Watched(seeded, shape, start, start + size, bit, batch, differentiable)
@@ -128,6 +131,16 @@ class GradientTape:
             if tape is not self and tape._lookup(leaf) is not None:
                 tape._remember(seeded, tape._lookup(leaf))
         return seeded
+
+    def _reseed(self, jet, bit, start, size, batch):
+        """A value computed from this tape's sources, watched (TF allows it): its own seeds
+        added after the derivatives it carries, which stay (so d target / d x still runs
+        through it)."""
+        own = _sweep.seed(np.array(jet.buf[..., 0]), self._seeds, self._tag, bit, start, 0,
+                          size, size if batch else 0)
+        buf = own.buf.copy()
+        buf[..., 1:1 + jet.n1] = jet.buf[..., 1:]
+        return _core.make_dual(buf, self._tag, own.deps1 | jet.deps1)
 
     def _remember(self, array, record):
         self._records[id(array)] = record

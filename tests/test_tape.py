@@ -128,6 +128,26 @@ def test_sources_watched_one_by_one_share_the_seed_space():
     np.testing.assert_allclose(Jb, np.sum(np.sin(a0)) * np.eye(3))
 
 
+def test_watching_an_intermediate_keeps_the_paths_through_it():
+    """TF lets a tape watch a value computed from its sources: d z / d y is y's own, and
+    d z / d x still runs through y (z = sum(y^2), y = 2x: 8x and 4x; z = y^2 + x with
+    y = sin x: 2 sin x and 2 sin x cos x + 1)."""
+    x0 = np.array([0.5, 1.0, 2.0])
+    with dj.GradientTape(persistent=True) as tape:
+        x = tape.watch(x0)
+        y = tape.watch(x * 2.0)
+        z = np.sum(y ** 2)
+    dx, dy = tape.gradient(z, [x, y])
+    np.testing.assert_allclose(dx, 8 * x0, rtol=1e-15)
+    np.testing.assert_allclose(dy, 4 * x0, rtol=1e-15)
+    with dj.GradientTape(persistent=True) as tape:
+        x = tape.watch(x0)
+        y = tape.watch(np.sin(x))
+        z = y ** 2 + x
+    np.testing.assert_allclose(tape.jacobian(z, y), np.diag(2 * np.sin(x0)), rtol=1e-15)
+    np.testing.assert_allclose(tape.jacobian(z, x), np.diag(np.sin(2 * x0) + 1), rtol=1e-15)
+
+
 def test_never_watched_source_is_none_or_zeros():
     other = np.ones(4)
     with dj.GradientTape(persistent=True) as g:
