@@ -122,9 +122,14 @@ def _check_direction_structure(x, v, who, where="", batched=False):
     batched: every leaf of v holds k directions along a new first axis, the same k
     for all leaves (returned; None without batched)."""
     _check_nesting(x, v, who, where, batched)
+    directions, _ = flatten(v)
+    if any(np.iscomplexobj(d) for d in directions):
+        raise TypeError(f"dualjac.{who}: v holds complex numbers; directions are float32 or "
+                        "float64, as sources are (complex is not supported). Take the real and "
+                        "imaginary parts as two directions (batched=True: "
+                        "np.stack([v.real, v.imag])).")
     if not batched:
         return None
-    directions, _ = flatten(v)
     counts = {_shape_of(d)[0] for d in directions}
     if len(counts) > 1:
         raise ValueError(f"dualjac.{who}: with batched=True every leaf of v holds the same "

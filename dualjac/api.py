@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 from . import _core, _policy, _separable, _structured
 from ._policy import ONE_DENSE_SWEEP
 from ._batch import batch_hessian, batch_jacobian
-from ._core import STAND_IN_JETS, BandedJet, DualArray, _Jet
+from ._core import BandedJet, DualArray, _Jet
 from ._second_order import hessian, hvp, value_gradient_hessian
 from ._settings import default_num_threads, get_num_threads, release_memory, set_num_threads
 from ._sweep import (CHUNK_SIZE, CHUNK_THRESHOLD, _NEEDS_DENSE, _NO_FAST_PATH,
@@ -52,7 +52,7 @@ __all__ = [
 
 def stop_gradient(x: ArrayLike) -> Array:
     """The values of x as a plain array: nothing is differentiated through it."""
-    if isinstance(x, (_Jet, *STAND_IN_JETS)):
+    if isinstance(x, _core._JetProtocol):      # every jet kind, the sparsity tracer's too
         return np.array(x.value)
     return np.asarray(x)
 

@@ -178,3 +178,15 @@ def test_dual_array_constructor_refuses_complex(value, tangent):
         message = expect_type_error(lambda: DualArray(value, tangent),
                                     "the imaginary part was silently cast away")
     assert "dualjac" in message or "complex" in message, message
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x, v: dj.jvp(f, x, v),
+    lambda f, x, v: dj.hvp(lambda z: np.sum(f(z)), x, v),
+    lambda f, x, v: dj.jvp(f, x, np.stack([v, v]), batched=True),
+], ids=["jvp", "hvp", "jvp_batched"])
+def test_complex_directions_are_refused(call):
+    """A complex direction would be cut to its real part (NumPy's cast): refused, as
+    complex sources are, with the fix."""
+    with pytest.raises(TypeError, match="complex"):
+        call(lambda z: z ** 2, np.array([1.0, 2.0]), np.array([1 + 1j, 0.0]))

@@ -319,3 +319,16 @@ def test_the_examples_in_docs_sparsity_run():
     assert blocks
     for code in blocks:
         exec(compile(code, str(docs), "exec"), {})
+
+
+def test_stop_gradient_inside_the_sparse_transforms():
+    """dj.stop_gradient takes the sparsity tracer's values too: z[1:]^2 * const(z[:-1])
+    depends on z[1:] only."""
+    x = np.linspace(0.1, 1.0, 10)
+    f = lambda z: z[1:] ** 2 * dj.stop_gradient(z[:-1])   # noqa: E731
+    want = np.diag(2 * x[1:] * x[:-1], k=1)[:-1]
+    np.testing.assert_array_equal(dj.jacobian_sparsity(f, x).toarray(), want != 0)
+    np.testing.assert_allclose(dj.sparse_jacobian(f, x).toarray(), want, rtol=1e-15)
+    g = lambda z: np.sum(f(z))   # noqa: E731
+    np.testing.assert_allclose(dj.sparse_hessian(g, x).toarray(),
+                               np.diag(np.r_[0.0, 2 * x[:-1]]), rtol=1e-15)
