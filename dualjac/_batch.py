@@ -368,7 +368,7 @@ def _batch_hessian_read(f, array, m, tag1, tag2):
     if y is _core.NEEDS_DENSE:
         y = f(_core.seed_symmetric(array, tag1, tag2, 1, m))
     y = as_target(y, "batch_hessian")
-    check_batch(y, array.shape)
+    check_batch(y, array.shape, "batch_hessian")
     shape = _shape(y) + row_shape + row_shape
     if isinstance(y, HyperDualArray) and (y.tag1, y.tag2) == (tag1, tag2):
         return in_dtype(_core.unpack_symmetric(y, shape), array.dtype)
@@ -391,6 +391,6 @@ def _structure_batch_hessian_sweep(f, leaves):
     with _core.LiveTags("dj.batch_hessian", 2) as (tag1, tag2):
         y = as_target(f(leaves.seed_hessian(tag1, tag2)), "batch_hessian")
         if leaves.arrays:
-            check_batch(y, leaves.arrays[0].shape)
+            check_batch(y, leaves.arrays[0].shape, "batch_hessian")
         y, _, H = hessian_parts(y, tag1, tag2, leaves.n, "batch_hessian")
     return leaves.hessian_blocks(H, y.shape)

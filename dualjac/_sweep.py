@@ -105,11 +105,11 @@ def check_callable(f, who):
                         f"({f!r:.60}); pass the function itself, e.g. dj.{who}(f, x).")
 
 
-def check_batch(y, source_shape):
+def check_batch(y, source_shape, who="batch_jacobian"):
     """TF's batch checks, with a clear error where TF raises IndexError."""
     shape = tuple(y.shape) if isinstance(y, _Jet) else np.shape(y)
     if len(shape) == 0:
-        raise ValueError("dualjac.batch_jacobian: the target is a scalar; it must have "
+        raise ValueError(f"dualjac.{who}: the target is a scalar; it must have "
                          f"the batch axis first, shape ({source_shape[0]}, ...).")
     if shape[0] != source_shape[0]:
         raise ValueError(f"Need first dimension of target shape ({shape}) and source "
@@ -271,7 +271,8 @@ def _plain_source(x, who):
             "the Hessian's entries numerically, or restructure to two levels.")
     array = native(np.asarray(x))
     if not differentiable_source(array):
-        raise TypeError(f"dualjac: {who} need a float32 or float64 source, got {array.dtype}")
+        raise TypeError(f"dualjac: {who}: the source must be float32 or float64, got "
+                        f"{array.dtype}")
     return array
 
 

@@ -107,7 +107,7 @@ class custom_jvp:
             return self.fun(*args)
         if self.jvp is None:
             raise TypeError(f"dualjac: {_name(self.fun)} is a dj.custom_jvp function without a "
-                            "rule; define one with @{name}.defjvp before differentiating it.")
+                            f"rule; define one with @{_name(self.fun)}.defjvp before differentiating it.")
         for i in self.nondiff_argnums:
             if any(isinstance(leaf, _JetProtocol) for leaf in flatten(args[i])[0]):
                 raise TypeError(f"dualjac: argument {i} of {_name(self.fun)} is listed in "
