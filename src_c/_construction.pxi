@@ -26,7 +26,7 @@ cdef inline int init_jet(_Jet j, cnp.ndarray buf, int order, Py_ssize_t n1, Py_s
 cdef object in_place_operand(object other):
     """The operand of an in-place operator on a dense jet: a banded or deferred
     jet as the dense jet it stands for, so the update lands in this memory."""
-    if type(other) is BandedJet or type(other) is DeferredJet:
+    if type(other) is BandedJet or type(other) is DeferredJet or type(other) is DeferredTranspose:
         return dense_tree(other)
     return other
 

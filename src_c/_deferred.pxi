@@ -327,6 +327,11 @@ cdef class DeferredJet(_JetProtocol):
             recorded = handler(*args, **kwargs)
             if recorded is not None:
                 return recorded
+        creator = LIKE_CREATION.get(func)     # np.zeros(shape, like=d): d is not an argument
+        if creator is not None and type(args) is tuple and type(kwargs) is dict:
+            recorded = creator(self, *args, **kwargs)
+            if recorded is not None:
+                return recorded
         rule = composite_rule(func)     # np.average, np.ptp: NumPy calls, each recorded
         if rule is not None:
             return rule(*args, **kwargs)

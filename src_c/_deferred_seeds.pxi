@@ -58,6 +58,14 @@ cdef bint has_array_item(tuple key):
     return False
 
 
+cdef bint has_ellipsis(tuple items):
+    """Ellipsis among the items (by identity: `in` would compare index arrays)."""
+    for item in items:
+        if item is Ellipsis:
+            return True
+    return False
+
+
 cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray values):
     """The seed of each element of parent[key]. A fancy index that takes every row and
     picks within them (x[:, [0, 2]], np.take(x, i, axis=1)) copies the seed map; its
@@ -66,7 +74,7 @@ cdef cnp.ndarray seeds_of_view(DeferredJet parent, object key, cnp.ndarray value
     if type(key) is tuple and len(key) > 1 and values.ndim >= 1 and has_array_item(<tuple>key):
         if type(key[0]) is slice and key[0] == slice(None):
             first_row = (slice(0, 1),) + key[1:]
-        elif key[0] is Ellipsis and Ellipsis not in key[1:]:
+        elif key[0] is Ellipsis and not has_ellipsis(key[1:]):
             first_row = (slice(0, 1),) + key        # (an error if ... stands for no axis)
         else:
             first_row = None

@@ -559,6 +559,37 @@ def _row_full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None,
     return filled_like(a, fill_value, dtype, shape)
 
 
+def _like_filled(fill):
+    def create(like, shape, dtype=None, order="C", *, device=None):
+        return created_like(like, fill, shape, dtype)
+    return create
+
+
+def _like_full(like, shape, fill_value, dtype=None, order="C", *, device=None):
+    return created_like(like, fill_value, shape, dtype)
+
+
+cdef object created_like(DeferredJet like, object fill, object shape, object dtype):
+    """np.zeros(shape, like=d) and its kin as a new pending array of constants, when it has
+    d's rows and dtype; None otherwise (the dense jets' creation)."""
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
+    if (not shape or shape[0] != like.rows or isinstance(fill, _JetProtocol)
+            or np.ndim(fill) != 0):
+        return None
+    try:       # (creation.py's default: float64, or the fill's wider type)
+        wanted = np.dtype(dtype) if dtype is not None else np.result_type(fill, np.float64)
+    except TypeError:
+        return None
+    if wanted != like.level.buf.dtype:
+        return None
+    return constant_node(like, fill, shape)
+
+
+# np.empty's contents are arbitrary: zeros, as the dense jets' are
+LIKE_CREATION = {np.zeros: _like_filled(0), np.ones: _like_filled(1), np.empty: _like_filled(0),
+                 np.full: _like_full}
+
+
 for _function, _recorder in ((np.copy, _row_copy), (np.zeros_like, _row_zeros_like),
                              (np.empty_like, _row_empty_like), (np.ones_like, _row_ones_like),
                              (np.full_like, _row_full_like)):

@@ -333,3 +333,46 @@ def test_an_index_of_lists_taking_every_lane_is_a_copy(gather):
     want = identity * (np.sin(x) + x * np.cos(x))[:, :, :, None, None]
     np.testing.assert_allclose(deferred(dj.batch_jacobian, write_after_copy, x), want,
                                rtol=1e-15)
+
+
+CREATED_LIKE = {
+    "zeros_transpose_update": lambda z: _through_transpose(np.zeros(z.shape, like=z), z),
+    "empty_filled": lambda z: _filled(np.empty(z.shape, like=z), z),
+    "ones_scaled": lambda z: np.ones(z.shape, like=z) * z,
+    "full_updated": lambda z: _added(np.full(z.shape, 2.0, like=z), z),
+}
+
+
+def _through_transpose(out, z):
+    columns = out.T
+    columns += np.sin(z.T)
+    return out
+
+
+def _filled(out, z):
+    out[:, 0] = z[:, 1] ** 2
+    out[:, 1:] = np.exp(z[:, :-1])
+    return out
+
+
+def _added(out, z):
+    out += z * z
+    return out
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("name", CREATED_LIKE)
+def test_arrays_created_like_a_deferred_jet_take_writes(name, transform):
+    """np.zeros(shape, like=x) and its kin are new arrays of f's own, as np.zeros_like(x)
+    is: writes into them are recorded (float64 rows; float32 rows get NumPy's float64
+    array, which the dense jets make); eager's bits either way."""
+    for dtype in (np.float64, np.float32):
+        assert_matches_eager(TRANSFORMS[transform], CREATED_LIKE[name], rng_x((ROWS, 4), dtype))
+
+
+def test_a_mask_after_an_ellipsis_indexes_the_source():
+    x = rng_x((600, 2, 3))
+    mask = np.array([True, False, True])
+    assert_matches_eager(dj.batch_jacobian, lambda z: np.sin(z[..., mask]), x)
+    np.testing.assert_allclose(deferred(dj.batch_jacobian, lambda z: np.sin(z[..., mask]), x),
+                               dj.batch_jacobian(lambda z: np.sin(z[:, :, mask]), x), rtol=0)

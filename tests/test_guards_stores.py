@@ -169,9 +169,11 @@ def test_created_like_then_assigned_has_exact_hessian(creator, dtype):
 def test_created_like_keeps_level_dtype_and_is_unconnected(jet):
     for name, create in CREATORS.items():
         out = create(jet)
-        # np.*_like(x) of a deferred jet is a new deferred array (writes into it are
-        # recorded: tests/test_deferred_in_place.py); everything else the dense kind
-        deferred_like = type(jet) is dj.DeferredJet and name.endswith("_like(x)")
+        # np.*_like(x), and np.zeros(shape, like=x) of x's rows and dtype, of a deferred jet
+        # is a new deferred array (writes into it are recorded: tests/test_deferred_in_place.py
+        # and test_deferred_writes.py); everything else the dense kind
+        deferred_like = type(jet) is dj.DeferredJet and (
+            name.endswith("_like(x)") or out.dtype == jet.dtype and "like=x" in name)
         assert type(out) is (dj.DeferredJet if deferred_like else type(dense(jet))), name
         assert out.dtype == (np.float64 if "default dtype" in name else jet.dtype), name
         assert out.shape == (3,), name
