@@ -182,10 +182,12 @@ cdef class _Jet(_JetProtocol):
     def __getattr__(self, name):
         # Only reached for attributes a jet lacks: an ndarray one gets a clear error.
         if hasattr(np.ndarray, name) and not name.startswith("__"):
+            function = (f"use np.{name}(x) instead, " if callable(getattr(np, name, None))
+                        else "")
             raise TypeError(
                 f"dualjac: ndarray.{name} is not supported on dual arrays (it has no "
-                f"derivative rule); use np.{name}(x) if NumPy has a function of that name, "
-                "or x.value for the plain values.")
+                f"derivative rule); {function}use x.value for the plain values, or "
+                "rewrite it with supported NumPy calls.")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __copy__(self):          # as ndarray's: a copy of the data, not a view
