@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from .jets import is_jet
 from .registry import implements_composite
 
 
@@ -170,7 +171,11 @@ def real(val):
 
 @implements_composite(np.imag)
 def imag(val):
-    return constant_like(val, np.zeros((), dtype=val.dtype))
+    """Zeros, read-only as NumPy's imaginary part of a real array is (a write raises)."""
+    result = constant_like(val, np.zeros((), dtype=val.dtype))
+    if is_jet(result):
+        result.buf.flags.writeable = False
+    return result
 
 
 @implements_composite(np.angle)
