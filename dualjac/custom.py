@@ -75,10 +75,7 @@ class custom_jvp:
             self._signature: inspect.Signature | None = inspect.signature(fun)
         except (TypeError, ValueError):     # some builtins and ufuncs have none
             self._signature = None
-        # the arguments a call may leave to their defaults (a ufunc's: its inputs, not out=)
-        self._positional = fun.nin if isinstance(fun, np.ufunc) else 0 if (
-            self._signature is None) else sum(
-            1 for p in self._signature.parameters.values() if p.kind in POSITIONAL)
+        self._positional = _positional_count(fun, self._signature)
 
     def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (output, tangent)``."""
@@ -107,7 +104,8 @@ class custom_jvp:
             return self.fun(*args)
         if self.jvp is None:
             raise TypeError(f"dualjac: {_name(self.fun)} is a dj.custom_jvp function without a "
-                            f"rule; define one with @{_name(self.fun)}.defjvp before differentiating it.")
+                            f"rule; define one with @{_name(self.fun)}.defjvp before "
+                            "differentiating it.")
         for i in self.nondiff_argnums:
             if any(isinstance(leaf, _JetProtocol) for leaf in flatten(args[i])[0]):
                 raise TypeError(f"dualjac: argument {i} of {_name(self.fun)} is listed in "
@@ -130,6 +128,16 @@ class custom_jvp:
                             f"{sorted(bound.kwargs)} cannot reach a custom rule; make them "
                             "positional, or close over them.")
         return bound.args
+
+
+def _positional_count(fun, signature):
+    """How many arguments a call may pass by position, so that a shorter call leaves some
+    to their defaults (a ufunc's: its inputs, not out=)."""
+    if isinstance(fun, np.ufunc):
+        return fun.nin
+    if signature is None:
+        return 0
+    return sum(1 for p in signature.parameters.values() if p.kind in POSITIONAL)
 
 
 def _name(fun):
