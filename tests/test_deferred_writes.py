@@ -13,7 +13,7 @@ import pytest
 import dualjac as dj
 from banding import deferred_from
 from deferral import (ROWS, TRANSFORMS, Probe, assert_identical, assert_matches_eager,
-                      assert_write_reruns, deferred, dense, eager, potential, rng_x)
+                      assert_write_reruns, deferred, dense, eager, pending, potential, rng_x)
 
 # Every test checks that it leaves the deferred threshold as it found it (conftest.py).
 pytestmark = pytest.mark.usefixtures("threshold_is_restored")
@@ -368,6 +368,9 @@ def test_arrays_created_like_a_deferred_jet_take_writes(name, transform):
     array, which the dense jets make); eager's bits either way."""
     for dtype in (np.float64, np.float32):
         assert_matches_eager(TRANSFORMS[transform], CREATED_LIKE[name], rng_x((ROWS, 4), dtype))
+    x = rng_x((ROWS, 4))
+    J = deferred(dj.batch_jacobian, lambda z: pending(z, CREATED_LIKE["full_updated"](z)), x)
+    np.testing.assert_array_equal(J, 2 * x[:, :, None] * np.eye(4))   # d(2 + z^2) = 2 z
 
 
 def test_a_mask_after_an_ellipsis_indexes_the_source():

@@ -74,3 +74,13 @@ def test_objective_hessian_of_a_likelihood():
     hess = objective.hess(p)
     np.testing.assert_allclose(hess.toarray() if hasattr(hess, "toarray") else hess,
                                dj.hessian(nll, p), rtol=1e-13)
+
+
+def test_logsumexp_analytic_through_the_tracer():
+    """The Hessian of logsumexp is diag(s) - s s^T, s = softmax(x): colored through the
+    tracer's pattern (dense here), and the gradient is s."""
+    s = np.exp(X) / np.sum(np.exp(X))
+    np.testing.assert_allclose(dj.sparse_hessian(special.logsumexp, X).toarray(),
+                               np.diag(s) - np.outer(s, s), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(dj.sparse_jacobian(special.logsumexp, X).toarray().ravel(), s,
+                               rtol=1e-14)
